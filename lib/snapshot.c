@@ -1,0 +1,190 @@
+/*
+ * snapshot.c - a consistent copy of the engine's state, taken under its
+ * lock and read (formatted, served) outside it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "util.h"
+
+struct vgmo_snapshot {
+	char backend[16];
+	double time;
+	vgmo_config cfg;
+	size_t ngpu;
+	vgmo_gpu_sample *gpus;
+	vgmo_status *status;
+	size_t nworkers;
+	vgmo_worker_view *workers;
+	size_t nhistory;
+	vgmo_result *history;
+	vgmo_counters counters;
+};
+
+static void view_worker(const vgmo__worker *w, vgmo_worker_view *v)
+{
+	double fixed, item, sigma;
+	double best = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->id = w->id;
+	vgmo__strlcpy(v->name, w->name, sizeof(v->name));
+	v->gpu = w->gpu;
+	v->weight = w->weight;
+	v->batch_size = w->batch_size;
+	v->optimal_batch_size = w->optimal;
+	v->manual_batch_size = w->manual;
+	v->budget_bytes = (uint64_t)w->budget;
+	v->has_fragmentation = w->has_frag;
+	v->fragmentation = w->frag;
+	v->reports = w->reports;
+	v->ooms = w->ooms;
+	vgmo__model_coefficients(&w->model, &fixed, &item, &sigma);
+	v->model.fitted = vgmo__model_fitted(&w->model);
+	v->model.samples = w->model.samples;
+	v->model.fixed_bytes = fixed;
+	v->model.item_bytes = item;
+	v->model.sigma_bytes = sigma;
+	v->model.ceiling = w->model.ceiling;
+	if (w->batch_size > 0 && w->batch_size <= VGMO__THROUGHPUT_SLOTS &&
+	    w->throughput.items_per_s[w->batch_size] > 0)
+		best = w->throughput.items_per_s[w->batch_size];
+	v->throughput = best;
+}
+
+vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
+{
+	vgmo_snapshot *s = calloc(1, sizeof(*s));
+	size_t nw = 0;
+
+	*out = NULL;
+	if (s == NULL)
+		return VGMO_ERR_NOMEM;
+	pthread_mutex_lock(&e->lock);
+	for (size_t i = 0; i < e->nworkers; i++)
+		nw += e->workers[i] != NULL;
+	s->gpus = calloc(e->ndev, sizeof(*s->gpus));
+	s->status = calloc(e->ndev, sizeof(*s->status));
+	s->workers = calloc(nw ? nw : 1, sizeof(*s->workers));
+	s->history = calloc(e->history.count ? e->history.count : 1,
+	                    sizeof(*s->history));
+	if (!s->gpus || !s->status || !s->workers || !s->history) {
+		pthread_mutex_unlock(&e->lock);
+		vgmo_snapshot_free(s);
+		return VGMO_ERR_NOMEM;
+	}
+	vgmo__strlcpy(s->backend, e->ops->name, sizeof(s->backend));
+	s->time = vgmo__engine_wall(e);
+	s->cfg = e->cfg;
+	s->ngpu = e->ndev;
+	memcpy(s->gpus, e->samples, e->ndev * sizeof(*s->gpus));
+	memcpy(s->status, e->status, e->ndev * sizeof(*s->status));
+	for (size_t i = 0; i < e->nworkers; i++)
+		if (e->workers[i])
+			view_worker(e->workers[i], &s->workers[s->nworkers++]);
+	for (size_t i = 0; i < e->history.count; i++)
+		s->history[i] = *vgmo__history_at(&e->history, i);
+	s->nhistory = e->history.count;
+	s->counters = e->counters;
+	pthread_mutex_unlock(&e->lock);
+	*out = s;
+	return VGMO_OK;
+}
+
+void vgmo_snapshot_free(vgmo_snapshot *s)
+{
+	if (s == NULL)
+		return;
+	free(s->gpus);
+	free(s->status);
+	free(s->workers);
+	free(s->history);
+	free(s);
+}
+
+const char *vgmo_snapshot_backend(const vgmo_snapshot *s)
+{
+	return s->backend;
+}
+
+double vgmo_snapshot_time(const vgmo_snapshot *s)
+{
+	return s->time;
+}
+
+bool vgmo_snapshot_enabled(const vgmo_snapshot *s)
+{
+	return s->cfg.enabled;
+}
+
+const vgmo_config *vgmo_snapshot_config(const vgmo_snapshot *s)
+{
+	return &s->cfg;
+}
+
+size_t vgmo_snapshot_gpu_count(const vgmo_snapshot *s)
+{
+	return s->ngpu;
+}
+
+const vgmo_gpu_sample *vgmo_snapshot_gpu(const vgmo_snapshot *s, size_t i)
+{
+	return i < s->ngpu ? &s->gpus[i] : NULL;
+}
+
+vgmo_status vgmo_snapshot_gpu_status(const vgmo_snapshot *s, size_t i)
+{
+	return i < s->ngpu ? s->status[i] : VGMO_STATUS_HEALTHY;
+}
+
+vgmo_status vgmo_snapshot_status(const vgmo_snapshot *s)
+{
+	vgmo_status worst = VGMO_STATUS_HEALTHY;
+
+	for (size_t i = 0; i < s->ngpu; i++)
+		if (s->gpus[i].up && s->status[i] > worst)
+			worst = s->status[i];
+	return worst;
+}
+
+int vgmo_snapshot_most_loaded(const vgmo_snapshot *s)
+{
+	int best = -1;
+	double best_u = -1;
+
+	for (size_t i = 0; i < s->ngpu; i++) {
+		double u = vgmo_sample_usage(&s->gpus[i]);
+
+		if (u >= 0 && u > best_u) {
+			best_u = u;
+			best = (int)i;
+		}
+	}
+	return best;
+}
+
+size_t vgmo_snapshot_worker_count(const vgmo_snapshot *s)
+{
+	return s->nworkers;
+}
+
+const vgmo_worker_view *vgmo_snapshot_worker(const vgmo_snapshot *s, size_t i)
+{
+	return i < s->nworkers ? &s->workers[i] : NULL;
+}
+
+size_t vgmo_snapshot_history_count(const vgmo_snapshot *s)
+{
+	return s->nhistory;
+}
+
+const vgmo_result *vgmo_snapshot_history(const vgmo_snapshot *s, size_t i)
+{
+	return i < s->nhistory ? &s->history[i] : NULL;
+}
+
+const vgmo_counters *vgmo_snapshot_counters(const vgmo_snapshot *s)
+{
+	return &s->counters;
+}
