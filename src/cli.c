@@ -1,0 +1,527 @@
+/*
+ * cli.c - messages, strict numbers, the option parser and help text, and
+ * the options shared by every command that builds an engine.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ messages */
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cmd)
+		fprintf(stderr, "vgmo %s: ", cmd);
+	else
+		fputs("vgmo: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "\ntry 'vgmo %s --help'\n", cmd);
+	else
+		fputs("\ntry 'vgmo --help'\n", stderr);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vgmo: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_EXIT_FAILURE;
+}
+
+/* ------------------------------------------------------------- numbers */
+
+/* strtod and friends skip leading blanks and accept an empty string as 0. */
+static bool starts_like_number(const char *s)
+{
+	return s != NULL && s[0] != '\0' && !isspace((unsigned char)s[0]);
+}
+
+bool cli_parse_double(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	/* strtod also reads hexadecimal ("0x1p3"): not for people. */
+	if (!starts_like_number(s) || strpbrk(s, "xX") != NULL)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool cli_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!starts_like_number(s))
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool cli_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	/* strtoull accepts "-1" and wraps it around. */
+	if (!starts_like_number(s) || s[0] == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
+/* -------------------------------------------------------------- parser */
+
+static const cli_option help_option = {"help", NULL, "show this help and exit",
+                                       CLI_ID_HELP};
+
+void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv,
+                     const cli_group *groups)
+{
+	p->argc = argc;
+	p->argv = argv;
+	p->next = 1;
+	p->rest_positional = false;
+	p->cmd = cmd;
+	p->groups = groups;
+}
+
+static const cli_option *find_option(const cli_group *groups, const char *name,
+                                     size_t len)
+{
+	if (strlen(help_option.name) == len &&
+	    strncmp(help_option.name, name, len) == 0)
+		return &help_option;
+	for (const cli_group *g = groups; g && g->options; g++) {
+		for (const cli_option *o = g->options; o->name; o++) {
+			if (strlen(o->name) == len &&
+			    strncmp(o->name, name, len) == 0)
+				return o;
+		}
+	}
+	return NULL;
+}
+
+static cli_next_kind take_value(cli_parser *p, const cli_option *o,
+                                const char *eq, const char **value)
+{
+	if (o->metavar == NULL) {
+		if (eq != NULL) {
+			cli_usage_error(p->cmd, "option '--%s' takes no value",
+			                o->name);
+			return CLI_NEXT_ERROR;
+		}
+		*value = NULL;
+		return CLI_NEXT_OPTION;
+	}
+	if (eq != NULL)
+		*value = eq + 1;
+	else if (p->next < p->argc)
+		*value = p->argv[p->next++];
+	else
+		*value = NULL;
+	if (*value == NULL || (*value)[0] == '\0') {
+		cli_usage_error(p->cmd, "option '--%s' needs a value (%s)",
+		                o->name, o->metavar);
+		return CLI_NEXT_ERROR;
+	}
+	return CLI_NEXT_OPTION;
+}
+
+cli_next_kind cli_next(cli_parser *p, const cli_option **opt,
+                       const char **value)
+{
+	const char *arg, *name, *eq;
+	size_t len;
+
+	*opt = NULL;
+	*value = NULL;
+	if (p->next >= p->argc)
+		return CLI_NEXT_END;
+	arg = p->argv[p->next++];
+	if (!p->rest_positional && strcmp(arg, "--") == 0) {
+		p->rest_positional = true;
+		return cli_next(p, opt, value);
+	}
+	if (p->rest_positional || arg[0] != '-' || arg[1] == '\0') {
+		*value = arg;
+		return CLI_NEXT_ARG;
+	}
+	if (strcmp(arg, "-h") == 0) {
+		*opt = &help_option;
+		return CLI_NEXT_OPTION;
+	}
+	if (arg[1] != '-') {
+		cli_usage_error(p->cmd, "unknown option '%s'", arg);
+		return CLI_NEXT_ERROR;
+	}
+	name = arg + 2;
+	eq = strchr(name, '=');
+	len = eq ? (size_t)(eq - name) : strlen(name);
+	*opt = find_option(p->groups, name, len);
+	if (*opt == NULL) {
+		cli_usage_error(p->cmd, "unknown option '--%.*s'", (int)len,
+		                name);
+		return CLI_NEXT_ERROR;
+	}
+	return take_value(p, *opt, eq, value);
+}
+
+/* ---------------------------------------------------------------- help */
+
+static size_t option_width(const cli_option *o)
+{
+	return (o == &help_option ? 4 : 0) + 2 + strlen(o->name) +
+	       (o->metavar ? 1 + strlen(o->metavar) : 0);
+}
+
+static void print_option(FILE *f, const cli_option *o, int width)
+{
+	int n = fprintf(f, "  %s--%s%s%s", o == &help_option ? "-h, " : "",
+	                o->name, o->metavar ? " " : "",
+	                o->metavar ? o->metavar : "");
+
+	if (n < 0)
+		return;
+	if (n - 2 > width)
+		fprintf(f, "\n%*s", width + 2, "");
+	else
+		fprintf(f, "%*s", width + 2 - n, "");
+	fprintf(f, "  %s\n", o->help);
+}
+
+static void print_presets(FILE *f)
+{
+	const char *const *p = vgmo_sim_presets();
+	const char *sep = "";
+
+	fputs("\nSimulated GPU presets:", f);
+	for (; p && *p; p++) {
+		fprintf(f, "%s %s", sep, *p);
+		sep = ",";
+	}
+	fputc('\n', f);
+}
+
+void cli_print_help(FILE *f, const char *synopsis, const char *description,
+                    const cli_group *groups)
+{
+	size_t width = option_width(&help_option);
+	bool engine = false;
+
+	for (const cli_group *g = groups; g && g->options; g++) {
+		for (const cli_option *o = g->options; o->name; o++) {
+			if (option_width(o) > width)
+				width = option_width(o);
+		}
+		engine = engine || g->options == cli_engine_options;
+	}
+	if (width > 32)
+		width = 32;
+	fprintf(f, "usage: vgmo %s\n\n%s\n", synopsis, description);
+	for (const cli_group *g = groups; g && g->options; g++) {
+		fprintf(f, "\n%s:\n", g->title);
+		for (const cli_option *o = g->options; o->name; o++)
+			print_option(f, o, (int)width);
+		if (g == groups)
+			print_option(f, &help_option, (int)width);
+	}
+	if (engine)
+		print_presets(f);
+}
+
+/* ------------------------------------------------------ engine options */
+
+const cli_option cli_engine_options[] = {
+        {"backend", "auto|nvml|sim",
+         "default auto: NVML if a driver answers, else sim", CLI_ID_BACKEND},
+        {"config", "FILE", "JSON configuration file", CLI_ID_CONFIG},
+        {"sim-preset", "NAME", "simulated GPU model (default h100-80gb)",
+         CLI_ID_SIM_PRESET},
+        {"sim-gpus", "N", "simulated GPUs, 1..64 (default 1)", CLI_ID_SIM_GPUS},
+        {"sim-seed", "N", "seed of the simulation (default 1)",
+         CLI_ID_SIM_SEED},
+        {"sim-workload", "NAME|none", "vlm (default), or none for an idle GPU",
+         CLI_ID_SIM_WORKLOAD},
+        {"nvml-library", "PATH",
+         "NVML library path (default $VGMO_NVML_LIBRARY)", CLI_ID_NVML_LIBRARY},
+        {NULL, NULL, NULL, 0}};
+
+enum flag_kind { FLAG_STRATEGY, FLAG_REAL, FLAG_INT };
+
+/* What each config flag sets, in the order of cli_config_options[]. */
+static const struct config_flag {
+	const char *key;
+	enum flag_kind kind;
+} config_flags[CLI_CONFIG_FLAG_COUNT] = {
+        {"strategy", FLAG_STRATEGY},
+        {"memory_threshold_warning", FLAG_REAL},
+        {"memory_threshold_critical", FLAG_REAL},
+        {"memory_threshold_oom", FLAG_REAL},
+        {"max_batch_size", FLAG_INT},
+        {"min_batch_size", FLAG_INT},
+        {"monitoring_interval", FLAG_REAL},
+        {"optimization_interval", FLAG_REAL},
+};
+
+const cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1] = {
+        {"strategy", "NAME", "conservative|balanced|aggressive|adaptive",
+         CLI_ID_CONFIG_FLAG + 0},
+        {"warning-threshold", "F",
+         "memory_threshold_warning, 0..1 (default 0.80)",
+         CLI_ID_CONFIG_FLAG + 1},
+        {"critical-threshold", "F",
+         "memory_threshold_critical, 0..1 (default 0.90)",
+         CLI_ID_CONFIG_FLAG + 2},
+        {"oom-threshold", "F", "memory_threshold_oom, 0..1 (default 0.95)",
+         CLI_ID_CONFIG_FLAG + 3},
+        {"max-batch-size", "N", "max_batch_size (default 16)",
+         CLI_ID_CONFIG_FLAG + 4},
+        {"min-batch-size", "N", "min_batch_size (default 1)",
+         CLI_ID_CONFIG_FLAG + 5},
+        {"monitoring-interval", "S", "monitoring_interval, seconds (default 5)",
+         CLI_ID_CONFIG_FLAG + 6},
+        {"optimization-interval", "S",
+         "optimization_interval, seconds (default 60)", CLI_ID_CONFIG_FLAG + 7},
+        {NULL, NULL, NULL, 0}};
+
+void cli_engine_opts_init(cli_engine_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+static bool is_config_flag(int id)
+{
+	return id >= CLI_ID_CONFIG_FLAG &&
+	       id < CLI_ID_CONFIG_FLAG + CLI_CONFIG_FLAG_COUNT;
+}
+
+bool cli_engine_opts_owns(int id)
+{
+	return (id >= CLI_ID_BACKEND && id <= CLI_ID_NVML_LIBRARY) ||
+	       is_config_flag(id);
+}
+
+const char *cli_config_flag_key(int id)
+{
+	return is_config_flag(id) ? config_flags[id - CLI_ID_CONFIG_FLAG].key
+	                          : NULL;
+}
+
+static int set_config_flag(cli_engine_opts *o, const char *cmd,
+                           const cli_option *opt, const char *value)
+{
+	int i = opt->id - CLI_ID_CONFIG_FLAG;
+	vgmo_strategy strategy;
+	double d;
+	long l;
+
+	switch (config_flags[i].kind) {
+	case FLAG_STRATEGY:
+		if (vgmo_strategy_parse(value, &strategy) != VGMO_OK)
+			return cli_usage_error(
+			        cmd,
+			        "invalid --%s '%s' (choose conservative, "
+			        "balanced, aggressive or adaptive)",
+			        opt->name, value);
+		break;
+	case FLAG_REAL:
+		if (!cli_parse_double(value, &d))
+			return cli_usage_error(
+			        cmd, "invalid --%s '%s': not a number",
+			        opt->name, value);
+		break;
+	case FLAG_INT:
+		if (!cli_parse_long(value, INT_MIN, INT_MAX, &l))
+			return cli_usage_error(
+			        cmd, "invalid --%s '%s': not an integer",
+			        opt->name, value);
+		break;
+	}
+	o->config_flags[i] = value;
+	return CLI_EXIT_OK;
+}
+
+static bool known_preset(const char *name)
+{
+	for (const char *const *p = vgmo_sim_presets(); p && *p; p++) {
+		if (strcmp(*p, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int set_sim_preset(cli_engine_opts *o, const char *cmd,
+                          const char *value)
+{
+	char list[256] = "";
+	size_t len = 0;
+
+	if (known_preset(value)) {
+		o->sim_preset = value;
+		return CLI_EXIT_OK;
+	}
+	for (const char *const *p = vgmo_sim_presets(); p && *p; p++) {
+		int n = snprintf(list + len, sizeof(list) - len, "%s%s",
+		                 len ? ", " : "", *p);
+
+		if (n < 0 || (size_t)n >= sizeof(list) - len)
+			break;
+		len += (size_t)n;
+	}
+	return cli_usage_error(cmd, "unknown --sim-preset '%s' (choose %s)",
+	                       value, list);
+}
+
+int cli_engine_opts_set(cli_engine_opts *o, const char *cmd,
+                        const cli_option *opt, const char *value)
+{
+	long gpus;
+
+	switch (opt->id) {
+	case CLI_ID_BACKEND:
+		if (strcmp(value, "auto") != 0 && strcmp(value, "nvml") != 0 &&
+		    strcmp(value, "sim") != 0)
+			return cli_usage_error(
+			        cmd,
+			        "unknown --backend '%s' (choose auto, "
+			        "nvml or sim)",
+			        value);
+		o->backend = value;
+		return CLI_EXIT_OK;
+	case CLI_ID_CONFIG:
+		o->config_path = value;
+		return CLI_EXIT_OK;
+	case CLI_ID_SIM_PRESET:
+		return set_sim_preset(o, cmd, value);
+	case CLI_ID_SIM_GPUS:
+		if (!cli_parse_long(value, 1, 64, &gpus))
+			return cli_usage_error(
+			        cmd,
+			        "invalid --sim-gpus '%s': not an integer "
+			        "in 1..64",
+			        value);
+		o->sim_gpus = (unsigned)gpus;
+		return CLI_EXIT_OK;
+	case CLI_ID_SIM_SEED:
+		if (!cli_parse_u64(value, &o->sim_seed))
+			return cli_usage_error(
+			        cmd,
+			        "invalid --sim-seed '%s': not an unsigned "
+			        "64-bit integer",
+			        value);
+		o->sim_seed_set = true;
+		return CLI_EXIT_OK;
+	case CLI_ID_SIM_WORKLOAD:
+		o->sim_workload = value;
+		return CLI_EXIT_OK;
+	case CLI_ID_NVML_LIBRARY:
+		o->nvml_library = value;
+		return CLI_EXIT_OK;
+	default:
+		break;
+	}
+	if (is_config_flag(opt->id))
+		return set_config_flag(o, cmd, opt, value);
+	return cli_usage_error(cmd, "option '--%s' is not an engine option",
+	                       opt->name);
+}
+
+/* --------------------------------------------------------- config build */
+
+int cli_build_config(const cli_engine_opts *o, vgmo_config *cfg)
+{
+	char err[2048] = "";
+	vgmo_err rc;
+
+	vgmo_config_defaults(cfg);
+	if (o->config_path != NULL) {
+		rc = vgmo_config_load_file(cfg, o->config_path, err,
+		                           sizeof(err));
+		if (rc != VGMO_OK && strstr(err, o->config_path) == NULL)
+			return cli_fail("%s: %s", o->config_path,
+			                err[0] ? err : vgmo_strerror(rc));
+		if (rc != VGMO_OK)
+			return cli_fail("%s", err);
+	}
+	/* Its messages name the variable or say "environment". */
+	rc = vgmo_config_apply_env(cfg, NULL, err, sizeof(err));
+	if (rc != VGMO_OK)
+		return cli_fail("%s", err[0] ? err : vgmo_strerror(rc));
+	for (int i = 0; i < CLI_CONFIG_FLAG_COUNT; i++) {
+		if (o->config_flags[i] == NULL)
+			continue;
+		rc = vgmo_config_set_field(cfg, config_flags[i].key,
+		                           o->config_flags[i], err,
+		                           sizeof(err));
+		if (rc != VGMO_OK)
+			return cli_fail("--%s: %s", cli_config_options[i].name,
+			                err[0] ? err : vgmo_strerror(rc));
+	}
+	rc = vgmo_config_validate(cfg, err, sizeof(err));
+	if (rc != VGMO_OK)
+		return cli_fail("invalid configuration: %s",
+		                err[0] ? err : vgmo_strerror(rc));
+	return CLI_EXIT_OK;
+}
+
+/* --------------------------------------------------------------- engine */
+
+int cli_engine_create(const cli_engine_opts *o, const vgmo_config *cfg,
+                      vgmo_engine_options *opts, vgmo_engine **out)
+{
+	char err[1024] = "";
+	const char *notice;
+	vgmo_err rc;
+
+	vgmo_engine_options_init(opts);
+	if (o->backend != NULL)
+		opts->backend = o->backend;
+	if (o->sim_preset != NULL)
+		opts->sim.preset = o->sim_preset;
+	if (o->sim_gpus != 0)
+		opts->sim.gpus = o->sim_gpus;
+	if (o->sim_seed_set)
+		opts->sim.seed = o->sim_seed;
+	if (o->sim_workload != NULL)
+		opts->sim.workload = o->sim_workload;
+	if (o->nvml_library != NULL)
+		opts->nvml_library = o->nvml_library;
+	*out = NULL;
+	rc = vgmo_engine_create(out, cfg, opts, err, sizeof(err));
+	if (rc != VGMO_OK)
+		return cli_fail("%s", err[0] ? err : vgmo_strerror(rc));
+	notice = vgmo_engine_notice(*out);
+	if (notice != NULL && notice[0] != '\0')
+		fprintf(stderr, "vgmo: %s\n", notice);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,251 @@
+/*
+ * cmd_status.c - `vgmo status`. With an engine option (--backend, --sim-*,
+ * --config, --nvml-library, a config flag, --sim-warmup) it builds an
+ * engine in this process, lets the simulated workload warm the memory model
+ * up, runs one optimization pass and prints a snapshot: the one-shot local
+ * read. Otherwise it asks the daemon (GET /v1/status). Both print the same
+ * table (status_table.c) from the same JSON, or the JSON itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "client.h"
+#include "status_table.h"
+
+#define DEFAULT_WARMUP 120.0 /* virtual seconds */
+#define MAX_WARMUP 86400.0
+
+enum { OPT_JSON = 1, OPT_SIM_WARMUP };
+
+static const cli_option status_options[] = {
+        {"json", NULL, "print the status as JSON", OPT_JSON},
+        {"sim-warmup", "SECONDS",
+         "simulated seconds to run first (default 120; local read)",
+         OPT_SIM_WARMUP},
+        {NULL, NULL, NULL, 0}};
+
+static const cli_group status_groups[] = {
+        {"Options", status_options},
+        {"Daemon (the default, without engine options)", client_options},
+        {"Engine options (read the GPUs in this process instead)",
+         cli_engine_options},
+        {"Configuration (local read; overrides --config and VGMO_* "
+         "variables)",
+         cli_config_options},
+        {NULL, NULL}};
+
+struct status_args {
+	cli_engine_opts engine;
+	client_opts client;
+	bool json;
+	bool help;
+	bool local;  /* an engine option was given */
+	bool remote; /* a client option was given */
+	double warmup;
+};
+
+static void print_help(void)
+{
+	cli_print_help(
+	        stdout, "status [options]",
+	        "Prints the memory status of every GPU, as the daemon (`vgmo "
+	        "serve`) sees it.\nWith an engine option it reads the GPUs "
+	        "once in this process instead, runs one\noptimization pass "
+	        "and prints that; on the simulated GPU the synthetic VLM\n"
+	        "workload first runs for --sim-warmup virtual seconds (it "
+	        "takes milliseconds).",
+	        status_groups);
+}
+
+static int parse_option(struct status_args *a, const char *cmd,
+                        const cli_option *opt, const char *value)
+{
+	switch (opt->id) {
+	case OPT_JSON:
+		a->json = true;
+		return CLI_EXIT_OK;
+	case OPT_SIM_WARMUP:
+		a->local = true;
+		if (!cli_parse_double(value, &a->warmup) || a->warmup < 0.0 ||
+		    a->warmup > MAX_WARMUP)
+			return cli_usage_error(
+			        cmd,
+			        "invalid --sim-warmup '%s': not a "
+			        "number of seconds in 0..%.0f",
+			        value, MAX_WARMUP);
+		return CLI_EXIT_OK;
+	default:
+		if (client_opts_owns(opt->id)) {
+			a->remote = true;
+			return client_opts_set(&a->client, cmd, opt, value);
+		}
+		a->local = true;
+		return cli_engine_opts_set(&a->engine, cmd, opt, value);
+	}
+}
+
+static int parse_args(struct status_args *a, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	const cli_option *opt;
+	const char *value;
+	cli_next_kind k;
+	cli_parser p;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	cli_engine_opts_init(&a->engine);
+	client_opts_init(&a->client);
+	a->warmup = DEFAULT_WARMUP;
+	cli_parser_init(&p, cmd, argc, argv, status_groups);
+	while ((k = cli_next(&p, &opt, &value)) != CLI_NEXT_END) {
+		if (k == CLI_NEXT_ERROR)
+			return CLI_EXIT_USAGE;
+		if (k == CLI_NEXT_ARG)
+			return cli_usage_error(cmd, "unexpected argument '%s'",
+			                       value);
+		if (opt->id == CLI_ID_HELP) {
+			a->help = true;
+			return CLI_EXIT_OK;
+		}
+		rc = parse_option(a, cmd, opt, value);
+		if (rc != CLI_EXIT_OK)
+			return rc;
+	}
+	if (a->local && a->remote)
+		return cli_usage_error(
+		        cmd, "--server, --token-file and --cacert ask the "
+		             "daemon; engine and configuration options read "
+		             "the GPUs in this process: use one or the other");
+	return CLI_EXIT_OK;
+}
+
+/* ----------------------------------------------------------- the daemon */
+
+static int remote_status(const struct status_args *a)
+{
+	client_response st = {0}, cfg = {0};
+	client *c = NULL;
+	int rc;
+
+	rc = client_open(&c, &a->client);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	rc = client_call(c, "GET", "/v1/status", NULL, &st);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (a->json) {
+		rc = client_print_body(&st);
+		goto out;
+	}
+	rc = client_call(c, "GET", "/v1/config", NULL, &cfg);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	status_table_print(stdout, st.json, cfg.json, status_table_colour());
+out:
+	client_response_free(&cfg);
+	client_response_free(&st);
+	client_close(c);
+	return rc;
+}
+
+/* ----------------------------------------------------------- this process */
+
+static bool workload_runs(const vgmo_engine *e, const vgmo_engine_options *opts)
+{
+	const char *workload = opts->sim.workload;
+
+	return strcmp(vgmo_engine_backend(e), "sim") == 0 &&
+	       (workload == NULL || strcmp(workload, "none") != 0);
+}
+
+/* Prints the snapshot as JSON, or as the table made from that JSON. */
+static int print_snapshot(const vgmo_snapshot *s, bool as_json)
+{
+	char *text = vgmo_snapshot_status_json(s, 2);
+	char *cfg_text = NULL;
+	json_t *status = NULL, *cfg = NULL;
+	int rc = CLI_EXIT_OK;
+
+	if (text == NULL)
+		return cli_fail("cannot format the status: %s",
+		                vgmo_strerror(VGMO_ERR_NOMEM));
+	if (as_json) {
+		puts(text);
+		goto out;
+	}
+	cfg_text = vgmo_config_to_json(vgmo_snapshot_config(s));
+	status = json_loads(text, 0, NULL);
+	cfg = cfg_text ? json_loads(cfg_text, 0, NULL) : NULL;
+	if (status == NULL || cfg == NULL) {
+		rc = cli_fail("cannot format the status: %s",
+		              vgmo_strerror(VGMO_ERR_NOMEM));
+		goto out;
+	}
+	status_table_print(stdout, status, cfg, status_table_colour());
+out:
+	json_decref(cfg);
+	json_decref(status);
+	free(cfg_text);
+	free(text);
+	return rc;
+}
+
+static int local_status(const struct status_args *a)
+{
+	vgmo_engine_options opts;
+	vgmo_snapshot *snap = NULL;
+	vgmo_engine *e = NULL;
+	vgmo_result res;
+	vgmo_config cfg;
+	vgmo_err err;
+	int rc;
+
+	rc = cli_build_config(&a->engine, &cfg);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	rc = cli_engine_create(&a->engine, &cfg, &opts, &e);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (workload_runs(e, &opts) && a->warmup > 0.0) {
+		err = vgmo_engine_sim_run(e, a->warmup);
+		if (err != VGMO_OK) {
+			rc = cli_fail("simulated workload failed: %s",
+			              vgmo_strerror(err));
+			goto out_engine;
+		}
+	}
+	/* Not fatal: the status of a GPU that cannot be optimized (a device
+	 * that is down) is what the user asked for. */
+	memset(&res, 0, sizeof(res));
+	err = vgmo_engine_optimize(e, true, &res);
+	if (err != VGMO_OK)
+		fprintf(stderr, "vgmo: optimization pass failed: %s\n",
+		        res.error_message[0] ? res.error_message
+		                             : vgmo_strerror(err));
+	err = vgmo_engine_snapshot(e, &snap);
+	if (err != VGMO_OK) {
+		rc = cli_fail("cannot take a snapshot: %s", vgmo_strerror(err));
+		goto out_engine;
+	}
+	rc = print_snapshot(snap, a->json);
+	vgmo_snapshot_free(snap);
+out_engine:
+	vgmo_engine_destroy(e);
+	return rc;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct status_args a;
+	int rc;
+
+	rc = parse_args(&a, argc, argv);
+	if (rc != CLI_EXIT_OK || a.help) {
+		if (rc == CLI_EXIT_OK)
+			print_help();
+		return rc;
+	}
+	return a.local ? local_status(&a) : remote_status(&a);
+}
