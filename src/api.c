@@ -1,0 +1,477 @@
+/*
+ * api.c - the daemon's endpoints (docs/api.md): probes, /metrics and the
+ * JSON API under /v1. Every handler reads through a snapshot (formatted
+ * outside the engine's lock) and changes things only through the daemon_*
+ * mutators, which persist, apply and audit. Mutating methods need the
+ * bearer token when one is configured.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "api_parse.h"
+#include "daemon.h"
+#include "metrics.h"
+
+#define HISTORY_DEFAULT 100
+#define HISTORY_MAX 10000
+#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+/* ------------------------------------------------------------ responses */
+
+/* Sends `j` (consumed) with `status`. */
+static void send_json(http_response *res, unsigned status, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_FLAGS) : NULL;
+	char *grown;
+	size_t n;
+
+	json_decref(j);
+	if (text == NULL) {
+		http_respond(res, 500,
+		             "{\"error\":{\"status\":500,\"message\":"
+		             "\"out of memory\"}}\n");
+		return;
+	}
+	n = strlen(text);
+	/* json_dumps allocates exactly; make room for the newline. */
+	free(res->body);
+	grown = realloc(text, n + 2);
+	if (grown != NULL) {
+		grown[n++] = '\n';
+		grown[n] = '\0';
+		text = grown;
+	}
+	res->body = text;
+	res->len = n;
+	res->status = status;
+}
+
+/* A JSON string of `s`; bytes that are not UTF-8 (a message cut in the
+ * middle of a character) become '?'. */
+static json_t *text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+
+	if (j != NULL || (copy = strdup(s)) == NULL)
+		return j;
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static void send_error(http_response *res, const api_error *e)
+{
+	json_t *inner = json_object();
+
+	json_object_set_new(inner, "status", json_integer(e->status));
+	json_object_set_new(inner, "message", text(e->message));
+	if (e->field[0] != '\0')
+		json_object_set_new(inner, "field", text(e->field));
+	send_json(res, e->status, json_pack("{s:o}", "error", inner));
+}
+
+static void fail(http_response *res, vgmo_err rc, const char *field,
+                 const char *message)
+{
+	api_error e;
+
+	api_error_set(&e, api_status_of(rc), field, "%s",
+	              message && message[0] ? message : vgmo_strerror(rc));
+	send_error(res, &e);
+}
+
+static void send_bool(http_response *res, const char *key, bool v)
+{
+	send_json(res, 200, json_pack("{s:b}", key, v));
+}
+
+/* "api:<peer>", for the audit log. */
+static void who_of(const http_request *r, char *who, size_t size)
+{
+	snprintf(who, size, "api:%s", r->peer);
+}
+
+/* True when the request may go on; otherwise answers 401. */
+static bool authorized(vgmo_daemon *d, const http_request *r,
+                       http_response *res)
+{
+	api_error e;
+
+	if (!(r->method & HTTP_MUTATING) ||
+	    daemon_token_ok(d, http_request_header(r, "Authorization")))
+		return true;
+	res->www_authenticate = "Bearer realm=\"vgmo\"";
+	api_error_set(&e, 401, NULL,
+	              "this call needs the header 'Authorization: Bearer "
+	              "<token>' with the daemon's token");
+	send_error(res, &e);
+	return false;
+}
+
+static bool take_view(vgmo_daemon *d, daemon_view *v, http_response *res)
+{
+	vgmo_err rc = daemon_view_take(d, v);
+
+	if (rc == VGMO_OK)
+		return true;
+	fail(res, rc, NULL, "cannot read the engine's state");
+	return false;
+}
+
+/* --------------------------------------------------------------- probes */
+
+static void on_health(void *ctx, const http_request *req, http_response *res)
+{
+	(void)req;
+	if (daemon_alive(ctx))
+		send_json(res, 200, json_pack("{s:s}", "status", "alive"));
+	else
+		send_json(res, 503,
+		          json_pack("{s:s,s:s}", "status", "dead", "reason",
+		                    "the daemon's loop has not run for 3 "
+		                    "monitoring intervals"));
+}
+
+static void on_ready(void *ctx, const http_request *req, http_response *res)
+{
+	daemon_view v;
+
+	(void)req;
+	if (daemon_view_take(ctx, &v) != VGMO_OK) {
+		send_json(res, 503,
+		          json_pack("{s:s,s:s}", "status", "not ready",
+		                    "reason",
+		                    "cannot read the engine's state"));
+		return;
+	}
+	if (v.ready)
+		send_json(res, 200, json_pack("{s:s}", "status", "ready"));
+	else
+		send_json(res, 503,
+		          json_pack("{s:s,s:s}", "status", "not ready",
+		                    "reason",
+		                    v.not_ready_reason[0] ? v.not_ready_reason
+		                                          : "not ready"));
+	daemon_view_release(&v);
+}
+
+static void on_metrics(void *ctx, const http_request *req, http_response *res)
+{
+	vgmo__metrics_extra x;
+	daemon_view v;
+
+	(void)req;
+	if (!take_view(ctx, &v, res))
+		return;
+	x.monitoring = v.monitoring;
+	x.ready = v.ready;
+	x.started_at = v.started_at;
+	free(res->body);
+	res->body = vgmo__metrics_render(v.snap, &x, &res->len);
+	daemon_view_release(&v);
+	if (res->body == NULL) {
+		fail(res, VGMO_ERR_NOMEM, NULL, NULL);
+		return;
+	}
+	res->status = 200;
+	res->content_type = VGMO__METRICS_CONTENT_TYPE;
+}
+
+/* ------------------------------------------------------------------ /v1 */
+
+static void on_status(void *ctx, const http_request *req, http_response *res)
+{
+	const char *tail;
+	daemon_view v;
+	char *text;
+	size_t n;
+
+	(void)req;
+	if (!take_view(ctx, &v, res))
+		return;
+	text = vgmo_snapshot_status_json(v.snap, 0);
+	tail = v.monitoring ? ",\"monitoring\":true}\n"
+	                    : ",\"monitoring\":false}\n";
+	daemon_view_release(&v);
+	n = text ? strlen(text) : 0;
+	/* An object always ends in '}': open it again for one more key. */
+	if (n < 2 || text[n - 1] != '}' ||
+	    !http_respond(res, 200, "%.*s%s", (int)(n - 1), text, tail))
+		fail(res, VGMO_ERR_NOMEM, NULL, NULL);
+	free(text);
+}
+
+static json_t *opt_string(const char *s)
+{
+	return s[0] != '\0' ? text(s) : json_null();
+}
+
+static json_t *result_json(const vgmo_result *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "success", json_boolean(r->success));
+	json_object_set_new(o, "action_taken", json_string(r->action_taken));
+	json_object_set_new(o, "memory_freed_mb",
+	                    r->memory_freed_mb >= 0
+	                            ? json_real(r->memory_freed_mb)
+	                            : json_null());
+	json_object_set_new(o, "new_batch_size",
+	                    r->new_batch_size != 0
+	                            ? json_integer(r->new_batch_size)
+	                            : json_null());
+	json_object_set_new(o, "gc_performed", json_boolean(r->gc_performed));
+	json_object_set_new(o, "fragmentation_reduced",
+	                    json_boolean(r->fragmentation_reduced));
+	json_object_set_new(o, "error_message", opt_string(r->error_message));
+	json_object_set_new(o, "timestamp", json_real(r->timestamp));
+	json_object_set_new(o, "old_batch_size",
+	                    r->old_batch_size != 0
+	                            ? json_integer(r->old_batch_size)
+	                            : json_null());
+	json_object_set_new(o, "worker", opt_string(r->worker));
+	json_object_set_new(o, "reason", opt_string(r->reason));
+	return o;
+}
+
+static void on_optimize(void *ctx, const http_request *req, http_response *res)
+{
+	char who[DAEMON_WHO_MAX];
+	vgmo_result r;
+	api_error e;
+	vgmo_err rc;
+
+	if (!authorized(ctx, req, res))
+		return;
+	if (api_parse_no_body(req->body, req->body_len, &e) != VGMO_OK) {
+		send_error(res, &e);
+		return;
+	}
+	who_of(req, who, sizeof(who));
+	memset(&r, 0, sizeof(r));
+	rc = daemon_optimize(ctx, who, &r);
+	if (rc != VGMO_OK) {
+		fail(res, rc, NULL, r.error_message);
+		return;
+	}
+	send_json(res, 200, result_json(&r));
+}
+
+static const vgmo_worker_view *default_worker(const vgmo_snapshot *s)
+{
+	for (size_t i = 0; i < vgmo_snapshot_worker_count(s); i++) {
+		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
+
+		if (w->id == VGMO_DEFAULT_WORKER)
+			return w;
+	}
+	return NULL;
+}
+
+static void send_batch_size(vgmo_daemon *d, http_response *res)
+{
+	const vgmo_worker_view *w;
+	daemon_view v;
+
+	if (!take_view(d, &v, res))
+		return;
+	w = default_worker(v.snap);
+	if (w == NULL)
+		fail(res, VGMO_ERR_NOT_FOUND, NULL, "no default worker");
+	else
+		send_json(res, 200,
+		          json_pack("{s:i,s:i,s:o}", "batch_size",
+		                    w->batch_size, "optimal_batch_size",
+		                    w->optimal_batch_size, "manual_batch_size",
+		                    w->manual_batch_size
+		                            ? json_integer(w->manual_batch_size)
+		                            : json_null()));
+	daemon_view_release(&v);
+}
+
+static void on_batch_size(void *ctx, const http_request *req,
+                          http_response *res)
+{
+	char who[DAEMON_WHO_MAX], err[512] = "";
+	vgmo_config cfg;
+	api_error e;
+	vgmo_err rc;
+	int size;
+
+	if (!authorized(ctx, req, res))
+		return;
+	if (req->method == HTTP_PUT) {
+		rc = vgmo_engine_get_config(daemon_engine(ctx), &cfg);
+		if (rc != VGMO_OK) {
+			fail(res, rc, NULL, NULL);
+			return;
+		}
+		if (api_parse_batch_size(req->body, req->body_len,
+		                         cfg.min_batch_size, cfg.max_batch_size,
+		                         &size, &e) != VGMO_OK) {
+			send_error(res, &e);
+			return;
+		}
+		who_of(req, who, sizeof(who));
+		rc = daemon_set_batch_size(ctx, VGMO_DEFAULT_WORKER, size, who,
+		                           err, sizeof(err));
+		if (rc != VGMO_OK) {
+			fail(res, rc,
+			     rc == VGMO_ERR_INVALID ? "batch_size" : NULL, err);
+			return;
+		}
+	}
+	send_batch_size(ctx, res);
+}
+
+typedef vgmo_err (*flag_setter)(vgmo_daemon *d, bool on, const char *who,
+                                char *err, size_t errlen);
+
+static void set_flag(vgmo_daemon *d, const http_request *req,
+                     http_response *res, flag_setter set, bool on,
+                     const char *key)
+{
+	char who[DAEMON_WHO_MAX], err[512] = "";
+	api_error e;
+	vgmo_err rc;
+
+	if (!authorized(d, req, res))
+		return;
+	if (api_parse_no_body(req->body, req->body_len, &e) != VGMO_OK) {
+		send_error(res, &e);
+		return;
+	}
+	who_of(req, who, sizeof(who));
+	rc = set(d, on, who, err, sizeof(err));
+	if (rc != VGMO_OK)
+		fail(res, rc, NULL, err);
+	else
+		send_bool(res, key, on);
+}
+
+static void on_enable(void *ctx, const http_request *req, http_response *res)
+{
+	set_flag(ctx, req, res, daemon_set_enabled, true,
+	         "optimization_enabled");
+}
+
+static void on_disable(void *ctx, const http_request *req, http_response *res)
+{
+	set_flag(ctx, req, res, daemon_set_enabled, false,
+	         "optimization_enabled");
+}
+
+static void on_monitoring_start(void *ctx, const http_request *req,
+                                http_response *res)
+{
+	set_flag(ctx, req, res, daemon_set_monitoring, true, "monitoring");
+}
+
+static void on_monitoring_stop(void *ctx, const http_request *req,
+                               http_response *res)
+{
+	set_flag(ctx, req, res, daemon_set_monitoring, false, "monitoring");
+}
+
+static void send_config(http_response *res, const vgmo_config *cfg)
+{
+	char *text = vgmo_config_to_json(cfg);
+
+	if (text == NULL || !http_respond(res, 200, "%s\n", text))
+		fail(res, VGMO_ERR_NOMEM, NULL, NULL);
+	free(text);
+}
+
+static void on_config(void *ctx, const http_request *req, http_response *res)
+{
+	char who[DAEMON_WHO_MAX], err[1024] = "";
+	vgmo_config cfg;
+	api_error e;
+	vgmo_err rc;
+
+	if (!authorized(ctx, req, res))
+		return;
+	rc = vgmo_engine_get_config(daemon_engine(ctx), &cfg);
+	if (rc != VGMO_OK) {
+		fail(res, rc, NULL, NULL);
+		return;
+	}
+	if (req->method == HTTP_PUT) {
+		if (api_parse_precheck(req->body, req->body_len, &e) !=
+		    VGMO_OK) {
+			send_error(res, &e);
+			return;
+		}
+		/* Keys not given keep their values; all or nothing. */
+		rc = vgmo_config_load_string(&cfg, req->body, req->body_len,
+		                             API_SOURCE, err, sizeof(err));
+		if (rc == VGMO_OK) {
+			who_of(req, who, sizeof(who));
+			rc = daemon_set_config(ctx, &cfg, who, err,
+			                       sizeof(err));
+		}
+		if (rc != VGMO_OK) {
+			api_error_from_config(&e, rc, err);
+			send_error(res, &e);
+			return;
+		}
+	}
+	send_config(res, &cfg);
+}
+
+static void on_history(void *ctx, const http_request *req, http_response *res)
+{
+	json_t *list;
+	daemon_view v;
+	api_error e;
+	size_t n, from;
+	int limit;
+
+	if (api_parse_limit(http_request_arg(req, "limit"), HISTORY_DEFAULT,
+	                    HISTORY_MAX, &limit, &e) != VGMO_OK) {
+		send_error(res, &e);
+		return;
+	}
+	if (!take_view(ctx, &v, res))
+		return;
+	n = vgmo_snapshot_history_count(v.snap);
+	from = n > (size_t)limit ? n - (size_t)limit : 0;
+	list = json_array();
+	for (size_t i = from; i < n; i++)
+		json_array_append_new(
+		        list, result_json(vgmo_snapshot_history(v.snap, i)));
+	daemon_view_release(&v);
+	send_json(res, 200, json_pack("{s:o}", "history", list));
+}
+
+/* --------------------------------------------------------------- tables */
+
+const http_route api_main_routes[] = {
+        {"/metrics", HTTP_GET, on_metrics},
+        {"/health", HTTP_GET, on_health},
+        {"/ready", HTTP_GET, on_ready},
+        {"/v1/status", HTTP_GET, on_status},
+        {"/v1/optimize", HTTP_POST, on_optimize},
+        {"/v1/batch-size", HTTP_GET | HTTP_PUT, on_batch_size},
+        {"/v1/enable", HTTP_POST, on_enable},
+        {"/v1/disable", HTTP_POST, on_disable},
+        {"/v1/monitoring/start", HTTP_POST, on_monitoring_start},
+        {"/v1/monitoring/stop", HTTP_POST, on_monitoring_stop},
+        {"/v1/config", HTTP_GET | HTTP_PUT, on_config},
+        {"/v1/history", HTTP_GET, on_history},
+        {NULL, 0, NULL},
+};
+
+const http_route api_health_routes[] = {
+        {"/health", HTTP_GET, on_health},
+        {"/ready", HTTP_GET, on_ready},
+        {NULL, 0, NULL},
+};

@@ -1,0 +1,22 @@
+/*
+ * api.h - the daemon's HTTP endpoints (docs/api.md): the route tables that
+ * http_server_start serves with a vgmo_daemon as its context.
+ *
+ *   main listener (--listen):          /metrics, /v1/..., /health, /ready
+ *   health listener (--health-listen): /health, /ready
+ *
+ * Usage in cmd_serve.c:
+ *   http_server_start(&srv, listen, cert, key, api_main_routes, daemon,
+ *                     bound, sizeof(bound), err, sizeof(err));
+ *   http_server_start(&hsrv, health_listen, NULL, NULL, api_health_routes,
+ *                     daemon, hbound, sizeof(hbound), err, sizeof(err));
+ */
+#ifndef VGMO_SRC_API_H
+#define VGMO_SRC_API_H
+
+#include "http.h"
+
+extern const http_route api_main_routes[];
+extern const http_route api_health_routes[];
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * cmd_batch.c - `vgmo set-batch-size N|auto`: sets the manual batch size of
+ * the default worker on the daemon (PUT /v1/batch-size), or clears it.
+ * Outside [min_batch_size, max_batch_size] is refused before asking, as
+ * the seed did (the daemon refuses it too).
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "cli.h"
+#include "client.h"
+
+enum { OPT_JSON = 1 };
+
+static const cli_option batch_options[] = {
+        {"json", NULL, "print the daemon's JSON answer", OPT_JSON},
+        {NULL, NULL, NULL, 0}};
+
+static const cli_group batch_groups[] = {
+        {"Options", batch_options}, {"Daemon", client_options}, {NULL, NULL}};
+
+struct batch_args {
+	client_opts client;
+	bool json;
+	bool help;
+	bool clear; /* "auto" */
+	long size;
+};
+
+static int parse_size(struct batch_args *a, const char *cmd, const char *s)
+{
+	if (strcmp(s, "auto") == 0) {
+		a->clear = true;
+		return CLI_EXIT_OK;
+	}
+	if (!cli_parse_long(s, INT_MIN, INT_MAX, &a->size))
+		return cli_usage_error(cmd,
+		                       "invalid batch size '%s': not an "
+		                       "integer (or 'auto')",
+		                       s);
+	return CLI_EXIT_OK;
+}
+
+static int parse_args(struct batch_args *a, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	const char *size = NULL;
+	const cli_option *opt;
+	const char *value;
+	cli_next_kind k;
+	cli_parser p;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	client_opts_init(&a->client);
+	cli_parser_init(&p, cmd, argc, argv, batch_groups);
+	while ((k = client_next(&p, &a->client, &opt, &value, &rc)) !=
+	       CLI_NEXT_END) {
+		if (k == CLI_NEXT_ERROR)
+			return rc;
+		if (k == CLI_NEXT_ARG) {
+			if (size != NULL)
+				return cli_usage_error(
+				        cmd, "unexpected argument '%s'", value);
+			size = value;
+			continue;
+		}
+		if (opt->id == CLI_ID_HELP) {
+			a->help = true;
+			return CLI_EXIT_OK;
+		}
+		a->json = a->json || opt->id == OPT_JSON;
+	}
+	if (size == NULL)
+		return cli_usage_error(cmd, "missing the batch size N (or "
+		                            "'auto')");
+	return parse_size(a, cmd, size);
+}
+
+/* The seed's check, against the daemon's configuration. */
+static int check_range(client *c, long size)
+{
+	client_response r = {0};
+	double lo, hi;
+	int rc;
+
+	rc = client_call(c, "GET", "/v1/config", NULL, &r);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (client_json_number(r.json, "min_batch_size", &lo) &&
+	    client_json_number(r.json, "max_batch_size", &hi) &&
+	    ((double)size < lo || (double)size > hi))
+		rc = cli_fail("invalid batch size %ld: must be between %.0f "
+		              "and %.0f (min_batch_size and max_batch_size)",
+		              size, lo, hi);
+	client_response_free(&r);
+	return rc;
+}
+
+static void print_answer(const json_t *j, bool cleared)
+{
+	double size = 0, optimal = 0;
+	bool have = client_json_number(j, "batch_size", &size);
+	bool have_opt = client_json_number(j, "optimal_batch_size", &optimal);
+
+	if (cleared)
+		printf("manual batch size cleared; the optimizer sets it "
+		       "again\n");
+	else if (json_is_number(json_object_get(j, "manual_batch_size")))
+		printf("batch size set to %.0f (manual; lasts until "
+		       "'vgmo set-batch-size auto')\n",
+		       size);
+	if (have && have_opt)
+		printf("batch size: %.0f (optimal %.0f)\n", size, optimal);
+}
+
+int cmd_set_batch_size(int argc, char **argv)
+{
+	client_response r = {0};
+	struct batch_args a;
+	json_t *body = NULL;
+	client *c = NULL;
+	int rc;
+
+	rc = parse_args(&a, argc, argv);
+	if (rc != CLI_EXIT_OK || a.help) {
+		if (rc == CLI_EXIT_OK)
+			cli_print_help(
+			        stdout, "set-batch-size N|auto [options]",
+			        "Sets the batch size of the daemon's default "
+			        "worker by hand. It must lie in\n"
+			        "[min_batch_size, max_batch_size] and lasts "
+			        "(restarts included) until\n'vgmo "
+			        "set-batch-size auto' hands it back to the "
+			        "optimizer.",
+			        batch_groups);
+		return rc;
+	}
+	rc = client_open(&c, &a.client);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (!a.clear) {
+		rc = check_range(c, a.size);
+		if (rc != CLI_EXIT_OK)
+			goto out;
+	}
+	body = json_pack("{s:o}", "batch_size",
+	                 a.clear ? json_null() : json_integer(a.size));
+	if (body == NULL) {
+		rc = cli_fail("out of memory");
+		goto out;
+	}
+	rc = client_call(c, "PUT", "/v1/batch-size", body, &r);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (a.json)
+		rc = client_print_body(&r);
+	else
+		print_answer(r.json, a.clear);
+out:
+	json_decref(body);
+	client_response_free(&r);
+	client_close(c);
+	return rc;
+}

@@ -1,0 +1,159 @@
+/*
+ * cmd_history.c - `vgmo history [--limit N]`: the daemon's optimization
+ * history (GET /v1/history), oldest first, one line per pass.
+ */
+#include <string.h>
+
+#include "cli.h"
+#include "client.h"
+
+#define LIMIT_MAX 10000L
+
+enum { OPT_JSON = 1, OPT_LIMIT };
+
+static const cli_option history_options[] = {
+        {"limit", "N", "the last N entries, 1..10000 (default 100)", OPT_LIMIT},
+        {"json", NULL, "print the daemon's JSON answer", OPT_JSON},
+        {NULL, NULL, NULL, 0}};
+
+static const cli_group history_groups[] = {
+        {"Options", history_options}, {"Daemon", client_options}, {NULL, NULL}};
+
+struct history_args {
+	client_opts client;
+	long limit; /* 0: the daemon's default */
+	bool json;
+	bool help;
+};
+
+static int parse_args(struct history_args *a, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	const cli_option *opt;
+	const char *value;
+	cli_next_kind k;
+	cli_parser p;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	client_opts_init(&a->client);
+	cli_parser_init(&p, cmd, argc, argv, history_groups);
+	while ((k = client_next(&p, &a->client, &opt, &value, &rc)) !=
+	       CLI_NEXT_END) {
+		if (k == CLI_NEXT_ERROR)
+			return rc;
+		if (k == CLI_NEXT_ARG)
+			return cli_usage_error(cmd, "unexpected argument '%s'",
+			                       value);
+		switch (opt->id) {
+		case CLI_ID_HELP:
+			a->help = true;
+			return CLI_EXIT_OK;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case OPT_LIMIT:
+			if (!cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
+				return cli_usage_error(
+				        cmd,
+				        "invalid --limit '%s': not an integer "
+				        "in 1..%ld",
+				        value, LIMIT_MAX);
+			break;
+		default:
+			break;
+		}
+	}
+	return CLI_EXIT_OK;
+}
+
+/* "10 -> 8", "8", or "-". */
+static void batch_text(const json_t *r, char *buf, size_t size)
+{
+	double old_size, new_size;
+
+	if (!client_json_number(r, "new_batch_size", &new_size))
+		snprintf(buf, size, "-");
+	else if (client_json_number(r, "old_batch_size", &old_size))
+		snprintf(buf, size, "%.0f -> %.0f", old_size, new_size);
+	else
+		snprintf(buf, size, "%.0f", new_size);
+}
+
+static void print_history(const json_t *history)
+{
+	const json_t *r;
+	size_t i;
+
+	if (json_array_size(history) == 0) {
+		puts("no optimization recorded yet");
+		return;
+	}
+	printf("%-19s  %-33s  %-3s  %-9s  %9s  %s\n", "TIME", "ACTION", "OK",
+	       "BATCH", "FREED MiB", "DETAIL");
+	json_array_foreach(history, i, r)
+	{
+		const char *action = client_json_string(r, "action_taken");
+		const char *error = client_json_string(r, "error_message");
+		const char *reason = client_json_string(r, "reason");
+		char when[32], batch[32], freed[32];
+		double t = 0, mb;
+
+		client_json_number(r, "timestamp", &t);
+		client_format_time(t, when, sizeof(when));
+		batch_text(r, batch, sizeof(batch));
+		if (client_json_number(r, "memory_freed_mb", &mb))
+			snprintf(freed, sizeof(freed), "%.1f", mb);
+		else
+			snprintf(freed, sizeof(freed), "-");
+		printf("%-19s  %-33s  %-3s  %-9s  %9s  %s\n", when,
+		       action ? action : "-",
+		       json_is_true(json_object_get(r, "success")) ? "yes"
+		                                                   : "no",
+		       batch, freed, error ? error : (reason ? reason : ""));
+	}
+}
+
+int cmd_history(int argc, char **argv)
+{
+	struct history_args a;
+	client_response r = {0};
+	const json_t *history;
+	client *c = NULL;
+	char path[64];
+	int rc;
+
+	rc = parse_args(&a, argc, argv);
+	if (rc != CLI_EXIT_OK || a.help) {
+		if (rc == CLI_EXIT_OK)
+			cli_print_help(
+			        stdout, "history [--limit N] [options]",
+			        "Prints the daemon's optimization history, "
+			        "oldest first: when, what, whether\nit "
+			        "succeeded, the batch size change, the "
+			        "memory freed, and why.",
+			        history_groups);
+		return rc;
+	}
+	if (a.limit > 0)
+		snprintf(path, sizeof(path), "/v1/history?limit=%ld", a.limit);
+	else
+		snprintf(path, sizeof(path), "/v1/history");
+	rc = client_open(&c, &a.client);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	rc = client_call(c, "GET", path, NULL, &r);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	history = json_object_get(r.json, "history");
+	if (a.json)
+		rc = client_print_body(&r);
+	else if (json_is_array(history))
+		print_history(history);
+	else
+		rc = cli_fail("the daemon's answer has no \"history\" list");
+out:
+	client_response_free(&r);
+	client_close(c);
+	return rc;
+}

@@ -1,0 +1,224 @@
+/*
+ * cmd_serve.c - `vgmo serve`: the node daemon. Parses its options, sets up
+ * the daemon (daemon.c), starts the loop and the two HTTP listeners
+ * (http.c, api.c), prints the bound URLs, then waits for signals:
+ * SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cli.h"
+#include "daemon_internal.h"
+#include "http.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define DEFAULT_HEALTH "127.0.0.1:8081"
+#define DEFAULT_STATE_DIR "/var/lib/vgmo"
+
+enum {
+	OPT_LISTEN = 1,
+	OPT_HEALTH_LISTEN,
+	OPT_STATE_DIR,
+	OPT_TOKEN_FILE,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_LOG_LEVEL
+};
+
+static const cli_option serve_options[] = {
+        {"listen", "HOST:PORT",
+         "metrics and API address (default " DEFAULT_LISTEN ")", OPT_LISTEN},
+        {"health-listen", "HOST:PORT",
+         "health and readiness address (default " DEFAULT_HEALTH ")",
+         OPT_HEALTH_LISTEN},
+        {"state-dir", "DIR",
+         "lasting state (default $STATE_DIRECTORY or " DEFAULT_STATE_DIR ")",
+         OPT_STATE_DIR},
+        {"auth-token-file", "FILE",
+         "require this bearer token for every change", OPT_TOKEN_FILE},
+        {"tls-cert", "FILE", "serve the API over HTTPS with this PEM cert",
+         OPT_TLS_CERT},
+        {"tls-key", "FILE", "the certificate's PEM private key", OPT_TLS_KEY},
+        {"log-level", "LEVEL", "debug, info (default), warn or error",
+         OPT_LOG_LEVEL},
+        {NULL, NULL, NULL, 0}};
+
+static const cli_group serve_groups[] = {
+        {"Options", serve_options},
+        {"Engine options", cli_engine_options},
+        {"Configuration (overrides --config and VGMO_* variables)",
+         cli_config_options},
+        {NULL, NULL}};
+
+struct serve_args {
+	cli_engine_opts engine;
+	const char *listen, *health, *state_dir, *token_file;
+	const char *tls_cert, *tls_key;
+	vgmo_log_level level;
+	bool help;
+};
+
+static int parse_args(struct serve_args *a, int argc, char **argv)
+{
+	const char *cmd = argv[0], *value;
+	const cli_option *opt;
+	cli_next_kind k;
+	cli_parser p;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	cli_engine_opts_init(&a->engine);
+	a->listen = DEFAULT_LISTEN;
+	a->health = DEFAULT_HEALTH;
+	a->state_dir = getenv("STATE_DIRECTORY"); /* set by systemd */
+	if (a->state_dir == NULL || a->state_dir[0] == '\0')
+		a->state_dir = DEFAULT_STATE_DIR;
+	a->level = VGMO_LOG_INFO;
+	cli_parser_init(&p, cmd, argc, argv, serve_groups);
+	while ((k = cli_next(&p, &opt, &value)) != CLI_NEXT_END) {
+		if (k == CLI_NEXT_ERROR)
+			return CLI_EXIT_USAGE;
+		if (k == CLI_NEXT_ARG)
+			return cli_usage_error(cmd, "unexpected argument '%s'",
+			                       value);
+		switch (opt->id) {
+		case CLI_ID_HELP:
+			a->help = true;
+			return CLI_EXIT_OK;
+		case OPT_LISTEN:
+			a->listen = value;
+			break;
+		case OPT_HEALTH_LISTEN:
+			a->health = value;
+			break;
+		case OPT_STATE_DIR:
+			a->state_dir = value;
+			break;
+		case OPT_TOKEN_FILE:
+			a->token_file = value;
+			break;
+		case OPT_TLS_CERT:
+			a->tls_cert = value;
+			break;
+		case OPT_TLS_KEY:
+			a->tls_key = value;
+			break;
+		case OPT_LOG_LEVEL:
+			if (!vgmo_log_parse_level(value, &a->level))
+				return cli_usage_error(
+				        cmd,
+				        "invalid --log-level '%s': expected "
+				        "debug, info, warn or error",
+				        value);
+			break;
+		default:
+			rc = cli_engine_opts_set(&a->engine, cmd, opt, value);
+			if (rc != CLI_EXIT_OK)
+				return rc;
+		}
+	}
+	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
+		return cli_usage_error(cmd, "--tls-cert and --tls-key go "
+		                            "together");
+	return CLI_EXIT_OK;
+}
+
+/* Waits for SIGTERM/SIGINT (returns) and handles SIGHUP (reloads). */
+static void wait_for_signals(vgmo_daemon *d, const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			vgmo_log_write(d->log, VGMO_LOG_INFO,
+			               "SIGHUP: reloading the configuration",
+			               NULL);
+			daemon_reload(d);
+			continue;
+		}
+		vgmo_log_write(d->log, VGMO_LOG_INFO, "stopping", "signal=%s",
+		               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve_args a;
+	vgmo_daemon *d = NULL;
+	http_server *main_srv = NULL, *health_srv = NULL;
+	vgmo_log log = {VGMO_LOG_INFO, stderr};
+	char err[512], q[600], bound[HTTP_ADDR_MAX], hbound[HTTP_ADDR_MAX];
+	const char *scheme;
+	sigset_t set;
+	int rc = parse_args(&a, argc, argv);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (a.help) {
+		cli_print_help(stdout, "serve [options]",
+		               "Runs the node daemon: samples every GPU, "
+		               "optimizes batch sizes, serves\nPrometheus "
+		               "/metrics, /health, /ready and the JSON API "
+		               "(docs/api.md).",
+		               serve_groups);
+		return CLI_EXIT_OK;
+	}
+	log.level = a.level;
+	/* Every thread created from here on inherits the blocked set, so
+	 * only sigwait below sees these signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return cli_fail("out of memory");
+	if (daemon_init(d, &a.engine, a.state_dir, a.token_file, &log, err,
+	                sizeof(err)) != VGMO_OK) {
+		rc = cli_fail("%s", err);
+		goto out;
+	}
+	if (daemon_start_loop(d) != VGMO_OK) {
+		rc = cli_fail("cannot start the monitoring loop");
+		goto out;
+	}
+	if (http_server_start(&main_srv, a.listen, a.tls_cert, a.tls_key,
+	                      api_main_routes, d, bound, sizeof(bound), err,
+	                      sizeof(err)) != VGMO_OK ||
+	    http_server_start(&health_srv, a.health, NULL, NULL,
+	                      api_health_routes, d, hbound, sizeof(hbound), err,
+	                      sizeof(err)) != VGMO_OK) {
+		rc = cli_fail("%s", err);
+		goto out;
+	}
+	scheme = a.tls_cert ? "https" : "http";
+	printf("vgmo %s serving (backend %s)\n", VGMO_VERSION,
+	       vgmo_engine_backend(d->engine));
+	printf("metrics: %s://%s/metrics\n", scheme, bound);
+	printf("api:     %s://%s/v1/status\n", scheme, bound);
+	printf("health:  http://%s/health\n", hbound);
+	printf("ready:   http://%s/ready\n", hbound);
+	fflush(stdout);
+	vgmo_log_write(&log, VGMO_LOG_INFO, "serving",
+	               "backend=%s listen=%s health_listen=%s state_dir=%s "
+	               "auth=%s tls=%s",
+	               vgmo_engine_backend(d->engine), bound, hbound,
+	               vgmo_log_quote(a.state_dir, q, sizeof(q)),
+	               d->token ? "token" : "none", a.tls_cert ? "on" : "off");
+	wait_for_signals(d, &set);
+	rc = CLI_EXIT_OK;
+out:
+	http_server_stop(main_srv);
+	http_server_stop(health_srv);
+	daemon_shutdown(d);
+	free(d);
+	return rc;
+}

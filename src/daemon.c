@@ -1,0 +1,595 @@
+/*
+ * daemon.c - the node daemon's context: its loop thread, the operator's
+ * changes (persisted before they are applied, then audited), readiness
+ * and liveness.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "daemon_internal.h"
+#include "result_json.h"
+#include "util.h"
+
+#define HISTORY_ROTATE (1024 * 1024) /* bytes per history file */
+#define LOOP_STEP 0.2                /* seconds between loop passes */
+#define HISTORY_BATCH 64
+
+static uint64_t mono_ms(void)
+{
+	return (uint64_t)(vgmo__mono_now() * 1000.0);
+}
+
+vgmo_engine *daemon_engine(vgmo_daemon *d)
+{
+	return d->engine;
+}
+
+/* ------------------------------------------------------------- history */
+
+/* Writes results recorded since the last call to history.jsonl. */
+static void flush_history(vgmo_daemon *d)
+{
+	vgmo_result buf[HISTORY_BATCH];
+	uint64_t next;
+	size_t n;
+	char err[256];
+
+	while ((n = vgmo_engine_history_since(d->engine, d->history_seq, buf,
+	                                      HISTORY_BATCH, &next)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			json_t *j = vgmo__result_to_json(&buf[i]);
+			vgmo_err rc =
+			        j ? vgmo__journal_append(
+			                    d->state_dir, VGMO__HISTORY_FILE, j,
+			                    HISTORY_ROTATE, err, sizeof(err))
+			          : VGMO_ERR_NOMEM;
+
+			json_decref(j);
+			if (rc != VGMO_OK) {
+				/* Keep serving; say it once until it mends. */
+				if (!d->history_failing) {
+					char q[300];
+
+					vgmo_log_write(
+					        d->log, VGMO_LOG_ERROR,
+					        "cannot write history",
+					        "error=%s",
+					        vgmo_log_quote(err, q,
+					                       sizeof(q)));
+				}
+				d->history_failing = true;
+				return;
+			}
+		}
+		if (d->history_failing)
+			vgmo_log_write(d->log, VGMO_LOG_INFO,
+			               "history writable again", NULL);
+		d->history_failing = false;
+		d->history_seq = next;
+	}
+}
+
+static void restore_one(const json_t *line, void *ctx)
+{
+	vgmo_daemon *d = ctx;
+	vgmo_result r;
+
+	if (vgmo__result_from_json(line, &r, NULL, 0) == VGMO_OK)
+		vgmo_engine_history_restore(d->engine, &r);
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static void *loop_main(void *arg)
+{
+	vgmo_daemon *d = arg;
+	double last = vgmo__mono_now();
+	struct timespec until;
+
+	for (;;) {
+		double now = vgmo__mono_now();
+		bool stop;
+
+		if (d->simulated)
+			vgmo_engine_sim_run(d->engine, now - last);
+		else
+			vgmo_engine_tick(d->engine);
+		last = now;
+		flush_history(d);
+		atomic_store(&d->heartbeat_ms, mono_ms());
+
+		pthread_mutex_lock(&d->wake_lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)(LOOP_STEP * 1e9);
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!d->stop)
+			pthread_cond_timedwait(&d->wake, &d->wake_lock, &until);
+		stop = d->stop;
+		pthread_mutex_unlock(&d->wake_lock);
+		if (stop)
+			break;
+	}
+	flush_history(d);
+	return NULL;
+}
+
+vgmo_err daemon_start_loop(vgmo_daemon *d)
+{
+	atomic_store(&d->heartbeat_ms, mono_ms());
+	if (pthread_create(&d->loop, NULL, loop_main, d) != 0)
+		return VGMO_ERR_NOMEM;
+	d->loop_started = true;
+	return VGMO_OK;
+}
+
+bool daemon_alive(vgmo_daemon *d)
+{
+	vgmo_config c;
+	double age;
+
+	vgmo_engine_get_config(d->engine, &c);
+	age = (double)(mono_ms() - atomic_load(&d->heartbeat_ms)) / 1000.0;
+	return d->loop_started && age < fmax(3 * c.monitoring_interval, 2.0);
+}
+
+vgmo_err daemon_view_take(vgmo_daemon *d, daemon_view *out)
+{
+	const vgmo_config *c;
+	double newest = -1;
+	vgmo_err rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = vgmo_engine_snapshot(d->engine, &out->snap);
+	if (rc != VGMO_OK)
+		return rc;
+	c = vgmo_snapshot_config(out->snap);
+	out->monitoring = vgmo_engine_monitoring(d->engine);
+	out->started_at = d->started_at;
+	for (size_t i = 0; i < vgmo_snapshot_gpu_count(out->snap); i++) {
+		const vgmo_gpu_sample *g = vgmo_snapshot_gpu(out->snap, i);
+
+		if (g->up && g->sampled_at > newest)
+			newest = g->sampled_at;
+	}
+	out->last_sample_age =
+	        newest < 0 ? -1 : vgmo_snapshot_time(out->snap) - newest;
+	if (!out->monitoring)
+		snprintf(out->not_ready_reason, sizeof(out->not_ready_reason),
+		         "monitoring is stopped");
+	else if (newest < 0)
+		snprintf(out->not_ready_reason, sizeof(out->not_ready_reason),
+		         "no GPU has been read successfully");
+	else if (out->last_sample_age > 3 * c->monitoring_interval)
+		snprintf(out->not_ready_reason, sizeof(out->not_ready_reason),
+		         "last sample is %.1f s old (limit %.1f s)",
+		         out->last_sample_age, 3 * c->monitoring_interval);
+	out->ready = out->not_ready_reason[0] == '\0';
+	return VGMO_OK;
+}
+
+void daemon_view_release(daemon_view *v)
+{
+	vgmo_snapshot_free(v->snap);
+	v->snap = NULL;
+}
+
+/* ------------------------------------------------------------ changes */
+
+static json_t *config_json(const vgmo_config *c)
+{
+	char *t = vgmo_config_to_json(c);
+	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+
+	free(t);
+	return j;
+}
+
+/* One audit line per changed key. */
+static void audit_config(vgmo_daemon *d, const char *who,
+                         const vgmo_config *old, const vgmo_config *new)
+{
+	json_t *a = config_json(old), *b = config_json(new), *v;
+	const char *key;
+	char what[96], err[256];
+
+	if (a && b) {
+		json_object_foreach(b, key, v)
+		{
+			if (json_equal(v, json_object_get(a, key)))
+				continue;
+			snprintf(what, sizeof(what), "config.%s", key);
+			if (vgmo__audit(d->state_dir, vgmo__wall_now(), who,
+			                what, json_object_get(a, key), v, err,
+			                sizeof(err)) != VGMO_OK)
+				vgmo_log_write(d->log, VGMO_LOG_ERROR,
+				               "cannot write the audit log",
+				               "what=%s", what);
+		}
+	}
+	json_decref(a);
+	json_decref(b);
+}
+
+/* Saves `next` as the lasting state; on success it becomes d->state.
+ * Admin lock held. */
+static vgmo_err commit_state(vgmo_daemon *d, vgmo__state *next, char *err,
+                             size_t errlen)
+{
+	char why[300];
+	vgmo_err rc = vgmo__state_save(d->state_dir, next, why, sizeof(why));
+
+	if (rc != VGMO_OK) {
+		vgmo__state_free(next);
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "the change was not applied: cannot save "
+		                  "the state (%s)",
+		                  why);
+	}
+	vgmo__state_free(&d->state);
+	d->state = *next;
+	return VGMO_OK;
+}
+
+/* Admin lock held. */
+static vgmo_err set_config_locked(vgmo_daemon *d, const vgmo_config *cfg,
+                                  const char *who, char *err, size_t errlen)
+{
+	vgmo__state next = {0};
+	vgmo_config old;
+	json_t *diff;
+	vgmo_err rc;
+
+	rc = vgmo_config_validate(cfg, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
+	vgmo_engine_get_config(d->engine, &old);
+	if (vgmo__state_copy(&next, &d->state) != VGMO_OK)
+		return VGMO_ERR_NOMEM;
+	diff = vgmo__config_diff(&d->base, cfg);
+	if (diff == NULL) {
+		vgmo__state_free(&next);
+		return VGMO_ERR_NOMEM;
+	}
+	json_decref(next.config_overrides);
+	next.config_overrides = diff;
+	rc = commit_state(d, &next, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
+	rc = vgmo_engine_set_config(d->engine, cfg, err, errlen);
+	if (rc == VGMO_OK)
+		audit_config(d, who, &old, cfg);
+	return rc;
+}
+
+vgmo_err daemon_set_config(vgmo_daemon *d, const vgmo_config *cfg,
+                           const char *who, char *err, size_t errlen)
+{
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->admin);
+	rc = set_config_locked(d, cfg, who, err, errlen);
+	pthread_mutex_unlock(&d->admin);
+	return rc;
+}
+
+vgmo_err daemon_set_enabled(vgmo_daemon *d, bool enabled, const char *who,
+                            char *err, size_t errlen)
+{
+	vgmo_config c;
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->admin);
+	vgmo_engine_get_config(d->engine, &c);
+	c.enabled = enabled;
+	rc = set_config_locked(d, &c, who, err, errlen);
+	pthread_mutex_unlock(&d->admin);
+	return rc;
+}
+
+/* The worker's name and device, from a snapshot. */
+static bool worker_identity(vgmo_daemon *d, int id, char *name, size_t size,
+                            unsigned *gpu)
+{
+	vgmo_snapshot *s;
+	bool found = false;
+
+	if (vgmo_engine_snapshot(d->engine, &s) != VGMO_OK)
+		return false;
+	for (size_t i = 0; i < vgmo_snapshot_worker_count(s); i++) {
+		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
+
+		if (w->id == id) {
+			vgmo__strlcpy(name, w->name, size);
+			*gpu = w->gpu;
+			found = true;
+		}
+	}
+	vgmo_snapshot_free(s);
+	return found;
+}
+
+vgmo_err daemon_set_batch_size(vgmo_daemon *d, int id, int size,
+                               const char *who, char *err, size_t errlen)
+{
+	vgmo__state next = {0};
+	vgmo_config c;
+	char name[64], what[96], aerr[256];
+	unsigned gpu;
+	int old;
+	json_t *a, *b;
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->admin);
+	vgmo_engine_get_config(d->engine, &c);
+	if (!worker_identity(d, id, name, sizeof(name), &gpu)) {
+		rc = vgmo__errf(err, errlen, VGMO_ERR_NOT_FOUND,
+		                "no worker with id %d", id);
+		goto out;
+	}
+	if (size != 0 && (size < c.min_batch_size || size > c.max_batch_size)) {
+		rc = vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                "batch_size: %d is outside [%d, %d] "
+		                "(min_batch_size, max_batch_size)",
+		                size, c.min_batch_size, c.max_batch_size);
+		goto out;
+	}
+	old = vgmo_engine_batch_size(d->engine, id);
+	rc = vgmo__state_copy(&next, &d->state);
+	if (rc == VGMO_OK)
+		rc = vgmo__state_set_batch(&next, name, gpu, size);
+	if (rc != VGMO_OK) {
+		vgmo__state_free(&next);
+		goto out;
+	}
+	rc = commit_state(d, &next, err, errlen);
+	if (rc != VGMO_OK)
+		goto out;
+	rc = vgmo_engine_set_batch_size(d->engine, id, size, err, errlen);
+	if (rc != VGMO_OK)
+		goto out;
+	snprintf(what, sizeof(what), "batch_size.%s", name);
+	a = json_integer(old);
+	b = size ? json_integer(size) : json_null();
+	if (vgmo__audit(d->state_dir, vgmo__wall_now(), who, what, a, b, aerr,
+	                sizeof(aerr)) != VGMO_OK)
+		vgmo_log_write(d->log, VGMO_LOG_ERROR,
+		               "cannot write the audit log", "what=%s", what);
+	json_decref(a);
+	json_decref(b);
+out:
+	pthread_mutex_unlock(&d->admin);
+	return rc;
+}
+
+vgmo_err daemon_set_monitoring(vgmo_daemon *d, bool on, const char *who,
+                               char *err, size_t errlen)
+{
+	vgmo__state next = {0};
+	bool old;
+	char aerr[256];
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->admin);
+	old = d->state.monitoring;
+	rc = vgmo__state_copy(&next, &d->state);
+	if (rc != VGMO_OK)
+		goto out;
+	next.monitoring = on;
+	rc = commit_state(d, &next, err, errlen);
+	if (rc != VGMO_OK)
+		goto out;
+	vgmo_engine_set_monitoring(d->engine, on);
+	if (vgmo__audit(d->state_dir, vgmo__wall_now(), who, "monitoring",
+	                json_boolean(old), json_boolean(on), aerr,
+	                sizeof(aerr)) != VGMO_OK)
+		vgmo_log_write(d->log, VGMO_LOG_ERROR,
+		               "cannot write the audit log", "what=monitoring");
+out:
+	pthread_mutex_unlock(&d->admin);
+	return rc;
+}
+
+vgmo_err daemon_optimize(vgmo_daemon *d, const char *who, vgmo_result *out)
+{
+	char q[128], aq[64];
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->admin);
+	rc = vgmo_engine_optimize(d->engine, true, out);
+	pthread_mutex_unlock(&d->admin);
+	vgmo_log_write(d->log, VGMO_LOG_INFO, "optimization requested",
+	               "who=%s action=%s", vgmo_log_quote(who, q, sizeof(q)),
+	               vgmo_log_quote(out->action_taken, aq, sizeof(aq)));
+	return rc;
+}
+
+bool daemon_token_ok(vgmo_daemon *d, const char *header)
+{
+	const char *prefix = "Bearer ";
+	size_t plen = strlen(prefix), tlen, hlen;
+	unsigned char diff = 0;
+
+	if (d->token == NULL)
+		return true;
+	if (header == NULL || strncmp(header, prefix, plen) != 0)
+		return false;
+	header += plen;
+	tlen = strlen(d->token);
+	hlen = strlen(header);
+	/* Constant time in the token's length. */
+	diff = (unsigned char)(hlen != tlen);
+	for (size_t i = 0; i < tlen; i++)
+		diff |= (unsigned char)(d->token[i] ^
+		                        (i < hlen ? header[i] : 0));
+	return diff == 0;
+}
+
+/* -------------------------------------------------------- set up, down */
+
+static vgmo_err read_token(const char *path, char **out, char *err,
+                           size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	vgmo_err rc = vgmo__read_file(path, 4096, &text, &len, err, errlen);
+
+	if (rc != VGMO_OK)
+		return rc;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' ||
+	                   text[len - 1] == ' '))
+		text[--len] = '\0';
+	if (len == 0 || strlen(text) != len) {
+		free(text);
+		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG,
+		                  "%s: the token file is empty or holds a NUL "
+		                  "byte",
+		                  path);
+	}
+	*out = text;
+	return VGMO_OK;
+}
+
+static void restore_batch_sizes(vgmo_daemon *d)
+{
+	for (size_t i = 0; i < d->state.nbatch; i++) {
+		const vgmo__batch_override *b = &d->state.batch[i];
+		int id;
+		char err[256], q[300], wq[96];
+
+		if (vgmo_engine_worker_add(d->engine, b->worker, b->gpu, 1.0,
+		                           &id) != VGMO_OK ||
+		    vgmo_engine_set_batch_size(d->engine, id, b->batch_size,
+		                               err, sizeof(err)) != VGMO_OK) {
+			vgmo_log_write(
+			        d->log, VGMO_LOG_WARN,
+			        "saved batch size not restored",
+			        "worker=%s error=%s",
+			        vgmo_log_quote(b->worker, wq, sizeof(wq)),
+			        vgmo_log_quote(err, q, sizeof(q)));
+			continue;
+		}
+	}
+}
+
+vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
+                     const char *state_dir, const char *token_file,
+                     vgmo_log *log, char *err, size_t errlen)
+{
+	vgmo_engine_options eo;
+	vgmo_config eff;
+	char why[512], q[600];
+	size_t skipped = 0;
+	vgmo_err rc;
+
+	memset(d, 0, sizeof(*d));
+	d->opts = opts;
+	d->log = log;
+	d->started_at = vgmo__wall_now();
+	pthread_mutex_init(&d->admin, NULL);
+	pthread_mutex_init(&d->wake_lock, NULL);
+	pthread_cond_init(&d->wake, NULL);
+	vgmo__state_init(&d->state);
+	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
+	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "state directory %s: %s", state_dir,
+		                  strerror(errno));
+	if (token_file) {
+		rc = read_token(token_file, &d->token, err, errlen);
+		if (rc != VGMO_OK)
+			return rc;
+	}
+	if (cli_build_config(opts, &d->base) != CLI_EXIT_OK)
+		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG,
+		                  "invalid configuration");
+	rc = vgmo__state_load(state_dir, &d->state, why, sizeof(why));
+	if (rc == VGMO_ERR_PARSE)
+		vgmo_log_write(log, VGMO_LOG_ERROR,
+		               "STATE FILE CORRUPTED: starting from defaults",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
+	else if (rc != VGMO_OK)
+		return vgmo__errf(err, errlen, rc, "%s", why);
+	eff = d->base;
+	if (json_object_size(d->state.config_overrides) &&
+	    vgmo__config_apply_overrides(&d->base, d->state.config_overrides,
+	                                 &eff, why, sizeof(why)) != VGMO_OK) {
+		vgmo_log_write(log, VGMO_LOG_ERROR,
+		               "saved configuration overrides no longer valid; "
+		               "using the configuration as given",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
+		eff = d->base;
+	}
+	if (cli_engine_create(opts, &eff, &eo, &d->engine) != CLI_EXIT_OK)
+		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND,
+		                  "cannot start the engine");
+	d->simulated = strcmp(vgmo_engine_backend(d->engine), "sim") == 0;
+	vgmo_engine_set_monitoring(d->engine, d->state.monitoring);
+	restore_batch_sizes(d);
+	rc = vgmo__journal_read(state_dir, VGMO__HISTORY_FILE, restore_one, d,
+	                        &skipped, why, sizeof(why));
+	if (rc != VGMO_OK || skipped)
+		vgmo_log_write(log, VGMO_LOG_WARN, "history partly unreadable",
+		               "skipped_lines=%zu error=%s", skipped,
+		               vgmo_log_quote(rc ? why : "", q, sizeof(q)));
+	/* What was restored is on disk already. */
+	vgmo_engine_history_since(d->engine, UINT64_MAX, NULL, 0,
+	                          &d->history_seq);
+	return VGMO_OK;
+}
+
+void daemon_reload(vgmo_daemon *d)
+{
+	vgmo_config base, eff, old;
+	char why[512], q[600];
+
+	if (cli_build_config(d->opts, &base) != CLI_EXIT_OK) {
+		vgmo_log_write(d->log, VGMO_LOG_ERROR,
+		               "reload failed: keeping the old configuration",
+		               NULL);
+		return;
+	}
+	pthread_mutex_lock(&d->admin);
+	eff = base;
+	if (vgmo__config_apply_overrides(&base, d->state.config_overrides, &eff,
+	                                 why, sizeof(why)) != VGMO_OK) {
+		pthread_mutex_unlock(&d->admin);
+		vgmo_log_write(d->log, VGMO_LOG_ERROR,
+		               "reload failed: keeping the old configuration",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
+		return;
+	}
+	vgmo_engine_get_config(d->engine, &old);
+	d->base = base;
+	if (vgmo_engine_set_config(d->engine, &eff, why, sizeof(why)) ==
+	    VGMO_OK)
+		audit_config(d, "signal:SIGHUP", &old, &eff);
+	pthread_mutex_unlock(&d->admin);
+	vgmo_log_write(d->log, VGMO_LOG_INFO, "configuration reloaded", NULL);
+}
+
+void daemon_shutdown(vgmo_daemon *d)
+{
+	if (d->loop_started) {
+		pthread_mutex_lock(&d->wake_lock);
+		d->stop = true;
+		pthread_cond_broadcast(&d->wake);
+		pthread_mutex_unlock(&d->wake_lock);
+		pthread_join(d->loop, NULL);
+		d->loop_started = false;
+	}
+	vgmo_engine_destroy(d->engine);
+	d->engine = NULL;
+	vgmo__state_free(&d->state);
+	free(d->token);
+	d->token = NULL;
+	pthread_cond_destroy(&d->wake);
+	pthread_mutex_destroy(&d->wake_lock);
+	pthread_mutex_destroy(&d->admin);
+}

@@ -1,0 +1,72 @@
+/*
+ * daemon.h - `vgmo serve`: the node daemon's context and the operations its
+ * HTTP API performs (internal to the program).
+ *
+ * Threads: the loop thread (daemon.c) samples, optimizes and cleans up on
+ * the config's intervals, and drives the simulated workload in real time;
+ * libmicrohttpd's threads (http.c, api.c) serve requests. Every change an
+ * operator makes goes through one of the daemon_* mutators below, which
+ * are serialised by `admin_lock`, persist the new state atomically BEFORE
+ * applying it (so a change that cannot be saved is refused and nothing
+ * changes), apply it to the engine, and write an audit line.
+ */
+#ifndef VGMO_SRC_DAEMON_H
+#define VGMO_SRC_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vgmo/vgmo.h"
+
+typedef struct vgmo_daemon vgmo_daemon;
+
+/* Who asked, for the audit log: "api:127.0.0.1", "signal:SIGHUP". */
+#define DAEMON_WHO_MAX 96
+
+/* Outcome of a mutator, mapped to an HTTP status by the API:
+ * OK 200, INVALID/CONFIG/PARSE 400 (field named in err), NOT_FOUND 404,
+ * IO 503 (state cannot be saved: nothing changed). */
+
+/* Snapshot plus the daemon's own state, for /v1/status and /metrics.
+ * Caller frees with vgmo_snapshot_free(*snap). */
+typedef struct daemon_view {
+	vgmo_snapshot *snap;
+	bool monitoring;
+	bool ready;
+	char not_ready_reason[160];
+	double last_sample_age; /* seconds since the last sample, < 0 never */
+	double started_at;      /* wall seconds */
+} daemon_view;
+
+vgmo_err daemon_view_take(vgmo_daemon *d, daemon_view *out);
+void daemon_view_release(daemon_view *v);
+
+/* Liveness: the loop thread has beaten within 3 monitoring intervals. */
+bool daemon_alive(vgmo_daemon *d);
+
+/* ------------------------------------------------------------ mutators */
+
+/* Replaces the whole config (validated first; every invalid field is
+ * named in err). */
+vgmo_err daemon_set_config(vgmo_daemon *d, const vgmo_config *cfg,
+                           const char *who, char *err, size_t errlen);
+/* Manual batch size of worker `id` (VGMO_DEFAULT_WORKER for the seed's
+ * single batch size); 0 clears the override; outside [min, max] refused. */
+vgmo_err daemon_set_batch_size(vgmo_daemon *d, int id, int size,
+                               const char *who, char *err, size_t errlen);
+vgmo_err daemon_set_enabled(vgmo_daemon *d, bool enabled, const char *who,
+                            char *err, size_t errlen);
+vgmo_err daemon_set_monitoring(vgmo_daemon *d, bool on, const char *who,
+                               char *err, size_t errlen);
+/* Runs an optimization pass now (forced) and records it. */
+vgmo_err daemon_optimize(vgmo_daemon *d, const char *who, vgmo_result *out);
+
+/* Bearer token check (constant time). True when no token is configured. */
+bool daemon_token_ok(vgmo_daemon *d, const char *authorization_header);
+
+/* The engine, for read-only helpers (batch size lookups). */
+vgmo_engine *daemon_engine(vgmo_daemon *d);
+
+#endif

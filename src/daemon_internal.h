@@ -1,0 +1,46 @@
+/*
+ * daemon_internal.h - the daemon's context (daemon.c, cmd_serve.c only).
+ */
+#ifndef VGMO_SRC_DAEMON_INTERNAL_H
+#define VGMO_SRC_DAEMON_INTERNAL_H
+
+#include "cli.h"
+#include "daemon.h"
+#include "log.h"
+#include "state.h"
+
+struct vgmo_daemon {
+	vgmo_engine *engine;
+	const cli_engine_opts *opts; /* to rebuild the config on SIGHUP */
+	vgmo_config base;            /* defaults < file < environment < flags */
+	char state_dir[1024];
+	char *token; /* NULL: no token configured */
+	vgmo_log *log;
+	bool simulated;
+	double started_at;
+
+	pthread_mutex_t admin; /* serialises changes and `state` */
+	vgmo__state state;
+
+	pthread_t loop;
+	bool loop_started;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake;
+	bool stop;
+	_Atomic uint64_t heartbeat_ms; /* monotonic ms of the last loop pass */
+	uint64_t history_seq;          /* results already written */
+	bool history_failing;          /* logged once until it recovers */
+};
+
+/* Sets up everything but the loop and HTTP; `opts` must outlive *d. */
+vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
+                     const char *state_dir, const char *token_file,
+                     vgmo_log *log, char *err, size_t errlen);
+vgmo_err daemon_start_loop(vgmo_daemon *d);
+/* Stops the loop, writes what is pending, frees everything. */
+void daemon_shutdown(vgmo_daemon *d);
+/* SIGHUP: rebuild the config from file, environment and flags; keep the
+ * old one if the new one is invalid. */
+void daemon_reload(vgmo_daemon *d);
+
+#endif

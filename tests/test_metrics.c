@@ -1,0 +1,405 @@
+/*
+ * test_metrics.c - the Prometheus renderer (lib/metrics.c): a golden file
+ * for a deterministic simulated engine (fixed clock, fixed seed), label
+ * escaping, absent fields and down devices (through the fake NVML), the
+ * counters, the text format's structure, and the rendering time.
+ *
+ * VGMO_UPDATE_GOLDEN=1 rewrites tests/data/metrics/golden.prom.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+#include "vgmo/vgmo.h"
+
+#ifndef VGMO_FAKE_NVML_DIR
+#define VGMO_FAKE_NVML_DIR "tests/fake_nvml"
+#endif
+
+#define WALL0 1700000000.25
+
+static double fixed_mono(void *ctx)
+{
+	(void)ctx;
+	return 1000.0;
+}
+
+static double fixed_wall(void *ctx)
+{
+	(void)ctx;
+	return WALL0;
+}
+
+static const vgmo_clock fixed_clock = {fixed_mono, fixed_wall, NULL};
+
+static const char *const odd_name = "a\\b\"c\nd";
+
+/* A simulated engine whose every number is fixed: GPUs, seed, clock, and
+ * the reports fed to it. */
+static vgmo_engine *sim_engine(unsigned gpus, unsigned workers)
+{
+	vgmo_engine_options opts;
+	vgmo_engine *e = NULL;
+	vgmo_config cfg;
+	char err[512] = "";
+	vgmo_report r = {
+	        .items = 4, .peak_bytes = UINT64_C(20) << 30, .seconds = 0.5};
+	vgmo_decision d;
+	vgmo_result res;
+	int id;
+
+	vgmo_config_defaults(&cfg);
+	vgmo_engine_options_init(&opts);
+	opts.backend = "sim";
+	opts.sim.gpus = gpus;
+	opts.sim.seed = 7;
+	opts.clock = &fixed_clock;
+	if (vgmo_engine_create(&e, &cfg, &opts, err, sizeof(err)) != VGMO_OK)
+		fail_msg("engine: %s", err);
+	assert_int_equal(
+	        vgmo_engine_worker_add(e, odd_name, gpus - 1, 1.0, &id),
+	        VGMO_OK);
+	assert_int_equal(vgmo_engine_report(e, id, &r, &d), VGMO_OK);
+	for (unsigned i = 1; i < workers; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "client-%02u", i);
+		assert_int_equal(
+		        vgmo_engine_worker_add(e, name, i % gpus, 1.0, &id),
+		        VGMO_OK);
+	}
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	assert_int_equal(vgmo_engine_optimize(e, true, &res), VGMO_OK);
+	return e;
+}
+
+static char *render(vgmo_engine *e, const vgmo__metrics_extra *x)
+{
+	vgmo_snapshot *s;
+	size_t len = 0;
+	char *text;
+
+	assert_int_equal(vgmo_engine_snapshot(e, &s), VGMO_OK);
+	text = vgmo__metrics_render(s, x, &len);
+	vgmo_snapshot_free(s);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	return text;
+}
+
+static const vgmo__metrics_extra extra = {true, true, WALL0 - 60};
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+static void test_golden(void **state)
+{
+	const char *src = getenv("VGMO_TEST_SRC");
+	char path[512];
+	vgmo_engine *e = sim_engine(2, 1);
+	char *got = render(e, &extra), *want;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/data/metrics/golden.prom",
+	         src ? src : "tests");
+	if (getenv("VGMO_UPDATE_GOLDEN") != NULL) {
+		FILE *f = fopen(path, "wb");
+
+		assert_non_null(f);
+		fputs(got, f);
+		assert_int_equal(fclose(f), 0);
+	}
+	want = read_all(path);
+	if (want == NULL)
+		fail_msg("cannot read %s", path);
+	if (strcmp(got, want) != 0) {
+		size_t i = 0;
+
+		while (got[i] == want[i])
+			i++;
+		fail_msg("differs from %s at byte %zu:\n--- got\n%.200s\n--- "
+		         "want\n%.200s",
+		         path, i, got + i, want + i);
+	}
+	free(want);
+	free(got);
+	vgmo_engine_destroy(e);
+}
+
+static void test_label_escaping(void **state)
+{
+	vgmo_engine *e = sim_engine(1, 1);
+	char *text = render(e, NULL);
+
+	(void)state;
+	assert_non_null(strstr(text, "client=\"a\\\\b\\\"c\\nd\"} "));
+	/* The raw newline never reaches the output inside a label. */
+	assert_null(strstr(text, "c\nd"));
+	free(text);
+	vgmo_engine_destroy(e);
+}
+
+static void test_invalid_utf8_label(void **state)
+{
+	vgmo_engine *e = sim_engine(1, 1);
+	char *text;
+	int id;
+
+	(void)state;
+	assert_int_equal(
+	        vgmo_engine_worker_add(e, "x\xff\xc3\xa9y", 0, 1.0, &id),
+	        VGMO_OK);
+	text = render(e, NULL);
+	assert_non_null(strstr(text, "client=\"x?\xc3\xa9y\""));
+	free(text);
+	vgmo_engine_destroy(e);
+}
+
+/* Every family has HELP and TYPE once, before its samples, and every
+ * sample belongs to the family declared last. */
+static void check_structure(const char *text)
+{
+	char family[128] = "", line[2048];
+	const char *p = text;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, "\n");
+
+		assert_true(n < sizeof(line));
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (p[n] == '\n');
+		if (strncmp(line, "# HELP ", 7) == 0) {
+			char key[160];
+
+			sscanf(line + 7, "%127s", family);
+			snprintf(key, sizeof(key), "# HELP %s ", family);
+			assert_ptr_equal(strstr(text, key),
+			                 strstr(strstr(text, key), key));
+			continue;
+		}
+		if (strncmp(line, "# TYPE ", 7) == 0) {
+			assert_int_equal(
+			        strncmp(line + 7, family, strlen(family)), 0);
+			continue;
+		}
+		if (strncmp(line, family, strlen(family)) != 0 ||
+		    (line[strlen(family)] != '{' &&
+		     line[strlen(family)] != ' '))
+			fail_msg("sample outside its family %s: %s", family,
+			         line);
+	}
+}
+
+static void test_structure(void **state)
+{
+	vgmo_engine *e = sim_engine(3, 5);
+	char *text = render(e, &extra);
+
+	(void)state;
+	check_structure(text);
+	assert_non_null(strstr(text, "vgmo_build_info{version=\"" VGMO_VERSION
+	                             "\",backend=\"sim\"} 1\n"));
+	assert_non_null(strstr(text, "vlm_monitoring_enabled 1\n"));
+	assert_non_null(strstr(text, "vlm_temperature_threshold_celsius 80\n"));
+	free(text);
+	text = render(e, NULL);
+	assert_null(strstr(text, "vlm_monitoring_enabled"));
+	free(text);
+	vgmo_engine_destroy(e);
+}
+
+static unsigned long long value_of(const char *text, const char *series)
+{
+	const char *p = strstr(text, series);
+
+	if (p == NULL)
+		fail_msg("no series %s", series);
+	return strtoull(p + strlen(series), NULL, 10);
+}
+
+static void test_counters(void **state)
+{
+	vgmo_engine *e = sim_engine(1, 1);
+	vgmo_snapshot *s;
+	const vgmo_counters *c;
+	vgmo_result r;
+	char *text;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_optimize(e, true, &r), VGMO_OK);
+	assert_int_equal(vgmo_engine_cleanup(e, &r), VGMO_OK);
+	assert_int_equal(vgmo_engine_snapshot(e, &s), VGMO_OK);
+	c = vgmo_snapshot_counters(s);
+	text = vgmo__metrics_render(s, NULL, NULL);
+	assert_non_null(text);
+	assert_true(c->optimizations >= 2);
+	assert_true(c->cleanups >= 1);
+	assert_int_equal(value_of(text, "\nvlm_memory_optimizations_total "),
+	                 c->optimizations);
+	assert_int_equal(
+	        value_of(text, "\nvlm_memory_optimizations_success_total "),
+	        c->optimizations_success);
+	assert_int_equal(
+	        value_of(text, "\nvlm_memory_optimization_failures_total "),
+	        c->optimization_failures);
+	assert_int_equal(value_of(text, "\nvlm_memory_cleanups_total "),
+	                 c->cleanups);
+	assert_int_equal(
+	        value_of(text, "\nvlm_batch_size_optimizations_total "),
+	        c->batch_size_changes);
+	assert_int_equal(value_of(text, "\nvlm_memory_freed_bytes_total "),
+	                 c->freed_bytes);
+	assert_non_null(strstr(text, "# TYPE vlm_memory_cleanups_total "
+	                             "counter\n"));
+	free(text);
+	vgmo_snapshot_free(s);
+	vgmo_engine_destroy(e);
+}
+
+/* Three GPUs on the fake NVML: 0 reports everything, 1 no temperature,
+ * power or utilization, 2 is lost from its first call. */
+static void test_absent_and_down(void **state)
+{
+	const char *dir = getenv("VGMO_FAKE_NVML_DIR");
+	char scenario[] = "/tmp/vgmo-test-metrics-XXXXXX";
+	char lib[512], err[512] = "";
+	vgmo_engine_options opts;
+	vgmo_engine *e = NULL;
+	vgmo_config cfg;
+	char *text;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(scenario);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs("devices 3\n"
+	      "device 0 uuid GPU-aaaa total 1000 used 250 reserved 50 util 37 "
+	      "temp 45 power_mw 250500\n"
+	      "device 1 uuid GPU-bbbb total 2000 used 100\n"
+	      "unsupported 1 temp power util energy\n"
+	      "device 2 uuid GPU-cccc\n"
+	      "fail 2 lost_after 1 back_after 0\n",
+	      f);
+	assert_int_equal(fclose(f), 0);
+	setenv("VGMO_FAKE_NVML_SCENARIO", scenario, 1);
+	snprintf(lib, sizeof(lib), "%s/full/libnvidia-ml.so.1",
+	         dir ? dir : VGMO_FAKE_NVML_DIR);
+	vgmo_config_defaults(&cfg);
+	vgmo_engine_options_init(&opts);
+	opts.backend = "nvml";
+	opts.nvml_library = lib;
+	opts.clock = &fixed_clock;
+	if (vgmo_engine_create(&e, &cfg, &opts, err, sizeof(err)) != VGMO_OK)
+		fail_msg("engine: %s", err);
+	text = render(e, &extra);
+	check_structure(text);
+	/* GPU 0: everything, exactly. */
+	assert_non_null(strstr(text,
+	                       "\nvlm_gpu_up{gpu=\"0\",uuid=\"GPU-aaaa\"} "
+	                       "1\n"));
+	assert_non_null(strstr(text, "\nvlm_memory_usage_percent{gpu=\"0\","
+	                             "uuid=\"GPU-aaaa\"} 0.25\n"));
+	assert_non_null(strstr(text, "\nvlm_gpu_utilization_percent{gpu=\"0\","
+	                             "uuid=\"GPU-aaaa\"} 37\n"));
+	assert_non_null(strstr(text, "\nvlm_gpu_power_usage_watts{gpu=\"0\","
+	                             "uuid=\"GPU-aaaa\"} 250.5\n"));
+	assert_non_null(strstr(text, "\nvlm_memory_total_bytes{gpu=\"0\","
+	                             "uuid=\"GPU-aaaa\"} 1000\n"));
+	/* GPU 1: no temperature, power or utilization series at all. */
+	assert_non_null(strstr(text, "\nvlm_memory_used_bytes{gpu=\"1\""));
+	assert_null(strstr(text, "vlm_gpu_temperature_celsius{gpu=\"1\""));
+	assert_null(strstr(text, "vlm_gpu_power_usage_watts{gpu=\"1\""));
+	assert_null(strstr(text, "vlm_gpu_utilization_percent{gpu=\"1\""));
+	/* GPU 2: down, so vlm_gpu_up 0 and nothing else. */
+	assert_non_null(strstr(text, "\nvlm_gpu_up{gpu=\"2\","));
+	assert_non_null(
+	        strstr(strstr(text, "\nvlm_gpu_up{gpu=\"2\","), "} 0\n"));
+	{
+		const char *p = text;
+		unsigned hits = 0;
+
+		while ((p = strstr(p, "gpu=\"2\"")) != NULL) {
+			hits++;
+			p++;
+		}
+		assert_int_equal(hits, 1);
+	}
+	free(text);
+	vgmo_engine_destroy(e);
+	unsetenv("VGMO_FAKE_NVML_SCENARIO");
+	unlink(scenario);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* 8 GPUs and 50 clients: reported, and bounded loosely enough for
+ * sanitizer builds (the target, under 100 us, is checked by the bench). */
+static void test_speed(void **state)
+{
+	vgmo_engine *e = sim_engine(8, 50);
+	vgmo_snapshot *s;
+	const int rounds = 2000;
+	size_t len = 0;
+	double t0, per;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_snapshot(e, &s), VGMO_OK);
+	t0 = now_s();
+	for (int i = 0; i < rounds; i++)
+		free(vgmo__metrics_render(s, &extra, &len));
+	per = (now_s() - t0) / rounds;
+	print_message("render 8 GPUs + 50 clients: %.1f us, %zu bytes\n",
+	              per * 1e6, len);
+	assert_true(per < 2e-3);
+	vgmo_snapshot_free(s);
+	vgmo_engine_destroy(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_golden),
+	        cmocka_unit_test(test_label_escaping),
+	        cmocka_unit_test(test_invalid_utf8_label),
+	        cmocka_unit_test(test_structure),
+	        cmocka_unit_test(test_counters),
+	        cmocka_unit_test(test_absent_and_down),
+	        cmocka_unit_test(test_speed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
