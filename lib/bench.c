@@ -1,0 +1,305 @@
+/*
+ * bench.c - runs one policy over a trace on the simulated GPU, on a
+ * virtual clock the benchmark owns (see bench.h).
+ */
+#include "bench.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "sim.h"
+#include "util.h"
+#include "vlm_feed.h"
+#include "vlm_models.h"
+
+#define HISTORY 64 /* the engine's history ring: unused here, kept small */
+
+void vgmo__bench_opts_init(vgmo__bench_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	vgmo_model_preset_find(VGMO__SIM_DEFAULT_MODEL, &o->model);
+	o->gpu = "h100-80gb";
+	vgmo_config_defaults(&o->cfg);
+	o->cfg.max_batch_size = 256;
+	o->duration = 300;
+	o->seed = 1;
+}
+
+void vgmo__bench_result_free(vgmo__bench_result *r)
+{
+	free(r->points);
+	r->points = NULL;
+	r->npoints = r->cap = 0;
+}
+
+static double clock_now(void *ctx)
+{
+	return *(const double *)ctx;
+}
+
+static double clock_wall(void *ctx)
+{
+	return 1.7e9 + *(const double *)ctx; /* a fixed epoch: deterministic */
+}
+
+static bool add_point(vgmo__bench_result *r, const vgmo__bench_point *p)
+{
+	if (r->npoints == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+		vgmo__bench_point *q = realloc(r->points, cap * sizeof(*q));
+
+		if (q == NULL)
+			return false;
+		r->points = q;
+		r->cap = cap;
+	}
+	r->points[r->npoints++] = *p;
+	return true;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static vgmo_err summarise(vgmo__bench_result *r, double duration,
+                          double items, double batch_items,
+                          uint64_t ok_batches)
+{
+	double *u;
+	size_t k;
+
+	r->items_per_s = items / duration;
+	r->mean_batch_size = ok_batches ? batch_items / (double)ok_batches : 0;
+	r->ratio_to_oracle = -1;
+	if (r->npoints == 0)
+		return VGMO_OK;
+	u = malloc(r->npoints * sizeof(*u));
+	if (u == NULL)
+		return VGMO_ERR_NOMEM;
+	for (size_t i = 0; i < r->npoints; i++)
+		u[i] = r->points[i].usage;
+	qsort(u, r->npoints, sizeof(*u), cmp_double);
+	k = (size_t)ceil(0.95 * (double)r->npoints);
+	r->p95_memory_usage = u[k ? k - 1 : 0];
+	free(u);
+	return VGMO_OK;
+}
+
+/* State of one run. */
+typedef struct run {
+	const vgmo__bench_opts *o;
+	double now;
+	vgmo_clock clock;
+	vgmo_engine *engine;
+	vgmo__sim *sim;
+	vgmo__feed feed;
+	vgmo__bench_truth truth;
+	vgmo__bench_policy *policy;
+	vgmo__bench_result *out;
+	double items, batch_items, last_limit;
+	uint64_t ok_batches;
+	size_t retry_cap;
+} run;
+
+static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
+{
+	const vgmo__bench_opts *o = r->o;
+	vgmo_engine_options eo;
+	vgmo_config cfg = o->cfg;
+	const char *const *p;
+	vgmo_err rc;
+
+	for (p = vgmo__bench_policies(); *p && strcmp(*p, policy); p++)
+		;
+	if (*p == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_NOT_FOUND,
+		                  "unknown policy \"%s\"", policy);
+	if (vgmo_strategy_parse(policy, &cfg.strategy) != VGMO_OK)
+		cfg.enabled = false; /* the engine only samples the device */
+	r->clock.mono = clock_now;
+	r->clock.wall = clock_wall;
+	r->clock.ctx = &r->now;
+	vgmo_engine_options_init(&eo);
+	eo.backend = "sim";
+	eo.sim.preset = o->gpu;
+	eo.sim.seed = o->seed;
+	eo.sim.workload = "requests";
+	eo.clock = &r->clock;
+	eo.history_capacity = HISTORY;
+	rc = vgmo_engine_create(&r->engine, &cfg, &eo, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
+	r->sim = r->engine->bctx;
+	rc = vgmo__sim_set_vlm_model(r->sim, 0, &o->model, VGMO_DTYPE_BF16,
+	                             o->seed);
+	if (rc == VGMO_OK)
+		rc = vgmo_engine_sample(r->engine);
+	if (rc != VGMO_OK)
+		return vgmo__errf(err, errlen, rc, "cannot prepare the "
+		                                   "simulated GPU");
+	vgmo__feed_init(&r->feed, o->trace, &o->model, 0);
+	r->truth.truth = vgmo__sim_vlm(r->sim, 0);
+	rc = vgmo__bench_policy_open(&r->policy, policy, o, r->engine,
+	                             strcmp(policy, "oracle") == 0 ? &r->truth
+	                                                           : NULL);
+	if (rc != VGMO_OK)
+		return vgmo__errf(err, errlen, rc, "cannot open policy %s",
+		                  policy);
+	vgmo__strlcpy(r->out->policy, policy, sizeof(r->out->policy));
+	r->last_limit = -1;
+	return VGMO_OK;
+}
+
+static void close_run(run *r)
+{
+	vgmo__bench_policy_close(r->policy);
+	vgmo__feed_free(&r->feed);
+	vgmo_engine_destroy(r->engine);
+}
+
+/* Brings the world to `now`: arrivals, other processes' memory, and the
+ * engine's own loop (it samples the device on its interval). */
+static vgmo_err advance(run *r)
+{
+	vgmo_err rc = vgmo__feed_admit(&r->feed, r->now);
+
+	vgmo__sim_set_external(r->sim, 0,
+	                       (uint64_t)vgmo__feed_external(&r->feed, r->now));
+	vgmo_engine_tick(r->engine);
+	return rc;
+}
+
+/* One batch from the head of the queue. */
+static vgmo_err step(run *r)
+{
+	const vgmo__bench_opts *o = r->o;
+	vgmo__bench_view v = {r->now, vgmo__feed_queue(&r->feed),
+	                      vgmo__feed_queued(&r->feed), r->engine, &o->cfg};
+	vgmo__bench_point pt = {0};
+	vgmo_report rep;
+	double limit = 0, need, dur, total;
+	uint64_t units = 0;
+	size_t n;
+
+	if (o->hidden_hook)
+		o->hidden_hook(o->hook_ctx, r->now,
+		               vgmo__sim_vlm_mut(r->sim, 0));
+	r->truth.available = vgmo__sim_available(r->sim, 0);
+	n = vgmo__bench_policy_choose(r->policy, &v, &limit);
+	if (limit != r->last_limit && r->last_limit >= 0)
+		r->out->batch_size_changes++;
+	r->last_limit = limit;
+	if (n == 0) { /* the oracle knows the head cannot fit */
+		vgmo__feed_pop(&r->feed, 1);
+		r->out->dropped++;
+		return VGMO_OK;
+	}
+	if (n > v.queued)
+		n = v.queued;
+	if (r->retry_cap && n > r->retry_cap)
+		n = r->retry_cap;
+	for (size_t i = 0; i < n; i++)
+		units += vgmo__bench_units(&v.queue[i]);
+	dur = vgmo__sim_run_requests(r->sim, 0, v.queue, n, &rep, &need);
+	total = (double)vgmo__sim_total(r->sim, 0);
+	pt.t = r->now;
+	pt.usage = fmin(1.0, (total - vgmo__sim_available(r->sim, 0) + need) /
+	                             total);
+	pt.limit = limit;
+	pt.items = (uint32_t)n;
+	pt.oom = rep.oom;
+	if (!add_point(r->out, &pt))
+		return VGMO_ERR_NOMEM;
+	r->out->batches++;
+	if (rep.oom) {
+		r->out->ooms++;
+		r->out->oom_seconds += dur;
+		r->retry_cap = n / 2;
+		if (n == 1) { /* it does not fit alone: drop it */
+			vgmo__feed_pop(&r->feed, 1);
+			r->out->dropped++;
+		}
+	} else {
+		/* A batch still running at the end counts pro rata. */
+		double part = r->now + dur > o->duration
+		                      ? (o->duration - r->now) / dur
+		                      : 1.0;
+
+		r->items += part * (double)n;
+		r->out->completed += n;
+		r->batch_items += (double)n;
+		r->ok_batches++;
+		r->retry_cap = 0;
+		vgmo__feed_pop(&r->feed, n);
+	}
+	r->now += dur;
+	if (advance(r) != VGMO_OK)
+		return VGMO_ERR_NOMEM;
+	v.now = r->now;
+	v.queue = vgmo__feed_queue(&r->feed);
+	v.queued = vgmo__feed_queued(&r->feed);
+	if (vgmo__bench_policy_report(r->policy, &v, &rep, units))
+		r->engine->ops->cleanup(r->engine->bctx, 0);
+	return VGMO_OK;
+}
+
+vgmo_err vgmo__bench_run(const vgmo__bench_opts *o, const char *policy,
+                         vgmo__bench_result *out, char *err, size_t errlen)
+{
+	run r;
+	vgmo_err rc;
+	double shown = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	r.out = out;
+	if (o->trace == NULL || !(o->duration > 0))
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "benchmark: a trace and a duration > 0 needed");
+	rc = open_run(&r, policy, err, errlen);
+	while (rc == VGMO_OK && r.now < o->duration) {
+		rc = advance(&r);
+		if (rc != VGMO_OK)
+			break;
+		if (vgmo__feed_queued(&r.feed) == 0) {
+			/* Idle until the next request (or the end). */
+			r.now = fmin(o->duration,
+			             vgmo__feed_next_arrival(&r.feed));
+			continue;
+		}
+		rc = step(&r);
+		if (o->progress && r.now - shown >= 0.01 * o->duration) {
+			shown = r.now;
+			o->progress(o->progress_ctx,
+			            fmin(1.0, r.now / o->duration));
+		}
+	}
+	if (rc == VGMO_OK)
+		rc = summarise(out, o->duration, r.items, r.batch_items,
+		               r.ok_batches);
+	close_run(&r);
+	if (rc != VGMO_OK) {
+		vgmo__bench_result_free(out);
+		if (err && errlen && err[0] == '\0')
+			vgmo__errf(err, errlen, rc, "benchmark: %s",
+			           vgmo_strerror(rc));
+	}
+	return rc;
+}
+
+void vgmo__bench_ratios(vgmo__bench_result *r, size_t n)
+{
+	double best = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(r[i].policy, "oracle") == 0)
+			best = r[i].items_per_s;
+	for (size_t i = 0; i < n; i++)
+		r[i].ratio_to_oracle = best > 0 ? r[i].items_per_s / best : -1;
+}

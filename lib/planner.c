@@ -1,0 +1,154 @@
+/*
+ * planner.c - the documented memory estimate (vlm_models.h) and the plan:
+ * memory breakdown and the largest batch at each strategy.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "sim.h"
+#include "util.h"
+#include "vlm_models.h"
+
+#define ACT_BYTES 2.0 /* activations stay 16-bit, even with fp8 weights */
+
+double vgmo__act_decoder_token(const vgmo_vlm_model *m)
+{
+	return ACT_BYTES * (4.0 * m->hidden + 3.0 * m->intermediate);
+}
+
+double vgmo__act_vision_token(const vgmo_vlm_model *m)
+{
+	return ACT_BYTES * m->patches_per_token *
+	       (4.0 * m->vision_hidden + 3.0 * m->vision_intermediate);
+}
+
+double vgmo__logits_bytes(const vgmo_vlm_model *m)
+{
+	return 4.0 * m->vocab;
+}
+
+double vgmo__estimate_fixed(const vgmo_vlm_model *m, vgmo_dtype d)
+{
+	return (double)vgmo_model_weights_bytes(m, d) + VGMO__WORKSPACE_BYTES;
+}
+
+double vgmo__estimate_activations(const vgmo_vlm_model *m,
+                                  const vgmo__batch_shape *b)
+{
+	double dec = vgmo__act_decoder_token(m) *
+	             (b->image_tokens + b->text_tokens);
+	double vis = vgmo__act_vision_token(m) * b->image_tokens;
+
+	return fmax(dec, vis) + vgmo__logits_bytes(m) * b->requests;
+}
+
+double vgmo__estimate_batch(const vgmo_vlm_model *m, vgmo_dtype d,
+                            const vgmo__batch_shape *b)
+{
+	double kv = (double)vgmo_model_kv_bytes_per_token(m, d) *
+	            (b->image_tokens + b->text_tokens + b->output_tokens);
+
+	return kv + vgmo__estimate_activations(m, b);
+}
+
+void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d,
+                           double *fixed, double *per_token)
+{
+	*fixed = vgmo__estimate_fixed(m, d);
+	*per_token = (double)vgmo_model_kv_bytes_per_token(m, d) +
+	             fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
+}
+
+vgmo_err vgmo_gpu_preset_memory(const char *name, uint64_t *out)
+{
+	const vgmo__sim_preset *p = name ? vgmo__sim_preset_find(name) : NULL;
+
+	if (p == NULL)
+		return VGMO_ERR_NOT_FOUND;
+	*out = p->total;
+	return VGMO_OK;
+}
+
+void vgmo_plan_request_init(vgmo_plan_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->image_width = 1024;
+	r->image_height = 1024;
+	r->images = 1;
+	r->text_tokens = 128;
+	r->output_tokens = 256;
+	r->dtype = VGMO_DTYPE_BF16;
+}
+
+static int fit(double budget, double fixed, double item)
+{
+	double n;
+
+	if (!(item > 0) || budget <= fixed)
+		return 0;
+	n = floor((budget - fixed) / item);
+	return n > 1e6 ? 1000000 : (int)n;
+}
+
+vgmo_err vgmo_plan_compute(const vgmo_vlm_model *m,
+                           const vgmo_plan_request *req, uint64_t total,
+                           const vgmo_config *cfg, vgmo_plan *out, char *err,
+                           size_t errlen)
+{
+	vgmo_config defaults;
+	vgmo__batch_shape one;
+	double crit, oom, fixed, item;
+	int bal, cap, aggr;
+	vgmo_err rc;
+
+	if (m == NULL || req == NULL || out == NULL || total == 0)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "plan: model, request and GPU memory needed");
+	rc = vgmo__model_check(m, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
+	if (cfg == NULL) {
+		vgmo_config_defaults(&defaults);
+		cfg = &defaults;
+	}
+	memset(out, 0, sizeof(*out));
+	out->total_bytes = total;
+	out->context_bytes = (uint64_t)VGMO__CONTEXT_BYTES;
+	out->reserve_bytes = (uint64_t)cfg->memory_reserve_mb * VGMO__MIB;
+	out->weights_bytes = vgmo_model_weights_bytes(m, req->dtype);
+	out->workspace_bytes = (uint64_t)VGMO__WORKSPACE_BYTES;
+	out->fixed_bytes = out->weights_bytes + out->workspace_bytes;
+	out->image_tokens = vgmo_model_image_tokens(m, req->image_width,
+	                                            req->image_height);
+	one.image_tokens = (double)out->image_tokens * req->images;
+	one.text_tokens = req->text_tokens;
+	one.output_tokens = req->output_tokens;
+	one.requests = 1;
+	out->request_tokens = (uint32_t)(one.image_tokens + one.text_tokens +
+	                                 one.output_tokens);
+	out->kv_bytes_per_token = vgmo_model_kv_bytes_per_token(m, req->dtype);
+	out->kv_bytes = out->kv_bytes_per_token * out->request_tokens;
+	out->activation_bytes =
+	        (uint64_t)llround(vgmo__estimate_activations(m, &one));
+	out->request_bytes = out->kv_bytes + out->activation_bytes;
+	out->token_bytes = out->request_tokens
+	                           ? (double)out->request_bytes /
+	                                     out->request_tokens
+	                           : 0;
+	crit = cfg->memory_threshold_critical * (double)total -
+	       (double)out->reserve_bytes - (double)out->context_bytes;
+	oom = cfg->memory_threshold_oom * (double)total -
+	      (double)out->reserve_bytes - (double)out->context_bytes;
+	out->budget_critical = crit > 0 ? (uint64_t)crit : 0;
+	out->budget_oom = oom > 0 ? (uint64_t)oom : 0;
+	fixed = (double)out->fixed_bytes;
+	item = (double)out->request_bytes;
+	bal = fit(crit, fixed, item);
+	cap = fit(oom, fixed, item);
+	aggr = (int)floor(1.2 * bal);
+	out->batch[VGMO_STRATEGY_BALANCED] = bal;
+	out->batch[VGMO_STRATEGY_CONSERVATIVE] = (int)floor(0.7 * bal);
+	out->batch[VGMO_STRATEGY_AGGRESSIVE] = aggr < cap ? aggr : cap;
+	out->batch[VGMO_STRATEGY_ADAPTIVE] = bal;
+	return VGMO_OK;
+}

@@ -1,0 +1,264 @@
+/*
+ * cmd_benchmark.c - `vgmo benchmark`: batch-size policies side by side on
+ * the same workload, on the simulated GPU's virtual clock (lib/bench.h).
+ * Prints a table, writes JSON (--output) and an SVG plot (--plot).
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli.h"
+#include "trace.h"
+
+#define MAX_POLICIES 16
+#define MAX_WORKLOADS 8
+
+enum {
+	OPT_DURATION = 1,
+	OPT_OUTPUT,
+	OPT_WORKLOAD,
+	OPT_TRACE,
+	OPT_MODEL,
+	OPT_GPU,
+	OPT_POLICIES,
+	OPT_SEED,
+	OPT_PLOT,
+	OPT_MAX_BATCH,
+	OPT_UNIT,
+	OPT_NO_PRIOR,
+	OPT_CONFIG,
+	OPT_WRITE_TRACE,
+	OPT_QUIET,
+};
+
+static const cli_option options[] = {
+        {"duration", "S", "virtual seconds per policy (default 300)",
+         OPT_DURATION},
+        {"output", "FILE", "write the results as JSON", OPT_OUTPUT},
+        {"workload", "NAME|all",
+         "docs, photos, mixed, drift, cotenant, or all (default)",
+         OPT_WORKLOAD},
+        {"trace", "FILE", "run a JSON Lines trace instead (docs/traces.md)",
+         OPT_TRACE},
+        {"model", "NAME|FILE", "model preset or JSON (default qwen2-vl-7b)",
+         OPT_MODEL},
+        {"gpu", "PRESET", "simulated GPU (default h100-80gb)", OPT_GPU},
+        {"policies", "LIST", "comma-separated (default: all of them)",
+         OPT_POLICIES},
+        {"seed", "N", "seed of the workload and the simulator (default 1)",
+         OPT_SEED},
+        {"plot", "FILE.svg", "write memory and batch size over time",
+         OPT_PLOT},
+        {"max-batch-size", "N", "largest batch for every policy (256)",
+         OPT_MAX_BATCH},
+        {"unit", "tokens|items",
+         "what vgmo's strategies count (default tokens)", OPT_UNIT},
+        {"no-prior", NULL, "vgmo starts without the planner's estimate",
+         OPT_NO_PRIOR},
+        {"config", "FILE", "thresholds, reserve and intervals (JSON)",
+         OPT_CONFIG},
+        {"write-trace", "FILE", "also write the generated trace",
+         OPT_WRITE_TRACE},
+        {"quiet", NULL, "no progress bar", OPT_QUIET},
+        {NULL, NULL, NULL, 0}};
+
+static const cli_group groups[] = {{"Options", options}, {NULL, NULL}};
+
+typedef struct args {
+	vgmo__bench_opts o;
+	const char *output, *workload, *trace, *model, *plot, *config;
+	const char *write_trace;
+	const char *policies[MAX_POLICIES];
+	size_t npolicies;
+	long max_batch;
+	bool quiet, help;
+} args;
+
+static void print_help(void)
+{
+	const char *const *w;
+
+	cli_print_help(
+	        stdout, "benchmark [options]",
+	        "Runs batch-size policies side by side on the same workload "
+	        "on the simulated\nGPU, on a virtual clock (300 s take well "
+	        "under a second each): vgmo's four\nstrategies, the seed's "
+	        "fixed batch and formula, Accelerate's halve-on-oom,\n"
+	        "Lightning's binsearch, and an oracle that knows every "
+	        "batch's true peak.",
+	        groups);
+	fputs("\nWorkloads:\n", stdout);
+	for (w = vgmo__workloads(); *w; w++)
+		printf("  %-10s %s\n", *w, vgmo__workload_about(*w));
+	fputs("\nPolicies:\n", stdout);
+	for (w = vgmo__bench_policies(); *w; w++)
+		printf("  %-13s %s\n", *w, vgmo__bench_policy_about(*w));
+}
+
+static int set_policies(args *a, const char *cmd, const char *list)
+{
+	static char buf[512]; /* policy names point into it */
+	char *save = NULL, *tok;
+
+	if (strlen(list) >= sizeof(buf))
+		return cli_usage_error(cmd, "--policies: list too long");
+	strcpy(buf, list);
+	a->npolicies = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (vgmo__bench_policy_about(tok) == NULL)
+			return cli_usage_error(
+			        cmd,
+			        "--policies: unknown policy '%s' (see "
+			        "--help)",
+			        tok);
+		if (a->npolicies == MAX_POLICIES)
+			return cli_usage_error(cmd, "--policies: too many");
+		a->policies[a->npolicies++] = tok;
+	}
+	if (a->npolicies == 0)
+		return cli_usage_error(cmd, "--policies: empty list");
+	return CLI_EXIT_OK;
+}
+
+static int parse_value(args *a, const char *cmd, const cli_option *opt,
+                       const char *v)
+{
+	long l;
+
+	switch (opt->id) {
+	case OPT_DURATION:
+		if (!cli_parse_double(v, &a->o.duration) ||
+		    !(a->o.duration > 0) || a->o.duration > 86400 * 7)
+			return cli_usage_error(cmd,
+			                       "invalid --duration '%s': not a "
+			                       "number of seconds in (0, 604800]",
+			                       v);
+		return CLI_EXIT_OK;
+	case OPT_SEED:
+		if (!cli_parse_u64(v, &a->o.seed))
+			return cli_usage_error(cmd,
+			                       "invalid --seed '%s': not an "
+			                       "unsigned 64-bit integer",
+			                       v);
+		return CLI_EXIT_OK;
+	case OPT_MAX_BATCH:
+		if (!cli_parse_long(v, 1, 100000, &l))
+			return cli_usage_error(cmd,
+			                       "invalid --max-batch-size '%s': "
+			                       "not an integer in 1..100000",
+			                       v);
+		a->max_batch = l;
+		return CLI_EXIT_OK;
+	case OPT_UNIT:
+		if (strcmp(v, "tokens") && strcmp(v, "items"))
+			return cli_usage_error(cmd,
+			                       "invalid --unit '%s' (choose "
+			                       "tokens or items)",
+			                       v);
+		a->o.unit_items = strcmp(v, "items") == 0;
+		return CLI_EXIT_OK;
+	case OPT_GPU:
+		if (vgmo_gpu_preset_memory(v, &(uint64_t){0}) != VGMO_OK)
+			return cli_usage_error(cmd,
+			                       "unknown --gpu '%s' (choose "
+			                       "h100-80gb, a100-40gb or l4-24gb)",
+			                       v);
+		a->o.gpu = v;
+		return CLI_EXIT_OK;
+	case OPT_POLICIES:
+		return set_policies(a, cmd, v);
+	case OPT_WORKLOAD:
+		if (strcmp(v, "all") && vgmo__workload_about(v) == NULL)
+			return cli_usage_error(cmd,
+			                       "unknown --workload '%s' (choose "
+			                       "docs, photos, mixed, drift, "
+			                       "cotenant or all)",
+			                       v);
+		a->workload = v;
+		return CLI_EXIT_OK;
+	default:
+		break;
+	}
+	return CLI_EXIT_OK;
+}
+
+static int parse_args(args *a, int argc, char **argv)
+{
+	const char *cmd = argv[0], *v;
+	const cli_option *opt;
+	cli_next_kind k;
+	cli_parser p;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	vgmo__bench_opts_init(&a->o);
+	a->workload = "all";
+	cli_parser_init(&p, cmd, argc, argv, groups);
+	while ((k = cli_next(&p, &opt, &v)) != CLI_NEXT_END) {
+		if (k == CLI_NEXT_ERROR)
+			return CLI_EXIT_USAGE;
+		if (k == CLI_NEXT_ARG)
+			return cli_usage_error(cmd, "unexpected argument '%s'",
+			                       v);
+		switch (opt->id) {
+		case CLI_ID_HELP:
+			a->help = true;
+			return CLI_EXIT_OK;
+		case OPT_OUTPUT:
+			a->output = v;
+			break;
+		case OPT_TRACE:
+			a->trace = v;
+			break;
+		case OPT_MODEL:
+			a->model = v;
+			break;
+		case OPT_PLOT:
+			a->plot = v;
+			break;
+		case OPT_CONFIG:
+			a->config = v;
+			break;
+		case OPT_WRITE_TRACE:
+			a->write_trace = v;
+			break;
+		case OPT_NO_PRIOR:
+			a->o.no_prior = true;
+			break;
+		case OPT_QUIET:
+			a->quiet = true;
+			break;
+		default:
+			rc = parse_value(a, cmd, opt, v);
+			if (rc != CLI_EXIT_OK)
+				return rc;
+		}
+	}
+	if (a->trace && strcmp(a->workload, "all") != 0)
+		return cli_usage_error(cmd, "--trace and --workload exclude "
+		                            "each other");
+	if (a->write_trace && (a->trace || !strcmp(a->workload, "all")))
+		return cli_usage_error(cmd, "--write-trace needs one "
+		                            "--workload NAME");
+	return CLI_EXIT_OK;
+}
+
+int cmd_benchmark_run(args *a); /* cmd_benchmark_run.c */
+
+int cmd_benchmark(int argc, char **argv)
+{
+	args a;
+	int rc = parse_args(&a, argc, argv);
+
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (a.help) {
+		print_help();
+		return CLI_EXIT_OK;
+	}
+	return cmd_benchmark_run(&a);
+}
