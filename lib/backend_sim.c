@@ -32,8 +32,8 @@ static const vgmo__sim_preset presets[] = {
          70.0, 700.0, 450e12, 2.5e12},
         {"a100-40gb", "NVIDIA A100-SXM4-40GB", UINT64_C(40960) * VGMO__MIB,
          55.0, 400.0, 140e12, 1.15e12},
-        {"l4-24gb", "NVIDIA L4", UINT64_C(23034) * VGMO__MIB, 16.0, 72.0,
-         55e12, 0.225e12},
+        {"l4-24gb", "NVIDIA L4", UINT64_C(23034) * VGMO__MIB, 16.0, 72.0, 55e12,
+         0.225e12},
 };
 
 static const char *const preset_names[] = {"h100-80gb", "a100-40gb", "l4-24gb",
@@ -44,9 +44,9 @@ typedef struct sim_gpu {
 	char uuid[VGMO_UUID_MAX];
 	bool worker;
 	vgmo__sim_worker_truth truth;
-	bool vlm;              /* the worker runs a VLM model's requests */
-	vgmo__vlm_truth vt;    /* ... and this is what they cost */
-	char workload[16];     /* its workload ("docs", "requests", ...) */
+	bool vlm;                   /* the worker runs a VLM model's requests */
+	vgmo__vlm_truth vt;         /* ... and this is what they cost */
+	char workload[16];          /* its workload ("docs", "requests", ...) */
 	double allocated, reserved; /* the synthetic worker's allocator */
 	uint64_t external;          /* bytes others hold */
 	double busy;                /* busy seconds since the last sample */
@@ -312,8 +312,24 @@ vgmo__sim_worker_truth *vgmo__sim_truth(vgmo__sim *s, unsigned dev)
 
 void vgmo__sim_set_external(vgmo__sim *s, unsigned dev, uint64_t bytes)
 {
-	if (dev < s->n)
-		s->gpu[dev].external = bytes;
+	sim_gpu *g;
+	double room;
+
+	if (dev >= s->n)
+		return;
+	g = &s->gpu[dev];
+	g->external = bytes;
+	if (!g->vlm)
+		return;
+	/* What others take comes out of the free memory and then out of the
+	 * VLM worker's cached blocks, never out of its live tensors: device
+	 * memory always adds up. */
+	room = (double)g->preset->total - CONTEXT_BYTES - g->allocated;
+	if ((double)g->external > room)
+		g->external = room > 0 ? (uint64_t)room : 0;
+	g->reserved = fmax(
+	        g->allocated,
+	        fmin(g->reserved, room + g->allocated - (double)g->external));
 }
 
 double vgmo__sim_run_batch(vgmo__sim *s, unsigned dev, uint32_t items,
@@ -382,6 +398,11 @@ vgmo_err vgmo__sim_set_vlm_model(vgmo__sim *s, unsigned dev,
 	g->allocated = vgmo__vlm_base(&g->vt);
 	g->reserved = g->allocated;
 	return VGMO_OK;
+}
+
+uint64_t vgmo__sim_reserved(const vgmo__sim *s, unsigned dev)
+{
+	return dev < s->n ? (uint64_t)s->gpu[dev].reserved : 0;
 }
 
 uint64_t vgmo__sim_total(const vgmo__sim *s, unsigned dev)

@@ -66,9 +66,8 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static vgmo_err summarise(vgmo__bench_result *r, double duration,
-                          double items, double batch_items,
-                          uint64_t ok_batches)
+static vgmo_err summarise(vgmo__bench_result *r, double duration, double items,
+                          double batch_items, uint64_t ok_batches)
 {
 	double *u;
 	size_t k;
@@ -140,8 +139,9 @@ static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
 	if (rc == VGMO_OK)
 		rc = vgmo_engine_sample(r->engine);
 	if (rc != VGMO_OK)
-		return vgmo__errf(err, errlen, rc, "cannot prepare the "
-		                                   "simulated GPU");
+		return vgmo__errf(err, errlen, rc,
+		                  "cannot prepare the "
+		                  "simulated GPU");
 	vgmo__feed_init(&r->feed, o->trace, &o->model, 0);
 	r->truth.truth = vgmo__sim_vlm(r->sim, 0);
 	rc = vgmo__bench_policy_open(&r->policy, policy, o, r->engine,
@@ -240,6 +240,8 @@ static vgmo_err step(run *r)
 	r->now += dur;
 	if (advance(r) != VGMO_OK)
 		return VGMO_ERR_NOMEM;
+	/* The worker reports its allocator as it is when it reports. */
+	rep.reserved_bytes = vgmo__sim_reserved(r->sim, 0);
 	v.now = r->now;
 	v.queue = vgmo__feed_queue(&r->feed);
 	v.queued = vgmo__feed_queued(&r->feed);
@@ -260,8 +262,9 @@ vgmo_err vgmo__bench_run(const vgmo__bench_opts *o, const char *policy,
 	r.o = o;
 	r.out = out;
 	if (o->trace == NULL || !(o->duration > 0))
-		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
-		                  "benchmark: a trace and a duration > 0 needed");
+		return vgmo__errf(
+		        err, errlen, VGMO_ERR_INVALID,
+		        "benchmark: a trace and a duration > 0 needed");
 	rc = open_run(&r, policy, err, errlen);
 	while (rc == VGMO_OK && r.now < o->duration) {
 		rc = advance(&r);

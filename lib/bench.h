@@ -34,13 +34,13 @@
 typedef struct vgmo__bench_opts {
 	const vgmo__trace *trace; /* borrowed */
 	vgmo_vlm_model model;
-	const char *gpu;  /* simulated GPU preset */
-	vgmo_config cfg;  /* thresholds, reserve, batch bounds, intervals */
-	double duration;  /* seconds of virtual time */
-	uint64_t seed;    /* the simulator's hidden factors */
-	bool unit_items;  /* vgmo's strategies count items, not tokens */
-	bool no_prior;    /* vgmo's strategies start without the planner's
-	                     prior */
+	const char *gpu; /* simulated GPU preset */
+	vgmo_config cfg; /* thresholds, reserve, batch bounds, intervals */
+	double duration; /* seconds of virtual time */
+	uint64_t seed;   /* the simulator's hidden factors */
+	bool unit_items; /* vgmo's strategies count items, not tokens */
+	bool no_prior;   /* vgmo's strategies start without the planner's
+	                    prior */
 	/* Progress, 0..1 of this policy's run (may be NULL). */
 	void (*progress)(void *ctx, double fraction);
 	void *progress_ctx;
@@ -54,9 +54,9 @@ void vgmo__bench_opts_init(vgmo__bench_opts *o);
 
 /* One batch, for the plots and the tests. */
 typedef struct vgmo__bench_point {
-	double t;      /* start */
-	double usage;  /* device memory at its peak, 0..1 */
-	double limit;  /* the policy's decision: items, or units */
+	double t;     /* start */
+	double usage; /* device memory at its peak, 0..1 */
+	double limit; /* the policy's decision: items, or units */
 	uint32_t items;
 	bool oom;
 } vgmo__bench_point;
@@ -118,9 +118,8 @@ size_t vgmo__bench_policy_choose(vgmo__bench_policy *p,
                                  const vgmo__bench_view *v, double *limit);
 /* The batch's report (and its units); true when the policy asks the worker
  * to release cached memory. */
-bool vgmo__bench_policy_report(vgmo__bench_policy *p,
-                               const vgmo__bench_view *v, const vgmo_report *r,
-                               uint64_t units);
+bool vgmo__bench_policy_report(vgmo__bench_policy *p, const vgmo__bench_view *v,
+                               const vgmo_report *r, uint64_t units);
 void vgmo__bench_policy_close(vgmo__bench_policy *p);
 /* Tokens of a request, as its worker counts them. */
 uint64_t vgmo__bench_units(const vgmo__vlm_req *r);
@@ -133,9 +132,8 @@ json_t *vgmo__bench_json(const char *workload, const vgmo__bench_opts *o,
                          const vgmo__bench_result *r, size_t n);
 
 /* A readable table of one workload's results. */
-void vgmo__bench_table(FILE *f, const char *workload,
-                       const vgmo__bench_opts *o, const vgmo__bench_result *r,
-                       size_t n);
+void vgmo__bench_table(FILE *f, const char *workload, const vgmo__bench_opts *o,
+                       const vgmo__bench_result *r, size_t n);
 
 /* Checks the targets: balanced and adaptive >= 0.95 of the oracle's
  * items/s, aggressive >= 0.97, all four vgmo strategies without OOMs and

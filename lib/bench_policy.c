@@ -64,7 +64,7 @@ static const struct spec {
 };
 
 static const char *const names[] = {
-        "conservative", "balanced",  "aggressive", "adaptive", "fixed",
+        "conservative", "balanced",     "aggressive", "adaptive", "fixed",
         "seed",         "halve-on-oom", "binsearch",  "oracle",   NULL};
 
 const char *const *vgmo__bench_policies(void)
@@ -92,16 +92,16 @@ struct vgmo__bench_policy {
 	vgmo_engine *engine; /* vgmo, seed: the engine's public calls */
 	bool units;          /* vgmo: budget in tokens */
 	vgmo_config cfg;
-	int size;                  /* fixed, seed, halve, binsearch */
-	double last_seed;          /* seed: when it last recomputed */
-	int low, high;             /* binsearch: last success, first failure */
-	bool holding;              /* binsearch: done searching */
+	int size;         /* fixed, seed, halve, binsearch */
+	double last_seed; /* seed: when it last recomputed */
+	int low, high;    /* binsearch: last success, first failure */
+	bool holding;     /* binsearch: done searching */
 	const vgmo__bench_truth *truth; /* oracle only */
 };
 
 uint64_t vgmo__bench_units(const vgmo__vlm_req *r)
 {
-	return (uint64_t)r->image_tokens + r->text_tokens + r->output_tokens;
+	return (uint64_t)r->image_tokens + r->text_tokens;
 }
 
 static int clamp(int v, int lo, int hi)
@@ -119,6 +119,8 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 	*out = NULL;
 	if (s == NULL)
 		return VGMO_ERR_NOT_FOUND;
+	if ((s->kind == P_ORACLE) != (truth != NULL))
+		return VGMO_ERR_INVALID; /* the truth is the oracle's alone */
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return VGMO_ERR_NOMEM;
@@ -144,7 +146,8 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 		p->engine = e;
 		/* fall through */
 	case P_FIXED:
-		p->size = clamp(4, o->cfg.min_batch_size, o->cfg.max_batch_size);
+		p->size =
+		        clamp(4, o->cfg.min_batch_size, o->cfg.max_batch_size);
 		break;
 	case P_HALVE:
 		p->size = o->cfg.max_batch_size;
@@ -271,9 +274,8 @@ static void binsearch_report(vgmo__bench_policy *p, const vgmo_report *r)
 	}
 }
 
-bool vgmo__bench_policy_report(vgmo__bench_policy *p,
-                               const vgmo__bench_view *v, const vgmo_report *r,
-                               uint64_t units)
+bool vgmo__bench_policy_report(vgmo__bench_policy *p, const vgmo__bench_view *v,
+                               const vgmo_report *r, uint64_t units)
 {
 	vgmo_unit_decision ud;
 	vgmo_decision d;
@@ -283,8 +285,8 @@ bool vgmo__bench_policy_report(vgmo__bench_policy *p,
 	case P_VGMO:
 		if (p->units) {
 			if (vgmo_engine_report_units(p->engine,
-			                             VGMO_DEFAULT_WORKER, r, units,
-			                             &ud) != VGMO_OK)
+			                             VGMO_DEFAULT_WORKER, r,
+			                             units, &ud) != VGMO_OK)
 				return false;
 			return ud.cleanup;
 		}

@@ -31,10 +31,8 @@ static json_t *policy_json(const vgmo__bench_result *r)
 	                    json_real(r->mean_batch_size));
 	json_object_set_new(o, "completed",
 	                    json_integer((json_int_t)r->completed));
-	json_object_set_new(o, "dropped",
-	                    json_integer((json_int_t)r->dropped));
-	json_object_set_new(o, "batches",
-	                    json_integer((json_int_t)r->batches));
+	json_object_set_new(o, "dropped", json_integer((json_int_t)r->dropped));
+	json_object_set_new(o, "batches", json_integer((json_int_t)r->batches));
 	json_object_set_new(o, "oom_seconds", json_real(r->oom_seconds));
 	return o;
 }
@@ -66,15 +64,15 @@ json_t *vgmo__bench_json(const char *workload, const vgmo__bench_opts *o,
 	return root;
 }
 
-void vgmo__bench_table(FILE *f, const char *workload,
-                       const vgmo__bench_opts *o, const vgmo__bench_result *r,
-                       size_t n)
+void vgmo__bench_table(FILE *f, const char *workload, const vgmo__bench_opts *o,
+                       const vgmo__bench_result *r, size_t n)
 {
 	fprintf(f,
 	        "workload %s: %zu requests, %s on %s, %.0f s, seed %llu, "
 	        "vgmo counting %s\n",
 	        workload, o->trace->nreq, o->model.name, o->gpu, o->duration,
-	        (unsigned long long)o->seed, o->unit_items ? "items" : "tokens");
+	        (unsigned long long)o->seed,
+	        o->unit_items ? "items" : "tokens");
 	fprintf(f, "  %-13s %9s %7s %5s %8s %8s %10s\n", "policy", "items/s",
 	        "ratio", "OOMs", "changes", "p95 mem", "mean batch");
 	for (size_t i = 0; i < n; i++) {
@@ -158,8 +156,9 @@ int vgmo__bench_targets(const vgmo__bench_result *r, size_t n, char *why,
 			    v->ooms < x->ooms)
 				continue;
 			missed++;
-			miss(why, len, &used, "%s beats %s on neither items/s "
-			                      "nor OOMs",
+			miss(why, len, &used,
+			     "%s beats %s on neither items/s "
+			     "nor OOMs",
 			     v->policy, x->policy);
 		}
 	}

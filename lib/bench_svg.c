@@ -76,8 +76,9 @@ static void steps(const plot *p, double x0, const vgmo__bench_result *r,
 
 	if (r->npoints == 0 || !(ymax > 0))
 		return;
-	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\" "
-	           "points=\"",
+	fprintf(f,
+	        "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.2\" "
+	        "points=\"",
 	        colour(r->policy));
 	for (size_t i = 0; i < r->npoints; i++) {
 		double x = floor(px(p, x0, r->points[i].t));
@@ -170,8 +171,9 @@ static void row(plot *p, const vgmo__bench_result *r, double ymax)
 	        MARGIN, p->y + 38, r->items_per_s);
 	if (r->ratio_to_oracle >= 0)
 		fprintf(f, ", %.3f of oracle", r->ratio_to_oracle);
-	fprintf(f, "</text>\n<text x=\"%d\" y=\"%.1f\" class=\"ax\">%llu OOM"
-	           "%s, mean batch %.1f</text>\n",
+	fprintf(f,
+	        "</text>\n<text x=\"%d\" y=\"%.1f\" class=\"ax\">%llu OOM"
+	        "%s, mean batch %.1f</text>\n",
 	        MARGIN, p->y + 54, (unsigned long long)r->ooms,
 	        r->ooms == 1 ? "" : "s", r->mean_batch_size);
 	frame(p, xm, "0%", "100%");
@@ -203,13 +205,28 @@ static void time_axis(plot *p)
 	p->y += AXIS_H - (ROW_H - PLOT_H) + 16;
 }
 
+/* The batch-size scale: 1.25 x the oracle's largest batch (others above
+ * it are clipped), or the largest of all without an oracle. */
+static double batch_scale(const vgmo__bench_section *s)
+{
+	double all = 1, oracle = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const vgmo__bench_result *r = &s->results[i];
+
+		for (size_t k = 0; k < r->npoints; k++) {
+			all = fmax(all, r->points[k].items);
+			if (strcmp(r->policy, "oracle") == 0)
+				oracle = fmax(oracle, r->points[k].items);
+		}
+	}
+	return oracle > 0 ? fmin(all, ceil(1.25 * oracle)) : all;
+}
+
 static void section(plot *p, const vgmo__bench_section *s)
 {
-	double ymax = 1;
+	double ymax = batch_scale(s);
 
-	for (size_t i = 0; i < s->n; i++)
-		for (size_t k = 0; k < s->results[i].npoints; k++)
-			ymax = fmax(ymax, s->results[i].points[k].items);
 	fprintf(p->f, "<text x=\"%d\" y=\"%.1f\" class=\"sec\">workload ",
 	        MARGIN, p->y + 24);
 	text_escaped(p->f, s->workload);
@@ -263,8 +280,8 @@ vgmo_err vgmo__bench_svg(const char *path, const vgmo__bench_section *s,
 	        "ran out of memory.</text>\n",
 	        W, h, W, h, MARGIN, o->model.name, o->gpu, o->duration,
 	        (unsigned long long)o->seed, o->unit_items ? "items" : "tokens",
-	        MARGIN,
-	        o->cfg.memory_threshold_critical, o->cfg.memory_threshold_oom);
+	        MARGIN, o->cfg.memory_threshold_critical,
+	        o->cfg.memory_threshold_oom);
 	for (size_t i = 0; i < n; i++) {
 		p.o = s[i].opts;
 		section(&p, &s[i]);

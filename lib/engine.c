@@ -13,6 +13,7 @@
 
 #define DEFAULT_HISTORY 1000
 #define DEFAULT_PRIOR_ITEM ((double)VGMO__GIB)
+#define DEFAULT_LEASE 30.0 /* seconds */
 
 void vgmo_engine_options_init(vgmo_engine_options *o)
 {
@@ -137,6 +138,8 @@ vgmo_err vgmo_engine_create(vgmo_engine **out, const vgmo_config *cfg,
 	e->last_sample = e->last_optimize = e->last_cleanup = -1;
 	e->prior_item = opts->prior_item_bytes ? (double)opts->prior_item_bytes
 	                                       : DEFAULT_PRIOR_ITEM;
+	e->lease =
+	        opts->lease_seconds > 0 ? opts->lease_seconds : DEFAULT_LEASE;
 	if (opts->clock)
 		e->clock = *opts->clock;
 	rc = vgmo__history_init(&e->history, opts->history_capacity
@@ -157,7 +160,10 @@ vgmo_err vgmo_engine_create(vgmo_engine **out, const vgmo_config *cfg,
 	}
 	e->samples = calloc(e->ndev, sizeof(*e->samples));
 	e->status = calloc(e->ndev, sizeof(*e->status));
-	if (!e->samples || !e->status) {
+	e->leases_expired = calloc(e->ndev, sizeof(*e->leases_expired));
+	e->unattributed = calloc(e->ndev, sizeof(*e->unattributed));
+	if (!e->samples || !e->status || !e->leases_expired ||
+	    !e->unattributed) {
 		rc = vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -197,6 +203,8 @@ void vgmo_engine_destroy(vgmo_engine *e)
 	free(e->hooks);
 	free(e->samples);
 	free(e->status);
+	free(e->leases_expired);
+	free(e->unattributed);
 	vgmo__history_free(&e->history);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -230,17 +238,24 @@ vgmo_err vgmo_engine_sample(vgmo_engine *e)
 	}
 	pthread_mutex_lock(&e->lock);
 	for (unsigned i = 0; i < e->ndev; i++) {
-		double u = vgmo_sample_usage(&fresh[i]);
+		bool was_up = e->samples[i].up;
+
+		e->samples[i] = fresh[i];
+		fresh[i].up = was_up; /* kept for the comparison below */
+	}
+	e->sampled = true;
+	/* What the workers report: fragmentation, client memory, budgets. */
+	vgmo__workers_fold(e);
+	for (unsigned i = 0; i < e->ndev; i++) {
+		double u = vgmo_sample_usage(&e->samples[i]);
 		vgmo_status st =
 		        u < 0 ? VGMO_STATUS_HEALTHY : vgmo_classify(&e->cfg, u);
 
 		/* A device whose status got worse than at the last sample
 		 * is optimized at once, not at the next interval. */
-		if (fresh[i].up && e->sampled &&
-		    (st > e->status[i] || !e->samples[i].up) &&
-		    st > VGMO_STATUS_HEALTHY)
+		if (e->samples[i].up && (st > e->status[i] || !fresh[i].up) &&
+		    st > VGMO_STATUS_HEALTHY && e->counters.samples > 0)
 			e->worsened = true;
-		e->samples[i] = fresh[i];
 		e->status[i] = st;
 	}
 	e->sampled = true;
@@ -269,6 +284,7 @@ vgmo_err vgmo_engine_tick(vgmo_engine *e)
 		rc = vgmo_engine_sample(e);
 
 	pthread_mutex_lock(&e->lock);
+	vgmo__workers_expire(e, now);
 	opt_due = c.enabled &&
 	          (e->worsened || e->last_optimize < 0 ||
 	           now - e->last_optimize >= c.optimization_interval);

@@ -39,6 +39,15 @@ typedef struct vgmo__worker {
 	vgmo__model model;
 	vgmo__throughput throughput;
 	vgmo__units units; /* sizing by cost unit (units.c); zero: unused */
+	char unit[12];     /* the client's cost unit label */
+	bool leased;
+	bool simulated; /* run by the sim driver: the backend counts it */
+	bool unhealthy;
+	double last_seen; /* engine mono time of the last report */
+	double first_seen;
+	double share; /* of the device's budget, < 0 unknown */
+	bool has_budget;
+	double budget_oom; /* bytes under the OOM threshold */
 } vgmo__worker;
 
 typedef struct vgmo__cleanup_hook {
@@ -56,6 +65,7 @@ struct vgmo_engine {
 	double vmono, vwall0; /* the virtual clock, when in use */
 	unsigned ndev;
 	double prior_item;
+	double lease;     /* seconds */
 	void *sim_driver; /* sim_driver.c's state, or NULL */
 
 	pthread_mutex_t lock;
@@ -72,7 +82,18 @@ struct vgmo_engine {
 	vgmo_counters counters;
 	vgmo__cleanup_hook *hooks;
 	size_t nhooks;
+	uint64_t *leases_expired; /* per device */
+	uint64_t *unattributed;   /* per device, bytes; UINT64_MAX unknown */
 };
+
+/* Lock held: drops or flags leased workers that stopped reporting. */
+void vgmo__workers_expire(vgmo_engine *e, double now);
+/* Lock held: splits device `dev`'s memory among its workers, by weight
+ * and by demand (shares.c). */
+void vgmo__device_budgets(vgmo_engine *e, unsigned dev);
+/* Lock held: device-level fragmentation from the workers' reports and the
+ * memory no worker explains, folded into the fresh samples. */
+void vgmo__workers_fold(vgmo_engine *e);
 
 double vgmo__engine_now(const vgmo_engine *e);
 double vgmo__engine_wall(const vgmo_engine *e);

@@ -15,200 +15,109 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "metrics_text.h"
 #include "util.h"
-
-typedef struct buf {
-	char *p;
-	size_t len;
-	size_t cap;
-	bool oom;
-} buf;
-
-/* Makes room for `n` more bytes (and the final NUL). */
-static bool reserve(buf *b, size_t n)
-{
-	size_t cap;
-	char *p;
-
-	if (b->oom)
-		return false;
-	if (b->len + n + 1 <= b->cap)
-		return true;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (p == NULL) {
-		b->oom = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
-static void put(buf *b, const char *s, size_t n)
-{
-	if (!reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
-static void puts_(buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
-
-static void put_u64(buf *b, uint64_t v)
-{
-	char tmp[24];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	put(b, tmp + i, sizeof(tmp) - i);
-}
-
-static void put_double(buf *b, double v)
-{
-	char tmp[40];
-	int n;
-
-	if (isnan(v)) {
-		puts_(b, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		puts_(b, v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	if (v == floor(v) && fabs(v) < 1e15) {
-		if (v < 0)
-			put(b, "-", 1);
-		put_u64(b, (uint64_t)fabs(v));
-		return;
-	}
-	n = snprintf(tmp, sizeof(tmp), "%.15g", v);
-	if (n > 0)
-		put(b, tmp, (size_t)n);
-}
-
-/* Length of the valid UTF-8 sequence at `s`, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if ((n == 3 && s[0] == 0xE0 && s[1] < 0xA0) ||
-	    (n == 3 && s[0] == 0xED && s[1] >= 0xA0) ||
-	    (n == 4 && s[0] == 0xF0 && s[1] < 0x90) ||
-	    (n == 4 && s[0] == 0xF4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
-/* A label value: backslash, quote and newline escaped; a byte that is not
- * part of valid UTF-8 becomes '?'. */
-static void put_label_value(buf *b, const char *v)
-{
-	const unsigned char *s = (const unsigned char *)v;
-
-	if (!reserve(b, 2 * strlen(v)))
-		return;
-	while (*s != '\0') {
-		size_t n = utf8_len(s);
-
-		if (*s == '\\' || *s == '"') {
-			b->p[b->len++] = '\\';
-			b->p[b->len++] = (char)*s;
-		} else if (*s == '\n') {
-			b->p[b->len++] = '\\';
-			b->p[b->len++] = 'n';
-		} else if (n == 0) {
-			b->p[b->len++] = '?';
-			n = 1;
-		} else {
-			memcpy(b->p + b->len, s, n);
-			b->len += n;
-		}
-		s += n ? n : 1;
-	}
-}
 
 /* ------------------------------------------------------------ families */
 
 /* Writes HELP and TYPE; returns the offset to roll back to when the family
  * ends up with no series. */
-static size_t family(buf *b, const char *name, const char *type,
+static size_t family(vgmo__text *b, const char *name, const char *type,
                      const char *help)
 {
 	size_t mark = b->len;
 
-	puts_(b, "# HELP ");
-	puts_(b, name);
-	put(b, " ", 1);
-	puts_(b, help);
-	puts_(b, "\n# TYPE ");
-	puts_(b, name);
-	put(b, " ", 1);
-	puts_(b, type);
-	put(b, "\n", 1);
+	vgmo__text_puts(b, "# HELP ");
+	vgmo__text_puts(b, name);
+	vgmo__text_put(b, " ", 1);
+	vgmo__text_puts(b, help);
+	vgmo__text_puts(b, "\n# TYPE ");
+	vgmo__text_puts(b, name);
+	vgmo__text_put(b, " ", 1);
+	vgmo__text_puts(b, type);
+	vgmo__text_put(b, "\n", 1);
 	return mark;
 }
 
-static void end_family(buf *b, size_t mark, unsigned series)
+static void end_family(vgmo__text *b, size_t mark, unsigned series)
 {
 	if (series == 0 && !b->oom)
 		b->len = mark;
 }
 
-static void gpu_labels(buf *b, const vgmo_gpu_sample *g)
+/* Every device's escaped labels, gpu="I",uuid="U", built once per
+ * rendering and copied into each of its series. */
+typedef struct labels {
+	vgmo__text text;
+	size_t *end; /* device i's labels end at text.p + end[i] */
+	size_t n;
+} labels;
+
+static bool labels_build(labels *l, const vgmo_snapshot *s)
 {
-	puts_(b, "{gpu=\"");
-	put_u64(b, g->index);
-	puts_(b, "\",uuid=\"");
-	put_label_value(b, g->uuid);
-	put(b, "\"", 1);
+	l->n = vgmo_snapshot_gpu_count(s);
+	l->end = malloc((l->n ? l->n : 1) * sizeof(*l->end));
+	if (l->end == NULL || !vgmo__text_reserve(&l->text, l->n * 64))
+		return false;
+	for (size_t i = 0; i < l->n; i++) {
+		const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, i);
+
+		vgmo__text_puts(&l->text, "gpu=\"");
+		vgmo__text_u64(&l->text, g->index);
+		vgmo__text_puts(&l->text, "\",uuid=\"");
+		vgmo__text_label(&l->text, g->uuid);
+		vgmo__text_put(&l->text, "\"", 1);
+		l->end[i] = l->text.len;
+	}
+	return !l->text.oom;
 }
 
-static void gauge_line(buf *b, const char *name, double v)
+static void labels_free(labels *l)
 {
-	puts_(b, name);
-	put(b, " ", 1);
-	put_double(b, v);
-	put(b, "\n", 1);
+	free(l->text.p);
+	free(l->end);
 }
 
-static void u64_line(buf *b, const char *name, uint64_t v)
+/* "{" and device i's labels (the caller closes the brace). */
+static void gpu_labels(vgmo__text *b, const labels *l, size_t i)
 {
-	puts_(b, name);
-	put(b, " ", 1);
-	put_u64(b, v);
-	put(b, "\n", 1);
+	size_t start = i > 0 && i <= l->n ? l->end[i - 1] : 0;
+
+	vgmo__text_put(b, "{", 1);
+	if (i < l->n) {
+		vgmo__text_put(b, l->text.p + start, l->end[i] - start);
+		return;
+	}
+	vgmo__text_puts(b, "gpu=\"");
+	vgmo__text_u64(b, i);
+	vgmo__text_puts(b, "\",uuid=\"\"");
 }
 
-static void global_gauge(buf *b, const char *name, const char *help, double v)
+static void gauge_line(vgmo__text *b, const char *name, double v)
+{
+	vgmo__text_puts(b, name);
+	vgmo__text_put(b, " ", 1);
+	vgmo__text_double(b, v);
+	vgmo__text_put(b, "\n", 1);
+}
+
+static void u64_line(vgmo__text *b, const char *name, uint64_t v)
+{
+	vgmo__text_puts(b, name);
+	vgmo__text_put(b, " ", 1);
+	vgmo__text_u64(b, v);
+	vgmo__text_put(b, "\n", 1);
+}
+
+static void global_gauge(vgmo__text *b, const char *name, const char *help,
+                         double v)
 {
 	family(b, name, "gauge", help);
 	gauge_line(b, name, v);
 }
 
-static void counter(buf *b, const char *name, const char *help, uint64_t v)
+static void counter(vgmo__text *b, const char *name, const char *help,
+                    uint64_t v)
 {
 	family(b, name, "counter", help);
 	u64_line(b, name, v);
@@ -291,8 +200,8 @@ static double gpu_value(const vgmo_gpu_sample *g, enum gpu_value what)
 	return NAN;
 }
 
-static void gpu_family_series(buf *b, const vgmo_snapshot *s,
-                              const gpu_family *f)
+static void gpu_family_series(vgmo__text *b, const vgmo_snapshot *s,
+                              const labels *l, const gpu_family *f)
 {
 	size_t n = vgmo_snapshot_gpu_count(s);
 	size_t mark = family(b, f->name, f->type, f->help);
@@ -307,32 +216,32 @@ static void gpu_family_series(buf *b, const vgmo_snapshot *s,
 		v = gpu_value(g, f->what);
 		if (f->what == GV_USAGE && v < 0)
 			continue;
-		puts_(b, f->name);
-		gpu_labels(b, g);
-		puts_(b, "} ");
+		vgmo__text_puts(b, f->name);
+		gpu_labels(b, l, i);
+		vgmo__text_puts(b, "} ");
 		switch (f->what) {
 		case GV_TOTAL:
-			put_u64(b, g->memory_total);
+			vgmo__text_u64(b, g->memory_total);
 			break;
 		case GV_USED:
-			put_u64(b, g->memory_used);
+			vgmo__text_u64(b, g->memory_used);
 			break;
 		case GV_FREE:
-			put_u64(b, g->memory_free);
+			vgmo__text_u64(b, g->memory_free);
 			break;
 		case GV_RESERVED:
-			put_u64(b, g->memory_reserved);
+			vgmo__text_u64(b, g->memory_reserved);
 			break;
 		default:
-			put_double(b, v);
+			vgmo__text_double(b, v);
 		}
-		put(b, "\n", 1);
+		vgmo__text_put(b, "\n", 1);
 		series++;
 	}
 	end_family(b, mark, series);
 }
 
-static void gpu_state(buf *b, const vgmo_snapshot *s)
+static void gpu_state(vgmo__text *b, const vgmo_snapshot *s, const labels *l)
 {
 	size_t n = vgmo_snapshot_gpu_count(s);
 	unsigned series = 0;
@@ -343,9 +252,9 @@ static void gpu_state(buf *b, const vgmo_snapshot *s)
 	for (size_t i = 0; i < n; i++) {
 		const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, i);
 
-		puts_(b, "vlm_gpu_up");
-		gpu_labels(b, g);
-		puts_(b, g->up ? "} 1\n" : "} 0\n");
+		vgmo__text_puts(b, "vlm_gpu_up");
+		gpu_labels(b, l, i);
+		vgmo__text_puts(b, g->up ? "} 1\n" : "} 0\n");
 		series++;
 	}
 	end_family(b, mark, series);
@@ -359,43 +268,153 @@ static void gpu_state(buf *b, const vgmo_snapshot *s)
 
 		if (!g->up || !(g->present & VGMO_HAS_MEMORY))
 			continue;
-		puts_(b, "vlm_memory_status");
-		gpu_labels(b, g);
-		puts_(b, "} ");
-		put_u64(b, (uint64_t)vgmo_snapshot_gpu_status(s, i));
-		put(b, "\n", 1);
+		vgmo__text_puts(b, "vlm_memory_status");
+		gpu_labels(b, l, i);
+		vgmo__text_puts(b, "} ");
+		vgmo__text_u64(b, (uint64_t)vgmo_snapshot_gpu_status(s, i));
+		vgmo__text_put(b, "\n", 1);
 		series++;
 	}
 	end_family(b, mark, series);
 }
 
-static void worker_family(buf *b, const vgmo_snapshot *s, const char *name,
-                          const char *help, bool optimal)
+/* What a per-client family reads from a worker view. */
+enum worker_value {
+	WV_BATCH,
+	WV_OPTIMAL,
+	WV_BUDGET,
+	WV_SHARE,
+	WV_UP,
+	WV_OOMS,
+	WV_FRAG
+};
+
+typedef struct worker_family {
+	const char *name;
+	const char *type;
+	const char *help;
+	enum worker_value what;
+} worker_family;
+
+static const worker_family worker_families[] = {
+        {"vlm_current_batch_size", "gauge", "Batch size the client uses now.",
+         WV_BATCH},
+        {"vlm_optimal_batch_size", "gauge",
+         "Batch size the optimizer computed for the client.", WV_OPTIMAL},
+        {"vlm_client_budget_bytes", "gauge",
+         "GPU memory granted to the client, in bytes.", WV_BUDGET},
+        {"vlm_client_share_ratio", "gauge",
+         "The client's share of its GPU's memory budget, 0..1.", WV_SHARE},
+        {"vlm_client_up", "gauge",
+         "1 while the client reports within its lease (built-in workers: "
+         "always), 0 when unhealthy.",
+         WV_UP},
+        {"vlm_client_ooms_total", "counter",
+         "Batches the client reported as out of memory.", WV_OOMS},
+        {"vlm_client_fragmentation_ratio", "gauge",
+         "Fragmentation of the client's allocator (1 - allocated/reserved), "
+         "0..1.",
+         WV_FRAG},
+};
+
+/* False when the worker has no such value. */
+static bool worker_value(const vgmo_worker_view *w, enum worker_value what,
+                         double *v)
+{
+	switch (what) {
+	case WV_BATCH:
+		*v = w->batch_size;
+		return true;
+	case WV_OPTIMAL:
+		*v = w->optimal_batch_size;
+		return true;
+	case WV_BUDGET:
+		*v = (double)w->budget_bytes;
+		return w->budget_bytes != 0;
+	case WV_SHARE:
+		*v = w->share;
+		return w->share >= 0;
+	case WV_UP:
+		*v = !w->leased || w->healthy;
+		return true;
+	case WV_OOMS:
+		*v = (double)w->ooms;
+		return true;
+	case WV_FRAG:
+		*v = w->fragmentation;
+		return w->has_fragmentation;
+	}
+	return false;
+}
+
+static void worker_series(vgmo__text *b, const vgmo_snapshot *s,
+                          const labels *l, const worker_family *f)
 {
 	size_t n = vgmo_snapshot_worker_count(s);
-	size_t mark = family(b, name, "gauge", help);
+	size_t mark = family(b, f->name, f->type, f->help);
 	unsigned series = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
-		const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, w->gpu);
+		double v;
 
-		puts_(b, name);
-		puts_(b, "{gpu=\"");
-		put_u64(b, w->gpu);
-		puts_(b, "\",uuid=\"");
-		put_label_value(b, g ? g->uuid : "");
-		puts_(b, "\",client=\"");
-		put_label_value(b, w->name);
-		puts_(b, "\"} ");
-		put_double(b, optimal ? w->optimal_batch_size : w->batch_size);
-		put(b, "\n", 1);
+		if (!worker_value(w, f->what, &v))
+			continue;
+		vgmo__text_puts(b, f->name);
+		gpu_labels(b, l, w->gpu);
+		vgmo__text_puts(b, ",client=\"");
+		vgmo__text_label(b, w->name);
+		vgmo__text_puts(b, "\"} ");
+		if (f->what == WV_OOMS || f->what == WV_BUDGET)
+			vgmo__text_u64(b, f->what == WV_OOMS ? w->ooms
+			                                     : w->budget_bytes);
+		else
+			vgmo__text_double(b, v);
+		vgmo__text_put(b, "\n", 1);
 		series++;
 	}
 	end_family(b, mark, series);
 }
 
-static void info(buf *b, const vgmo_snapshot *s, const vgmo__metrics_extra *x)
+/* Device memory no client explains, and clients dropped per device. */
+static void gpu_clients(vgmo__text *b, const vgmo_snapshot *s, const labels *l)
+{
+	size_t n = vgmo_snapshot_gpu_count(s);
+	unsigned series = 0;
+	uint64_t bytes;
+	size_t mark;
+
+	mark = family(b, "vlm_memory_unattributed_bytes", "gauge",
+	              "GPU memory that no client's reported reserved bytes "
+	              "explain, in bytes.");
+	for (size_t i = 0; i < n; i++) {
+		if (!vgmo_snapshot_gpu(s, i)->up ||
+		    !vgmo_snapshot_unattributed(s, i, &bytes))
+			continue;
+		vgmo__text_puts(b, "vlm_memory_unattributed_bytes");
+		gpu_labels(b, l, i);
+		vgmo__text_puts(b, "} ");
+		vgmo__text_u64(b, bytes);
+		vgmo__text_put(b, "\n", 1);
+		series++;
+	}
+	end_family(b, mark, series);
+
+	mark = family(
+	        b, "vlm_client_leases_expired_total", "counter",
+	        "Clients dropped from the GPU after their lease ran out.");
+	for (size_t i = 0; i < n; i++) {
+		vgmo__text_puts(b, "vlm_client_leases_expired_total");
+		gpu_labels(b, l, i);
+		vgmo__text_puts(b, "} ");
+		vgmo__text_u64(b, vgmo_snapshot_leases_expired(s, i));
+		vgmo__text_put(b, "\n", 1);
+	}
+	end_family(b, mark, (unsigned)n);
+}
+
+static void info(vgmo__text *b, const vgmo_snapshot *s,
+                 const vgmo__metrics_extra *x)
 {
 	const vgmo_config *cfg = vgmo_snapshot_config(s);
 	static const char *const levels[] = {"warning", "critical", "oom"};
@@ -406,9 +425,10 @@ static void info(buf *b, const vgmo_snapshot *s, const vgmo__metrics_extra *x)
 
 	family(b, "vgmo_build_info", "gauge",
 	       "Always 1; the labels name the vgmo version and GPU backend.");
-	puts_(b, "vgmo_build_info{version=\"" VGMO_VERSION "\",backend=\"");
-	put_label_value(b, vgmo_snapshot_backend(s));
-	puts_(b, "\"} 1\n");
+	vgmo__text_puts(b, "vgmo_build_info{version=\"" VGMO_VERSION
+	                   "\",backend=\"");
+	vgmo__text_label(b, vgmo_snapshot_backend(s));
+	vgmo__text_puts(b, "\"} 1\n");
 	global_gauge(b, "vlm_optimization_enabled",
 	             "1 when the optimizer may act, 0 when disabled.",
 	             vgmo_snapshot_enabled(s) ? 1 : 0);
@@ -445,15 +465,15 @@ static void info(buf *b, const vgmo_snapshot *s, const vgmo__metrics_extra *x)
 	       "Configured memory usage thresholds as 0..1 fractions "
 	       "(memory_threshold_warning, _critical, _oom).");
 	for (size_t i = 0; i < VGMO__ARRAY_LEN(levels); i++) {
-		puts_(b, "vlm_memory_usage_threshold{level=\"");
-		puts_(b, levels[i]);
-		puts_(b, "\"} ");
-		put_double(b, thresholds[i]);
-		put(b, "\n", 1);
+		vgmo__text_puts(b, "vlm_memory_usage_threshold{level=\"");
+		vgmo__text_puts(b, levels[i]);
+		vgmo__text_puts(b, "\"} ");
+		vgmo__text_double(b, thresholds[i]);
+		vgmo__text_put(b, "\n", 1);
 	}
 }
 
-static void counters(buf *b, const vgmo_snapshot *s)
+static void counters(vgmo__text *b, const vgmo_snapshot *s)
 {
 	const vgmo_counters *c = vgmo_snapshot_counters(s);
 
@@ -481,23 +501,27 @@ char *vgmo__metrics_render(const vgmo_snapshot *s, const vgmo__metrics_extra *x,
 {
 	size_t ngpu = vgmo_snapshot_gpu_count(s);
 	size_t nworkers = vgmo_snapshot_worker_count(s);
-	buf b = {0};
+	labels l = {{0}, NULL, 0};
+	vgmo__text b = {0};
 
 	if (len != NULL)
 		*len = 0;
 	/* About 2 KiB of headers, 1.2 KiB per device, 350 B per worker. */
-	if (!reserve(&b, 4096 + ngpu * 1280 + nworkers * 384))
+	if (!labels_build(&l, s) ||
+	    !vgmo__text_reserve(&b, 4096 + ngpu * 1280 + nworkers * 384)) {
+		labels_free(&l);
+		free(b.p);
 		return NULL;
+	}
 	info(&b, s, x);
-	gpu_state(&b, s);
+	gpu_state(&b, s, &l);
 	for (size_t i = 0; i < VGMO__ARRAY_LEN(gpu_families); i++)
-		gpu_family_series(&b, s, &gpu_families[i]);
-	worker_family(&b, s, "vlm_current_batch_size",
-	              "Batch size the client uses now.", false);
-	worker_family(&b, s, "vlm_optimal_batch_size",
-	              "Batch size the optimizer computed for the client.",
-	              true);
+		gpu_family_series(&b, s, &l, &gpu_families[i]);
+	gpu_clients(&b, s, &l);
+	for (size_t i = 0; i < VGMO__ARRAY_LEN(worker_families); i++)
+		worker_series(&b, s, &l, &worker_families[i]);
 	counters(&b, s);
+	labels_free(&l);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

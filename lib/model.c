@@ -76,7 +76,14 @@ void vgmo__model_coefficients(const vgmo__model *m, double *fixed, double *item,
 		*fixed = a;
 	if (item)
 		*item = b;
-	if (sigma) {
+	if (sigma && m->pin_base && m->samples >= 2 && m->w > 1) {
+		/* In-sample residuals of the pinned fit, per unit. */
+		double ss = m->spp_n - 2 * a * m->sp_n + a * a * m->s1_n -
+		            2 * b * (m->sp - a * m->w) + b * b * m->sn;
+
+		*sigma = fmax(sqrt(fmax(0.0, ss) / (m->w - 1)),
+		              MIN_RELATIVE_NOISE * b);
+	} else if (sigma) {
 		double s = m->noise_w > 0 ? sqrt(m->noise_s / m->noise_w) : 0;
 
 		*sigma = fmax(s, MIN_RELATIVE_NOISE * b);
@@ -124,6 +131,9 @@ void vgmo__model_add(vgmo__model *m, uint32_t items, double peak, double base)
 	m->snn = m->snn * m->decay + n * n;
 	m->sp = m->sp * m->decay + peak;
 	m->snp = m->snp * m->decay + n * peak;
+	m->spp_n = m->spp_n * m->decay + peak * peak / n;
+	m->sp_n = m->sp_n * m->decay + peak / n;
+	m->s1_n = m->s1_n * m->decay + 1 / n;
 	if (base > 0)
 		m->base = base;
 	m->last_n = n;

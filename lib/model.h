@@ -17,12 +17,15 @@
 #include "vgmo/vgmo.h"
 
 typedef struct vgmo__model {
-	double decay;               /* weight kept per new report (0.99) */
-	double prior_item;          /* per-item bytes before any report */
-	double prior_fixed;         /* fixed bytes before any report (0) */
-	bool pin_base; /* intercept = the reported base; fit the slope only */
+	double decay;       /* weight kept per new report (0.99) */
+	double prior_item;  /* per-item bytes before any report */
+	double prior_fixed; /* fixed bytes before any report (0) */
+	/* Intercept = the reported base; fit the slope alone, and take the
+	 * noise from the fit's own residuals. */
+	bool pin_base;
 	double w, sn, snn, sp, snp; /* weighted sums */
 	double noise_w, noise_s;    /* weighted mean of residual^2 / n */
+	double spp_n, sp_n, s1_n;   /* sums of p^2/n, p/n, 1/n (pin_base) */
 	double base;                /* memory held between batches, 0 unknown */
 	double last_n;
 	bool distinct; /* two different batch sizes seen */

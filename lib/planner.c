@@ -35,8 +35,8 @@ double vgmo__estimate_fixed(const vgmo_vlm_model *m, vgmo_dtype d)
 double vgmo__estimate_activations(const vgmo_vlm_model *m,
                                   const vgmo__batch_shape *b)
 {
-	double dec = vgmo__act_decoder_token(m) *
-	             (b->image_tokens + b->text_tokens);
+	double dec =
+	        vgmo__act_decoder_token(m) * (b->image_tokens + b->text_tokens);
 	double vis = vgmo__act_vision_token(m) * b->image_tokens;
 
 	return fmax(dec, vis) + vgmo__logits_bytes(m) * b->requests;
@@ -51,12 +51,13 @@ double vgmo__estimate_batch(const vgmo_vlm_model *m, vgmo_dtype d,
 	return kv + vgmo__estimate_activations(m, b);
 }
 
-void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d,
-                           double *fixed, double *per_token)
+void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
+                           double *per_token)
 {
 	*fixed = vgmo__estimate_fixed(m, d);
-	*per_token = (double)vgmo_model_kv_bytes_per_token(m, d) +
-	             fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
+	*per_token =
+	        (double)vgmo_model_kv_bytes_per_token(m, d) +
+	        fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
 }
 
 vgmo_err vgmo_gpu_preset_memory(const char *name, uint64_t *out)
@@ -118,8 +119,8 @@ vgmo_err vgmo_plan_compute(const vgmo_vlm_model *m,
 	out->weights_bytes = vgmo_model_weights_bytes(m, req->dtype);
 	out->workspace_bytes = (uint64_t)VGMO__WORKSPACE_BYTES;
 	out->fixed_bytes = out->weights_bytes + out->workspace_bytes;
-	out->image_tokens = vgmo_model_image_tokens(m, req->image_width,
-	                                            req->image_height);
+	out->image_tokens =
+	        vgmo_model_image_tokens(m, req->image_width, req->image_height);
 	one.image_tokens = (double)out->image_tokens * req->images;
 	one.text_tokens = req->text_tokens;
 	one.output_tokens = req->output_tokens;
@@ -131,10 +132,9 @@ vgmo_err vgmo_plan_compute(const vgmo_vlm_model *m,
 	out->activation_bytes =
 	        (uint64_t)llround(vgmo__estimate_activations(m, &one));
 	out->request_bytes = out->kv_bytes + out->activation_bytes;
-	out->token_bytes = out->request_tokens
-	                           ? (double)out->request_bytes /
-	                                     out->request_tokens
-	                           : 0;
+	out->token_bytes = out->request_tokens ? (double)out->request_bytes /
+	                                                 out->request_tokens
+	                                       : 0;
 	crit = cfg->memory_threshold_critical * (double)total -
 	       (double)out->reserve_bytes - (double)out->context_bytes;
 	oom = cfg->memory_threshold_oom * (double)total -

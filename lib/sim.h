@@ -65,6 +65,8 @@ const char *vgmo__sim_workload(const vgmo__sim *s, unsigned dev);
 vgmo_err vgmo__sim_set_vlm_model(vgmo__sim *s, unsigned dev,
                                  const vgmo_vlm_model *m, vgmo_dtype d,
                                  uint64_t seed);
+/* Bytes the worker's allocator holds now (what it reports as reserved). */
+uint64_t vgmo__sim_reserved(const vgmo__sim *s, unsigned dev);
 /* The device's total memory. */
 uint64_t vgmo__sim_total(const vgmo__sim *s, unsigned dev);
 /* Bytes the worker may reach before its allocator fails. */

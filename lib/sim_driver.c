@@ -45,9 +45,8 @@ static vgmo_err vlm_dev_open(vgmo_engine *e, unsigned dev, vlm_dev **out)
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return VGMO_ERR_NOMEM;
-	rc = vgmo__trace_generate(&v->trace, name, FEED_PERIOD,
-	                          t->noise_seed, vgmo__sim_total(sim, dev), NULL,
-	                          0);
+	rc = vgmo__trace_generate(&v->trace, name, FEED_PERIOD, t->noise_seed,
+	                          vgmo__sim_total(sim, dev), NULL, 0);
 	if (rc != VGMO_OK) {
 		free(v);
 		return rc;
@@ -92,8 +91,14 @@ vgmo_err vgmo__sim_driver_init(vgmo_engine *e)
 		rc = vlm_dev_open(e, i, &d->vlm[i]);
 		if (rc != VGMO_OK)
 			return rc;
-		if (vgmo__sim_vlm(sim, i) && d->vlm[i] == NULL)
-			continue; /* fed from outside */
+		if (vgmo__sim_vlm(sim, i) && d->vlm[i] == NULL) {
+			/* Fed from outside (the benchmark), through device 0's
+			 * default worker, whose memory the simulator counts. */
+			if (i == 0 && vgmo__worker_get(e, VGMO_DEFAULT_WORKER))
+				vgmo__worker_get(e, VGMO_DEFAULT_WORKER)
+				        ->simulated = true;
+			continue;
+		}
 		if (i == 0) {
 			d->worker[i] = VGMO_DEFAULT_WORKER;
 			continue;
@@ -102,6 +107,10 @@ vgmo_err vgmo__sim_driver_init(vgmo_engine *e)
 		if (vgmo_engine_worker_add(e, name, i, 1.0, &d->worker[i]))
 			return VGMO_ERR_NOMEM;
 	}
+	/* The simulator accounts for these workers' memory itself. */
+	for (unsigned i = 0; i < e->ndev; i++)
+		if (d->worker[i] >= 0 && vgmo__worker_get(e, d->worker[i]))
+			vgmo__worker_get(e, d->worker[i])->simulated = true;
 	return VGMO_OK;
 }
 
@@ -199,15 +208,15 @@ vgmo_err vgmo_engine_sim_run(vgmo_engine *e, double seconds)
 				if (dur <= 0) {
 					/* Nothing queued: wait for the next
 					 * arrival (or the next tick). */
-					d->next_free[dev] = fmax(idle, e->vmono);
+					d->next_free[dev] =
+					        fmax(idle, e->vmono);
 					vgmo_engine_tick(e);
 					continue;
 				}
 			} else {
-				dur = vgmo__sim_run_batch(e->bctx,
-				                          (unsigned)dev,
-				                          (uint32_t)items,
-				                          e->vmono, &r);
+				dur = vgmo__sim_run_batch(
+				        e->bctx, (unsigned)dev, (uint32_t)items,
+				        e->vmono, &r);
 			}
 			d->next_free[dev] = e->vmono + dur;
 			if (vgmo_engine_report(e, d->worker[dev], &r, &dec) ==

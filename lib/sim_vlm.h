@@ -26,15 +26,15 @@ typedef struct vgmo__vlm_req {
 typedef struct vgmo__vlm_truth {
 	vgmo_vlm_model model;
 	vgmo_dtype dtype;
-	double weights;   /* bytes resident between batches */
-	double workspace; /* bytes, also resident */
-	double kv_token;  /* KV-cache bytes per token */
+	double weights;                  /* bytes resident between batches */
+	double workspace;                /* bytes, also resident */
+	double kv_token;                 /* KV-cache bytes per token */
 	double dec_act, vis_act, logits; /* the documented estimate */
-	double act_scale;    /* true activations / the estimate */
+	double act_scale;                /* true activations / the estimate */
 	double req_sigma;    /* log-normal spread of a request's activations */
 	double max_overhead; /* allocator: up to this on top of the batch */
 	uint64_t noise_seed;
-	double flops, bandwidth; /* the GPU's effective FLOP/s and bytes/s */
+	double flops, bandwidth;   /* the GPU's effective FLOP/s and bytes/s */
 	double t_batch, t_request; /* overhead, seconds */
 } vgmo__vlm_truth;
 

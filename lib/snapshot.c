@@ -20,9 +20,11 @@ struct vgmo_snapshot {
 	size_t nhistory;
 	vgmo_result *history;
 	vgmo_counters counters;
+	uint64_t *leases_expired;
+	uint64_t *unattributed;
 };
 
-static void view_worker(const vgmo__worker *w, vgmo_worker_view *v)
+static void view_worker(const vgmo__worker *w, double now, vgmo_worker_view *v)
 {
 	double fixed, item, sigma;
 	double best = -1;
@@ -51,12 +53,18 @@ static void view_worker(const vgmo__worker *w, vgmo_worker_view *v)
 	    w->throughput.items_per_s[w->batch_size] > 0)
 		best = w->throughput.items_per_s[w->batch_size];
 	v->throughput = best;
+	vgmo__strlcpy(v->unit, w->unit[0] ? w->unit : "items", sizeof(v->unit));
+	v->leased = w->leased;
+	v->healthy = !w->unhealthy;
+	v->last_report_age = w->reports ? now - w->last_seen : -1;
+	v->share = w->has_budget ? w->share : -1;
 }
 
 vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
 {
 	vgmo_snapshot *s = calloc(1, sizeof(*s));
 	size_t nw = 0;
+	double now = vgmo__engine_now(e);
 
 	*out = NULL;
 	if (s == NULL)
@@ -66,10 +74,13 @@ vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
 		nw += e->workers[i] != NULL;
 	s->gpus = calloc(e->ndev, sizeof(*s->gpus));
 	s->status = calloc(e->ndev, sizeof(*s->status));
+	s->leases_expired = calloc(e->ndev, sizeof(*s->leases_expired));
+	s->unattributed = calloc(e->ndev, sizeof(*s->unattributed));
 	s->workers = calloc(nw ? nw : 1, sizeof(*s->workers));
 	s->history = calloc(e->history.count ? e->history.count : 1,
 	                    sizeof(*s->history));
-	if (!s->gpus || !s->status || !s->workers || !s->history) {
+	if (!s->gpus || !s->status || !s->workers || !s->history ||
+	    !s->leases_expired || !s->unattributed) {
 		pthread_mutex_unlock(&e->lock);
 		vgmo_snapshot_free(s);
 		return VGMO_ERR_NOMEM;
@@ -80,9 +91,14 @@ vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
 	s->ngpu = e->ndev;
 	memcpy(s->gpus, e->samples, e->ndev * sizeof(*s->gpus));
 	memcpy(s->status, e->status, e->ndev * sizeof(*s->status));
+	memcpy(s->leases_expired, e->leases_expired,
+	       e->ndev * sizeof(*s->leases_expired));
+	memcpy(s->unattributed, e->unattributed,
+	       e->ndev * sizeof(*s->unattributed));
 	for (size_t i = 0; i < e->nworkers; i++)
 		if (e->workers[i])
-			view_worker(e->workers[i], &s->workers[s->nworkers++]);
+			view_worker(e->workers[i], now,
+			            &s->workers[s->nworkers++]);
 	for (size_t i = 0; i < e->history.count; i++)
 		s->history[i] = *vgmo__history_at(&e->history, i);
 	s->nhistory = e->history.count;
@@ -98,6 +114,8 @@ void vgmo_snapshot_free(vgmo_snapshot *s)
 		return;
 	free(s->gpus);
 	free(s->status);
+	free(s->leases_expired);
+	free(s->unattributed);
 	free(s->workers);
 	free(s->history);
 	free(s);
@@ -187,4 +205,18 @@ const vgmo_result *vgmo_snapshot_history(const vgmo_snapshot *s, size_t i)
 const vgmo_counters *vgmo_snapshot_counters(const vgmo_snapshot *s)
 {
 	return &s->counters;
+}
+
+uint64_t vgmo_snapshot_leases_expired(const vgmo_snapshot *s, size_t gpu)
+{
+	return gpu < s->ngpu ? s->leases_expired[gpu] : 0;
+}
+
+bool vgmo_snapshot_unattributed(const vgmo_snapshot *s, size_t gpu,
+                                uint64_t *bytes)
+{
+	if (gpu >= s->ngpu || s->unattributed[gpu] == UINT64_MAX)
+		return false;
+	*bytes = s->unattributed[gpu];
+	return true;
 }

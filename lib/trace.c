@@ -50,8 +50,7 @@ vgmo_err vgmo__trace_add_request(vgmo__trace *t, double when,
 {
 	vgmo__trace_req *r;
 
-	if (!grow((void **)&t->req, &t->req_cap, t->nreq, sizeof(*t->req),
-	          1) ||
+	if (!grow((void **)&t->req, &t->req_cap, t->nreq, sizeof(*t->req), 1) ||
 	    !grow((void **)&t->img, &t->img_cap, t->nimg, sizeof(*t->img), n))
 		return VGMO_ERR_NOMEM;
 	r = &t->req[t->nreq++];
@@ -174,7 +173,8 @@ static vgmo_err parse_line(vgmo__trace *t, const line_ctx *c, json_t *o,
 	json_object_foreach(o, key, v)
 	{
 		if (strcmp(key, "t") && strcmp(key, "images") &&
-		    strcmp(key, "text_tokens") && strcmp(key, "output_tokens") &&
+		    strcmp(key, "text_tokens") &&
+		    strcmp(key, "output_tokens") &&
 		    strcmp(key, "external_bytes") && strcmp(key, "ramp"))
 			return bad(c, key, "unknown field");
 	}
@@ -185,13 +185,14 @@ static vgmo_err parse_line(vgmo__trace *t, const line_ctx *c, json_t *o,
 	if (!(when >= 0) || !isfinite(when))
 		return bad(c, "t", "must be a number of seconds >= 0");
 	if (when < *last_t)
-		return bad(c, "t", "goes back in time (lines must be in time "
-		                   "order)");
+		return bad(c, "t",
+		           "goes back in time (lines must be in time "
+		           "order)");
 	*last_t = when;
 	ext = json_object_get(o, "external_bytes");
 	if (ext != NULL) {
-		json_int_t b = json_is_integer(ext) ? json_integer_value(ext)
-		                                    : -1;
+		json_int_t b =
+		        json_is_integer(ext) ? json_integer_value(ext) : -1;
 
 		if (json_object_get(o, "images") ||
 		    json_object_get(o, "text_tokens") ||
@@ -218,7 +219,8 @@ static vgmo_err parse_line(vgmo__trace *t, const line_ctx *c, json_t *o,
 		return rc;
 	v = json_object_get(o, "text_tokens");
 	if (v != NULL && !get_count(v, VGMO__TRACE_MAX_TOKENS, &text))
-		return bad(c, "text_tokens", "must be an integer in 0..1000000");
+		return bad(c, "text_tokens",
+		           "must be an integer in 0..1000000");
 	v = json_object_get(o, "output_tokens");
 	if (v != NULL && !get_count(v, VGMO__TRACE_MAX_TOKENS, &out))
 		return bad(c, "output_tokens",
@@ -258,8 +260,8 @@ vgmo_err vgmo__trace_parse(vgmo__trace *t, const char *text, size_t len,
 			               &je);
 			if (o == NULL)
 				rc = vgmo__errf(err, errlen, VGMO_ERR_PARSE,
-				                "%s:%zu:%d: %s", c.source, c.line,
-				                je.column, je.text);
+				                "%s:%zu:%d: %s", c.source,
+				                c.line, je.column, je.text);
 			else
 				rc = parse_line(t, &c, o, &last_t);
 			json_decref(o);
@@ -298,8 +300,8 @@ static void write_request(const vgmo__trace *t, const vgmo__trace_req *r,
 	for (uint32_t i = 0; i < r->nimages; i++) {
 		const vgmo__trace_image *im = &t->img[r->first_image + i];
 
-		fprintf(f, "%s[%" PRIu32 ", %" PRIu32 "]", i ? ", " : "",
-		        im->w, im->h);
+		fprintf(f, "%s[%" PRIu32 ", %" PRIu32 "]", i ? ", " : "", im->w,
+		        im->h);
 	}
 	fprintf(f,
 	        "], \"text_tokens\": %" PRIu32 ", \"output_tokens\": %" PRIu32

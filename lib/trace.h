@@ -82,8 +82,8 @@ const char *vgmo__workload_about(const char *name);
 /* Generates workload `name` for `duration` seconds on a GPU of
  * `gpu_total` bytes (memory events scale with it). Deterministic for a
  * seed. */
-vgmo_err vgmo__trace_generate(vgmo__trace *t, const char *name,
-                              double duration, uint64_t seed,
-                              uint64_t gpu_total, char *err, size_t errlen);
+vgmo_err vgmo__trace_generate(vgmo__trace *t, const char *name, double duration,
+                              uint64_t seed, uint64_t gpu_total, char *err,
+                              size_t errlen);
 
 #endif

@@ -34,8 +34,8 @@ static const sized screens[] = {
         {1170, 2532, 0.10},
 };
 
-static const char *const names[] = {"docs", "photos", "mixed", "drift",
-                                    "cotenant", NULL};
+static const char *const names[] = {"docs",  "photos",   "mixed",
+                                    "drift", "cotenant", NULL};
 
 static const char *const about[] = {
         "scanned pages, 1 to 3 per request, document questions",
@@ -139,13 +139,16 @@ static enum kind pick_kind(vgmo__rng *r, const char *name)
 	if (strcmp(name, "photos") == 0)
 		return PHOTO;
 	if (strcmp(name, "mixed") == 0)
-		return u < 0.35 ? PHOTO : u < 0.6 ? DOC : u < 0.85 ? SCREEN : TEXT;
+		return u < 0.35   ? PHOTO
+		       : u < 0.6  ? DOC
+		       : u < 0.85 ? SCREEN
+		                  : TEXT;
 	return u < 0.5 ? DOC : PHOTO; /* drift, cotenant */
 }
 
-vgmo_err vgmo__trace_generate(vgmo__trace *t, const char *name,
-                              double duration, uint64_t seed,
-                              uint64_t gpu_total, char *err, size_t errlen)
+vgmo_err vgmo__trace_generate(vgmo__trace *t, const char *name, double duration,
+                              uint64_t seed, uint64_t gpu_total, char *err,
+                              size_t errlen)
 {
 	double total = (double)gpu_total, when = 0;
 	bool mixed;

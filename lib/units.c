@@ -13,10 +13,11 @@
 #include "policy.h"
 #include "util.h"
 
-#define UNIT_LIMIT (1 << 30) /* largest budget searched, units */
-#define COOLDOWN_REPORTS 3   /* reports after a change before growing */
-#define DEAD_BAND 0.10       /* a shrink smaller than this waits */
-#define CEILING_MARGIN 0.95  /* budgets stay this far under an OOM */
+#define UNIT_LIMIT (1 << 30)   /* largest budget searched, units */
+#define COOLDOWN_REPORTS 3     /* reports after a change before growing */
+#define UNIT_GROW_BUDGET 0.985 /* growth hysteresis (finer than items) */
+#define DEAD_BAND 0.10         /* a shrink smaller than this waits */
+#define CEILING_MARGIN 0.95    /* budgets stay this far under an OOM */
 #define CEILING_RELAX_REPORTS 32
 #define CEILING_RELAX 1.05
 #define LEVEL_REPORTS 3       /* adaptive: reports measured per level */
@@ -55,8 +56,10 @@ void vgmo__units_add(vgmo__units *u, double units, double peak, double base,
 	if (seconds > 0) {
 		double v = units / seconds;
 
-		u->rate[l] = u->rate_n[l] ? u->rate[l] + RATE_ALPHA * (v - u->rate[l])
-		                          : v;
+		u->rate[l] =
+		        u->rate_n[l]
+		                ? u->rate[l] + RATE_ALPHA * (v - u->rate[l])
+		                : v;
 		u->rate_n[l]++;
 	}
 }
@@ -101,7 +104,8 @@ double vgmo__units_target(const vgmo__units *u, const vgmo__units_in *in,
 		t = fmin(floor(1.2 * bal), cap);
 		break;
 	case VGMO_STRATEGY_ADAPTIVE:
-		t = floor(bal + (cap - bal) * u->level / (VGMO__UNIT_LEVELS - 1));
+		t = floor(bal +
+		          (cap - bal) * u->level / (VGMO__UNIT_LEVELS - 1));
 		break;
 	case VGMO_STRATEGY_BALANCED:
 	default:
@@ -142,7 +146,7 @@ bool vgmo__units_update(vgmo__units *u, const vgmo__units_in *in)
 	if (c->strategy == VGMO_STRATEGY_ADAPTIVE)
 		adapt(u);
 	full = vgmo__units_target(u, in, 1.0);
-	low = vgmo__units_target(u, in, VGMO__GROW_BUDGET);
+	low = vgmo__units_target(u, in, UNIT_GROW_BUDGET);
 	if (cur <= 0) {
 		next = full;
 	} else if (cur > full) {
@@ -173,8 +177,12 @@ static bool update_worker(vgmo_engine *e, vgmo__worker *w)
 {
 	vgmo__units_in in = {.cfg = &e->cfg};
 
-	if (!e->cfg.enabled || w->manual ||
-	    !vgmo__worker_budgets(e, w, &in.budget_critical, &in.budget_oom))
+	if (!e->cfg.enabled || w->manual)
+		return false;
+	/* The report just changed what the worker holds: what the others hold
+	 * (used minus every worker's reserved bytes) follows from it. */
+	vgmo__device_budgets(e, w->gpu);
+	if (!vgmo__worker_budgets(e, w, &in.budget_critical, &in.budget_oom))
 		return false;
 	return vgmo__units_update(&w->units, &in);
 }
@@ -237,8 +245,7 @@ vgmo_err vgmo_engine_report_units(vgmo_engine *e, int worker,
 	if (r->oom)
 		vgmo__units_oom(&w->units, (double)units);
 	else
-		vgmo__units_add(&w->units, (double)units,
-		                (double)r->peak_bytes,
+		vgmo__units_add(&w->units, (double)units, (double)r->peak_bytes,
 		                (double)r->allocated_bytes, r->seconds);
 	update_worker(e, w);
 	changed = w->units.budget != old;

@@ -23,10 +23,10 @@
 #define VGMO__UNIT_LEVELS 4 /* adaptive: steps from balanced to the cap */
 
 typedef struct vgmo__units {
-	bool active;     /* a prior was set or units were reported */
+	bool active; /* a prior was set or units were reported */
 	vgmo__model model;
-	double budget;   /* units in force; 0: none yet */
-	double ceiling;  /* units that ran out of memory; 0: none */
+	double budget;  /* units in force; 0: none yet */
+	double ceiling; /* units that ran out of memory; 0: none */
 	unsigned clean_since_oom;
 	unsigned since_change;
 	/* adaptive: the level in force, the best one, and units/s by level */

@@ -62,8 +62,7 @@ vgmo_err vgmo__feed_admit(vgmo__feed *f, double now)
 			f->offset += f->period;
 			f->next = 0;
 		}
-		vgmo__vlm_req_from_trace(&f->model, t, f->next, f->next_id,
-		                         &r);
+		vgmo__vlm_req_from_trace(&f->model, t, f->next, f->next_id, &r);
 		if (!push(f, &r))
 			return VGMO_ERR_NOMEM;
 		f->next++;

@@ -28,7 +28,10 @@ static const struct field {
 	enum kind kind;
 	size_t off;
 } fields[] = {
-#define F(k, kind) {#k, kind, offsetof(vgmo_vlm_model, k)}
+#define F(k, kind)                                                             \
+	{                                                                      \
+#k, kind, offsetof(vgmo_vlm_model, k)                          \
+	}
         F(name, K_NAME),
         F(params, K_NUM),
         F(vision_params, K_NUM),
@@ -69,7 +72,8 @@ static int key_line(const char *s, size_t len, const char *key)
 		if (s[i] == '\n')
 			line++;
 		if (s[i] != '"' || i + klen + 2 > len ||
-		    strncmp(s + i + 1, key, klen) != 0 || s[i + 1 + klen] != '"')
+		    strncmp(s + i + 1, key, klen) != 0 ||
+		    s[i + 1 + klen] != '"')
 			continue;
 		for (size_t j = i + klen + 2; j < len; j++) {
 			if (s[j] == ':')
@@ -210,7 +214,8 @@ vgmo_err vgmo_model_load_string(const char *s, size_t len, const char *source,
 		size_t n = strcspn(reason, ":");
 		char field[64];
 
-		vgmo__strlcpy(field, reason, n + 1 < sizeof(field) ? n + 1 : 64);
+		vgmo__strlcpy(field, reason,
+		              n + 1 < sizeof(field) ? n + 1 : 64);
 		rc = VGMO_ERR_INVALID;
 		vgmo__errf(err, errlen, rc, "%s:%d: field \"%s\"%s", source,
 		           key_line(s, len, field), field, reason + n);
@@ -223,8 +228,8 @@ out:
 	return rc;
 }
 
-vgmo_err vgmo_model_load_file(const char *path, vgmo_vlm_model *out,
-                              char *err, size_t errlen)
+vgmo_err vgmo_model_load_file(const char *path, vgmo_vlm_model *out, char *err,
+                              size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;

@@ -194,11 +194,17 @@ static const vgmo_vlm_model presets[] = {
          .thumbnail = VGMO_THUMBNAIL_MULTI},
 };
 
-static const char *const preset_names[] = {
-        "llava-1.5-7b",     "llava-next-mistral-7b", "qwen2-vl-7b",
-        "internvl2-8b",     "idefics3-8b",           "paligemma-3b",
-        "paligemma-3b-448", "paligemma-3b-896",      "smolvlm-instruct",
-        "granite-docling-258m", NULL};
+static const char *const preset_names[] = {"llava-1.5-7b",
+                                           "llava-next-mistral-7b",
+                                           "qwen2-vl-7b",
+                                           "internvl2-8b",
+                                           "idefics3-8b",
+                                           "paligemma-3b",
+                                           "paligemma-3b-448",
+                                           "paligemma-3b-896",
+                                           "smolvlm-instruct",
+                                           "granite-docling-258m",
+                                           NULL};
 
 const char *const *vgmo_model_presets(void)
 {
@@ -332,10 +338,11 @@ vgmo_err vgmo__model_check(const vgmo_vlm_model *m, char *err, size_t errlen)
 	const struct {
 		const char *key;
 		uint32_t v;
-	} shape[] = {{"layers", m->layers},       {"hidden", m->hidden},
-	             {"heads", m->heads},         {"kv_heads", m->kv_heads},
-	             {"head_dim", m->head_dim},   {"intermediate", m->intermediate},
-	             {"vocab", m->vocab}};
+	} shape[] = {
+	        {"layers", m->layers},     {"hidden", m->hidden},
+	        {"heads", m->heads},       {"kv_heads", m->kv_heads},
+	        {"head_dim", m->head_dim}, {"intermediate", m->intermediate},
+	        {"vocab", m->vocab}};
 
 	if (!(m->params > 0) || !isfinite(m->params))
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,

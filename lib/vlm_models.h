@@ -62,7 +62,7 @@ double vgmo__estimate_activations(const vgmo_vlm_model *m,
 
 /* A prior for a worker that counts tokens: the fixed part, and the
  * costliest token (KV plus the larger of the two activations). */
-void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d,
-                           double *fixed, double *per_token);
+void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
+                           double *per_token);
 
 #endif

@@ -29,54 +29,92 @@ static int initial_batch(const vgmo_config *c)
 	return n;
 }
 
-vgmo_err vgmo_engine_worker_add(vgmo_engine *e, const char *name, unsigned gpu,
-                                double weight, int *id_out)
+static bool valid_unit(const char *u)
 {
+	return strcmp(u, "items") == 0 || strcmp(u, "images") == 0 ||
+	       strcmp(u, "tokens") == 0;
+}
+
+vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
+                                     int *id_out, bool *existed)
+{
+	const char *unit = sp->unit ? sp->unit : "items";
+	double weight = sp->weight;
 	vgmo__worker **grown, *w;
 	vgmo_err rc = VGMO_OK;
 
-	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(w->name))
+	if (existed)
+		*existed = false;
+	if (sp->name == NULL || sp->name[0] == '\0' ||
+	    strlen(sp->name) >= sizeof(w->name) || !valid_unit(unit))
 		return VGMO_ERR_INVALID;
-	if (!(weight > 0) || !isfinite(weight))
+	if (weight == 0)
 		weight = 1.0;
+	if (!(weight > 0) || !isfinite(weight) || weight > 1e6)
+		return VGMO_ERR_INVALID;
 	pthread_mutex_lock(&e->lock);
-	if (gpu >= e->ndev) {
+	if (sp->gpu >= e->ndev) {
 		rc = VGMO_ERR_NOT_FOUND;
 		goto out;
 	}
 	for (size_t i = 0; i < e->nworkers; i++) {
 		w = e->workers[i];
-		if (w && w->gpu == gpu && strcmp(w->name, name) == 0) {
+		if (w && w->gpu == sp->gpu && strcmp(w->name, sp->name) == 0) {
 			w->weight = weight;
+			w->last_seen = vgmo__engine_now(e);
+			w->unhealthy = false;
 			if (id_out)
 				*id_out = w->id;
+			if (existed)
+				*existed = true;
+			vgmo__device_budgets(e, w->gpu);
 			goto out;
 		}
 	}
 	w = calloc(1, sizeof(*w));
 	grown = realloc(e->workers, (e->nworkers + 1) * sizeof(*grown));
+	if (grown)
+		e->workers = grown;
 	if (w == NULL || grown == NULL) {
 		free(w);
-		if (grown)
-			e->workers = grown;
 		rc = VGMO_ERR_NOMEM;
 		goto out;
 	}
-	e->workers = grown;
 	w->id = (int)e->nworkers;
-	vgmo__strlcpy(w->name, name, sizeof(w->name));
-	w->gpu = gpu;
+	vgmo__strlcpy(w->name, sp->name, sizeof(w->name));
+	vgmo__strlcpy(w->unit, unit, sizeof(w->unit));
+	w->gpu = sp->gpu;
 	w->weight = weight;
+	w->leased = sp->leased;
+	w->last_seen = w->first_seen = vgmo__engine_now(e);
+	w->share = -1;
 	w->batch_size = initial_batch(&e->cfg);
-	w->since_change = 0;
-	vgmo__model_init(&w->model, e->prior_item);
+	vgmo__model_init(&w->model, sp->prior_per_item > 0 ? sp->prior_per_item
+	                                                   : e->prior_item);
+	if (sp->prior_fixed)
+		vgmo__model_set_prior_fixed(&w->model, (double)sp->prior_fixed);
 	e->workers[e->nworkers++] = w;
 	if (id_out)
 		*id_out = w->id;
+	/* A newcomer shrinks the others' shares: they hear it in their
+	 * next report. */
+	vgmo__device_budgets(e, w->gpu);
 	vgmo__worker_update(e, w);
 out:
 	pthread_mutex_unlock(&e->lock);
 	return rc;
+}
+
+vgmo_err vgmo_engine_worker_add(vgmo_engine *e, const char *name, unsigned gpu,
+                                double weight, int *id_out)
+{
+	vgmo_worker_spec sp = {
+	        .name = name,
+	        .gpu = gpu,
+	        .weight = weight > 0 && isfinite(weight) ? weight : 1.0,
+	};
+
+	return vgmo_engine_worker_register(e, &sp, id_out, NULL);
 }
 
 vgmo_err vgmo_engine_worker_remove(vgmo_engine *e, int id)
@@ -89,8 +127,11 @@ vgmo_err vgmo_engine_worker_remove(vgmo_engine *e, int id)
 	} else if (vgmo__worker_get(e, id) == NULL) {
 		rc = VGMO_ERR_NOT_FOUND;
 	} else {
+		unsigned dev = e->workers[id]->gpu;
+
 		free(e->workers[id]);
 		e->workers[id] = NULL;
+		vgmo__device_budgets(e, dev);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return rc;
@@ -99,34 +140,11 @@ vgmo_err vgmo_engine_worker_remove(vgmo_engine *e, int id)
 bool vgmo__worker_budgets(const vgmo_engine *e, const vgmo__worker *w,
                           double *critical, double *oom)
 {
-	const vgmo_gpu_sample *s = &e->samples[w->gpu];
-	double total, used, held = 0, wsum = 0, unattributed, reserve, share;
-
-	if (!e->sampled || !s->up || !(s->present & VGMO_HAS_MEMORY) ||
-	    s->memory_total == 0)
+	(void)e;
+	if (!w->has_budget)
 		return false;
-	total = (double)s->memory_total;
-	used = (double)s->memory_used;
-	if (s->present & VGMO_HAS_RESERVED)
-		used += (double)s->memory_reserved;
-	for (size_t i = 0; i < e->nworkers; i++) {
-		const vgmo__worker *o = e->workers[i];
-
-		if (o == NULL || o->gpu != w->gpu)
-			continue;
-		held += (double)o->last_reserved;
-		wsum += o->weight;
-	}
-	/* What no worker accounts for (other processes, CUDA contexts) counts
-	 * against every worker; the rest is split by weight. */
-	unattributed = fmax(0.0, used - held);
-	reserve = (double)e->cfg.memory_reserve_mb * (double)VGMO__MIB;
-	share = wsum > 0 ? w->weight / wsum : 1.0;
-	*critical =
-	        fmax(0.0, share * (e->cfg.memory_threshold_critical * total -
-	                           reserve - unattributed));
-	*oom = fmax(0.0, share * (e->cfg.memory_threshold_oom * total -
-	                          reserve - unattributed));
+	*critical = w->budget;
+	*oom = w->budget_oom;
 	return true;
 }
 
@@ -202,6 +220,25 @@ vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
 	}
 	old = w->batch_size;
 	w->reports++;
+	w->last_seen = vgmo__engine_now(e);
+	w->unhealthy = false;
+	if (r->freed_bytes) {
+		vgmo_result fr = {0};
+
+		/* What the worker released in the cleanup it was asked for. */
+		e->counters.freed_bytes += r->freed_bytes;
+		fr.success = true;
+		snprintf(fr.action_taken, sizeof(fr.action_taken), "%s",
+		         VGMO_ACTION_MEMORY_CLEANUP);
+		fr.memory_freed_mb = (double)r->freed_bytes / (double)VGMO__MIB;
+		fr.gc_performed = true;
+		fr.timestamp = vgmo__engine_wall(e);
+		vgmo__strlcpy(fr.worker, w->name, sizeof(fr.worker));
+		snprintf(fr.reason, sizeof(fr.reason),
+		         "worker cleanup: %.0f MiB freed (reported)",
+		         fr.memory_freed_mb);
+		vgmo__engine_record(e, &fr);
+	}
 	if (r->reserved_bytes)
 		w->last_reserved = r->reserved_bytes;
 	if (r->allocated_bytes)
@@ -218,6 +255,8 @@ vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
 		w->ooms++;
 		vgmo__model_oom(&w->model, r->items);
 		w->cleanup_wanted = true;
+		/* Its demand fell: the others may grow into what it leaves. */
+		vgmo__device_budgets(e, w->gpu);
 		if (half < e->cfg.min_batch_size)
 			half = e->cfg.min_batch_size;
 		if (e->cfg.enabled && !w->manual && half < w->batch_size) {

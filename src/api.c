@@ -13,108 +13,13 @@
 
 #include "api.h"
 #include "api_parse.h"
+#include "api_util.h"
 #include "daemon.h"
 #include "metrics.h"
+#include "result_json.h"
 
 #define HISTORY_DEFAULT 100
 #define HISTORY_MAX 10000
-#define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
-
-/* ------------------------------------------------------------ responses */
-
-/* Sends `j` (consumed) with `status`. */
-static void send_json(http_response *res, unsigned status, json_t *j)
-{
-	char *text = j ? json_dumps(j, JSON_FLAGS) : NULL;
-	char *grown;
-	size_t n;
-
-	json_decref(j);
-	if (text == NULL) {
-		http_respond(res, 500,
-		             "{\"error\":{\"status\":500,\"message\":"
-		             "\"out of memory\"}}\n");
-		return;
-	}
-	n = strlen(text);
-	/* json_dumps allocates exactly; make room for the newline. */
-	free(res->body);
-	grown = realloc(text, n + 2);
-	if (grown != NULL) {
-		grown[n++] = '\n';
-		grown[n] = '\0';
-		text = grown;
-	}
-	res->body = text;
-	res->len = n;
-	res->status = status;
-}
-
-/* A JSON string of `s`; bytes that are not UTF-8 (a message cut in the
- * middle of a character) become '?'. */
-static json_t *text(const char *s)
-{
-	json_t *j = json_string(s);
-	char *copy;
-
-	if (j != NULL || (copy = strdup(s)) == NULL)
-		return j;
-	for (char *p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
-static void send_error(http_response *res, const api_error *e)
-{
-	json_t *inner = json_object();
-
-	json_object_set_new(inner, "status", json_integer(e->status));
-	json_object_set_new(inner, "message", text(e->message));
-	if (e->field[0] != '\0')
-		json_object_set_new(inner, "field", text(e->field));
-	send_json(res, e->status, json_pack("{s:o}", "error", inner));
-}
-
-static void fail(http_response *res, vgmo_err rc, const char *field,
-                 const char *message)
-{
-	api_error e;
-
-	api_error_set(&e, api_status_of(rc), field, "%s",
-	              message && message[0] ? message : vgmo_strerror(rc));
-	send_error(res, &e);
-}
-
-static void send_bool(http_response *res, const char *key, bool v)
-{
-	send_json(res, 200, json_pack("{s:b}", key, v));
-}
-
-/* "api:<peer>", for the audit log. */
-static void who_of(const http_request *r, char *who, size_t size)
-{
-	snprintf(who, size, "api:%s", r->peer);
-}
-
-/* True when the request may go on; otherwise answers 401. */
-static bool authorized(vgmo_daemon *d, const http_request *r,
-                       http_response *res)
-{
-	api_error e;
-
-	if (!(r->method & HTTP_MUTATING) ||
-	    daemon_token_ok(d, http_request_header(r, "Authorization")))
-		return true;
-	res->www_authenticate = "Bearer realm=\"vgmo\"";
-	api_error_set(&e, 401, NULL,
-	              "this call needs the header 'Authorization: Bearer "
-	              "<token>' with the daemon's token");
-	send_error(res, &e);
-	return false;
-}
 
 static bool take_view(vgmo_daemon *d, daemon_view *v, http_response *res)
 {
@@ -122,7 +27,7 @@ static bool take_view(vgmo_daemon *d, daemon_view *v, http_response *res)
 
 	if (rc == VGMO_OK)
 		return true;
-	fail(res, rc, NULL, "cannot read the engine's state");
+	api_fail(res, rc, NULL, "cannot read the engine's state");
 	return false;
 }
 
@@ -132,12 +37,12 @@ static void on_health(void *ctx, const http_request *req, http_response *res)
 {
 	(void)req;
 	if (daemon_alive(ctx))
-		send_json(res, 200, json_pack("{s:s}", "status", "alive"));
+		api_send_json(res, 200, json_pack("{s:s}", "status", "alive"));
 	else
-		send_json(res, 503,
-		          json_pack("{s:s,s:s}", "status", "dead", "reason",
-		                    "the daemon's loop has not run for 3 "
-		                    "monitoring intervals"));
+		api_send_json(res, 503,
+		              json_pack("{s:s,s:s}", "status", "dead", "reason",
+		                        "the daemon's loop has not run for 3 "
+		                        "monitoring intervals"));
 }
 
 static void on_ready(void *ctx, const http_request *req, http_response *res)
@@ -146,20 +51,20 @@ static void on_ready(void *ctx, const http_request *req, http_response *res)
 
 	(void)req;
 	if (daemon_view_take(ctx, &v) != VGMO_OK) {
-		send_json(res, 503,
-		          json_pack("{s:s,s:s}", "status", "not ready",
-		                    "reason",
-		                    "cannot read the engine's state"));
+		api_send_json(res, 503,
+		              json_pack("{s:s,s:s}", "status", "not ready",
+		                        "reason",
+		                        "cannot read the engine's state"));
 		return;
 	}
 	if (v.ready)
-		send_json(res, 200, json_pack("{s:s}", "status", "ready"));
+		api_send_json(res, 200, json_pack("{s:s}", "status", "ready"));
 	else
-		send_json(res, 503,
-		          json_pack("{s:s,s:s}", "status", "not ready",
-		                    "reason",
-		                    v.not_ready_reason[0] ? v.not_ready_reason
-		                                          : "not ready"));
+		api_send_json(
+		        res, 503,
+		        json_pack("{s:s,s:s}", "status", "not ready", "reason",
+		                  v.not_ready_reason[0] ? v.not_ready_reason
+		                                        : "not ready"));
 	daemon_view_release(&v);
 }
 
@@ -178,7 +83,7 @@ static void on_metrics(void *ctx, const http_request *req, http_response *res)
 	res->body = vgmo__metrics_render(v.snap, &x, &res->len);
 	daemon_view_release(&v);
 	if (res->body == NULL) {
-		fail(res, VGMO_ERR_NOMEM, NULL, NULL);
+		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 		return;
 	}
 	res->status = 200;
@@ -205,41 +110,8 @@ static void on_status(void *ctx, const http_request *req, http_response *res)
 	/* An object always ends in '}': open it again for one more key. */
 	if (n < 2 || text[n - 1] != '}' ||
 	    !http_respond(res, 200, "%.*s%s", (int)(n - 1), text, tail))
-		fail(res, VGMO_ERR_NOMEM, NULL, NULL);
+		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 	free(text);
-}
-
-static json_t *opt_string(const char *s)
-{
-	return s[0] != '\0' ? text(s) : json_null();
-}
-
-static json_t *result_json(const vgmo_result *r)
-{
-	json_t *o = json_object();
-
-	json_object_set_new(o, "success", json_boolean(r->success));
-	json_object_set_new(o, "action_taken", json_string(r->action_taken));
-	json_object_set_new(o, "memory_freed_mb",
-	                    r->memory_freed_mb >= 0
-	                            ? json_real(r->memory_freed_mb)
-	                            : json_null());
-	json_object_set_new(o, "new_batch_size",
-	                    r->new_batch_size != 0
-	                            ? json_integer(r->new_batch_size)
-	                            : json_null());
-	json_object_set_new(o, "gc_performed", json_boolean(r->gc_performed));
-	json_object_set_new(o, "fragmentation_reduced",
-	                    json_boolean(r->fragmentation_reduced));
-	json_object_set_new(o, "error_message", opt_string(r->error_message));
-	json_object_set_new(o, "timestamp", json_real(r->timestamp));
-	json_object_set_new(o, "old_batch_size",
-	                    r->old_batch_size != 0
-	                            ? json_integer(r->old_batch_size)
-	                            : json_null());
-	json_object_set_new(o, "worker", opt_string(r->worker));
-	json_object_set_new(o, "reason", opt_string(r->reason));
-	return o;
 }
 
 static void on_optimize(void *ctx, const http_request *req, http_response *res)
@@ -249,20 +121,20 @@ static void on_optimize(void *ctx, const http_request *req, http_response *res)
 	api_error e;
 	vgmo_err rc;
 
-	if (!authorized(ctx, req, res))
+	if (!api_authorized(ctx, req, res))
 		return;
 	if (api_parse_no_body(req->body, req->body_len, &e) != VGMO_OK) {
-		send_error(res, &e);
+		api_send_error(res, &e);
 		return;
 	}
-	who_of(req, who, sizeof(who));
+	api_who(req, who, sizeof(who));
 	memset(&r, 0, sizeof(r));
 	rc = daemon_optimize(ctx, who, &r);
 	if (rc != VGMO_OK) {
-		fail(res, rc, NULL, r.error_message);
+		api_fail(res, rc, NULL, r.error_message);
 		return;
 	}
-	send_json(res, 200, result_json(&r));
+	api_send_json(res, 200, vgmo__result_to_json(&r));
 }
 
 static const vgmo_worker_view *default_worker(const vgmo_snapshot *s)
@@ -285,15 +157,16 @@ static void send_batch_size(vgmo_daemon *d, http_response *res)
 		return;
 	w = default_worker(v.snap);
 	if (w == NULL)
-		fail(res, VGMO_ERR_NOT_FOUND, NULL, "no default worker");
+		api_fail(res, VGMO_ERR_NOT_FOUND, NULL, "no default worker");
 	else
-		send_json(res, 200,
-		          json_pack("{s:i,s:i,s:o}", "batch_size",
-		                    w->batch_size, "optimal_batch_size",
-		                    w->optimal_batch_size, "manual_batch_size",
-		                    w->manual_batch_size
-		                            ? json_integer(w->manual_batch_size)
-		                            : json_null()));
+		api_send_json(
+		        res, 200,
+		        json_pack("{s:i,s:i,s:o}", "batch_size", w->batch_size,
+		                  "optimal_batch_size", w->optimal_batch_size,
+		                  "manual_batch_size",
+		                  w->manual_batch_size
+		                          ? json_integer(w->manual_batch_size)
+		                          : json_null()));
 	daemon_view_release(&v);
 }
 
@@ -306,26 +179,27 @@ static void on_batch_size(void *ctx, const http_request *req,
 	vgmo_err rc;
 	int size;
 
-	if (!authorized(ctx, req, res))
+	if (!api_authorized(ctx, req, res))
 		return;
 	if (req->method == HTTP_PUT) {
 		rc = vgmo_engine_get_config(daemon_engine(ctx), &cfg);
 		if (rc != VGMO_OK) {
-			fail(res, rc, NULL, NULL);
+			api_fail(res, rc, NULL, NULL);
 			return;
 		}
 		if (api_parse_batch_size(req->body, req->body_len,
 		                         cfg.min_batch_size, cfg.max_batch_size,
 		                         &size, &e) != VGMO_OK) {
-			send_error(res, &e);
+			api_send_error(res, &e);
 			return;
 		}
-		who_of(req, who, sizeof(who));
+		api_who(req, who, sizeof(who));
 		rc = daemon_set_batch_size(ctx, VGMO_DEFAULT_WORKER, size, who,
 		                           err, sizeof(err));
 		if (rc != VGMO_OK) {
-			fail(res, rc,
-			     rc == VGMO_ERR_INVALID ? "batch_size" : NULL, err);
+			api_fail(res, rc,
+			         rc == VGMO_ERR_INVALID ? "batch_size" : NULL,
+			         err);
 			return;
 		}
 	}
@@ -343,18 +217,18 @@ static void set_flag(vgmo_daemon *d, const http_request *req,
 	api_error e;
 	vgmo_err rc;
 
-	if (!authorized(d, req, res))
+	if (!api_authorized(d, req, res))
 		return;
 	if (api_parse_no_body(req->body, req->body_len, &e) != VGMO_OK) {
-		send_error(res, &e);
+		api_send_error(res, &e);
 		return;
 	}
-	who_of(req, who, sizeof(who));
+	api_who(req, who, sizeof(who));
 	rc = set(d, on, who, err, sizeof(err));
 	if (rc != VGMO_OK)
-		fail(res, rc, NULL, err);
+		api_fail(res, rc, NULL, err);
 	else
-		send_bool(res, key, on);
+		api_send_bool(res, key, on);
 }
 
 static void on_enable(void *ctx, const http_request *req, http_response *res)
@@ -386,7 +260,7 @@ static void send_config(http_response *res, const vgmo_config *cfg)
 	char *text = vgmo_config_to_json(cfg);
 
 	if (text == NULL || !http_respond(res, 200, "%s\n", text))
-		fail(res, VGMO_ERR_NOMEM, NULL, NULL);
+		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 	free(text);
 }
 
@@ -397,30 +271,30 @@ static void on_config(void *ctx, const http_request *req, http_response *res)
 	api_error e;
 	vgmo_err rc;
 
-	if (!authorized(ctx, req, res))
+	if (!api_authorized(ctx, req, res))
 		return;
 	rc = vgmo_engine_get_config(daemon_engine(ctx), &cfg);
 	if (rc != VGMO_OK) {
-		fail(res, rc, NULL, NULL);
+		api_fail(res, rc, NULL, NULL);
 		return;
 	}
 	if (req->method == HTTP_PUT) {
 		if (api_parse_precheck(req->body, req->body_len, &e) !=
 		    VGMO_OK) {
-			send_error(res, &e);
+			api_send_error(res, &e);
 			return;
 		}
 		/* Keys not given keep their values; all or nothing. */
 		rc = vgmo_config_load_string(&cfg, req->body, req->body_len,
 		                             API_SOURCE, err, sizeof(err));
 		if (rc == VGMO_OK) {
-			who_of(req, who, sizeof(who));
+			api_who(req, who, sizeof(who));
 			rc = daemon_set_config(ctx, &cfg, who, err,
 			                       sizeof(err));
 		}
 		if (rc != VGMO_OK) {
 			api_error_from_config(&e, rc, err);
-			send_error(res, &e);
+			api_send_error(res, &e);
 			return;
 		}
 	}
@@ -437,7 +311,7 @@ static void on_history(void *ctx, const http_request *req, http_response *res)
 
 	if (api_parse_limit(http_request_arg(req, "limit"), HISTORY_DEFAULT,
 	                    HISTORY_MAX, &limit, &e) != VGMO_OK) {
-		send_error(res, &e);
+		api_send_error(res, &e);
 		return;
 	}
 	if (!take_view(ctx, &v, res))
@@ -447,9 +321,10 @@ static void on_history(void *ctx, const http_request *req, http_response *res)
 	list = json_array();
 	for (size_t i = from; i < n; i++)
 		json_array_append_new(
-		        list, result_json(vgmo_snapshot_history(v.snap, i)));
+		        list,
+		        vgmo__result_to_json(vgmo_snapshot_history(v.snap, i)));
 	daemon_view_release(&v);
-	send_json(res, 200, json_pack("{s:o}", "history", list));
+	api_send_json(res, 200, json_pack("{s:o}", "history", list));
 }
 
 /* --------------------------------------------------------------- tables */
@@ -467,6 +342,8 @@ const http_route api_main_routes[] = {
         {"/v1/monitoring/stop", HTTP_POST, on_monitoring_stop},
         {"/v1/config", HTTP_GET | HTTP_PUT, on_config},
         {"/v1/history", HTTP_GET, on_history},
+        {"/v1/clients", HTTP_GET | HTTP_POST, api_on_clients},
+        {"/v1/clients/*", HTTP_GET | HTTP_POST | HTTP_DELETE, api_on_client},
         {NULL, 0, NULL},
 };
 

@@ -17,6 +17,10 @@
 #include "http.h"
 
 extern const http_route api_main_routes[];
+
+/* /v1/clients and /v1/clients/{id}[/report] (api_clients.c). */
+void api_on_clients(void *ctx, const http_request *req, http_response *res);
+void api_on_client(void *ctx, const http_request *req, http_response *res);
 extern const http_route api_health_routes[];
 
 #endif

@@ -516,6 +516,7 @@ int cli_engine_create(const cli_engine_opts *o, const vgmo_config *cfg,
 		opts->sim.workload = o->sim_workload;
 	if (o->nvml_library != NULL)
 		opts->nvml_library = o->nvml_library;
+	opts->lease_seconds = o->lease_seconds;
 	*out = NULL;
 	rc = vgmo_engine_create(out, cfg, opts, err, sizeof(err));
 	if (rc != VGMO_OK)

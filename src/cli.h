@@ -32,6 +32,9 @@ int cmd_configure(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_export_config(int argc, char **argv);
 int cmd_import_config(int argc, char **argv);
+/* VLM planning and the benchmark (cmd_plan.c, cmd_benchmark.c) */
+int cmd_plan(int argc, char **argv);
+int cmd_benchmark(int argc, char **argv);
 
 /* ---------------------------------------------------------- exit codes */
 
@@ -135,6 +138,7 @@ typedef struct cli_engine_opts {
 	const char *sim_preset;   /* NULL: the engine's default */
 	const char *sim_workload; /* NULL: the engine's default */
 	const char *nvml_library; /* NULL: the engine's default */
+	double lease_seconds;     /* 0: the engine's default (serve --lease) */
 	unsigned sim_gpus;
 	uint64_t sim_seed;
 	bool sim_seed_set;

@@ -24,7 +24,8 @@ enum {
 	OPT_TOKEN_FILE,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
-	OPT_LOG_LEVEL
+	OPT_LOG_LEVEL,
+	OPT_LEASE
 };
 
 static const cli_option serve_options[] = {
@@ -43,6 +44,10 @@ static const cli_option serve_options[] = {
         {"tls-key", "FILE", "the certificate's PEM private key", OPT_TLS_KEY},
         {"log-level", "LEVEL", "debug, info (default), warn or error",
          OPT_LOG_LEVEL},
+        {"lease", "SECONDS",
+         "a client silent this long is unhealthy, twice as long dropped "
+         "(default 30)",
+         OPT_LEASE},
         {NULL, NULL, NULL, 0}};
 
 static const cli_group serve_groups[] = {
@@ -104,6 +109,17 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 			break;
 		case OPT_TLS_KEY:
 			a->tls_key = value;
+			break;
+		case OPT_LEASE:
+			if (!cli_parse_double(value,
+			                      &a->engine.lease_seconds) ||
+			    a->engine.lease_seconds < 0.1 ||
+			    a->engine.lease_seconds > 86400)
+				return cli_usage_error(cmd,
+				                       "invalid --lease '%s': "
+				                       "expected seconds "
+				                       "between 0.1 and 86400",
+				                       value);
 			break;
 		case OPT_LOG_LEVEL:
 			if (!vgmo_log_parse_level(value, &a->level))

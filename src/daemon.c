@@ -4,6 +4,8 @@
  * and liveness.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,24 @@ static uint64_t mono_ms(void)
 vgmo_engine *daemon_engine(vgmo_daemon *d)
 {
 	return d->engine;
+}
+
+double daemon_lease(vgmo_daemon *d)
+{
+	return d->opts->lease_seconds > 0 ? d->opts->lease_seconds : 30.0;
+}
+
+void daemon_log_info(vgmo_daemon *d, const char *msg, const char *fmt, ...)
+{
+	char pairs[1024] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(pairs, sizeof(pairs), fmt, ap);
+		va_end(ap);
+	}
+	vgmo_log_write(d->log, VGMO_LOG_INFO, msg, "%s", pairs);
 }
 
 /* ------------------------------------------------------------- history */

@@ -69,4 +69,10 @@ bool daemon_token_ok(vgmo_daemon *d, const char *authorization_header);
 /* The engine, for read-only helpers (batch size lookups). */
 vgmo_engine *daemon_engine(vgmo_daemon *d);
 
+/* Lease length of registered clients, seconds. */
+double daemon_lease(vgmo_daemon *d);
+/* Logs one line (logfmt; `fmt` adds key=value pairs, may be NULL). */
+void daemon_log_info(vgmo_daemon *d, const char *msg, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -204,11 +204,20 @@ static unsigned method_bit(const char *m)
 	return HTTP_OTHER;
 }
 
+/* Exact paths first; a path ending in '*' matches what starts with the
+ * rest of it and has at least one more character. */
 static const http_route *find_route(const http_route *routes, const char *p)
 {
-	for (; routes->path != NULL; routes++)
-		if (strcmp(routes->path, p) == 0)
-			return routes;
+	for (const http_route *r = routes; r->path != NULL; r++)
+		if (strcmp(r->path, p) == 0)
+			return r;
+	for (const http_route *r = routes; r->path != NULL; r++) {
+		size_t n = strlen(r->path);
+
+		if (n > 0 && r->path[n - 1] == '*' &&
+		    strncmp(r->path, p, n - 1) == 0 && p[n - 1] != '\0')
+			return r;
+	}
 	return NULL;
 }
 

@@ -64,7 +64,8 @@ typedef void (*http_handler_fn)(void *ctx, const http_request *req,
 
 /* One path. A table of routes ends with an entry whose path is NULL. */
 typedef struct http_route {
-	const char *path;   /* exact match, e.g. "/v1/status" */
+	const char *path;   /* exact match, e.g. "/v1/status", or a prefix
+	                       ending in a star, as "/v1/clients/" + "*" */
 	unsigned methods;   /* HTTP_* bits; GET implies HEAD */
 	http_handler_fn fn; /* called for every allowed method */
 } http_route;

@@ -36,6 +36,10 @@ static const struct command commands[] = {
          cmd_export_config},
         {"import-config", "apply a configuration file to the daemon",
          cmd_import_config},
+        {"plan", "memory plan and largest batches for a VLM on a GPU",
+         cmd_plan},
+        {"benchmark", "compare batch-size policies on a simulated workload",
+         cmd_benchmark},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -237,6 +237,10 @@ typedef struct vgmo_engine_options {
 	/* Prior per-item cost for a worker with no reports yet (bytes);
 	 * 0 means the built-in conservative prior (1 GiB). */
 	uint64_t prior_item_bytes;
+	/* A leased worker (a registered client) that has not reported for
+	 * this long is unhealthy; after twice as long it is dropped and its
+	 * share released. 0: 30 s. */
+	double lease_seconds;
 } vgmo_engine_options;
 
 VGMO_API void vgmo_engine_options_init(vgmo_engine_options *opts);
@@ -351,6 +355,7 @@ typedef struct vgmo_report {
 	uint64_t reserved_bytes;  /* reserved by the allocator now; 0 = n/r */
 	double seconds;           /* time the batch took; <= 0 = not reported */
 	bool oom;                 /* the batch ended in out-of-memory */
+	uint64_t freed_bytes;     /* released by the cleanup asked for */
 } vgmo_report;
 
 typedef struct vgmo_decision {
@@ -365,6 +370,24 @@ VGMO_API vgmo_err vgmo_engine_worker_add(vgmo_engine *e, const char *name,
                                          unsigned gpu, double weight,
                                          int *id_out);
 VGMO_API vgmo_err vgmo_engine_worker_remove(vgmo_engine *e, int id);
+
+/* A registered client: a worker with a lease, a cost unit and a prior. */
+typedef struct vgmo_worker_spec {
+	const char *name; /* 1..63 characters */
+	unsigned gpu;
+	double weight;         /* > 0; 0 means 1 */
+	bool leased;           /* dropped when it stops reporting */
+	const char *unit;      /* "items" (NULL), "images" or "tokens" */
+	uint64_t prior_fixed;  /* bytes before any report; 0: unknown */
+	double prior_per_item; /* bytes per unit before any report; 0: the
+	                          engine's default prior */
+} vgmo_worker_spec;
+
+/* Adds the worker, or finds the one of that name on that GPU (then its
+ * learned model is kept, its weight and lease renewed, *existed true). */
+VGMO_API vgmo_err vgmo_engine_worker_register(vgmo_engine *e,
+                                              const vgmo_worker_spec *spec,
+                                              int *id_out, bool *existed);
 
 /* Feeds one batch's report into the worker's model; an OOM halves the batch
  * size at once. `out` receives the next batch size. */
@@ -404,7 +427,12 @@ typedef struct vgmo_worker_view {
 	uint64_t reports;
 	uint64_t ooms;
 	vgmo_model_view model;
-	double throughput; /* items/s at the current size, < 0 unknown */
+	double throughput;      /* items/s at the current size, < 0 unknown */
+	char unit[12];          /* "items", "images", "tokens" */
+	bool leased;            /* a registered client */
+	bool healthy;           /* reported within its lease */
+	double last_report_age; /* seconds, < 0 never reported */
+	double share;           /* of its GPU's budget, 0..1; < 0 unknown */
 } vgmo_worker_view;
 
 typedef struct vgmo_snapshot vgmo_snapshot;
@@ -445,6 +473,13 @@ typedef struct vgmo_counters {
 	uint64_t history_total; /* results ever recorded (restores excluded) */
 } vgmo_counters;
 VGMO_API const vgmo_counters *vgmo_snapshot_counters(const vgmo_snapshot *s);
+/* Leased workers dropped on device `gpu` since the engine started. */
+VGMO_API uint64_t vgmo_snapshot_leases_expired(const vgmo_snapshot *s,
+                                               size_t gpu);
+/* Device memory no worker's reported reserved bytes explain; false when
+ * the device's memory is unknown. */
+VGMO_API bool vgmo_snapshot_unattributed(const vgmo_snapshot *s, size_t gpu,
+                                         uint64_t *bytes);
 
 /* The seed's get_memory_status() as JSON (plus "backend" and "gpus").
  * Caller frees with free(). */
@@ -501,25 +536,23 @@ typedef struct vgmo_vlm_model {
 	double params;        /* all parameters, language + vision */
 	double vision_params; /* the vision encoder's (and projector's) */
 	/* Language decoder shape. */
-	uint32_t layers, hidden, heads, kv_heads, head_dim, intermediate,
-	        vocab;
+	uint32_t layers, hidden, heads, kv_heads, head_dim, intermediate, vocab;
 	/* Vision encoder: width, MLP width, and encoder patches merged into
 	 * one language token (4 for a 2x2 merge or pixel shuffle 2). */
 	uint32_t vision_hidden, vision_intermediate, patches_per_token;
 	vgmo_image_rule image_rule;
-	uint32_t image_tokens; /* FIXED */
+	uint32_t image_tokens;                               /* FIXED */
 	uint32_t tile, tokens_per_tile, max_tiles, max_edge; /* TILES */
 	bool upscale; /* TILES: scale the longest edge to max_edge always */
-	vgmo_thumbnail thumbnail;                            /* TILES */
-	uint32_t factor;                                     /* PIXELS */
-	uint64_t min_pixels, max_pixels;                     /* PIXELS */
+	vgmo_thumbnail thumbnail;        /* TILES */
+	uint32_t factor;                 /* PIXELS */
+	uint64_t min_pixels, max_pixels; /* PIXELS */
 } vgmo_vlm_model;
 
 /* Names of the built-in model presets, NULL-terminated. */
 VGMO_API const char *const *vgmo_model_presets(void);
 /* Copies preset `name` into *out; VGMO_ERR_NOT_FOUND if unknown. */
-VGMO_API vgmo_err vgmo_model_preset_find(const char *name,
-                                         vgmo_vlm_model *out);
+VGMO_API vgmo_err vgmo_model_preset_find(const char *name, vgmo_vlm_model *out);
 /* A custom model from a JSON object with the same fields (see
  * docs/benchmarks.md). Unknown or duplicate keys, wrong types and values
  * out of range are errors naming the source, line, field and reason. */
@@ -569,16 +602,16 @@ VGMO_API void vgmo_plan_request_init(vgmo_plan_request *r);
  *   budget_oom), adaptive = balanced (it climbs from there by measuring).
  * No max_batch_size clamp is applied; the engine applies it. */
 typedef struct vgmo_plan {
-	uint64_t total_bytes;      /* the GPU */
-	uint64_t context_bytes;    /* the CUDA context */
-	uint64_t reserve_bytes;    /* memory_reserve_mb */
-	uint64_t weights_bytes;    /* parameters x dtype size */
-	uint64_t workspace_bytes;  /* library workspaces, fixed */
-	uint64_t fixed_bytes;      /* weights + workspace */
-	uint64_t budget_critical;  /* bytes the worker may peak at */
-	uint64_t budget_oom;       /* ... under the OOM threshold */
-	uint32_t image_tokens;     /* per image */
-	uint32_t request_tokens;   /* images + text + output, per request */
+	uint64_t total_bytes;     /* the GPU */
+	uint64_t context_bytes;   /* the CUDA context */
+	uint64_t reserve_bytes;   /* memory_reserve_mb */
+	uint64_t weights_bytes;   /* parameters x dtype size */
+	uint64_t workspace_bytes; /* library workspaces, fixed */
+	uint64_t fixed_bytes;     /* weights + workspace */
+	uint64_t budget_critical; /* bytes the worker may peak at */
+	uint64_t budget_oom;      /* ... under the OOM threshold */
+	uint32_t image_tokens;    /* per image */
+	uint32_t request_tokens;  /* images + text + output, per request */
 	uint64_t kv_bytes_per_token;
 	uint64_t kv_bytes;         /* per request */
 	uint64_t activation_bytes; /* per request, at the prefill peak */
@@ -625,14 +658,71 @@ VGMO_API vgmo_err vgmo_engine_set_unit_prior(vgmo_engine *e, int worker,
 /* Like vgmo_engine_report (which it calls), plus the batch's `units`
  * (>= 1); `out` receives the next unit budget. */
 VGMO_API vgmo_err vgmo_engine_report_units(vgmo_engine *e, int worker,
-                                           const vgmo_report *r,
-                                           uint64_t units,
+                                           const vgmo_report *r, uint64_t units,
                                            vgmo_unit_decision *out);
 
 /* The current decision without reporting. VGMO_ERR_NOT_FOUND for an
  * unknown worker. */
 VGMO_API vgmo_err vgmo_engine_unit_decision(vgmo_engine *e, int worker,
                                             vgmo_unit_decision *out);
+
+/* =================================================================
+ * Workers in the loop: the client of `vgmo serve` (docs/clients.md), for
+ * workers written in C or C++. client.c; libcurl is loaded at run time
+ * (dlopen) by vgmo_client_open, so libvgmo does not link it.
+ * ================================================================= */
+
+/* One worker registered with a daemon. Opaque; one thread at a time. */
+typedef struct vgmo_client vgmo_client;
+
+/* Registers `name` (1 to 63 characters [A-Za-z0-9._-], unique per GPU;
+ * the same name again resumes what the daemon learned) on device `gpu`
+ * with `weight` (<= 0: 1) at `server_url` ("http://HOST:PORT" or https;
+ * NULL: $VGMO_SERVER, else http://127.0.0.1:8080), sending `token` as the
+ * bearer token (NULL: none). *out receives a handle to free with
+ * vgmo_client_close. Errors: VGMO_ERR_INVALID for a bad argument or a
+ * request the daemon refused (400), VGMO_ERR_PERMISSION (401, 403),
+ * VGMO_ERR_IO when the daemon cannot be reached or fails (5xx),
+ * VGMO_ERR_TIMEOUT, VGMO_ERR_PARSE for an answer that is not the
+ * protocol's, VGMO_ERR_LIBRARY without libcurl. */
+VGMO_API vgmo_err vgmo_client_open(vgmo_client **out, const char *server_url,
+                                   const char *name, unsigned gpu,
+                                   double weight, const char *token,
+                                   char *err, size_t errlen);
+
+/* The batch size to run next: the daemon's last answer (before any, the
+ * one registration gave). */
+VGMO_API int vgmo_client_batch_size(const vgmo_client *c);
+
+/* The id the daemon gave the client (it changes when the client registers
+ * again), or -1 while it is not registered. */
+VGMO_API int vgmo_client_id(const vgmo_client *c);
+
+/* Reports one batch: r->items >= 1; r->peak_bytes > 0 unless r->oom;
+ * r->allocated_bytes, r->reserved_bytes, r->seconds and r->freed_bytes
+ * (what the cleanup the daemon asked for released) when known, 0
+ * otherwise. `out` (may be NULL) receives the next batch size and whether
+ * the daemon asks for a cleanup.
+ *
+ * A worker's loop can ignore the result: *out always holds a usable
+ * decision. When the daemon forgot the client (it restarted, or the lease
+ * ran out) the client registers again and resends. When the daemon cannot
+ * be reached (VGMO_ERR_IO, VGMO_ERR_TIMEOUT, VGMO_ERR_PARSE), *out keeps
+ * the last batch size (halved for an OOM, as the daemon would), and later
+ * reports return VGMO_ERR_IO at once, without a request, until a back-off
+ * from 0.25 s doubling to 30 s has passed. */
+VGMO_API vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
+                                     vgmo_decision *out, char *err,
+                                     size_t errlen);
+
+/* vgmo_client_report of a batch of `items` that ran out of memory. */
+VGMO_API vgmo_err vgmo_client_report_oom(vgmo_client *c, uint32_t items,
+                                         vgmo_decision *out, char *err,
+                                         size_t errlen);
+
+/* Leaves the daemon (DELETE, best effort) and frees the handle. NULL is
+ * a no-op. */
+VGMO_API void vgmo_client_close(vgmo_client *c);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""vlm_worker.py - a VLM worker that lets vgmo choose its batch size.
+
+It processes every image in a folder, in batches of the size the vgmo
+daemon gives it, and reports what each batch cost::
+
+    vgmo serve --backend sim &          # or on a real GPU
+    python3 examples/vlm_worker.py --folder ./scans --name docparse-1
+
+The model is a callable that takes a list of image paths. ``--model
+MODULE:FUNCTION`` imports yours; with PyTorch and a GPU, vgmo.torch.Runner
+measures each batch (peak, allocated, reserved, out-of-memory) around it.
+Without one, or with no GPU, a fake model stands in: its peak memory is a
+fixed part (the weights) plus a part that follows the pixels of the images
+in the batch, with some noise, and it "runs out of memory" above the
+simulated device's OOM line -- so the worker drives the daemon's simulated
+GPU the way a real one would.
+
+Standard library only (PyTorch when --model is given and a GPU is there).
+"""
+
+import argparse
+import importlib
+import logging
+import os
+import random
+import struct
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+
+import vgmo  # noqa: E402
+
+GIB = 1 << 30
+MIB = 1 << 20
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif",
+              ".tiff")
+
+
+def image_size(path):
+    """(width, height) from a PNG, GIF, BMP or JPEG header; None when the
+    format is not one of those."""
+    with open(path, "rb") as f:
+        head = f.read(32)
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+            return struct.unpack(">II", head[16:24])
+        if head[:6] in (b"GIF87a", b"GIF89a"):
+            return struct.unpack("<HH", head[6:10])
+        if head[:2] == b"BM" and len(head) >= 26:
+            w, h = struct.unpack("<ii", head[18:26])
+            return abs(w), abs(h)
+        if head[:2] == b"\xff\xd8":
+            return _jpeg_size(f)
+    return None
+
+
+def _jpeg_size(f):
+    f.seek(2)
+    while True:
+        marker = f.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        if marker[1] in (0xD8, 0x01) or 0xD0 <= marker[1] <= 0xD7:
+            continue
+        length = struct.unpack(">H", f.read(2))[0]
+        if 0xC0 <= marker[1] <= 0xCF and marker[1] not in (0xC4, 0xC8,
+                                                           0xCC):
+            h, w = struct.unpack(">xHH", f.read(5))
+            return w, h
+        f.seek(length - 2, os.SEEK_CUR)
+
+
+def pixels(path):
+    """The image's pixel count (from its header; else its file size)."""
+    try:
+        size = image_size(path)
+    except (OSError, struct.error):
+        size = None
+    if size:
+        return size[0] * size[1]
+    return os.path.getsize(path)
+
+
+class FakeOOM(Exception):
+    pass
+
+
+class FakeModel:
+    """A stand-in for a VLM on a simulated GPU: peak = fixed + bytes per
+    pixel x the batch's pixels (+ noise); an OOM above ``oom_bytes``. It
+    keeps a caching allocator's reserved bytes, which a cleanup releases."""
+
+    def __init__(self, fixed_bytes, bytes_per_pixel, oom_bytes,
+                 seconds_per_image, seed=1):
+        self.fixed = fixed_bytes
+        self.per_pixel = bytes_per_pixel
+        self.oom_bytes = oom_bytes
+        self.seconds_per_image = seconds_per_image
+        self.rng = random.Random(seed)
+        self.reserved = fixed_bytes
+
+    def __call__(self, paths):
+        need = sum(pixels(p) for p in paths) * self.per_pixel
+        peak = int(self.fixed + need * (1 + self.rng.gauss(0, 0.02)))
+        if peak > self.oom_bytes:
+            raise FakeOOM("%d bytes do not fit" % peak)
+        # The allocator rounds to 2 MiB blocks and keeps what it got.
+        self.reserved = max(self.reserved, -(-peak // (2 * MIB)) * 2 * MIB)
+        time.sleep(self.seconds_per_image * len(paths))
+        return ["caption of %s" % os.path.basename(p) for p in paths], peak
+
+    def cleanup(self):
+        freed, self.reserved = self.reserved - self.fixed, self.fixed
+        return freed
+
+
+def load_model(spec):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name or "model")
+
+
+def gpu_available():
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def run_fake(client, model, files, verbose):
+    stats = {"batches": 0, "ooms": 0, "images": 0}
+    freed = None
+    i = 0
+    while i < len(files):
+        n = max(1, client.batch_size())
+        batch = files[i:i + n]
+        start = time.monotonic()
+        try:
+            _, peak = model(batch)
+        except FakeOOM:
+            stats["ooms"] += 1
+            client.report_oom(len(batch), allocated_bytes=model.fixed,
+                              reserved_bytes=model.reserved)
+            freed = model.cleanup()  # as after a real OOM
+            if verbose:
+                print("batch of %d: out of memory; next %d" %
+                      (len(batch), client.batch_size()))
+            if len(batch) == 1:  # never fits: skip it
+                print("%s does not fit on the GPU; skipped" % batch[0],
+                      file=sys.stderr)
+                i += 1
+            continue
+        nxt = client.report(len(batch), peak, allocated_bytes=model.fixed,
+                            reserved_bytes=model.reserved,
+                            seconds=time.monotonic() - start,
+                            freed_bytes=freed)
+        freed = None
+        if client.cleanup_requested:
+            freed = model.cleanup()
+        stats["batches"] += 1
+        stats["images"] += len(batch)
+        i += len(batch)
+        if verbose:
+            print("batch of %d: peak %.2f GiB; next %d" %
+                  (len(batch), peak / GIB, nxt))
+    return stats
+
+
+def run_torch(client, fn, files, verbose):
+    import vgmo.torch
+    runner = vgmo.torch.Runner(client, oom="return")
+    stats = {"batches": 0, "ooms": 0, "images": 0}
+    i = 0
+    while i < len(files):
+        n = max(1, runner.batch_size())
+        batch = files[i:i + n]
+        if runner.run(fn, len(batch), batch) is vgmo.torch.OOM:
+            stats["ooms"] += 1
+            if len(batch) == 1:  # never fits: skip it
+                print("%s does not fit on the GPU; skipped" % batch[0],
+                      file=sys.stderr)
+                i += 1
+            continue
+        stats["batches"] += 1
+        stats["images"] += len(batch)
+        i += len(batch)
+        if verbose:
+            print("batch of %d; next %d" % (len(batch), runner.batch_size()))
+    return stats
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--server", help="daemon URL (default $VGMO_SERVER or "
+                    "http://127.0.0.1:8080)")
+    ap.add_argument("--name", default="vlm-worker",
+                    help="worker name, unique per GPU (default vlm-worker)")
+    ap.add_argument("--gpu", default="0", help="GPU index or UUID")
+    ap.add_argument("--folder", required=True, help="folder of images")
+    ap.add_argument("--token-file", help="the daemon's bearer token")
+    ap.add_argument("--weight", type=float, default=1.0)
+    ap.add_argument("--model", help="MODULE:FUNCTION taking a list of "
+                    "image paths (needs PyTorch and a GPU)")
+    ap.add_argument("--passes", type=int, default=1,
+                    help="times through the folder, 0 for ever")
+    ap.add_argument("--fixed-gib", type=float, default=16.0,
+                    help="fake model: memory held whatever the batch")
+    ap.add_argument("--gib-per-megapixel", type=float, default=4.0,
+                    help="fake model: memory per megapixel in a batch")
+    ap.add_argument("--gpu-gib", type=float, default=79.6,
+                    help="fake model: device memory (the sim's H100)")
+    ap.add_argument("--seconds-per-image", type=float, default=0.01)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    files = sorted(os.path.join(args.folder, f)
+                   for f in os.listdir(args.folder)
+                   if f.lower().endswith(IMAGE_EXTS))
+    if not files:
+        print("no images in %s" % args.folder, file=sys.stderr)
+        return 1
+    gpu = int(args.gpu) if args.gpu.isdigit() else args.gpu
+    token = vgmo.read_token_file(args.token_file) if args.token_file \
+        else None
+    use_torch = args.model is not None and gpu_available()
+    if args.model is not None and not use_torch:
+        print("no PyTorch GPU: using the fake model", file=sys.stderr)
+    client = vgmo.Client(args.server, args.name, gpu=gpu, token=token,
+                         weight=args.weight, unit="images")
+    total = {"batches": 0, "ooms": 0, "images": 0}
+    start = time.monotonic()
+    with client:
+        if use_torch:
+            def one_pass():
+                return run_torch(client, load_model(args.model), files,
+                                 args.verbose)
+        else:
+            model = FakeModel(int(args.fixed_gib * GIB),
+                              args.gib_per_megapixel * GIB / 1e6,
+                              int(args.gpu_gib * 0.95 * GIB),
+                              args.seconds_per_image)
+
+            def one_pass():
+                return run_fake(client, model, files, args.verbose)
+        done = 0
+        while args.passes == 0 or done < args.passes:
+            for k, v in one_pass().items():
+                total[k] += v
+            done += 1
+        final = client.batch_size()
+    print("processed %d images in %d batches (%d out of memory) in %.1f s; "
+          "last batch size %d" % (total["images"], total["batches"],
+                                  total["ooms"], time.monotonic() - start,
+                                  final))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,312 @@
+/*
+ * client.c - vgmo_client_*: a worker's side of the client protocol
+ * (docs/clients.md) over HTTP JSON, with libcurl loaded at run time
+ * (curl_dl.h). One libcurl handle per client, kept alive between requests;
+ * answers capped at BODY_MAX; every failure one line in `err`.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "client_http.h"
+#include "util.h"
+
+#define BACKOFF_FIRST 0.25 /* seconds before the first retry */
+#define BACKOFF_MAX 30.0
+#define DEFAULT_SERVER "http://127.0.0.1:8080"
+
+struct vgmo_client {
+	vgmo__http http; /* the daemon */
+	char name[64];
+	unsigned gpu;
+	double weight;
+	int id; /* -1: not registered */
+	int batch_size;
+	bool cleanup;           /* the daemon's last answer asked for one */
+	uint64_t freed_pending; /* freed bytes not delivered yet */
+	bool away;              /* the daemon could not be reached */
+	double backoff;         /* seconds; 0 while the daemon answers */
+	double next_try;        /* monotonic; no request before it */
+};
+
+/* ------------------------------------------------------------- checks */
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* ----------------------------------------------------------- protocol */
+
+static bool transient(vgmo_err rc)
+{
+	return rc == VGMO_ERR_IO || rc == VGMO_ERR_TIMEOUT ||
+	       rc == VGMO_ERR_PARSE;
+}
+
+static void failed(vgmo_client *c)
+{
+	c->away = true;
+	c->backoff =
+	        c->backoff * 2 < BACKOFF_FIRST ? BACKOFF_FIRST : c->backoff * 2;
+	if (c->backoff > BACKOFF_MAX)
+		c->backoff = BACKOFF_MAX;
+	c->next_try = vgmo__mono_now() + c->backoff;
+}
+
+static void recovered(vgmo_client *c)
+{
+	c->away = false;
+	c->backoff = 0;
+	c->next_try = 0;
+}
+
+/* Takes the next batch size and cleanup request from an answer. */
+static void apply(vgmo_client *c, const json_t *ans)
+{
+	const json_t *n = json_object_get(ans, "batch_size");
+
+	if (json_is_integer(n) && json_integer_value(n) >= 1 &&
+	    json_integer_value(n) <= INT32_MAX)
+		c->batch_size = (int)json_integer_value(n);
+	c->cleanup = json_is_true(json_object_get(ans, "cleanup"));
+}
+
+static vgmo_err do_register(vgmo_client *c, char *err, size_t errlen)
+{
+	json_t *body, *ans = NULL;
+	const json_t *id;
+	vgmo_err rc;
+
+	body = json_pack("{s:s, s:I, s:f, s:s}", "name", c->name, "gpu",
+	                 (json_int_t)c->gpu, "weight", c->weight, "unit",
+	                 "items");
+	if (body == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	rc = vgmo__http_request(&c->http, "POST", "/v1/clients", body, &ans,
+	                        err, errlen);
+	if (rc != VGMO_OK)
+		goto out;
+	id = json_object_get(ans, "id");
+	if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+	    json_integer_value(id) > INT32_MAX) {
+		rc = vgmo__errf(err, errlen, VGMO_ERR_PARSE,
+		                "the daemon's registration answer has no id");
+		goto out;
+	}
+	c->id = (int)json_integer_value(id);
+	apply(c, ans);
+out:
+	json_decref(ans);
+	json_decref(body);
+	return rc;
+}
+
+/* The report's JSON, optional fields only when given. */
+static json_t *report_json(const vgmo_report *r, uint64_t freed)
+{
+	json_t *o = json_object();
+	int bad = 0;
+
+	if (o == NULL)
+		return NULL;
+	bad |= json_object_set_new(o, "items", json_integer(r->items));
+	if (r->peak_bytes)
+		bad |= json_object_set_new(
+		        o, "peak_bytes",
+		        json_integer((json_int_t)r->peak_bytes));
+	if (r->allocated_bytes)
+		bad |= json_object_set_new(
+		        o, "allocated_bytes",
+		        json_integer((json_int_t)r->allocated_bytes));
+	if (r->reserved_bytes)
+		bad |= json_object_set_new(
+		        o, "reserved_bytes",
+		        json_integer((json_int_t)r->reserved_bytes));
+	if (r->seconds > 0)
+		bad |= json_object_set_new(o, "seconds", json_real(r->seconds));
+	if (r->oom)
+		bad |= json_object_set_new(o, "oom", json_true());
+	if (freed)
+		bad |= json_object_set_new(o, "freed_bytes",
+		                           json_integer((json_int_t)freed));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static vgmo_err post_report(vgmo_client *c, const json_t *body, char *err,
+                            size_t errlen)
+{
+	char path[64];
+	json_t *ans = NULL;
+	vgmo_err rc = VGMO_OK;
+
+	if (c->id < 0)
+		rc = do_register(c, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/clients/%d/report", c->id);
+	rc = vgmo__http_request(&c->http, "POST", path, body, &ans, err,
+	                        errlen);
+	if (rc == VGMO_ERR_NOT_FOUND) {
+		/* The daemon forgot us (restart, lease): register again. */
+		c->id = -1;
+		rc = do_register(c, err, errlen);
+		if (rc != VGMO_OK)
+			return rc;
+		snprintf(path, sizeof(path), "/v1/clients/%d/report", c->id);
+		rc = vgmo__http_request(&c->http, "POST", path, body, &ans, err,
+		                        errlen);
+	}
+	if (rc == VGMO_OK)
+		apply(c, ans);
+	json_decref(ans);
+	return rc;
+}
+
+static void decide(const vgmo_client *c, vgmo_decision *out, int before)
+{
+	if (out == NULL)
+		return;
+	out->batch_size = c->batch_size;
+	out->cleanup = c->cleanup;
+	out->changed = c->batch_size != before;
+}
+
+/* ---------------------------------------------------------------- API */
+
+vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
+                            vgmo_decision *out, char *err, size_t errlen)
+{
+	int before = c ? c->batch_size : 0;
+	json_t *body;
+	vgmo_err rc;
+
+	if (c == NULL || r == NULL || r->items == 0 ||
+	    (!r->oom && r->peak_bytes == 0) || r->peak_bytes > INT64_MAX ||
+	    r->allocated_bytes > INT64_MAX || r->reserved_bytes > INT64_MAX ||
+	    r->freed_bytes > INT64_MAX - c->freed_pending) {
+		decide(c, out, before);
+		return vgmo__errf(
+		        err, errlen, VGMO_ERR_INVALID,
+		        "a report needs items >= 1 and peak_bytes > 0 "
+		        "(unless oom), every size < 2^63");
+	}
+	c->freed_pending += r->freed_bytes;
+	c->cleanup = false;
+	if (r->oom && (int)(r->items / 2) < c->batch_size)
+		/* What the daemon does too; kept if the report is lost. */
+		c->batch_size = r->items / 2 > 0 ? (int)(r->items / 2) : 1;
+	if (c->away && vgmo__mono_now() < c->next_try) {
+		decide(c, out, before);
+		return vgmo__errf(
+		        err, errlen, VGMO_ERR_IO,
+		        "the daemon at %s is unreachable; retrying in "
+		        "%.1f s",
+		        c->http.url, c->next_try - vgmo__mono_now());
+	}
+	body = report_json(r, c->freed_pending);
+	if (body == NULL) {
+		decide(c, out, before);
+		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	}
+	rc = post_report(c, body, err, errlen);
+	json_decref(body);
+	if (rc == VGMO_OK) {
+		c->freed_pending = 0;
+		recovered(c);
+	} else if (transient(rc)) {
+		failed(c);
+	}
+	decide(c, out, before);
+	return rc;
+}
+
+vgmo_err vgmo_client_report_oom(vgmo_client *c, uint32_t items,
+                                vgmo_decision *out, char *err, size_t errlen)
+{
+	vgmo_report r = {.items = items, .oom = true};
+
+	return vgmo_client_report(c, &r, out, err, errlen);
+}
+
+int vgmo_client_batch_size(const vgmo_client *c)
+{
+	return c ? c->batch_size : -1;
+}
+
+int vgmo_client_id(const vgmo_client *c)
+{
+	return c ? c->id : -1;
+}
+
+vgmo_err vgmo_client_open(vgmo_client **out, const char *server_url,
+                          const char *name, unsigned gpu, double weight,
+                          const char *token, char *err, size_t errlen)
+{
+	const char *url = server_url;
+	vgmo_client *c;
+	vgmo_err rc;
+
+	if (out == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID, "out is NULL");
+	*out = NULL;
+	if (url == NULL)
+		url = getenv("VGMO_SERVER");
+	if (url == NULL || url[0] == '\0')
+		url = DEFAULT_SERVER;
+	if (name == NULL || !name_ok(name))
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "the name must be 1 to 63 characters "
+		                  "[A-Za-z0-9._-]");
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	vgmo__strlcpy(c->name, name, sizeof(c->name));
+	c->gpu = gpu;
+	c->weight = weight > 0 ? weight : 1.0;
+	c->id = -1;
+	c->batch_size = 1;
+	rc = vgmo__http_open(&c->http, url, token, err, errlen);
+	if (rc != VGMO_OK)
+		goto fail;
+	rc = do_register(c, err, errlen);
+	if (rc != VGMO_OK)
+		goto fail;
+	*out = c;
+	return VGMO_OK;
+fail:
+	vgmo_client_close(c);
+	return rc;
+}
+
+void vgmo_client_close(vgmo_client *c)
+{
+	char path[48];
+	json_t *ans = NULL;
+
+	if (c == NULL)
+		return;
+	if (c->http.curl != NULL && c->id >= 0 && !c->away) {
+		snprintf(path, sizeof(path), "/v1/clients/%d", c->id);
+		vgmo__http_request(&c->http, "DELETE", path, NULL, &ans, NULL,
+		                   0);
+		json_decref(ans);
+	}
+	vgmo__http_close(&c->http);
+	free(c);
+}

@@ -1,0 +1,245 @@
+/*
+ * shares.c - how a GPU's memory is split among the workers on it, how
+ * leases expire, and what the workers' reports add to a device sample.
+ *
+ * The memory a device offers is critical x total - reserve - unattributed
+ * (what no worker's reported reserved bytes explain: other processes, CUDA
+ * contexts), and likewise under the OOM threshold. It is split by weight,
+ * then by demand (water-filling): a worker that cannot use its weighted
+ * share, even at max_batch_size, keeps what it needs and leaves the rest
+ * to the others, by weight. The budgets never add up past the total.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "util.h"
+
+/* Bytes a worker could use at most: its predicted need at max_batch_size
+ * (or at its OOM ceiling, below which it stays). */
+static double demand(const vgmo_engine *e, const vgmo__worker *w)
+{
+	int n = e->cfg.max_batch_size;
+
+	/* A worker sized by cost units (units.c) fills any budget: its
+	 * items are not bounded by one per-item cost. */
+	if (w->units.active && !w->manual)
+		return INFINITY;
+	if (w->model.ceiling > 0 && w->model.ceiling - 1 < n)
+		n = w->model.ceiling - 1 > 0 ? w->model.ceiling - 1 : 1;
+	if (w->manual)
+		n = w->manual;
+	return vgmo__model_predict(&w->model, n) +
+	       vgmo__model_margin(&w->model, n);
+}
+
+static bool active(const vgmo__worker *w)
+{
+	return w->leased || w->reports > 0;
+}
+
+/* Water-filling of `avail` over the `k` workers in `ws`; writes each
+ * worker's part into out[]. */
+static void water_fill(vgmo__worker **ws, const double *need, size_t k,
+                       double avail, double *out)
+{
+	bool *fixed = calloc(k ? k : 1, sizeof(*fixed));
+	double left = avail > 0 ? avail : 0;
+	bool changed = true;
+
+	if (fixed == NULL) { /* fall back to weights alone */
+		double wsum = 0;
+
+		for (size_t i = 0; i < k; i++)
+			wsum += ws[i]->weight;
+		for (size_t i = 0; i < k; i++)
+			out[i] = left * ws[i]->weight / wsum;
+		return;
+	}
+	while (changed) {
+		double wsum = 0;
+
+		changed = false;
+		for (size_t i = 0; i < k; i++)
+			if (!fixed[i])
+				wsum += ws[i]->weight;
+		if (wsum <= 0)
+			break;
+		for (size_t i = 0; i < k; i++) {
+			if (fixed[i])
+				continue;
+			out[i] = left * ws[i]->weight / wsum;
+			if (need[i] < out[i]) {
+				out[i] = need[i];
+				fixed[i] = true;
+				left -= need[i];
+				changed = true;
+				break; /* weights of the rest change: redo */
+			}
+		}
+	}
+	free(fixed);
+}
+
+void vgmo__device_budgets(vgmo_engine *e, unsigned dev)
+{
+	const vgmo_gpu_sample *s = &e->samples[dev];
+	vgmo__worker **ws = NULL;
+	double *need = NULL, *crit = NULL, *oom = NULL;
+	double total, used, held = 0, unattributed, reserve, ac, ao;
+	size_t k = 0, busy = 0;
+
+	for (size_t i = 0; i < e->nworkers; i++)
+		if (e->workers[i] && e->workers[i]->gpu == dev) {
+			k++;
+			busy += active(e->workers[i]);
+		}
+	if (!e->sampled || !s->up || !(s->present & VGMO_HAS_MEMORY) ||
+	    s->memory_total == 0) {
+		for (size_t i = 0; i < e->nworkers; i++)
+			if (e->workers[i] && e->workers[i]->gpu == dev) {
+				e->workers[i]->has_budget = false;
+				e->workers[i]->share = -1;
+			}
+		e->unattributed[dev] = UINT64_MAX;
+		return;
+	}
+	ws = calloc(k ? k : 1, sizeof(*ws));
+	need = calloc(k ? k : 1, sizeof(*need));
+	crit = calloc(k ? k : 1, sizeof(*crit));
+	oom = calloc(k ? k : 1, sizeof(*oom));
+	if (!ws || !need || !crit || !oom)
+		goto out;
+	k = 0;
+	for (size_t i = 0; i < e->nworkers; i++) {
+		vgmo__worker *w = e->workers[i];
+
+		if (w == NULL || w->gpu != dev)
+			continue;
+		held += (double)w->last_reserved;
+		/* A worker nobody runs (the default one, before any report,
+		 * on a GPU that registered clients use) takes no share. */
+		if (!active(w) && busy > 0)
+			continue;
+		ws[k] = w;
+		need[k] = demand(e, w);
+		k++;
+	}
+	total = (double)s->memory_total;
+	used = (double)s->memory_used;
+	if (s->present & VGMO_HAS_RESERVED)
+		used += (double)s->memory_reserved;
+	unattributed = fmax(0.0, used - held);
+	e->unattributed[dev] = (uint64_t)unattributed;
+	reserve = (double)e->cfg.memory_reserve_mb * (double)VGMO__MIB;
+	ac = fmax(0.0, e->cfg.memory_threshold_critical * total - reserve -
+	                       unattributed);
+	ao = fmax(0.0,
+	          e->cfg.memory_threshold_oom * total - reserve - unattributed);
+	water_fill(ws, need, k, ac, crit);
+	/* Under the OOM threshold each keeps its critical budget's
+	 * proportion of the larger room. */
+	/* Idle workers left out above see the whole room, unshared. */
+	for (size_t i = 0; i < e->nworkers; i++) {
+		vgmo__worker *w = e->workers[i];
+
+		if (w && w->gpu == dev && !active(w) && busy > 0) {
+			w->budget = ac;
+			w->budget_oom = ao;
+			w->has_budget = true;
+			w->share = 0;
+		}
+	}
+	for (size_t i = 0; i < k; i++) {
+		oom[i] = ac > 0 ? crit[i] * ao / ac : 0;
+		ws[i]->budget = crit[i];
+		ws[i]->budget_oom = oom[i];
+		ws[i]->has_budget = true;
+		ws[i]->share = ac > 0 ? crit[i] / ac : 0;
+	}
+out:
+	free(ws);
+	free(need);
+	free(crit);
+	free(oom);
+}
+
+void vgmo__workers_expire(vgmo_engine *e, double now)
+{
+	for (size_t i = 0; i < e->nworkers; i++) {
+		vgmo__worker *w = e->workers[i];
+		double since;
+
+		if (w == NULL || !w->leased)
+			continue;
+		since = now - w->last_seen;
+		if (since > 2 * e->lease) {
+			vgmo_result r = {0};
+			unsigned dev = w->gpu;
+
+			r.success = true;
+			snprintf(r.action_taken, sizeof(r.action_taken),
+			         "client_lease_expired");
+			r.memory_freed_mb = -1;
+			r.timestamp = vgmo__engine_wall(e);
+			vgmo__strlcpy(r.worker, w->name, sizeof(r.worker));
+			snprintf(r.reason, sizeof(r.reason),
+			         "no report for %.0f s: dropped, its share "
+			         "released",
+			         since);
+			vgmo__engine_record(e, &r);
+			e->leases_expired[dev]++;
+			free(w);
+			e->workers[i] = NULL;
+			vgmo__device_budgets(e, dev);
+		} else {
+			w->unhealthy = since > e->lease;
+		}
+	}
+}
+
+void vgmo__workers_fold(vgmo_engine *e)
+{
+	for (unsigned d = 0; d < e->ndev; d++) {
+		vgmo_gpu_sample *s = &e->samples[d];
+		double fs = 0, fw = 0;
+		uint64_t clients = 0;
+
+		for (size_t i = 0; i < e->nworkers; i++) {
+			const vgmo__worker *w = e->workers[i];
+
+			if (w == NULL || w->gpu != d || !w->last_reserved)
+				continue;
+			if (w->simulated &&
+			    (s->present & VGMO_HAS_FRAGMENTATION)) {
+				/* The simulator's value is fresher than the
+				 * last report (a cleanup since, say). */
+				fs += s->fragmentation * (double)w->last_reserved;
+				fw += (double)w->last_reserved;
+			} else if (w->has_frag) {
+				fs += w->frag * (double)w->last_reserved;
+				fw += (double)w->last_reserved;
+			}
+			if (!w->simulated)
+				clients += w->last_reserved;
+		}
+		/* On the simulated GPU, what registered clients hold is
+		 * device memory, as it would be on a real one. */
+		if (e->ops == &vgmo__backend_sim && s->up &&
+		    (s->present & VGMO_HAS_MEMORY)) {
+			uint64_t room = s->memory_total - s->memory_used;
+
+			if (clients > room)
+				clients = room;
+			s->memory_used += clients;
+			s->memory_free -= clients;
+		}
+		if (fw > 0) {
+			s->present |= VGMO_HAS_FRAGMENTATION;
+			s->fragmentation = fs / fw;
+		}
+		vgmo__device_budgets(e, d);
+	}
+}

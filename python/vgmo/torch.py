@@ -1,0 +1,152 @@
+"""vgmo.torch - run a batch under PyTorch and report what it cost.
+
+``torch`` is imported when a Runner is made, not when ``vgmo`` is::
+
+    import vgmo, vgmo.torch
+
+    client = vgmo.Client(None, "captioner-1", gpu=0)
+    runner = vgmo.torch.Runner(client, device=0)
+    while images:
+        n = runner.batch_size()
+        out = runner.run(model_step, n, images[:n])
+        if out is vgmo.torch.OOM:   # only with oom="return"
+            continue                # retry with the halved batch size
+        images = images[n:]
+
+Each ``run(fn, items, *args, **kwargs)``:
+
+1. resets the device's peak statistics (``torch.cuda.reset_peak_memory_stats``);
+2. calls ``fn(*args, **kwargs)`` and waits for the device
+   (``torch.cuda.synchronize``) so ``seconds`` is the batch's real time;
+3. reads ``max_memory_allocated`` (the batch's peak), ``memory_allocated``
+   and ``memory_reserved``, and reports them with ``items`` and the time;
+4. when the daemon's answer asks for a cleanup, runs ``gc.collect()`` and
+   ``torch.cuda.empty_cache()``, measures ``memory_reserved`` before and
+   after, and sends the bytes freed with the next report.
+
+On ``torch.cuda.OutOfMemoryError`` it reports the OOM (the daemon halves the
+batch size at once), cleans up (the daemon asks for it after an OOM), and
+then, by the Runner's ``oom`` setting, re-raises the error (``"raise"``,
+the default) or returns the ``OOM`` marker (``"return"``) so the loop can
+retry the same items with the smaller batch size.
+"""
+
+import gc
+import importlib
+import time
+from typing import Any, Callable, Optional
+
+from .client import Client
+
+__all__ = ["Runner", "OOM"]
+
+
+class _OOMMarker:
+    """The value Runner.run returns for a batch that ran out of memory
+    (with oom="return")."""
+
+    _instance = None
+
+    def __new__(cls) -> "_OOMMarker":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "vgmo.torch.OOM"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+OOM = _OOMMarker()
+
+
+def _oom_types(torch: Any) -> tuple:
+    """The exceptions that mean the device ran out of memory."""
+    err = getattr(torch.cuda, "OutOfMemoryError", None)
+    if err is None:  # torch < 1.13 raised a RuntimeError
+        err = getattr(torch, "OutOfMemoryError", None)
+    return (err,) if isinstance(err, type) else ()
+
+
+class Runner:
+    """Runs batches on one CUDA device and reports them to ``client``.
+
+    ``device``: what torch.cuda's memory functions take (an index, a
+    ``torch.device``, None for the current device). ``oom``: ``"raise"``
+    re-raises an out-of-memory error after reporting it; ``"return"``
+    returns ``OOM`` instead.
+    """
+
+    def __init__(self, client: Client, device: Any = None,
+                 oom: str = "raise"):
+        if oom not in ("raise", "return"):
+            raise ValueError('oom must be "raise" or "return"')
+        self.client = client
+        self.device = device
+        self.oom = oom
+        self.torch = importlib.import_module("torch")
+        self._oom_errors = _oom_types(self.torch)
+        self._freed: Optional[int] = None
+        #: bytes the last cleanup released (None: no cleanup yet)
+        self.last_freed: Optional[int] = None
+
+    def batch_size(self) -> int:
+        return self.client.batch_size()
+
+    def run(self, fn: Callable[..., Any], items: int, *args: Any,
+            **kwargs: Any) -> Any:
+        """Runs ``fn(*args, **kwargs)`` as a batch of ``items`` and
+        returns its result (or ``OOM``, see the class)."""
+        cuda = self.torch.cuda
+        dev = self.device
+        cuda.reset_peak_memory_stats(dev)
+        start = time.monotonic()
+        failed = False
+        try:
+            result = fn(*args, **kwargs)
+            cuda.synchronize(dev)
+        except self._oom_errors:
+            if self.oom == "raise":
+                self._after_oom(items)
+                raise
+            failed = True
+        if failed:
+            # Out of the except block, the traceback's frames (and the
+            # batch's tensors they hold) are gone: cleanup can free them.
+            self._after_oom(items)
+            return OOM
+        seconds = time.monotonic() - start
+        freed, self._freed = self._freed, None
+        self.client.report(items, max(1, int(cuda.max_memory_allocated(dev))),
+                           allocated_bytes=int(cuda.memory_allocated(dev)),
+                           reserved_bytes=int(cuda.memory_reserved(dev)),
+                           seconds=seconds, freed_bytes=freed)
+        if self.client.cleanup_requested:
+            self.cleanup()
+        return result
+
+    def _after_oom(self, items: int) -> None:
+        cuda = self.torch.cuda
+        self.client.report_oom(items,
+                               allocated_bytes=int(cuda.memory_allocated(
+                                   self.device)),
+                               reserved_bytes=int(cuda.memory_reserved(
+                                   self.device)))
+        # The daemon asks for a cleanup after every OOM; do it even when
+        # it cannot be reached.
+        self.cleanup()
+
+    def cleanup(self) -> int:
+        """gc.collect() and torch.cuda.empty_cache(); returns the reserved
+        bytes released, which the next report carries as freed_bytes."""
+        cuda = self.torch.cuda
+        before = int(cuda.memory_reserved(self.device))
+        gc.collect()
+        cuda.empty_cache()
+        after = int(cuda.memory_reserved(self.device))
+        freed = max(0, before - after)
+        self._freed = (self._freed or 0) + freed
+        self.last_freed = freed
+        return freed

@@ -1,0 +1,712 @@
+#!/usr/bin/env python3
+"""Tests of the Python package (python/vgmo, docs/python.md).
+
+Usage: test_python.py PATH/TO/vgmo BUILD_DIR [unittest options]
+
+- vgmo.Client against a real `vgmo serve --backend sim` on loopback:
+  registration, reports converging to the fake worker's per-item cost, OOM
+  back-off, lease expiry, two clients sharing a GPU, a daemon restart in
+  the middle of a run, the bearer token, the example worker; and against a
+  small stub server for what a real daemon will not do on demand (5xx,
+  forgetting one client).
+- vgmo.torch.Runner on a FAKE `torch` module put in sys.modules: PyTorch
+  is not installed here, and the helper only calls torch.cuda's memory
+  functions, which the fake counts and scripts.
+- The seed's in-process API (VLMGPUMemoryOptimizer ...) on BUILD_DIR's
+  libvgmo.so through ctypes, with the ctypes struct mirrors checked against
+  the C compiler's sizes and offsets (BUILD_DIR/tests/abi_layout).
+
+Standard library only.
+"""
+import asyncio
+import http.server
+import json
+import logging
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import types
+import unittest
+import urllib.request
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BIN = BUILD = None
+GIB = 1 << 30
+START_TIMEOUT = 10.0
+
+
+def _asan_runtime(lib):
+    """The sanitizer runtimes a sanitized libvgmo.so needs preloaded into
+    python (ldd's paths), or [] for a plain build."""
+    try:
+        out = subprocess.run(["ldd", lib], capture_output=True, text=True,
+                             check=False).stdout
+    except OSError:
+        return []
+    return re.findall(r"=>\s*(\S*lib(?:asan|ubsan)\.so\S*)", out)
+
+
+# ------------------------------------------------------------------ daemon
+
+class Daemon:
+    """One `vgmo serve` on the simulated GPU; its URL read from stdout."""
+
+    def __init__(self, state_dir, *extra, port=0):
+        self.state_dir = state_dir
+        self.errpath = os.path.join(state_dir, "daemon.stderr")
+        args = [BIN, "serve", "--backend", "sim", "--sim-workload", "none",
+                "--listen", "127.0.0.1:%d" % port, "--health-listen",
+                "127.0.0.1:0", "--state-dir", state_dir,
+                "--monitoring-interval", "1"] + list(extra)
+        self.err = open(self.errpath, "ab")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                     stderr=self.err, env=DAEMON_ENV)
+        self.url = None
+        deadline = time.monotonic() + START_TIMEOUT
+        out = b""
+        while self.url is None:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                self.stop()
+                raise AssertionError("daemon did not start: %r\n%s" %
+                                     (out, self.stderr()))
+            if select.select([self.proc.stdout], [], [], left)[0]:
+                out += os.read(self.proc.stdout.fileno(), 4096)
+                m = re.search(rb"metrics:\s+(http://[^/\s]+)/", out)
+                if m:
+                    self.url = m.group(1).decode()
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def stderr(self):
+        with open(self.errpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def get(self, path):
+        with urllib.request.urlopen(self.url + path, timeout=5) as r:
+            return json.load(r)
+
+    def clients(self):
+        return {c["name"]: c for c in self.get("/v1/clients")["clients"]}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.err.close()
+        return self.proc.returncode
+
+
+def wait_for(what, fn, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
+class FakeWorker:
+    """A worker whose batch peaks at fixed + items x cost (+ noise)."""
+
+    def __init__(self, client, fixed, cost, seed=1):
+        self.client, self.fixed, self.cost = client, fixed, cost
+        self.rng = random.Random(seed)
+
+    def step(self):
+        n = self.client.batch_size()
+        peak = int(self.fixed + n * self.cost +
+                   abs(self.rng.gauss(0, 0.01 * self.cost)))
+        return self.client.report(n, peak, allocated_bytes=self.fixed,
+                                  reserved_bytes=peak + 256 * (1 << 20),
+                                  seconds=0.01 * n)
+
+
+class DaemonCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="vgmo-test-python-")
+        self.daemons = []
+
+    def tearDown(self):
+        problems = []
+        for d in self.daemons:
+            rc = d.stop()
+            log = d.stderr()
+            if rc != 0 or "Sanitizer" in log or "runtime error:" in log:
+                problems.append("daemon exited %s:\n%s" % (rc, log))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        if problems:
+            self.fail("\n".join(problems))
+
+    def start(self, *extra, port=0):
+        d = Daemon(self.dir, *extra, port=port)
+        self.daemons.append(d)
+        return d
+
+    def client(self, d, name, **kw):
+        c = vgmo.Client(d.url, name, **kw)
+        self.addCleanup(c.close)
+        return c
+
+
+# ------------------------------------------------------- against a daemon
+
+class TestClientDaemon(DaemonCase):
+    def test_registration(self):
+        d = self.start()
+        c = self.client(d, "docparse-1", weight=2.0, unit="images")
+        self.assertIsNotNone(c.id)
+        self.assertTrue(c.connected)
+        self.assertGreaterEqual(c.batch_size(), 1)
+        self.assertGreater(c.lease_seconds, 0)
+        seen = d.clients()["docparse-1"]
+        self.assertEqual((seen["id"], seen["gpu"], seen["weight"],
+                          seen["unit"], seen["state"]),
+                         (c.id, 0, 2.0, "images", "healthy"))
+        self.assertEqual(c.info()["name"], "docparse-1")
+        # The same name again resumes the same client.
+        again = self.client(d, "docparse-1", weight=2.0, unit="images")
+        self.assertEqual(again.id, c.id)
+        with self.assertRaises(ValueError):
+            vgmo.Client(d.url, "bad name")
+        with self.assertRaises(vgmo.VgmoError) as cm:
+            vgmo.Client(d.url, "w", gpu=7)  # one simulated GPU
+        self.assertEqual(cm.exception.status, 400)
+        c.close()
+        self.assertNotIn("docparse-1", d.clients())
+
+    def test_converges_to_the_cost(self):
+        d = self.start()
+        fixed, cost = 10 * GIB, 6 * GIB
+        w = FakeWorker(self.client(d, "w"), fixed, cost)
+        for _ in range(50):
+            n = w.step()
+        seen = d.clients()["w"]
+        model = seen["model"]
+        self.assertTrue(model["fitted"])
+        self.assertAlmostEqual(model["item_bytes"] / cost, 1.0, delta=0.1)
+        budget = seen["budget_bytes"]
+        self.assertEqual(seen["batch_size"], n)
+        self.assertEqual(w.client.budget_bytes, budget)
+        # The batch fits the budget, and is not far below it.
+        self.assertLessEqual(fixed + n * cost, budget)
+        cfg = d.get("/v1/config")
+        if n < cfg["max_batch_size"]:
+            self.assertGreater(fixed + (n + 2) * cost, budget)
+        gpu = d.get("/v1/status")["gpus"][0]
+        self.assertLessEqual(budget, cfg["memory_threshold_critical"] *
+                             gpu["memory_total_bytes"])
+
+    def test_oom_halves_at_once(self):
+        d = self.start()
+        w = FakeWorker(self.client(d, "w"), 4 * GIB, 1 * GIB)
+        for _ in range(20):
+            n = w.step()
+        self.assertGreaterEqual(n, 4)
+        after = w.client.report_oom(n)
+        self.assertLessEqual(after, n // 2)
+        self.assertTrue(w.client.cleanup_requested)
+        self.assertEqual(d.clients()["w"]["ooms"], 1)
+
+    def test_lease_expiry(self):
+        d = self.start("--lease", "1")
+        c = self.client(d, "sleepy")
+        c.report(1, GIB)
+        wait_for("unhealthy", lambda: d.clients().get("sleepy", {}).get(
+            "state") == "unhealthy", timeout=4)
+        wait_for("dropped", lambda: "sleepy" not in d.clients(), timeout=4)
+        # The next report registers again by itself.
+        self.assertGreaterEqual(c.report(1, GIB), 1)
+        self.assertTrue(c.connected)
+        self.assertEqual(d.clients()["sleepy"]["state"], "healthy")
+
+    def test_two_clients_share_a_gpu(self):
+        d = self.start()
+        a = FakeWorker(self.client(d, "a"), 8 * GIB, 3 * GIB, seed=1)
+        b = FakeWorker(self.client(d, "b", weight=3.0), 12 * GIB, 2 * GIB,
+                       seed=2)
+        for _ in range(40):
+            a.step()
+            b.step()
+        seen = d.clients()
+        cfg = d.get("/v1/config")
+        total = d.get("/v1/status")["gpus"][0]["memory_total_bytes"]
+        limit = cfg["memory_threshold_critical"] * total - \
+            cfg["memory_reserve_mb"] * (1 << 20)
+        self.assertLessEqual(seen["a"]["share"] + seen["b"]["share"],
+                             1.0 + 1e-9)
+        self.assertLessEqual(seen["a"]["budget_bytes"] +
+                             seen["b"]["budget_bytes"], limit)
+        for w in (a, b):
+            n = w.client.batch_size()
+            self.assertLessEqual(w.fixed + n * w.cost,
+                                 seen[w.client.name]["budget_bytes"])
+
+    def test_daemon_restart(self):
+        d = self.start()
+        c = self.client(d, "survivor", retry_max=0.5)
+        w = FakeWorker(c, 4 * GIB, 2 * GIB)
+        for _ in range(15):
+            n = w.step()
+        d.stop()
+        self.daemons.remove(d)
+        with self.assertLogs("vgmo", logging.WARNING) as logs:
+            for _ in range(30):  # never raises, keeps the batch size
+                self.assertEqual(w.step(), n)
+        self.assertEqual(len(logs.records), 1, logs.output)
+        self.assertFalse(c.connected)
+        self.start(port=d.port)
+        with self.assertLogs("vgmo", logging.INFO):
+            wait_for("reconnection", lambda: (w.step(), c.connected)[1],
+                     timeout=5)
+        self.assertIn("survivor", self.daemons[-1].clients())
+
+    def test_token(self):
+        path = os.path.join(self.dir, "token")
+        with open(path, "w") as f:
+            f.write("s3cret-token\n")
+        d = self.start("--auth-token-file", path)
+        with self.assertRaises(vgmo.VgmoError) as cm:
+            vgmo.Client(d.url, "w", token="wrong")
+        self.assertEqual(cm.exception.status, 401)
+        c = self.client(d, "w", token=vgmo.read_token_file(path))
+        self.assertGreaterEqual(c.report(2, GIB), 1)
+
+    def test_unreachable_at_start(self):
+        with socket.socket() as s:  # a port nobody listens on
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with self.assertLogs("vgmo", logging.WARNING):
+            c = vgmo.Client("http://127.0.0.1:%d" % port, "w",
+                            fallback_batch_size=3)
+        self.assertIsNone(c.id)
+        self.assertEqual(c.report(3, GIB), 3)
+        self.assertEqual(c.report_oom(3), 1)
+        c.close()
+
+    def test_example_worker(self):
+        d = self.start()
+        folder = os.path.join(self.dir, "images")
+        os.mkdir(folder)
+        for i in range(40):
+            write_png(os.path.join(folder, "page%02d.png" % i),
+                      1000 + 40 * i, 800)
+        out = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--server", d.url, "--name", "example", "--folder", folder,
+             "--seconds-per-image", "0"],
+            capture_output=True, text=True, timeout=60, check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"processed 40 images in \d+ batches")
+
+
+def write_png(path, width, height):
+    """A real grey PNG of width x height (a few hundred bytes)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = (b"\x00" + b"\x80" * width) * height
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" +
+                chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
+                                           0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+# -------------------------------------------------- against a stub server
+
+class Stub(http.server.ThreadingHTTPServer):
+    """Speaks just enough of docs/clients.md, and can misbehave."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), StubHandler)
+        self.requests = []
+        self.clients = {}
+        self.next_id = 1
+        self.fail = None  # an HTTP status to answer everything with
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.server_address[1]
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+class StubHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        s = self.server
+        s.requests.append((self.path, body, self.headers.get(
+            "Authorization")))
+        if s.fail:
+            return self.answer(s.fail, {"error": {"status": s.fail,
+                                                  "message": "broken"}})
+        if self.path == "/v1/clients":
+            cid = s.next_id
+            s.next_id += 1
+            s.clients[cid] = 4
+            return self.answer(201, {"id": cid, "batch_size": 4,
+                                     "lease_seconds": 30})
+        cid = int(self.path.split("/")[3])
+        if cid not in s.clients:
+            return self.answer(404, {"error": {"status": 404,
+                                               "message": "no client"}})
+        if body.get("oom"):
+            s.clients[cid] = max(1, body["items"] // 2)
+        else:
+            s.clients[cid] = min(16, s.clients[cid] + 1)
+        self.answer(200, {"batch_size": s.clients[cid],
+                          "cleanup": bool(body.get("oom"))})
+
+    def do_DELETE(self):
+        self.server.clients.pop(int(self.path.split("/")[3]), None)
+        self.answer(200, {})
+
+
+class TestClientStub(unittest.TestCase):
+    def setUp(self):
+        self.stub = Stub()
+        self.addCleanup(self.stub.stop)
+
+    def client(self, name, **kw):
+        c = vgmo.Client(self.stub.url, name, **kw)
+        self.addCleanup(c.close)
+        return c
+
+    def test_what_is_sent(self):
+        c = vgmo.Client(self.stub.url, "w", gpu="GPU-1234", token="t0k",
+                        model="qwen2-vl-7b", unit="tokens")
+        self.assertEqual(c.report(4, 5 * GIB, reserved_bytes=6 * GIB,
+                                  seconds=0.5, freed_bytes=GIB), 5)
+        c.report_oom(5)
+        c.close()
+        (p1, reg, auth), (p2, rep, _), (p3, oom, _) = self.stub.requests
+        self.assertEqual((p1, auth), ("/v1/clients", "Bearer t0k"))
+        self.assertEqual(reg, {"name": "w", "gpu": "GPU-1234", "weight": 1.0,
+                               "unit": "tokens", "model": "qwen2-vl-7b"})
+        self.assertEqual((p2, rep), ("/v1/clients/1/report", {
+            "items": 4, "peak_bytes": 5 * GIB, "reserved_bytes": 6 * GIB,
+            "seconds": 0.5, "freed_bytes": GIB}))
+        self.assertEqual(oom, {"items": 5, "oom": True})
+        self.assertEqual(self.stub.clients, {})  # close() left
+        with self.assertRaises(ValueError), \
+                vgmo.Client(self.stub.url, "w") as c:
+            c.report(0, GIB)
+
+    def test_forgotten_client_registers_again(self):
+        c = self.client("w")
+        self.stub.clients.clear()  # the daemon forgot it
+        self.assertEqual(c.report(4, GIB), 5)
+        self.assertEqual(c.id, 2)
+        self.assertEqual([p for p, _, _ in self.stub.requests],
+                         ["/v1/clients", "/v1/clients/1/report",
+                          "/v1/clients", "/v1/clients/2/report"])
+
+    def test_server_errors_back_off(self):
+        c = self.client("w", retry_max=0.3)
+        self.stub.fail = 503
+        with self.assertLogs("vgmo", logging.WARNING) as logs:
+            for _ in range(20):
+                self.assertEqual(c.report(4, GIB), 4)
+        self.assertEqual(len(logs.records), 1)
+        # Backing off: far fewer requests than reports.
+        self.assertLess(len(self.stub.requests), 6)
+        self.stub.fail = None
+        time.sleep(0.4)
+        self.assertEqual(c.report(4, GIB), 5)
+        self.assertTrue(c.connected)
+
+    def test_refusal_is_logged_not_raised(self):
+        c = self.client("w")
+        self.stub.fail = 400
+        with self.assertLogs("vgmo", logging.ERROR) as logs:
+            for _ in range(3):
+                self.assertEqual(c.report(4, GIB), 4)
+        self.assertEqual(len(logs.records), 1)
+        self.assertTrue(c.connected)  # the daemon answered
+
+
+# --------------------------------------------------------- vgmo.torch
+
+class FakeCuda:
+    """torch.cuda's memory functions over counters the test moves."""
+
+    class OutOfMemoryError(RuntimeError):
+        pass
+
+    def __init__(self):
+        self.allocated = self.reserved = self.peak = 10 * GIB
+        self.calls = []
+
+    def alloc(self, n):
+        self.allocated += n
+        self.peak = max(self.peak, self.allocated)
+        self.reserved = max(self.reserved, self.allocated)
+
+    def reset_peak_memory_stats(self, device=None):
+        self.calls.append(("reset", device))
+        self.peak = self.allocated
+
+    def synchronize(self, device=None):
+        self.calls.append(("sync", device))
+
+    def max_memory_allocated(self, device=None):
+        return self.peak
+
+    def memory_allocated(self, device=None):
+        return self.allocated
+
+    def memory_reserved(self, device=None):
+        return self.reserved
+
+    def empty_cache(self):
+        self.calls.append(("empty_cache", None))
+        self.reserved = self.allocated
+
+    def is_available(self):
+        return True
+
+
+class RecordingClient:
+    def __init__(self):
+        self.reports, self.ooms = [], []
+        self.cleanup_requested = False
+
+    def batch_size(self):
+        return 4
+
+    def report(self, items, peak_bytes, **kw):
+        self.reports.append(dict(kw, items=items, peak_bytes=peak_bytes))
+        return 4
+
+    def report_oom(self, items, **kw):
+        self.ooms.append(items)
+        self.cleanup_requested = True
+        return max(1, items // 2)
+
+
+class TestTorchHelper(unittest.TestCase):
+    """vgmo.torch on a fake torch (PyTorch is not installed here)."""
+
+    def setUp(self):
+        self.cuda = FakeCuda()
+        fake = types.ModuleType("torch")
+        fake.cuda = self.cuda
+        saved = sys.modules.get("torch")
+        sys.modules["torch"] = fake
+        self.addCleanup(lambda: sys.modules.pop("torch") if saved is None
+                        else sys.modules.__setitem__("torch", saved))
+        import vgmo.torch
+        self.vt = vgmo.torch
+        self.client = RecordingClient()
+
+    def batch(self, n):
+        self.cuda.alloc(n * GIB)   # activations
+        self.cuda.allocated -= n * GIB  # freed at the end of the batch
+        return "out%d" % n
+
+    def test_reports_the_batch(self):
+        r = self.vt.Runner(self.client, device=1)
+        self.assertEqual(r.run(self.batch, 3, 3), "out3")
+        self.assertEqual(self.cuda.calls, [("reset", 1), ("sync", 1)])
+        (rep,) = self.client.reports
+        self.assertEqual((rep["items"], rep["peak_bytes"],
+                          rep["allocated_bytes"], rep["reserved_bytes"],
+                          rep["freed_bytes"]),
+                         (3, 13 * GIB, 10 * GIB, 13 * GIB, None))
+        self.assertGreaterEqual(rep["seconds"], 0)
+
+    def test_cleanup_when_asked_is_measured(self):
+        r = self.vt.Runner(self.client)
+        r.run(self.batch, 2, 2)
+        self.client.cleanup_requested = True
+        r.run(self.batch, 5, 5)  # asks; reserved 15 GiB -> 10 GiB
+        self.assertIn(("empty_cache", None), self.cuda.calls)
+        self.assertEqual(r.last_freed, 5 * GIB)
+        self.client.cleanup_requested = False
+        r.run(self.batch, 1, 1)
+        self.assertEqual(self.client.reports[-1]["freed_bytes"], 5 * GIB)
+
+    def test_oom(self):
+        def boom():
+            self.cuda.alloc(30 * GIB)
+            raise self.cuda.OutOfMemoryError("CUDA out of memory")
+        r = self.vt.Runner(self.client)
+        with self.assertRaises(self.cuda.OutOfMemoryError):
+            r.run(boom, 8)
+        self.assertEqual(self.client.ooms, [8])
+        self.assertIn(("empty_cache", None), self.cuda.calls)
+        r = self.vt.Runner(self.client, oom="return")
+        self.assertIs(r.run(boom, 4), self.vt.OOM)
+        self.assertEqual(self.client.ooms, [8, 4])
+        self.assertEqual(self.client.reports, [])
+
+
+# ------------------------------------------------ the seed's in-process API
+
+class TestSeedApi(unittest.TestCase):
+    def test_struct_layouts_match_the_header(self):
+        out = subprocess.run([os.path.join(BUILD, "tests", "abi_layout")],
+                             capture_output=True, text=True, check=True,
+                             env=DAEMON_ENV).stdout
+        seen = set()
+        for line in out.splitlines():
+            cname, field, value = line.split()
+            mirror = native.STRUCTS[cname]
+            if field == "-":
+                self.assertEqual(ctypes.sizeof(mirror), int(value), cname)
+            else:
+                self.assertEqual(getattr(mirror, field).offset, int(value),
+                                 "%s.%s" % (cname, field))
+                seen.add((cname, field))
+        for cname, mirror in native.STRUCTS.items():
+            for field in mirror._fields_:
+                self.assertIn((cname, field[0]), seen)
+
+    def test_library_is_found_beside_the_package(self):
+        self.assertEqual(native._candidates()[0],
+                         os.path.join(ROOT, "build", "libvgmo.so"))
+
+    def test_the_guides_usage(self):
+        from vgmo import (MemoryConfig, MemoryOptimizationStrategy,
+                          MemoryStatus, VLMGPUMemoryOptimizer)
+
+        async def guide():
+            config = MemoryConfig(
+                strategy=MemoryOptimizationStrategy.BALANCED,
+                memory_threshold_warning=0.8,
+                memory_threshold_critical=0.9,
+                memory_threshold_oom=0.95, monitoring_interval=0.2)
+            optimizer = VLMGPUMemoryOptimizer(config, backend="sim")
+            await optimizer.start_monitoring()
+            result = await optimizer.optimize_memory()
+            batch_size = optimizer.get_current_batch_size()
+            status = optimizer.get_memory_status()
+            await asyncio.sleep(0.5)
+            later = optimizer.get_memory_status()
+            await optimizer.stop_monitoring()
+            return optimizer, result, batch_size, status, later
+
+        opt, result, batch_size, status, later = asyncio.run(guide())
+        self.addCleanup(opt.close)
+        self.assertEqual(opt.backend, "sim")
+        self.assertTrue(result.success)
+        self.assertEqual(result["action_taken"], result.action_taken)
+        self.assertTrue(1 <= batch_size <= 16)
+        for key in ("status", "gpu_available", "current_batch_size",
+                    "optimal_batch_size", "optimization_enabled",
+                    "memory_usage_percent", "total_memory_mb", "timestamp"):
+            self.assertIn(key, status)
+        self.assertIn(status["status"], [s.value for s in MemoryStatus])
+        self.assertTrue(status["monitoring"])
+        self.assertFalse(opt.get_memory_status()["monitoring"])
+        self.assertGreater(later["timestamp"], status["timestamp"])
+        history = opt.get_optimization_history()
+        self.assertTrue(history)
+        for entry in history:
+            self.assertIn(entry["action_taken"], entry.values())
+            self.assertIsInstance(entry["success"], bool)
+        opt.set_batch_size(7)
+        self.assertEqual(opt.get_current_batch_size(), 7)
+        with self.assertRaises(ValueError):
+            opt.set_batch_size(99)
+        opt.set_batch_size(None)
+        opt.disable_optimization()
+        self.assertEqual(opt.optimize_memory_sync().action_taken,
+                         "optimization_disabled")
+        self.assertFalse(opt.get_memory_status()["optimization_enabled"])
+        opt.enable_optimization()
+        self.assertTrue(opt.get_memory_status()["optimization_enabled"])
+
+    def test_in_process_reports_and_config(self):
+        from vgmo import MemoryConfig, VLMGPUMemoryOptimizer
+        with VLMGPUMemoryOptimizer(MemoryConfig(max_batch_size=32),
+                                   backend="sim",
+                                   sim_workload="none") as opt:
+            self.assertEqual(opt.get_config().max_batch_size, 32)
+            for _ in range(30):
+                n = opt.get_current_batch_size()
+                opt.report_batch(n, 8 * GIB + n * 4 * GIB,
+                                 allocated_bytes=8 * GIB, seconds=0.1)
+            n = opt.get_current_batch_size()
+            budget = opt.get_memory_status()["workers"][0]["budget_bytes"]
+            # As large as the budget allows (in steps of 2 at most).
+            self.assertLessEqual(8 * GIB + n * 4 * GIB, budget)
+            self.assertGreater(8 * GIB + (n + 2) * 4 * GIB, budget)
+            self.assertEqual(opt.report_batch(n, GIB, oom=True), n // 2)
+            with self.assertRaises(ValueError):
+                opt.update_config(MemoryConfig(min_batch_size=0))
+        with self.assertRaises(vgmo.VgmoError):
+            VLMGPUMemoryOptimizer(backend="nope")
+
+
+def main():
+    global BIN, BUILD, DAEMON_ENV, vgmo, native, ctypes
+    if len(sys.argv) < 3:
+        sys.exit("usage: test_python.py PATH/TO/vgmo BUILD_DIR "
+                 "[unittest options]")
+    BIN = os.path.abspath(sys.argv.pop(1))
+    BUILD = os.path.abspath(sys.argv.pop(1))
+    lib = os.path.join(BUILD, "libvgmo.so")
+    DAEMON_ENV = dict(os.environ)
+    runtimes = _asan_runtime(lib)
+    if runtimes and "VGMO_TEST_PRELOADED" not in os.environ:
+        # A sanitized libvgmo.so loads only into a process whose first
+        # library is the sanitizer's: run again with it preloaded. The
+        # interpreter's own allocations are not ours to leak-check.
+        env = dict(os.environ, VGMO_TEST_PRELOADED="1",
+                   LD_PRELOAD=":".join(runtimes),
+                   VGMO_TEST_ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", ""),
+                   ASAN_OPTIONS="detect_leaks=0")
+        os.execve(sys.executable, [sys.executable, __file__, BIN, BUILD] +
+                  sys.argv[1:], env)
+    if "VGMO_TEST_PRELOADED" in os.environ:
+        # The daemons and abi_layout run as make check asked.
+        DAEMON_ENV.pop("LD_PRELOAD", None)
+        DAEMON_ENV["ASAN_OPTIONS"] = os.environ["VGMO_TEST_ASAN_OPTIONS"]
+    os.environ["VGMO_LIBRARY"] = lib
+    os.environ.pop("VGMO_SERVER", None)
+    os.environ.pop("VGMO_TOKEN_FILE", None)
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import ctypes as ctypes_mod
+    import vgmo as vgmo_mod
+    import vgmo._native as native_mod
+    vgmo, native, ctypes = vgmo_mod, native_mod, ctypes_mod
+    unittest.main()
+
+
+if __name__ == "__main__":
+    main()

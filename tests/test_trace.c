@@ -1,0 +1,247 @@
+/*
+ * test_trace.c - the JSON Lines trace format (parser errors name the line
+ * and the field), other processes' memory over time, the writer, and the
+ * built-in workload generators.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "trace.h"
+#include "util.h"
+
+#define GIB 1073741824.0
+
+static void data_path(char *buf, size_t len, const char *name)
+{
+	const char *src = getenv("VGMO_TEST_SRC");
+
+	snprintf(buf, len, "%s/data/traces/%s", src ? src : "tests", name);
+}
+
+static void test_parse_file(void **state)
+{
+	vgmo__trace t;
+	char path[512], err[256];
+
+	(void)state;
+	data_path(path, sizeof(path), "small.jsonl");
+	assert_int_equal(vgmo__trace_load(&t, path, err, sizeof(err)), VGMO_OK);
+	assert_int_equal(t.nreq, 3);
+	assert_int_equal(t.nev, 1);
+	assert_int_equal(t.req[0].nimages, 2);
+	assert_int_equal(t.img[t.req[0].first_image + 1].h, 2200);
+	assert_int_equal(t.req[1].output_tokens, 96);
+	/* Defaults: no images, 256 output tokens. */
+	assert_int_equal(t.req[2].nimages, 0);
+	assert_int_equal(t.req[2].text_tokens, 900);
+	assert_int_equal(t.req[2].output_tokens, VGMO__TRACE_DEFAULT_OUTPUT);
+	assert_true(t.req[2].t == 2.25);
+	vgmo__trace_free(&t);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	vgmo__trace t;
+	char err[256] = "";
+
+	assert_int_equal(vgmo__trace_parse(&t, text, strlen(text), "w.jsonl",
+	                                   err, sizeof(err)),
+	                 VGMO_ERR_PARSE);
+	if (strstr(err, want) == NULL)
+		fail_msg("\"%s\" lacks \"%s\"", err, want);
+	assert_int_equal(t.nreq, 0);
+	assert_null(t.req);
+}
+
+static void test_parse_errors(void **state)
+{
+	char path[512], err[256];
+	vgmo__trace t;
+
+	(void)state;
+	expect_error("{\"t\": 0, \"text_tokens\": 5}\n{\"t\": \"soon\"}\n",
+	             "w.jsonl:2: field \"t\": must be a number");
+	expect_error("{\"t\": 3, \"text_tokens\": 5}\n{\"t\": 2, "
+	             "\"text_tokens\": 5}\n",
+	             "w.jsonl:2: field \"t\": goes back in time");
+	expect_error("{\"text_tokens\": 5}", "w.jsonl:1: field \"t\": missing");
+	expect_error("\n\n{\"t\": 0, \"images\": [[10, 10], [0, 5]]}",
+	             "w.jsonl:3: field \"images\": image 2 is not");
+	expect_error("{\"t\": 0, \"images\": {\"w\": 5}}",
+	             "w.jsonl:1: field \"images\": must be an array");
+	expect_error("{\"t\": 0, \"text_tokens\": -1}",
+	             "w.jsonl:1: field \"text_tokens\"");
+	expect_error("{\"t\": 0, \"output_tokens\": 1.5, \"text_tokens\": 1}",
+	             "w.jsonl:1: field \"output_tokens\"");
+	expect_error("{\"t\": 0, \"prompt\": \"hi\"}",
+	             "w.jsonl:1: field \"prompt\": unknown field");
+	expect_error("{\"t\": 0, \"images\": []}",
+	             "w.jsonl:1: field \"images\": a request needs");
+	expect_error("{\"t\": 0, \"external_bytes\": 5, \"text_tokens\": 3}",
+	             "w.jsonl:1: field \"external_bytes\": a line is either");
+	expect_error("{\"t\": 0, \"external_bytes\": -5}",
+	             "w.jsonl:1: field \"external_bytes\"");
+	expect_error("{\"t\": 0, \"text_tokens\": 3, \"ramp\": 2}",
+	             "w.jsonl:1: field \"ramp\"");
+	expect_error("{\"t\": 0, \"text_tokens\": 3}\n{\"t\": 1,,}",
+	             "w.jsonl:2:");
+	expect_error("[1, 2]", "w.jsonl:1: a line is a JSON object");
+	expect_error("# only a comment\n\n", "w.jsonl: the trace has no "
+	                                     "requests");
+	/* From a file: the message names the file. */
+	data_path(path, sizeof(path), "bad_image.jsonl");
+	assert_int_equal(vgmo__trace_load(&t, path, err, sizeof(err)),
+	                 VGMO_ERR_PARSE);
+	assert_non_null(strstr(err, "bad_image.jsonl:2: field \"images\": "
+	                            "image 2"));
+	assert_int_not_equal(
+	        vgmo__trace_load(&t, "/nonexistent.jsonl", err, sizeof(err)),
+	        VGMO_OK);
+}
+
+static void test_external(void **state)
+{
+	const char *text =
+	        "{\"t\": 0, \"text_tokens\": 1}\n"
+	        "{\"t\": 10, \"external_bytes\": 1000}\n"
+	        "{\"t\": 20, \"external_bytes\": 3000, \"ramp\": 10}\n"
+	        "{\"t\": 25, \"external_bytes\": 0, \"ramp\": 5}\n";
+	vgmo__trace t;
+
+	(void)state;
+	assert_int_equal(
+	        vgmo__trace_parse(&t, text, strlen(text), "x", NULL, 0),
+	        VGMO_OK);
+	assert_true(vgmo__trace_external(&t, 5) == 0);
+	assert_true(vgmo__trace_external(&t, 10) == 1000);
+	assert_true(vgmo__trace_external(&t, 19.99) == 1000);
+	/* Half way up the ramp from 1000 to 3000 ... */
+	assert_true(fabs(vgmo__trace_external(&t, 22.5) - 1500) < 1e-9);
+	/* ... cut short at 25 (2000), then down to 0 over 5 s. */
+	assert_true(fabs(vgmo__trace_external(&t, 25) - 2000) < 1e-9);
+	assert_true(fabs(vgmo__trace_external(&t, 27.5) - 1000) < 1e-9);
+	assert_true(vgmo__trace_external(&t, 100) == 0);
+	vgmo__trace_free(&t);
+}
+
+static char *write_to_string(const vgmo__trace *t, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	assert_non_null(f);
+	assert_int_equal(vgmo__trace_write(t, f), VGMO_OK);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void test_generators(void **state)
+{
+	const uint64_t total = UINT64_C(81559) << 20;
+
+	(void)state;
+	for (const char *const *w = vgmo__workloads(); *w; w++) {
+		vgmo__trace a, b, c, back;
+		char *text, *again;
+		size_t len, len2;
+
+		assert_int_equal(
+		        vgmo__trace_generate(&a, *w, 300, 1, total, NULL, 0),
+		        VGMO_OK);
+		assert_int_equal(
+		        vgmo__trace_generate(&b, *w, 300, 1, total, NULL, 0),
+		        VGMO_OK);
+		assert_int_equal(
+		        vgmo__trace_generate(&c, *w, 300, 2, total, NULL, 0),
+		        VGMO_OK);
+		assert_true(a.nreq > 300);
+		assert_int_equal(a.nreq, b.nreq);
+		assert_memory_equal(a.req, b.req, a.nreq * sizeof(*a.req));
+		assert_true(a.nreq != c.nreq ||
+		            memcmp(a.req, c.req, a.nreq * sizeof(*a.req)) != 0);
+		for (size_t i = 0; i < a.nreq; i++) {
+			assert_true(a.req[i].t >= 0 && a.req[i].t < 300);
+			assert_true(i == 0 || a.req[i].t >= a.req[i - 1].t);
+		}
+		/* Written and read back, it is the same trace. */
+		text = write_to_string(&a, &len);
+		assert_int_equal(
+		        vgmo__trace_parse(&back, text, len, *w, NULL, 0),
+		        VGMO_OK);
+		again = write_to_string(&back, &len2);
+		assert_int_equal(len, len2);
+		assert_memory_equal(text, again, len);
+		assert_int_equal(back.nreq, a.nreq);
+		free(text);
+		free(again);
+		vgmo__trace_free(&back);
+		vgmo__trace_free(&a);
+		vgmo__trace_free(&b);
+		vgmo__trace_free(&c);
+	}
+}
+
+static void test_scenarios(void **state)
+{
+	const uint64_t total = UINT64_C(81559) << 20;
+	vgmo__trace t;
+	char err[256];
+
+	(void)state;
+	/* drift: a slow leak to a fifth of the GPU. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "drift", 300, 1, total, NULL, 0),
+	        VGMO_OK);
+	assert_true(vgmo__trace_external(&t, 0) == 0);
+	assert_true(vgmo__trace_external(&t, 150) > 0.05 * (double)total);
+	assert_true(fabs(vgmo__trace_external(&t, 300) - 0.2 * (double)total) <
+	            1);
+	vgmo__trace_free(&t);
+	/* cotenant: nothing until half way, then 35 % within 40 s. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "cotenant", 300, 1, total, NULL, 0),
+	        VGMO_OK);
+	assert_true(vgmo__trace_external(&t, 149) == 0);
+	assert_true(fabs(vgmo__trace_external(&t, 200) - 0.35 * (double)total) <
+	            1);
+	vgmo__trace_free(&t);
+	/* mixed: text-only requests among the others. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "mixed", 300, 1, total, NULL, 0),
+	        VGMO_OK);
+	{
+		size_t text_only = 0;
+
+		for (size_t i = 0; i < t.nreq; i++)
+			text_only += t.req[i].nimages == 0;
+		assert_true(text_only > 0 && text_only < t.nreq / 3);
+	}
+	vgmo__trace_free(&t);
+	assert_int_equal(vgmo__trace_generate(&t, "chess", 300, 1, total, err,
+	                                      sizeof(err)),
+	                 VGMO_ERR_NOT_FOUND);
+	assert_non_null(strstr(err, "chess"));
+	assert_int_equal(vgmo__trace_generate(&t, "docs", -1, 1, total, err,
+	                                      sizeof(err)),
+	                 VGMO_ERR_INVALID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_parse_file),
+	        cmocka_unit_test(test_parse_errors),
+	        cmocka_unit_test(test_external),
+	        cmocka_unit_test(test_generators),
+	        cmocka_unit_test(test_scenarios),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
