@@ -121,7 +121,9 @@ size_t vgmo__bench_policy_choose(vgmo__bench_policy *p,
 bool vgmo__bench_policy_report(vgmo__bench_policy *p, const vgmo__bench_view *v,
                                const vgmo_report *r, uint64_t units);
 void vgmo__bench_policy_close(vgmo__bench_policy *p);
-/* Tokens of a request, as its worker counts them. */
+/* A request's cost units as vgmo's worker counts them: its prompt tokens
+ * (image + text), what vLLM's max_num_batched_tokens counts. Known before
+ * the batch runs. */
 uint64_t vgmo__bench_units(const vgmo__vlm_req *r);
 
 /* ------------------------------------------------------------- output */
@@ -138,8 +140,9 @@ void vgmo__bench_table(FILE *f, const char *workload, const vgmo__bench_opts *o,
 /* Checks the targets: balanced and adaptive >= 0.95 of the oracle's
  * items/s, aggressive >= 0.97, all four vgmo strategies without OOMs and
  * each better than halve-on-oom, binsearch, fixed and seed on items/s or
- * on OOMs. Returns the number missed (0: all met; -1: no vgmo strategy
- * ran), `why` lists them. */
+ * on OOMs (or tied with it: with no queue every policy serves everything).
+ * Returns the number missed (0: all met; -1: no vgmo strategy ran), `why` lists
+ * them. */
 int vgmo__bench_targets(const vgmo__bench_result *r, size_t n, char *why,
                         size_t len);
 

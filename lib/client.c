@@ -1,8 +1,8 @@
 /*
  * client.c - vgmo_client_*: a worker's side of the client protocol
- * (docs/clients.md) over HTTP JSON, with libcurl loaded at run time
- * (curl_dl.h). One libcurl handle per client, kept alive between requests;
- * answers capped at BODY_MAX; every failure one line in `err`.
+ * (docs/clients.md): registration, reports, registering again when the
+ * daemon forgot the client, and backing off while it cannot be reached.
+ * The HTTP transport (libcurl loaded at run time) is client_http.c.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -180,7 +180,7 @@ static vgmo_err post_report(vgmo_client *c, const json_t *body, char *err,
 
 static void decide(const vgmo_client *c, vgmo_decision *out, int before)
 {
-	if (out == NULL)
+	if (out == NULL || c == NULL)
 		return;
 	out->batch_size = c->batch_size;
 	out->cleanup = c->cleanup;
@@ -226,11 +226,13 @@ vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
 	}
 	rc = post_report(c, body, err, errlen);
 	json_decref(body);
-	if (rc == VGMO_OK) {
-		c->freed_pending = 0;
-		recovered(c);
-	} else if (transient(rc)) {
+	if (transient(rc)) {
 		failed(c);
+	} else {
+		/* Delivered, or refused: either way not to be sent again. */
+		c->freed_pending = 0;
+		if (rc == VGMO_OK)
+			recovered(c);
 	}
 	decide(c, out, before);
 	return rc;

@@ -239,8 +239,15 @@ vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
 		         fr.memory_freed_mb);
 		vgmo__engine_record(e, &fr);
 	}
-	if (r->reserved_bytes)
+	if (r->reserved_bytes) {
+		double was = (double)w->last_reserved;
+
 		w->last_reserved = r->reserved_bytes;
+		/* The device was sampled with this worker's cache in it: when
+		 * what it holds moved, what is "unattributed" moved too. */
+		if (fabs((double)r->reserved_bytes - was) > 0.02 * was)
+			vgmo__device_budgets(e, w->gpu);
+	}
 	if (r->allocated_bytes)
 		w->last_allocated = r->allocated_bytes;
 	if (r->reserved_bytes && r->allocated_bytes &&

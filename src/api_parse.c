@@ -29,6 +29,7 @@ vgmo_err api_error_set(api_error *e, unsigned status, const char *field,
 	va_list ap;
 
 	e->status = status;
+	e->fields[0] = '\0';
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
@@ -337,20 +338,45 @@ static bool word_after(const char *msg, const char *marker, char *out,
 	return n > 0;
 }
 
+/* The fields of a validation message, "field: reason; field: reason",
+ * as "field,field"; returns how many. */
+static unsigned list_fields(const char *list, char *out, size_t size)
+{
+	unsigned count = 0;
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		char name[64];
+
+		if (word_after(p, "", name, sizeof(name)) &&
+		    p[strlen(name)] == ':' && o + strlen(name) + 2 < size) {
+			o += (size_t)snprintf(out + o, size - o, "%s%s",
+			                      count ? "," : "", name);
+			count++;
+		}
+		p = strstr(p, "; ");
+		if (p != NULL)
+			p += 2;
+	}
+	return count;
+}
+
 void api_error_from_config(api_error *e, vgmo_err rc, const char *message)
 {
 	const char *inv = "invalid configuration: ";
 	const char *list = strstr(message, inv);
-	char field[64] = "";
+	char field[64] = "", fields[256] = "";
 
 	if (!word_after(message, "unknown key \"", field, sizeof(field)) &&
 	    !word_after(message, "key \"", field, sizeof(field)) &&
 	    !word_after(message, "near '\"", field, sizeof(field)) && list) {
-		/* "field: reason; field: reason": a field only when one. */
-		list += strlen(inv);
-		if (strstr(list, "; ") == NULL)
-			word_after(list, "", field, sizeof(field));
+		/* A single field only when the validation named one. */
+		if (list_fields(list + strlen(inv), fields, sizeof(fields)) ==
+		    1)
+			snprintf(field, sizeof(field), "%.63s", fields);
 	}
 	api_error_set(e, api_status_of(rc) == 503 ? 503 : 400, field, "%s",
 	              message);
+	snprintf(e->fields, sizeof(e->fields), "%s", fields);
 }

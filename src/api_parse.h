@@ -25,6 +25,7 @@
 typedef struct api_error {
 	unsigned status;
 	char field[64];
+	char fields[256]; /* "a,b": every field a validation named, or "" */
 	char message[1024];
 } api_error;
 
@@ -60,7 +61,8 @@ vgmo_err api_parse_limit(const char *text, int def, int max, int *out,
 
 /* Turns an error of vgmo_config_load_string into `e` (400): the field is
  * taken from the message ('key "x"', 'unknown key "x"', or the one field of
- * a validation failure). */
+ * a validation failure); `fields` lists every field a validation failure
+ * names. */
 void api_error_from_config(api_error *e, vgmo_err rc, const char *message);
 
 #endif

@@ -63,6 +63,16 @@ void api_send_error(http_response *res, const api_error *e)
 	json_object_set_new(inner, "message", api_text(e->message));
 	if (e->field[0] != '\0')
 		json_object_set_new(inner, "field", api_text(e->field));
+	if (e->fields[0] != '\0') {
+		json_t *list = json_array();
+		char copy[sizeof(e->fields)], *save = NULL;
+
+		snprintf(copy, sizeof(copy), "%s", e->fields);
+		for (char *f = strtok_r(copy, ",", &save); f != NULL;
+		     f = strtok_r(NULL, ",", &save))
+			json_array_append_new(list, api_text(f));
+		json_object_set_new(inner, "fields", list);
+	}
 	api_send_json(res, e->status, json_pack("{s:o}", "error", inner));
 }
 

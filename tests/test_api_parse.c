@@ -259,6 +259,7 @@ static void test_config_errors(void **state)
 	api_error_from_config(&e, rc, err);
 	want_error(rc, &e, 400, "memory_threshold_critical",
 	           "invalid configuration");
+	assert_string_equal(e.fields, "memory_threshold_critical");
 
 	/* several invalid fields: all listed, no single field */
 	rc = vgmo_config_load_string(&cfg, two, strlen(two), API_SOURCE, err,
@@ -266,6 +267,9 @@ static void test_config_errors(void **state)
 	api_error_from_config(&e, rc, err);
 	want_error(rc, &e, 400, "", "max_batch_size");
 	assert_non_null(strstr(e.message, "memory_threshold_oom"));
+	assert_non_null(strstr(e.fields, "max_batch_size"));
+	assert_non_null(strstr(e.fields, "memory_threshold_oom"));
+	assert_non_null(strchr(e.fields, ','));
 
 	api_error_from_config(&e, VGMO_ERR_IO, "state dir: No space left");
 	assert_int_equal(e.status, 503);

@@ -1,31 +1,419 @@
 /*
- * test_client_c.c - vgmo_client_* (work in progress).
+ * test_client_c.c - vgmo_client_* against a real `vgmo serve --backend sim`
+ * ($VGMO_TEST_BIN/vgmo, started here with fork and exec on a free loopback
+ * port): registration, reports converging to the per-item cost, OOM
+ * back-off, a daemon restart in the middle of a run, the bearer token,
+ * leaving, and arguments refused before any request. The daemon's view is
+ * read back with the library's own HTTP transport (client_http.h).
  */
+#define _GNU_SOURCE /* mkdtemp, nftw */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
+#include "client_http.h"
 #include "vgmo/vgmo.h"
 
-static void test_bad_arguments(void **state)
+#define GIB ((uint64_t)1 << 30)
+
+struct daemon {
+	pid_t pid;
+	int out; /* its stdout */
+	int port;
+	char url[64];
+};
+
+struct fixture {
+	char dir[64]; /* state directory */
+	struct daemon d;
+};
+
+/* ------------------------------------------------------------ daemon */
+
+static void daemon_start(struct fixture *f, int port, const char *extra)
 {
-	vgmo_client *c = NULL;
+	char bin[1024], listen[32], log[128], buf[4096];
+	const char *dir = getenv("VGMO_TEST_BIN");
+	const char *argv[20];
+	size_t len = 0, n = 0;
+	int pipefd[2];
+	char *m;
+
+	assert_non_null(dir);
+	snprintf(bin, sizeof(bin), "%s/vgmo", dir);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	snprintf(log, sizeof(log), "%s/daemon.stderr", f->dir);
+	argv[n++] = bin;
+	argv[n++] = "serve";
+	argv[n++] = "--backend";
+	argv[n++] = "sim";
+	argv[n++] = "--sim-workload";
+	argv[n++] = "none";
+	argv[n++] = "--listen";
+	argv[n++] = listen;
+	argv[n++] = "--health-listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--state-dir";
+	argv[n++] = f->dir;
+	argv[n++] = "--monitoring-interval";
+	argv[n++] = "1";
+	if (extra != NULL) {
+		argv[n++] = "--auth-token-file";
+		argv[n++] = extra;
+	}
+	argv[n] = NULL;
+	assert_int_equal(pipe(pipefd), 0);
+	f->d.pid = fork();
+	assert_true(f->d.pid >= 0);
+	if (f->d.pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(pipefd[1], STDOUT_FILENO);
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		close(pipefd[0]);
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	f->d.out = pipefd[0];
+	/* "metrics: http://127.0.0.1:PORT/metrics" on its stdout. */
+	for (;;) {
+		struct pollfd p = {.fd = f->d.out, .events = POLLIN};
+		ssize_t got;
+
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		got = read(f->d.out, buf + len, sizeof(buf) - 1 - len);
+		assert_true(got > 0);
+		len += (size_t)got;
+		buf[len] = '\0';
+		m = strstr(buf, "metrics: http://");
+		if (m != NULL && strchr(m + 16, '/') != NULL)
+			break;
+	}
+	*strchr(m + 16, '/') = '\0';
+	snprintf(f->d.url, sizeof(f->d.url), "%s", m + 9);
+	f->d.port = atoi(strrchr(f->d.url, ':') + 1);
+}
+
+/* Stops the daemon; it must exit 0 on SIGTERM (under the sanitizers too:
+ * no leak, no undefined behaviour). */
+static void daemon_stop(struct fixture *f)
+{
+	int status = 0;
+
+	if (f->d.pid <= 0)
+		return;
+	kill(f->d.pid, SIGTERM);
+	assert_int_equal(waitpid(f->d.pid, &status, 0), f->d.pid);
+	close(f->d.out);
+	f->d.pid = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag,
+                      struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vgmo-test-client-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	daemon_stop(f);
+	nftw(f->dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* GET path from the daemon, as a JSON object the caller decrefs. */
+static json_t *get(const struct fixture *f, const char *path)
+{
+	vgmo__http h;
+	json_t *ans = NULL;
 	char err[256];
 
-	(void)state;
+	assert_int_equal(vgmo__http_open(&h, f->d.url, NULL, err, sizeof(err)),
+	                 VGMO_OK);
+	if (vgmo__http_request(&h, "GET", path, NULL, &ans, err, sizeof(err)) !=
+	    VGMO_OK)
+		ans = NULL;
+	vgmo__http_close(&h);
+	return ans;
+}
+
+static json_t *get_client(const struct fixture *f, int id)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/v1/clients/%d", id);
+	return get(f, path);
+}
+
+/* A batch of n items that peaks at fixed + n x cost. */
+static vgmo_err step(vgmo_client *c, uint64_t fixed, uint64_t cost,
+                     vgmo_decision *out)
+{
+	char err[256];
+	int n = vgmo_client_batch_size(c);
+	vgmo_report r = {
+	        .items = (uint32_t)n,
+	        .peak_bytes = fixed + (uint64_t)n * cost,
+	        .allocated_bytes = fixed,
+	        .reserved_bytes = fixed + (uint64_t)n * cost + GIB / 4,
+	        .seconds = 0.01 * n,
+	};
+
+	return vgmo_client_report(c, &r, out, err, sizeof(err));
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* -------------------------------------------------------------- tests */
+
+static void test_refused_before_any_request(void **state)
+{
+	struct fixture *f = *state;
+	vgmo_client *c = (vgmo_client *)f; /* must be reset to NULL */
+	char err[256] = "";
+
 	assert_int_equal(vgmo_client_open(&c, "ftp://x", "w", 0, 1, NULL, err,
 	                                  sizeof(err)),
 	                 VGMO_ERR_INVALID);
 	assert_null(c);
+	assert_non_null(strstr(err, "URL"));
+	assert_int_equal(vgmo_client_open(&c, "http://127.0.0.1:1", "bad name",
+	                                  0, 1, NULL, err, sizeof(err)),
+	                 VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_client_open(&c, "http://127.0.0.1:1", "w", 0, 1,
+	                                  "two words", err, sizeof(err)),
+	                 VGMO_ERR_INVALID);
+	/* Nobody listens on port 1. */
+	assert_int_equal(vgmo_client_open(&c, "http://127.0.0.1:1", "w", 0, 1,
+	                                  NULL, err, sizeof(err)),
+	                 VGMO_ERR_IO);
+	assert_non_null(strstr(err, "http://127.0.0.1:1"));
+	assert_null(c);
+	vgmo_client_close(NULL);
+	assert_int_equal(vgmo_client_batch_size(NULL), -1);
+	assert_int_equal(vgmo_client_report_oom(NULL, 1, NULL, NULL, 0),
+	                 VGMO_ERR_INVALID);
+}
+
+static void test_register_and_converge(void **state)
+{
+	struct fixture *f = *state;
+	const uint64_t fixed = 10 * GIB, cost = 6 * GIB;
+	vgmo_report bad = {.items = 0, .peak_bytes = GIB};
+	vgmo_decision d = {0};
+	vgmo_client *c = NULL;
+	char err[256] = "";
+	json_t *seen, *model;
+	double item;
+
+	daemon_start(f, 0, NULL);
+	assert_int_equal(vgmo_client_open(&c, f->d.url, "c-worker", 0, 0, NULL,
+	                                  err, sizeof(err)),
+	                 VGMO_OK);
+	assert_true(vgmo_client_id(c) >= 0);
+	assert_true(vgmo_client_batch_size(c) >= 1);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(step(c, fixed, cost, &d), VGMO_OK);
+	assert_int_equal(d.batch_size, vgmo_client_batch_size(c));
+	seen = get_client(f, vgmo_client_id(c));
+	assert_non_null(seen);
+	assert_string_equal(json_string_value(json_object_get(seen, "name")),
+	                    "c-worker");
+	assert_int_equal(json_integer_value(json_object_get(seen, "reports")),
+	                 40);
+	assert_int_equal(
+	        json_integer_value(json_object_get(seen, "batch_size")),
+	        d.batch_size);
+	model = json_object_get(seen, "model");
+	item = json_number_value(json_object_get(model, "item_bytes"));
+	assert_true(item > 0.9 * (double)cost && item < 1.1 * (double)cost);
+	assert_true(fixed + (uint64_t)d.batch_size * cost <=
+	            (uint64_t)json_integer_value(
+	                    json_object_get(seen, "budget_bytes")));
+	json_decref(seen);
+
+	/* A report the daemon could never take is refused here. */
+	assert_int_equal(vgmo_client_report(c, &bad, &d, err, sizeof(err)),
+	                 VGMO_ERR_INVALID);
+	assert_int_equal(d.batch_size, vgmo_client_batch_size(c));
+
+	/* Leaving: the daemon forgets the client at once. */
+	int id = vgmo_client_id(c);
+	vgmo_client_close(c);
+	assert_null(get_client(f, id));
+}
+
+static void test_oom_halves(void **state)
+{
+	struct fixture *f = *state;
+	vgmo_decision d = {0};
+	vgmo_client *c = NULL;
+	vgmo_report r = {0};
+	char err[256] = "";
+	json_t *seen;
+	int n;
+
+	daemon_start(f, 0, NULL);
+	assert_int_equal(vgmo_client_open(&c, f->d.url, "oomer", 0, 1, NULL,
+	                                  err, sizeof(err)),
+	                 VGMO_OK);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(step(c, 4 * GIB, GIB, &d), VGMO_OK);
+	n = d.batch_size;
+	assert_true(n >= 4);
+	assert_int_equal(
+	        vgmo_client_report_oom(c, (uint32_t)n, &d, err, sizeof(err)),
+	        VGMO_OK);
+	assert_true(d.batch_size <= n / 2);
+	assert_true(d.changed);
+	assert_true(d.cleanup);
+	/* What the cleanup freed goes with the next report. */
+	r.items = (uint32_t)d.batch_size;
+	r.peak_bytes = 4 * GIB + (uint64_t)d.batch_size * GIB;
+	r.freed_bytes = 3 * GIB;
+	assert_int_equal(vgmo_client_report(c, &r, &d, err, sizeof(err)),
+	                 VGMO_OK);
+	assert_false(d.cleanup);
+	seen = get_client(f, vgmo_client_id(c));
+	assert_int_equal(json_integer_value(json_object_get(seen, "ooms")), 1);
+	json_decref(seen);
+	vgmo_client_close(c);
+}
+
+static void test_daemon_restart(void **state)
+{
+	struct fixture *f = *state;
+	vgmo_decision d = {0};
+	vgmo_client *c = NULL;
+	char err[256] = "";
+	int n, port, i;
+	vgmo_err rc;
+
+	daemon_start(f, 0, NULL);
+	port = f->d.port;
+	assert_int_equal(vgmo_client_open(&c, f->d.url, "survivor", 0, 1, NULL,
+	                                  err, sizeof(err)),
+	                 VGMO_OK);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(step(c, 4 * GIB, 2 * GIB, &d), VGMO_OK);
+	n = d.batch_size;
+	daemon_stop(f);
+	/* Away: the last batch size, an error the loop may ignore. */
+	assert_int_equal(step(c, 4 * GIB, 2 * GIB, &d), VGMO_ERR_IO);
+	assert_int_equal(d.batch_size, n);
+	/* Backing off: no request, the same answer at once. */
+	rc = vgmo_client_report_oom(c, (uint32_t)n, &d, err, sizeof(err));
+	assert_int_equal(rc, VGMO_ERR_IO);
+	assert_non_null(strstr(err, "retrying"));
+	assert_int_equal(d.batch_size, n / 2 > 0 ? n / 2 : 1);
+	daemon_start(f, port, NULL);
+	for (i = 0; i < 100; i++) {
+		rc = step(c, 4 * GIB, 2 * GIB, &d);
+		if (rc == VGMO_OK)
+			break;
+		assert_int_equal(rc, VGMO_ERR_IO);
+		sleep_ms(50);
+	}
+	assert_int_equal(rc, VGMO_OK);
+	assert_true(vgmo_client_id(c) >= 0);
+	json_t *seen = get_client(f, vgmo_client_id(c));
+	assert_non_null(seen);
+	assert_string_equal(json_string_value(json_object_get(seen, "name")),
+	                    "survivor");
+	json_decref(seen);
+	vgmo_client_close(c);
+}
+
+static void test_token(void **state)
+{
+	struct fixture *f = *state;
+	vgmo_client *c = NULL;
+	char path[128], err[256] = "";
+	FILE *tf;
+
+	snprintf(path, sizeof(path), "%s/token", f->dir);
+	tf = fopen(path, "w");
+	assert_non_null(tf);
+	fputs("c-s3cret\n", tf);
+	fclose(tf);
+	daemon_start(f, 0, path);
+	assert_int_equal(vgmo_client_open(&c, f->d.url, "w", 0, 1, NULL, err,
+	                                  sizeof(err)),
+	                 VGMO_ERR_PERMISSION);
+	assert_int_equal(vgmo_client_open(&c, f->d.url, "w", 0, 1, "wrong", err,
+	                                  sizeof(err)),
+	                 VGMO_ERR_PERMISSION);
+	assert_int_equal(vgmo_client_open(&c, f->d.url, "w", 0, 1, "c-s3cret",
+	                                  err, sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_client_report_oom(c, 2, NULL, err, sizeof(err)),
+	                 VGMO_OK);
+	vgmo_client_close(c);
+	/* A GPU the daemon does not have is refused. */
+	assert_int_equal(vgmo_client_open(&c, f->d.url, "w", 9, 1, "c-s3cret",
+	                                  err, sizeof(err)),
+	                 VGMO_ERR_INVALID);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_bad_arguments),
+	        cmocka_unit_test_setup_teardown(test_refused_before_any_request,
+	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_register_and_converge,
+	                                        setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_oom_halves, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_daemon_restart, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_token, setup, teardown),
 	};
+
+	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

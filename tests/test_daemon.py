@@ -294,6 +294,12 @@ class TestEndpoints(Base):
         self.assert_error(d, "PUT", "/v1/config",
                           {"max_batch_size": 8, "memory_threshold_oom": 3},
                           400, "memory_threshold_oom")
+        err = self.assert_error(d, "PUT", "/v1/config",
+                                {"min_batch_size": 9, "max_batch_size": 4,
+                                 "memory_threshold_oom": 2}, 400)
+        self.assertNotIn("field", err)
+        self.assertIn("max_batch_size", err["fields"])
+        self.assertIn("memory_threshold_oom", err["fields"])
         self.assert_error(d, "PUT", "/v1/config", {"max_batchsize": 8}, 400,
                           "max_batchsize", "unknown key")
         self.assert_error(d, "PUT", "/v1/batch-size",

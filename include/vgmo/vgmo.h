@@ -577,6 +577,12 @@ VGMO_API uint64_t vgmo_model_weights_bytes(const vgmo_vlm_model *m,
 VGMO_API uint64_t vgmo_model_kv_bytes_per_token(const vgmo_vlm_model *m,
                                                 vgmo_dtype d);
 
+/* The simulated GPU runs any preset: vgmo_sim_options.workload may also
+ * be a built-in workload with an optional model, "NAME[:MODEL]" (NAME one
+ * of docs, photos, mixed, drift, cotenant; MODEL a preset or a JSON file,
+ * default qwen2-vl-7b; docs/traces.md), or "requests[:MODEL]" for a worker
+ * that the caller feeds. */
+
 /* Total memory of a simulated GPU preset (see vgmo_sim_presets). */
 VGMO_API vgmo_err vgmo_gpu_preset_memory(const char *name, uint64_t *out);
 

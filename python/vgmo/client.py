@@ -343,6 +343,7 @@ class Client:
         except (_Transient, _Gone) as e:
             self._failed(e)
         except VgmoError as e:
+            self._freed = 0  # refused: not to be sent again
             msg = str(e)
             if msg != self._last_error:
                 log.error("vgmo: the daemon at %s refused client %s: %s",

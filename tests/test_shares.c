@@ -1,0 +1,278 @@
+/*
+ * test_shares.c - several workers on one GPU: budgets by weight and by
+ * demand that never add up past the device's budget, newcomers and OOMs
+ * heard at once, leases, client memory on the simulated GPU, freed bytes.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine_internal.h"
+#include "util.h"
+
+#define GIB ((double)VGMO__GIB)
+
+static vgmo_engine *make(double lease)
+{
+	vgmo_config c;
+	vgmo_engine_options o;
+	vgmo_engine *e = NULL;
+
+	vgmo_config_defaults(&c);
+	c.max_batch_size = 64;
+	vgmo_engine_options_init(&o);
+	o.backend = "sim";
+	o.sim.workload = "none";
+	o.lease_seconds = lease;
+	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
+	return e;
+}
+
+static int client(vgmo_engine *e, const char *name, double weight)
+{
+	vgmo_worker_spec sp = {.name = name, .weight = weight, .leased = true};
+	int id;
+	bool existed;
+
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id, &existed),
+	                 VGMO_OK);
+	return id;
+}
+
+/* One batch: fixed + n x item bytes, allocator holding the peak. */
+static vgmo_decision report(vgmo_engine *e, int id, uint32_t n, double fixed,
+                            double item)
+{
+	vgmo_report r = {0};
+	vgmo_decision d;
+	double peak = fixed + n * item;
+
+	r.items = n;
+	r.peak_bytes = (uint64_t)peak;
+	r.allocated_bytes = (uint64_t)fixed;
+	r.reserved_bytes = (uint64_t)(peak * 1.02);
+	r.seconds = 1.0;
+	assert_int_equal(vgmo_engine_report(e, id, &r, &d), VGMO_OK);
+	return d;
+}
+
+static const vgmo__worker *W(vgmo_engine *e, int id)
+{
+	return vgmo__worker_get(e, id);
+}
+
+static double device_budget(vgmo_engine *e)
+{
+	const vgmo_gpu_sample *s = &e->samples[0];
+	double unattributed = (double)e->unattributed[0];
+
+	return e->cfg.memory_threshold_critical * (double)s->memory_total -
+	       (double)e->cfg.memory_reserve_mb * (double)VGMO__MIB -
+	       unattributed;
+}
+
+static void test_split_by_weight_never_exceeds(void **state)
+{
+	vgmo_engine *e = make(0);
+	int a, b;
+
+	(void)state;
+	a = client(e, "a", 1.0);
+	b = client(e, "b", 3.0);
+	/* Both hungry (4 GiB an item, 64 items wanted): 1:3. */
+	for (int i = 0; i < 30; i++) {
+		report(e, a, 4 + i % 3, 8 * GIB, 4 * GIB);
+		report(e, b, 4 + i % 3, 8 * GIB, 4 * GIB);
+		e->vmono += 1;
+		vgmo_engine_sample(e);
+	}
+	assert_true(fabs(W(e, b)->budget / W(e, a)->budget - 3.0) < 0.01);
+	assert_true(W(e, a)->budget + W(e, b)->budget <=
+	            device_budget(e) * 1.0000001);
+	assert_true(fabs(W(e, a)->share + W(e, b)->share - 1.0) < 1e-9);
+	/* The default worker, which nobody runs, takes no share. */
+	assert_true(W(e, VGMO_DEFAULT_WORKER)->share == 0);
+	vgmo_engine_destroy(e);
+}
+
+static void test_demand_leaves_room(void **state)
+{
+	vgmo_engine *e = make(0);
+	int small, big;
+
+	(void)state;
+	small = client(e, "small", 1.0);
+	big = client(e, "big", 1.0);
+	/* "small" needs at most 2 + 64 x 0.05 GiB = 5.2 GiB: it keeps that
+	 * and leaves the rest to "big". */
+	for (int i = 0; i < 30; i++) {
+		report(e, small, 8 + i % 4, 2 * GIB, 0.05 * GIB);
+		report(e, big, 4 + i % 3, 8 * GIB, 4 * GIB);
+		e->vmono += 1;
+		vgmo_engine_sample(e);
+	}
+	assert_true(W(e, small)->budget < 7 * GIB);
+	assert_true(W(e, big)->budget > 0.85 * device_budget(e));
+	assert_true(W(e, small)->budget + W(e, big)->budget <=
+	            device_budget(e) * 1.0000001);
+	vgmo_engine_destroy(e);
+}
+
+static void test_newcomer_heard_next_report(void **state)
+{
+	vgmo_engine *e = make(0);
+	int a, b;
+	double alone;
+	vgmo_decision d;
+
+	(void)state;
+	a = client(e, "a", 1.0);
+	for (int i = 0; i < 20; i++)
+		report(e, a, 4 + i % 3, 8 * GIB, 4 * GIB);
+	alone = W(e, a)->budget;
+	b = client(e, "b", 1.0);
+	(void)b;
+	/* No sample in between: the very next report already has half. */
+	d = report(e, a, 5, 8 * GIB, 4 * GIB);
+	assert_true(W(e, a)->budget < 0.6 * alone);
+	/* ... and the batch size follows the smaller budget. */
+	assert_true(vgmo__model_predict(&W(e, a)->model, d.batch_size) <=
+	            W(e, a)->budget);
+	vgmo_engine_destroy(e);
+}
+
+static void test_lease_expiry(void **state)
+{
+	vgmo_engine *e = make(10);
+	vgmo_snapshot *s;
+	int a, b;
+
+	(void)state;
+	a = client(e, "a", 1.0);
+	b = client(e, "b", 1.0);
+	report(e, a, 4, 8 * GIB, 4 * GIB);
+	report(e, b, 4, 8 * GIB, 4 * GIB);
+	/* a keeps reporting; b goes quiet. */
+	for (int t = 0; t < 15; t++) {
+		assert_int_equal(vgmo_engine_sim_run(e, 1), VGMO_OK);
+		report(e, a, 4, 8 * GIB, 4 * GIB);
+	}
+	assert_non_null(W(e, b));
+	assert_true(W(e, b)->unhealthy);
+	assert_false(W(e, a)->unhealthy);
+	for (int t = 0; t < 10; t++) {
+		assert_int_equal(vgmo_engine_sim_run(e, 1), VGMO_OK);
+		report(e, a, 4, 8 * GIB, 4 * GIB);
+	}
+	/* Dropped after two lease lengths; its share went back to a. */
+	assert_null(W(e, b));
+	assert_true(W(e, a)->share > 0.99);
+	assert_int_equal(vgmo_engine_snapshot(e, &s), VGMO_OK);
+	assert_int_equal(vgmo_snapshot_leases_expired(s, 0), 1);
+	vgmo_snapshot_free(s);
+	/* Reporting for a dropped client is refused. */
+	{
+		vgmo_report r = {.items = 1, .peak_bytes = 1};
+
+		assert_int_equal(vgmo_engine_report(e, b, &r, NULL),
+		                 VGMO_ERR_NOT_FOUND);
+	}
+	vgmo_engine_destroy(e);
+}
+
+static void test_client_memory_counts_on_sim(void **state)
+{
+	vgmo_engine *e = make(0);
+	int a;
+	uint64_t before, un;
+	vgmo_snapshot *s;
+
+	(void)state;
+	vgmo_engine_sample(e);
+	before = e->samples[0].memory_used;
+	a = client(e, "a", 1.0);
+	report(e, a, 4, 8 * GIB, 4 * GIB); /* reserved = 24 GiB x 1.02 */
+	vgmo_engine_sample(e);
+	assert_true(e->samples[0].memory_used - before ==
+	            (uint64_t)(24 * GIB * 1.02));
+	/* Reported fragmentation 1 - 8/24.48 shows on the device. */
+	assert_true(e->samples[0].present & VGMO_HAS_FRAGMENTATION);
+	assert_true(fabs(e->samples[0].fragmentation - (1 - 8 / (24 * 1.02))) <
+	            1e-6);
+	assert_int_equal(vgmo_engine_snapshot(e, &s), VGMO_OK);
+	assert_true(vgmo_snapshot_unattributed(s, 0, &un));
+	assert_true(un == 0);
+	vgmo_snapshot_free(s);
+	vgmo_engine_destroy(e);
+}
+
+static void test_freed_bytes_reported(void **state)
+{
+	vgmo_engine *e = make(0);
+	vgmo_report r = {0};
+	vgmo_snapshot *s;
+	const vgmo_result *h;
+	int a;
+
+	(void)state;
+	a = client(e, "a", 1.0);
+	r.items = 2;
+	r.peak_bytes = (uint64_t)(10 * GIB);
+	r.freed_bytes = 3 * VGMO__GIB;
+	assert_int_equal(vgmo_engine_report(e, a, &r, NULL), VGMO_OK);
+	assert_int_equal(vgmo_engine_snapshot(e, &s), VGMO_OK);
+	assert_true(vgmo_snapshot_counters(s)->freed_bytes == 3 * VGMO__GIB);
+	h = vgmo_snapshot_history(s, vgmo_snapshot_history_count(s) - 1);
+	assert_string_equal(h->action_taken, VGMO_ACTION_MEMORY_CLEANUP);
+	assert_true(fabs(h->memory_freed_mb - 3072) < 1e-9);
+	vgmo_snapshot_free(s);
+	vgmo_engine_destroy(e);
+}
+
+static void test_register_resumes_and_validates(void **state)
+{
+	vgmo_engine *e = make(0);
+	vgmo_worker_spec sp = {.name = "a", .leased = true};
+	int id, id2;
+	bool existed;
+
+	(void)state;
+	id = client(e, "a", 1.0);
+	report(e, id, 4, 8 * GIB, 4 * GIB);
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id2, &existed),
+	                 VGMO_OK);
+	assert_true(existed);
+	assert_int_equal(id, id2);
+	assert_int_equal(W(e, id)->model.samples, 1);
+	sp.unit = "furlongs";
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id2, NULL),
+	                 VGMO_ERR_INVALID);
+	sp.unit = NULL;
+	sp.weight = -1;
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id2, NULL),
+	                 VGMO_ERR_INVALID);
+	sp.weight = 1;
+	sp.gpu = 7;
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id2, NULL),
+	                 VGMO_ERR_NOT_FOUND);
+	vgmo_engine_destroy(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_split_by_weight_never_exceeds),
+	        cmocka_unit_test(test_demand_leaves_room),
+	        cmocka_unit_test(test_newcomer_heard_next_report),
+	        cmocka_unit_test(test_lease_expiry),
+	        cmocka_unit_test(test_client_memory_counts_on_sim),
+	        cmocka_unit_test(test_freed_bytes_reported),
+	        cmocka_unit_test(test_register_resumes_and_validates),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
