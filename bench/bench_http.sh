@@ -12,7 +12,8 @@
 #
 # Environment: DURATION (default 10s), CONNECTIONS (default 50), THREADS
 # (default 2), CLIENTS (default 50: workers registered through
-# /v1/clients), CPUS (default 0,1: the daemon's cores).
+# /v1/clients), CPUS (default 0,1: the daemon's cores), WRK_CPUS (default:
+# any; on a machine with more cores, give wrk cores of its own).
 set -eu
 
 DURATION=${DURATION:-10s}
@@ -20,6 +21,7 @@ CONNECTIONS=${CONNECTIONS:-50}
 THREADS=${THREADS:-2}
 CLIENTS=${CLIENTS:-50}
 CPUS=${CPUS:-0,1}
+WRK_CPUS=${WRK_CPUS:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 for tool in wrk taskset curl; do
@@ -87,7 +89,17 @@ series=$(grep -vc '^#' "$work/metrics")
 bytes=$(wc -c <"$work/metrics")
 workers=$(grep -c '^vlm_current_batch_size{' "$work/metrics")
 
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$work/wrk"
+# The daemon's CPU time (user + system, clock ticks) around the run gives
+# its cost per request, which other load on the machine does not inflate.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+cpu0=$(cpu_ticks)
+if [ -n "$WRK_CPUS" ]; then
+	taskset -c "$WRK_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
+		--latency "$url" >"$work/wrk"
+else
+	wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$work/wrk"
+fi
+cpu1=$(cpu_ticks)
 
 rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk")
 p99=$(awk '$1 == "99%" {print $2}' "$work/wrk")
@@ -96,12 +108,20 @@ errors=$(awk '/Non-2xx|Socket errors/' "$work/wrk")
 rss=$(awk '/^VmRSS:/ {print $2, $3}' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM:/ {print $2, $3}' "/proc/$pid/status")
 threads=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
+requests=$(awk '/ requests in / {print $1}' "$work/wrk")
+hz=$(getconf CLK_TCK)
+per_request=$(awk -v t=$((cpu1 - cpu0)) -v hz="$hz" -v n="$requests" \
+	'BEGIN { if (n > 0) printf "%.1f", t / hz / n * 1e6; else print "?" }')
+capacity=$(awk -v us="$per_request" \
+	'BEGIN { if (us > 0) printf "%.0f", 2e6 / us; else print "?" }')
 
 cat "$work/wrk"
 echo
 echo "target:       /metrics, 8 simulated GPUs, $workers clients, $series series, $bytes bytes"
-echo "load:         wrk -t$THREADS -c$CONNECTIONS -d$DURATION (daemon on CPUs $CPUS, $(nproc) online)"
+echo "load:         wrk -t$THREADS -c$CONNECTIONS -d$DURATION (daemon on CPUs $CPUS, wrk on ${WRK_CPUS:-any}, $(nproc) online)"
 echo "requests/s:   $rps"
 echo "latency:      p50 $p50, p99 $p99"
+echo "daemon CPU:   $per_request us per request (2 dedicated cores: ~$capacity requests/s)"
 echo "daemon RSS:   $rss (peak $hwm), $threads threads"
+echo "machine:      load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 [ -z "$errors" ] || echo "errors:       $errors"

@@ -17,6 +17,8 @@
 #define VALIDATE_MSG_MAX 1024
 /* 14 lines of at most ~70 bytes each, with room to spare. */
 #define CONFIG_JSON_MAX 2048
+/* Deepest nesting read (as the API's bodies, src/api_parse.h). */
+#define CONFIG_MAX_DEPTH 32
 
 /* ---------------------------------------------------------- positions */
 
@@ -97,6 +99,33 @@ static size_t key_offset(const char *s, size_t len, size_t ordinal,
 		}
 	}
 	return first_token(s, len);
+}
+
+/* Offset of the first '{' or '[' nested deeper than CONFIG_MAX_DEPTH
+ * outside strings, or `len` when there is none. A configuration has no
+ * nesting at all; this refuses a deep document before jansson recurses
+ * into it (its own limit is 2048 levels). */
+static size_t too_deep(const char *s, size_t len)
+{
+	bool in_string = false;
+	int depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = false;
+		} else if (s[i] == '"') {
+			in_string = true;
+		} else if (s[i] == '{' || s[i] == '[') {
+			if (++depth > CONFIG_MAX_DEPTH)
+				return i;
+		} else if (s[i] == '}' || s[i] == ']') {
+			depth--;
+		}
+	}
+	return len;
 }
 
 /* ---------------------------------------------------------- loading */
@@ -212,6 +241,13 @@ vgmo_err vgmo_config_load_string(vgmo_config *cfg, const char *json, size_t len,
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "%s: no configuration or text given", source);
 
+	if (too_deep(json, len) < len) {
+		pos = pos_of(json, len, too_deep(json, len));
+		return vgmo__errf(err, errlen, VGMO_ERR_PARSE,
+		                  "%s:%d:%d: nesting deeper than %d levels",
+		                  source, pos.line, pos.column,
+		                  CONFIG_MAX_DEPTH);
+	}
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_PARSE, "%s:%d:%d: %s",

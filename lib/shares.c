@@ -40,47 +40,60 @@ static bool active(const vgmo__worker *w)
 	return w->leased || w->reports > 0;
 }
 
+typedef struct fill_item {
+	double ratio; /* need / weight: the level at which it is satisfied */
+	size_t i;
+} fill_item;
+
+static int by_ratio(const void *pa, const void *pb)
+{
+	const fill_item *a = pa, *b = pb;
+	/* NaN sorts last, as if it needed everything. */
+	double x = isnan(a->ratio) ? INFINITY : a->ratio;
+	double y = isnan(b->ratio) ? INFINITY : b->ratio;
+
+	return x < y ? -1 : x > y ? 1 : (a->i > b->i) - (a->i < b->i);
+}
+
 /* Water-filling of `avail` over the `k` workers in `ws`; writes each
- * worker's part into out[]. */
+ * worker's part into out[]. The level (memory per unit of weight) only
+ * rises as workers that need less than their share are satisfied, so
+ * taking them in order of need per weight finds every one in a single
+ * pass: O(k log k), under the engine's lock with a thousand clients. */
 static void water_fill(vgmo__worker **ws, const double *need, size_t k,
                        double avail, double *out)
 {
-	bool *fixed = calloc(k ? k : 1, sizeof(*fixed));
-	double left = avail > 0 ? avail : 0;
-	bool changed = true;
+	fill_item *order = malloc((k ? k : 1) * sizeof(*order));
+	double left = avail > 0 ? avail : 0, wsum = 0;
+	size_t j;
 
-	if (fixed == NULL) { /* fall back to weights alone */
-		double wsum = 0;
-
-		for (size_t i = 0; i < k; i++)
-			wsum += ws[i]->weight;
+	for (size_t i = 0; i < k; i++)
+		wsum += ws[i]->weight;
+	if (order == NULL) { /* fall back to weights alone */
 		for (size_t i = 0; i < k; i++)
 			out[i] = left * ws[i]->weight / wsum;
 		return;
 	}
-	while (changed) {
-		double wsum = 0;
-
-		changed = false;
-		for (size_t i = 0; i < k; i++)
-			if (!fixed[i])
-				wsum += ws[i]->weight;
-		if (wsum <= 0)
-			break;
-		for (size_t i = 0; i < k; i++) {
-			if (fixed[i])
-				continue;
-			out[i] = left * ws[i]->weight / wsum;
-			if (need[i] < out[i]) {
-				out[i] = need[i];
-				fixed[i] = true;
-				left -= need[i];
-				changed = true;
-				break; /* weights of the rest change: redo */
-			}
-		}
+	for (size_t i = 0; i < k; i++) {
+		order[i].ratio = need[i] / ws[i]->weight;
+		order[i].i = i;
 	}
-	free(fixed);
+	qsort(order, k, sizeof(*order), by_ratio);
+	for (j = 0; j < k && wsum > 0; j++) {
+		size_t i = order[j].i;
+
+		if (!(need[i] < left * ws[i]->weight / wsum))
+			break;
+		out[i] = need[i];
+		left -= need[i];
+		wsum -= ws[i]->weight;
+	}
+	for (; j < k; j++) {
+		size_t i = order[j].i;
+
+		out[i] = wsum > 0 ? left * ws[i]->weight / wsum : 0;
+	}
+	free(order);
 }
 
 void vgmo__device_budgets(vgmo_engine *e, unsigned dev)
@@ -141,14 +154,14 @@ void vgmo__device_budgets(vgmo_engine *e, unsigned dev)
 	water_fill(ws, need, k, ac, crit);
 	/* Under the OOM threshold each keeps its critical budget's
 	 * proportion of the larger room. */
-	/* Idle workers left out above see the whole room, unshared. */
+	/* Idle workers left out above get no budget (unknown), so the
+	 * budgets shown never add up past the device's. */
 	for (size_t i = 0; i < e->nworkers; i++) {
 		vgmo__worker *w = e->workers[i];
 
 		if (w && w->gpu == dev && !active(w) && busy > 0) {
-			w->budget = ac;
-			w->budget_oom = ao;
-			w->has_budget = true;
+			w->budget = w->budget_oom = 0;
+			w->has_budget = false;
 			w->share = 0;
 		}
 	}

@@ -62,6 +62,13 @@ static void view_worker(const vgmo__worker *w, double now, vgmo_worker_view *v)
 
 vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
 {
+	return vgmo_engine_snapshot_ex(e, VGMO_SNAPSHOT_HISTORY, out);
+}
+
+vgmo_err vgmo_engine_snapshot_ex(vgmo_engine *e, unsigned flags,
+                                 vgmo_snapshot **out)
+{
+	bool history = (flags & VGMO_SNAPSHOT_HISTORY) != 0;
 	vgmo_snapshot *s = calloc(1, sizeof(*s));
 	size_t nw = 0;
 	double now = vgmo__engine_now(e);
@@ -77,7 +84,7 @@ vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
 	s->leases_expired = calloc(e->ndev, sizeof(*s->leases_expired));
 	s->unattributed = calloc(e->ndev, sizeof(*s->unattributed));
 	s->workers = calloc(nw ? nw : 1, sizeof(*s->workers));
-	s->history = calloc(e->history.count ? e->history.count : 1,
+	s->history = calloc(history && e->history.count ? e->history.count : 1,
 	                    sizeof(*s->history));
 	if (!s->gpus || !s->status || !s->workers || !s->history ||
 	    !s->leases_expired || !s->unattributed) {
@@ -99,13 +106,39 @@ vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
 		if (e->workers[i])
 			view_worker(e->workers[i], now,
 			            &s->workers[s->nworkers++]);
-	for (size_t i = 0; i < e->history.count; i++)
-		s->history[i] = *vgmo__history_at(&e->history, i);
-	s->nhistory = e->history.count;
+	if (history) {
+		for (size_t i = 0; i < e->history.count; i++)
+			s->history[i] = *vgmo__history_at(&e->history, i);
+		s->nhistory = e->history.count;
+	}
 	s->counters = e->counters;
 	pthread_mutex_unlock(&e->lock);
 	*out = s;
 	return VGMO_OK;
+}
+
+vgmo_err vgmo_engine_worker_view(vgmo_engine *e, int worker,
+                                 vgmo_worker_view *out, uint64_t *gpu_total)
+{
+	const vgmo__worker *w;
+	double now;
+	vgmo_err rc = VGMO_ERR_NOT_FOUND;
+
+	if (e == NULL || out == NULL)
+		return VGMO_ERR_INVALID;
+	now = vgmo__engine_now(e);
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w != NULL) {
+		view_worker(w, now, out);
+		if (gpu_total != NULL)
+			*gpu_total = w->gpu < e->ndev
+			                     ? e->samples[w->gpu].memory_total
+			                     : 0;
+		rc = VGMO_OK;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
 }
 
 void vgmo_snapshot_free(vgmo_snapshot *s)

@@ -35,6 +35,7 @@ vgmo_err vgmo__state_copy(vgmo__state *dst, const vgmo__state *src)
 	vgmo__state tmp = {0};
 
 	tmp.monitoring = src->monitoring;
+	tmp.epoch = src->epoch;
 	tmp.config_overrides = json_deep_copy(src->config_overrides);
 	if (src->nbatch) {
 		tmp.batch = malloc(src->nbatch * sizeof(*tmp.batch));
@@ -133,7 +134,7 @@ vgmo_err vgmo__config_apply_overrides(const vgmo_config *base,
 static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
                             size_t errlen)
 {
-	json_t *cfg, *mon, *batch, *item;
+	json_t *cfg, *mon, *batch, *item, *ep;
 	size_t i;
 
 	if (!json_is_object(root))
@@ -156,6 +157,12 @@ static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
 	json_decref(st->config_overrides);
 	st->config_overrides = json_incref(cfg);
 	st->monitoring = json_is_true(mon);
+	ep = json_object_get(root, "epoch");
+	if (ep != NULL && (!json_is_integer(ep) || json_integer_value(ep) < 0 ||
+	                   json_integer_value(ep) > UINT32_MAX))
+		return vgmo__errf(err, errlen, VGMO_ERR_PARSE,
+		                  "key \"epoch\": expected a whole number");
+	st->epoch = ep ? (uint32_t)json_integer_value(ep) : 0;
 	json_array_foreach(batch, i, item)
 	{
 		json_t *w = json_object_get(item, "worker");
@@ -249,6 +256,7 @@ vgmo_err vgmo__state_save(const char *dir, const vgmo__state *st, char *err,
 	    json_object_set(root, "config_overrides", st->config_overrides) ||
 	    json_object_set_new(root, "monitoring",
 	                        json_boolean(st->monitoring)) ||
+	    json_object_set_new(root, "epoch", json_integer(st->epoch)) ||
 	    json_object_set(root, "batch_size_overrides", batch))
 		goto out;
 	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);

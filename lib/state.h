@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vgmo/vgmo.h"
 
@@ -36,6 +37,7 @@ typedef struct vgmo__state {
 	bool monitoring;
 	vgmo__batch_override *batch; /* owned */
 	size_t nbatch;
+	uint32_t epoch; /* daemon starts so far: makes client ids unique */
 } vgmo__state;
 
 /* An empty state: no overrides, monitoring on. */

@@ -200,9 +200,12 @@ static vgmo_err parse_line(vgmo__trace *t, const line_ctx *c, json_t *o,
 			return bad(c, "external_bytes",
 			           "a line is either a request or a memory "
 			           "event, not both");
-		if (b < 0)
+		/* Held as a double: beyond 2^53 bytes it would not be the
+		 * number written back (9223372036854775807 became 2^63). */
+		if (b < 0 || b > VGMO__TRACE_MAX_BYTES)
 			return bad(c, "external_bytes",
-			           "must be an integer number of bytes >= 0");
+			           "must be an integer number of bytes, 0 to "
+			           "2^53");
 		v = json_object_get(o, "ramp");
 		if (v != NULL) {
 			ramp = json_is_number(v) ? json_number_value(v) : -1;

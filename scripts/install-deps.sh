@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="cmake make gcc pkg-config python3 openssl libjansson-dev libcmocka-dev \
-	libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk"
+	libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk \
+	yamllint python3-yaml python3-kubernetes"
 
 missing=""
 for p in $PACKAGES; do

@@ -21,9 +21,10 @@
 #define HISTORY_DEFAULT 100
 #define HISTORY_MAX 10000
 
-static bool take_view(vgmo_daemon *d, daemon_view *v, http_response *res)
+static bool take_view(vgmo_daemon *d, unsigned flags, daemon_view *v,
+                      http_response *res)
 {
-	vgmo_err rc = daemon_view_take(d, v);
+	vgmo_err rc = daemon_view_take(d, flags, v);
 
 	if (rc == VGMO_OK)
 		return true;
@@ -50,7 +51,7 @@ static void on_ready(void *ctx, const http_request *req, http_response *res)
 	daemon_view v;
 
 	(void)req;
-	if (daemon_view_take(ctx, &v) != VGMO_OK) {
+	if (daemon_view_take(ctx, 0, &v) != VGMO_OK) {
 		api_send_json(res, 503,
 		              json_pack("{s:s,s:s}", "status", "not ready",
 		                        "reason",
@@ -74,7 +75,7 @@ static void on_metrics(void *ctx, const http_request *req, http_response *res)
 	daemon_view v;
 
 	(void)req;
-	if (!take_view(ctx, &v, res))
+	if (!take_view(ctx, 0, &v, res))
 		return;
 	x.monitoring = v.monitoring;
 	x.ready = v.ready;
@@ -100,7 +101,7 @@ static void on_status(void *ctx, const http_request *req, http_response *res)
 	size_t n;
 
 	(void)req;
-	if (!take_view(ctx, &v, res))
+	if (!take_view(ctx, 0, &v, res))
 		return;
 	text = vgmo_snapshot_status_json(v.snap, 0);
 	tail = v.monitoring ? ",\"monitoring\":true}\n"
@@ -153,7 +154,7 @@ static void send_batch_size(vgmo_daemon *d, http_response *res)
 	const vgmo_worker_view *w;
 	daemon_view v;
 
-	if (!take_view(d, &v, res))
+	if (!take_view(d, 0, &v, res))
 		return;
 	w = default_worker(v.snap);
 	if (w == NULL)
@@ -314,7 +315,7 @@ static void on_history(void *ctx, const http_request *req, http_response *res)
 		api_send_error(res, &e);
 		return;
 	}
-	if (!take_view(ctx, &v, res))
+	if (!take_view(ctx, VGMO_SNAPSHOT_HISTORY, &v, res))
 		return;
 	n = vgmo_snapshot_history_count(v.snap);
 	from = n > (size_t)limit ? n - (size_t)limit : 0;

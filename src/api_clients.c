@@ -10,101 +10,34 @@
 
 #include "api.h"
 #include "api_util.h"
-
-#define MAX_ITEMS 1000000
-#define MAX_SECONDS 86400.0
+#include "client_parse.h"
 
 /* ------------------------------------------------------------- reading */
 
-/* An optional integer field in [lo, hi]; *present false when absent. */
-static vgmo_err get_int(json_t *o, const char *key, json_int_t lo,
-                        json_int_t hi, json_int_t *out, bool *present,
-                        api_error *e)
-{
-	json_t *v = json_object_get(o, key);
-
-	*present = v != NULL && !json_is_null(v);
-	if (!*present)
-		return VGMO_OK;
-	if (!json_is_integer(v))
-		return api_error_set(e, 400, key,
-		                     "key \"%s\": expected an integer", key);
-	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return api_error_set(e, 400, key,
-		                     "key \"%s\": %lld is outside [%lld, %lld]",
-		                     key, (long long)json_integer_value(v),
-		                     (long long)lo, (long long)hi);
-	*out = json_integer_value(v);
-	return VGMO_OK;
-}
-
-/* Refuses keys not in `allowed` (NULL-terminated). */
-static vgmo_err only_keys(json_t *o, const char *const *allowed, api_error *e)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(o, key, v)
-	{
-		size_t i = 0;
-
-		(void)v;
-		while (allowed[i] && strcmp(allowed[i], key) != 0)
-			i++;
-		if (allowed[i] == NULL)
-			return api_error_set(e, 400, key, "unknown key \"%s\"",
-			                     key);
-	}
-	return VGMO_OK;
-}
-
-static bool valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' &&
-		    *s != '-')
-			return false;
-	return true;
-}
-
 /* The device a registration names: an index or a UUID. */
-static vgmo_err find_gpu(const vgmo_snapshot *s, json_t *v, unsigned *gpu,
-                         api_error *e)
+static vgmo_err find_gpu(const vgmo_snapshot *s, const client_registration *c,
+                         unsigned *gpu, api_error *e)
 {
 	size_t n = vgmo_snapshot_gpu_count(s);
 
-	if (v == NULL || json_is_null(v)) {
-		*gpu = 0;
-		return VGMO_OK;
-	}
-	if (json_is_integer(v)) {
-		if (json_integer_value(v) < 0 ||
-		    (size_t)json_integer_value(v) >= n)
-			return api_error_set(e, 400, "gpu",
-			                     "key \"gpu\": no GPU %lld (this "
-			                     "node has %zu)",
-			                     (long long)json_integer_value(v),
-			                     n);
-		*gpu = (unsigned)json_integer_value(v);
-		return VGMO_OK;
-	}
-	if (json_is_string(v)) {
+	if (c->gpu_by_uuid) {
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(vgmo_snapshot_gpu(s, i)->uuid,
-			           json_string_value(v)) == 0) {
+			           c->gpu_uuid) == 0) {
 				*gpu = (unsigned)i;
 				return VGMO_OK;
 			}
 		return api_error_set(e, 400, "gpu",
 		                     "key \"gpu\": no GPU with UUID \"%s\"",
-		                     json_string_value(v));
+		                     c->gpu_uuid);
 	}
-	return api_error_set(e, 400, "gpu",
-	                     "key \"gpu\": expected an index or a UUID string");
+	if (c->gpu_index < 0 || (unsigned long long)c->gpu_index >= n)
+		return api_error_set(e, 400, "gpu",
+		                     "key \"gpu\": no GPU %lld (this node has "
+		                     "%zu)",
+		                     c->gpu_index, n);
+	*gpu = (unsigned)c->gpu_index;
+	return VGMO_OK;
 }
 
 /* ------------------------------------------------------------- writing */
@@ -114,8 +47,8 @@ static json_t *opt_real(bool known, double v)
 	return known ? json_real(v) : json_null();
 }
 
-static json_t *client_json(const vgmo_snapshot *s, const vgmo_worker_view *w,
-                           double lease)
+static json_t *client_json(vgmo_daemon *d, const vgmo_snapshot *s,
+                           const vgmo_worker_view *w)
 {
 	const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, w->gpu);
 	json_t *o = json_object(), *m = json_object();
@@ -128,7 +61,7 @@ static json_t *client_json(const vgmo_snapshot *s, const vgmo_worker_view *w,
 	json_object_set_new(m, "ceiling",
 	                    w->model.ceiling ? json_integer(w->model.ceiling)
 	                                     : json_null());
-	json_object_set_new(o, "id", json_integer(w->id));
+	json_object_set_new(o, "id", json_integer(daemon_client_id(d, w->id)));
 	json_object_set_new(o, "name", api_text(w->name));
 	json_object_set_new(o, "gpu", json_integer(w->gpu));
 	json_object_set_new(o, "uuid", g ? api_text(g->uuid) : json_null());
@@ -157,7 +90,7 @@ static json_t *client_json(const vgmo_snapshot *s, const vgmo_worker_view *w,
 	json_object_set_new(
 	        o, "last_report_seconds_ago",
 	        opt_real(w->last_report_age >= 0, w->last_report_age));
-	json_object_set_new(o, "lease_seconds", json_real(lease));
+	json_object_set_new(o, "lease_seconds", json_real(daemon_lease(d)));
 	json_object_set_new(o, "model", m);
 	return o;
 }
@@ -180,7 +113,7 @@ static void send_client(vgmo_daemon *d, int id, unsigned status,
 	vgmo_snapshot *s;
 	const vgmo_worker_view *w;
 
-	if (vgmo_engine_snapshot(daemon_engine(d), &s) != VGMO_OK) {
+	if (vgmo_engine_snapshot_ex(daemon_engine(d), 0, &s) != VGMO_OK) {
 		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 		return;
 	}
@@ -188,7 +121,7 @@ static void send_client(vgmo_daemon *d, int id, unsigned status,
 	if (w == NULL)
 		api_fail(res, VGMO_ERR_NOT_FOUND, NULL, "no such client");
 	else
-		api_send_json(res, status, client_json(s, w, daemon_lease(d)));
+		api_send_json(res, status, client_json(d, s, w));
 	vgmo_snapshot_free(s);
 }
 
@@ -226,71 +159,32 @@ static vgmo_err model_prior(vgmo_daemon *d, const char *model, const char *unit,
 static void on_register(vgmo_daemon *d, const http_request *req,
                         http_response *res)
 {
-	static const char *const keys[] = {"name",  "gpu",  "weight",
-	                                   "model", "unit", NULL};
+	client_registration c;
 	vgmo_worker_spec sp = {0};
 	vgmo_snapshot *s = NULL;
-	json_t *o = NULL, *v;
 	api_error e;
 	double token_bytes = 0;
 	bool existed = false;
 	int id;
 	vgmo_err rc;
 
-	if (api_parse_object(req->body, req->body_len, &o, &e) != VGMO_OK ||
-	    only_keys(o, keys, &e) != VGMO_OK)
+	if (client_parse_registration(req->body, req->body_len, &c, &e) !=
+	    VGMO_OK)
 		goto refuse;
-	if (vgmo_engine_snapshot(daemon_engine(d), &s) != VGMO_OK) {
+	if (vgmo_engine_snapshot_ex(daemon_engine(d), 0, &s) != VGMO_OK) {
 		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 		goto out;
 	}
-	v = json_object_get(o, "name");
-	if (!json_is_string(v) || !valid_name(json_string_value(v))) {
-		api_error_set(&e, 400, "name",
-		              "key \"name\": expected 1 to 63 characters of "
-		              "A-Z a-z 0-9 . _ -");
+	sp.name = c.name;
+	sp.weight = c.weight;
+	sp.unit = c.unit;
+	if (find_gpu(s, &c, &sp.gpu, &e) != VGMO_OK)
 		goto refuse;
-	}
-	sp.name = json_string_value(v);
-	if (find_gpu(s, json_object_get(o, "gpu"), &sp.gpu, &e) != VGMO_OK)
+	if (c.model[0] != '\0' &&
+	    model_prior(d, c.model, sp.unit,
+	                vgmo_snapshot_gpu(s, sp.gpu)->memory_total, &sp,
+	                &token_bytes, &e) != VGMO_OK)
 		goto refuse;
-	v = json_object_get(o, "weight");
-	if (v && !json_is_null(v)) {
-		if (!json_is_number(v) || !(json_number_value(v) > 0) ||
-		    json_number_value(v) > 1e6) {
-			api_error_set(&e, 400, "weight",
-			              "key \"weight\": expected a number in "
-			              "(0, 1000000]");
-			goto refuse;
-		}
-		sp.weight = json_number_value(v);
-	}
-	v = json_object_get(o, "unit");
-	sp.unit = "items";
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) ||
-		    (strcmp(json_string_value(v), "items") != 0 &&
-		     strcmp(json_string_value(v), "images") != 0 &&
-		     strcmp(json_string_value(v), "tokens") != 0)) {
-			api_error_set(&e, 400, "unit",
-			              "key \"unit\": expected \"items\", "
-			              "\"images\" or \"tokens\"");
-			goto refuse;
-		}
-		sp.unit = json_string_value(v);
-	}
-	v = json_object_get(o, "model");
-	if (v && !json_is_null(v)) {
-		if (!json_is_string(v)) {
-			api_error_set(&e, 400, "model",
-			              "key \"model\": expected a preset name");
-			goto refuse;
-		}
-		if (model_prior(d, json_string_value(v), sp.unit,
-		                vgmo_snapshot_gpu(s, sp.gpu)->memory_total, &sp,
-		                &token_bytes, &e) != VGMO_OK)
-			goto refuse;
-	}
 	sp.leased = true;
 	rc = vgmo_engine_worker_register(daemon_engine(d), &sp, &id, &existed);
 	if (rc != VGMO_OK) {
@@ -301,131 +195,74 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 		vgmo_engine_set_unit_prior(daemon_engine(d), id, sp.prior_fixed,
 		                           token_bytes);
 	daemon_log_info(d, existed ? "client resumed" : "client registered",
-	                "id=%d gpu=%u peer=%s", id, sp.gpu, req->peer);
+	                "id=%d gpu=%u peer=%s", daemon_client_id(d, id), sp.gpu,
+	                req->peer);
 	send_client(d, id, existed ? 200 : 201, res);
 	goto out;
 refuse:
 	api_send_error(res, &e);
 out:
 	vgmo_snapshot_free(s);
-	json_decref(o);
 }
 
 /* -------------------------------------------------------------- report */
 
+/* The client's view when it is a leased worker; false (404 sent) if not. */
+static bool leased_view(vgmo_engine *eng, int id, vgmo_worker_view *w,
+                        uint64_t *total, http_response *res)
+{
+	if (vgmo_engine_worker_view(eng, id, w, total) == VGMO_OK && w->leased)
+		return true;
+	api_fail(res, VGMO_ERR_NOT_FOUND, NULL,
+	         "no such client (its lease may have expired): register "
+	         "again");
+	return false;
+}
+
+/* Answers from the worker's own view, not a whole snapshot: a report is
+ * the hot path (ten a second from every client). */
 static void on_report(vgmo_daemon *d, int id, const http_request *req,
                       http_response *res)
 {
-	static const char *const keys[] = {
-	        "items",          "peak_bytes", "allocated_bytes",
-	        "reserved_bytes", "seconds",    "oom",
-	        "freed_bytes",    "units",      NULL};
 	vgmo_engine *eng = daemon_engine(d);
-	vgmo_report r = {0};
 	vgmo_decision dec = {0};
 	vgmo_unit_decision ud = {0};
-	vgmo_snapshot *s = NULL;
-	const vgmo_worker_view *w;
-	json_int_t items = 0, peak = 0, alloc = 0, resv = 0, freed = 0,
-	           units = 0;
-	bool has_items, has_peak, has_alloc, has_resv, has_freed, has_units;
-	json_t *o = NULL, *v, *ans;
-	json_int_t total;
+	vgmo_worker_view w;
+	client_report c;
+	uint64_t total = 0;
+	json_t *ans;
 	api_error e;
 	vgmo_err rc;
 
-	if (api_parse_object(req->body, req->body_len, &o, &e) != VGMO_OK ||
-	    only_keys(o, keys, &e) != VGMO_OK)
-		goto refuse;
-	if (vgmo_engine_snapshot(eng, &s) != VGMO_OK) {
-		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
-		goto out;
+	if (!leased_view(eng, id, &w, &total, res))
+		return;
+	if (client_parse_report(req->body, req->body_len, total, &c, &e) !=
+	    VGMO_OK) {
+		api_send_error(res, &e);
+		return;
 	}
-	w = find_client(s, id);
-	if (w == NULL) {
-		api_fail(res, VGMO_ERR_NOT_FOUND, NULL,
-		         "no such client (its lease may have expired): "
-		         "register again");
-		goto out;
-	}
-	/* Nothing a GPU could not hold is believed. */
-	total = (json_int_t)vgmo_snapshot_gpu(s, w->gpu)->memory_total;
-	if (total <= 0)
-		total = INT64_MAX;
-	v = json_object_get(o, "oom");
-	if (v && !json_is_boolean(v)) {
-		api_error_set(&e, 400, "oom",
-		              "key \"oom\": expected true or "
-		              "false");
-		goto refuse;
-	}
-	r.oom = v && json_is_true(v);
-	if (get_int(o, "items", 1, MAX_ITEMS, &items, &has_items, &e) ||
-	    get_int(o, "peak_bytes", 1, total, &peak, &has_peak, &e) ||
-	    get_int(o, "allocated_bytes", 0, total, &alloc, &has_alloc, &e) ||
-	    get_int(o, "reserved_bytes", 0, total, &resv, &has_resv, &e) ||
-	    get_int(o, "freed_bytes", 0, total, &freed, &has_freed, &e) ||
-	    get_int(o, "units", 1, INT64_MAX / 2, &units, &has_units, &e))
-		goto refuse;
-	if (!has_items) {
-		api_error_set(&e, 400, "items", "key \"items\": required");
-		goto refuse;
-	}
-	if (!has_peak && !r.oom) {
-		api_error_set(&e, 400, "peak_bytes",
-		              "key \"peak_bytes\": required unless \"oom\" is "
-		              "true");
-		goto refuse;
-	}
-	if (has_alloc && has_resv && alloc > resv) {
-		api_error_set(&e, 400, "allocated_bytes",
-		              "key \"allocated_bytes\": more than "
-		              "\"reserved_bytes\"");
-		goto refuse;
-	}
-	v = json_object_get(o, "seconds");
-	if (v && !json_is_null(v)) {
-		if (!json_is_number(v) || !(json_number_value(v) >= 0) ||
-		    json_number_value(v) > MAX_SECONDS) {
-			api_error_set(&e, 400, "seconds",
-			              "key \"seconds\": expected a number in "
-			              "[0, 86400]");
-			goto refuse;
-		}
-		r.seconds = json_number_value(v);
-	}
-	r.items = (uint32_t)items;
-	r.peak_bytes = (uint64_t)peak;
-	r.allocated_bytes = (uint64_t)alloc;
-	r.reserved_bytes = (uint64_t)resv;
-	r.freed_bytes = (uint64_t)freed;
-	if (has_units)
-		rc = vgmo_engine_report_units(eng, id, &r, (uint64_t)units,
-		                              &ud);
+	if (c.has_units)
+		rc = vgmo_engine_report_units(eng, id, &c.r, c.units, &ud);
 	else
-		rc = vgmo_engine_report(eng, id, &r, &dec);
+		rc = vgmo_engine_report(eng, id, &c.r, &dec);
 	if (rc != VGMO_OK) {
 		api_fail(res, rc, NULL, "report refused");
-		goto out;
+		return;
 	}
-	vgmo_snapshot_free(s);
-	s = NULL;
-	if (vgmo_engine_snapshot(eng, &s) != VGMO_OK ||
-	    (w = find_client(s, id)) == NULL) {
-		api_fail(res, VGMO_ERR_NOT_FOUND, NULL, "no such client");
-		goto out;
-	}
+	if (!leased_view(eng, id, &w, NULL, res))
+		return;
 	ans = json_object();
-	json_object_set_new(ans, "batch_size", json_integer(w->batch_size));
-	json_object_set_new(ans, "cleanup",
-	                    json_boolean(has_units ? ud.cleanup : dec.cleanup));
+	json_object_set_new(ans, "batch_size", json_integer(w.batch_size));
+	json_object_set_new(
+	        ans, "cleanup",
+	        json_boolean(c.has_units ? ud.cleanup : dec.cleanup));
 	json_object_set_new(ans, "budget_bytes",
-	                    w->share >= 0
-	                            ? json_integer((json_int_t)w->budget_bytes)
+	                    w.share >= 0
+	                            ? json_integer((json_int_t)w.budget_bytes)
 	                            : json_null());
-	json_object_set_new(ans, "share", opt_real(w->share >= 0, w->share));
+	json_object_set_new(ans, "share", opt_real(w.share >= 0, w.share));
 	json_object_set_new(ans, "lease_seconds", json_real(daemon_lease(d)));
-	if (has_units) {
+	if (c.has_units) {
 		json_object_set_new(
 		        ans, "unit_budget",
 		        ud.unit_budget
@@ -435,12 +272,6 @@ static void on_report(vgmo_daemon *d, int id, const http_request *req,
 		                    json_integer(ud.max_items));
 	}
 	api_send_json(res, 200, ans);
-	goto out;
-refuse:
-	api_send_error(res, &e);
-out:
-	vgmo_snapshot_free(s);
-	json_decref(o);
 }
 
 /* ----------------------------------------------------------- the routes */
@@ -456,7 +287,7 @@ void api_on_clients(void *ctx, const http_request *req, http_response *res)
 			on_register(d, req, res);
 		return;
 	}
-	if (vgmo_engine_snapshot(daemon_engine(d), &s) != VGMO_OK) {
+	if (vgmo_engine_snapshot_ex(daemon_engine(d), 0, &s) != VGMO_OK) {
 		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 		return;
 	}
@@ -465,8 +296,7 @@ void api_on_clients(void *ctx, const http_request *req, http_response *res)
 		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
 
 		if (w->leased)
-			json_array_append_new(
-			        list, client_json(s, w, daemon_lease(d)));
+			json_array_append_new(list, client_json(d, s, w));
 	}
 	api_send_json(res, 200, json_pack("{s:o}", "clients", list));
 	vgmo_snapshot_free(s);
@@ -481,6 +311,7 @@ void api_on_client(void *ctx, const http_request *req, http_response *res)
 	long id = strtol(rest, &end, 10);
 	bool report = strcmp(end, "/report") == 0;
 	api_error e;
+	int worker;
 
 	if (end == rest || id < 0 || id > 1000000000L ||
 	    (*end != '\0' && !report) || !isdigit((unsigned char)rest[0])) {
@@ -497,18 +328,20 @@ void api_on_client(void *ctx, const http_request *req, http_response *res)
 	}
 	if (!api_authorized(d, req, res))
 		return;
+	worker = daemon_client_worker(d, id);
 	if (report) {
-		on_report(d, (int)id, req, res);
+		on_report(d, worker, req, res);
 	} else if (req->method == HTTP_DELETE) {
 		vgmo_snapshot *s;
 		bool known = false;
 
-		if (vgmo_engine_snapshot(daemon_engine(d), &s) == VGMO_OK) {
-			known = find_client(s, (int)id) != NULL;
+		if (vgmo_engine_snapshot_ex(daemon_engine(d), 0, &s) ==
+		    VGMO_OK) {
+			known = find_client(s, worker) != NULL;
 			vgmo_snapshot_free(s);
 		}
 		if (!known || vgmo_engine_worker_remove(daemon_engine(d),
-		                                        (int)id) != VGMO_OK) {
+		                                        worker) != VGMO_OK) {
 			api_fail(res, VGMO_ERR_NOT_FOUND, NULL,
 			         "no such client");
 			return;
@@ -517,6 +350,6 @@ void api_on_client(void *ctx, const http_request *req, http_response *res)
 		                req->peer);
 		res->status = 204;
 	} else {
-		send_client(d, (int)id, 200, res);
+		send_client(d, worker, 200, res);
 	}
 }

@@ -368,9 +368,13 @@ void api_error_from_config(api_error *e, vgmo_err rc, const char *message)
 	const char *list = strstr(message, inv);
 	char field[64] = "", fields[256] = "";
 
+	/* jansson says "near '...'" of every error; only a duplicate key's
+	 * names a field ("\\u0000 ... near '"bal\\u0000"'" names none). */
 	if (!word_after(message, "unknown key \"", field, sizeof(field)) &&
 	    !word_after(message, "key \"", field, sizeof(field)) &&
-	    !word_after(message, "near '\"", field, sizeof(field)) && list) {
+	    !(strstr(message, "duplicate object key") &&
+	      word_after(message, "near '\"", field, sizeof(field))) &&
+	    list) {
 		/* A single field only when the validation named one. */
 		if (list_fields(list + strlen(inv), fields, sizeof(fields)) ==
 		    1)

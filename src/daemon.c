@@ -30,6 +30,18 @@ vgmo_engine *daemon_engine(vgmo_daemon *d)
 	return d->engine;
 }
 
+int daemon_client_id(vgmo_daemon *d, int worker)
+{
+	return d->id_base + worker;
+}
+
+int daemon_client_worker(vgmo_daemon *d, long id)
+{
+	return id > d->id_base && id - d->id_base < (1 << 20)
+	               ? (int)(id - d->id_base)
+	               : -1;
+}
+
 double daemon_lease(vgmo_daemon *d)
 {
 	return d->opts->lease_seconds > 0 ? d->opts->lease_seconds : 30.0;
@@ -114,8 +126,10 @@ static void *loop_main(void *arg)
 		double now = vgmo__mono_now();
 		bool stop;
 
+		/* At most one second of simulated time per pass: a loop that
+		 * fell behind (a loaded machine) lags instead of spiralling. */
 		if (d->simulated)
-			vgmo_engine_sim_run(d->engine, now - last);
+			vgmo_engine_sim_run(d->engine, fmin(now - last, 1.0));
 		else
 			vgmo_engine_tick(d->engine);
 		last = now;
@@ -159,14 +173,14 @@ bool daemon_alive(vgmo_daemon *d)
 	return d->loop_started && age < fmax(3 * c.monitoring_interval, 2.0);
 }
 
-vgmo_err daemon_view_take(vgmo_daemon *d, daemon_view *out)
+vgmo_err daemon_view_take(vgmo_daemon *d, unsigned flags, daemon_view *out)
 {
 	const vgmo_config *c;
 	double newest = -1;
 	vgmo_err rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = vgmo_engine_snapshot(d->engine, &out->snap);
+	rc = vgmo_engine_snapshot_ex(d->engine, flags, &out->snap);
 	if (rc != VGMO_OK)
 		return rc;
 	c = vgmo_snapshot_config(out->snap);
@@ -320,7 +334,7 @@ static bool worker_identity(vgmo_daemon *d, int id, char *name, size_t size,
 	vgmo_snapshot *s;
 	bool found = false;
 
-	if (vgmo_engine_snapshot(d->engine, &s) != VGMO_OK)
+	if (vgmo_engine_snapshot_ex(d->engine, 0, &s) != VGMO_OK)
 		return false;
 	for (size_t i = 0; i < vgmo_snapshot_worker_count(s); i++) {
 		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
@@ -515,7 +529,6 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	pthread_mutex_init(&d->admin, NULL);
 	pthread_mutex_init(&d->wake_lock, NULL);
 	pthread_cond_init(&d->wake, NULL);
-	vgmo__state_init(&d->state);
 	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
@@ -536,6 +549,14 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 	else if (rc != VGMO_OK)
 		return vgmo__errf(err, errlen, rc, "%s", why);
+	/* A new epoch per start keeps client ids of an earlier run from
+	 * landing on a different client of this one. */
+	d->state.epoch++;
+	if (vgmo__state_save(state_dir, &d->state, why, sizeof(why)) != VGMO_OK)
+		vgmo_log_write(log, VGMO_LOG_ERROR,
+		               "cannot write the state directory", "error=%s",
+		               vgmo_log_quote(why, q, sizeof(q)));
+	d->id_base = (int)((d->state.epoch % 2047 + 1) << 20);
 	eff = d->base;
 	if (json_object_size(d->state.config_overrides) &&
 	    vgmo__config_apply_overrides(&d->base, d->state.config_overrides,

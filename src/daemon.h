@@ -40,7 +40,8 @@ typedef struct daemon_view {
 	double started_at;      /* wall seconds */
 } daemon_view;
 
-vgmo_err daemon_view_take(vgmo_daemon *d, daemon_view *out);
+/* `flags`: VGMO_SNAPSHOT_* (0: no history). */
+vgmo_err daemon_view_take(vgmo_daemon *d, unsigned flags, daemon_view *out);
 void daemon_view_release(daemon_view *v);
 
 /* Liveness: the loop thread has beaten within 3 monitoring intervals. */
@@ -68,6 +69,12 @@ bool daemon_token_ok(vgmo_daemon *d, const char *authorization_header);
 
 /* The engine, for read-only helpers (batch size lookups). */
 vgmo_engine *daemon_engine(vgmo_daemon *d);
+
+/* Client ids differ from run to run (a new epoch per start), so a report
+ * meant for a client of an earlier run is refused, not misattributed. */
+int daemon_client_id(vgmo_daemon *d, int worker);
+/* The worker of a client id, or -1. */
+int daemon_client_worker(vgmo_daemon *d, long id);
 
 /* Lease length of registered clients, seconds. */
 double daemon_lease(vgmo_daemon *d);

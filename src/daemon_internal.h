@@ -30,6 +30,7 @@ struct vgmo_daemon {
 	_Atomic uint64_t heartbeat_ms; /* monotonic ms of the last loop pass */
 	uint64_t history_seq;          /* results already written */
 	bool history_failing;          /* logged once until it recovers */
+	int id_base;                   /* client id = id_base + worker id */
 };
 
 /* Sets up everything but the loop and HTTP; `opts` must outlive *d. */

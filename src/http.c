@@ -1,17 +1,17 @@
 /*
  * http.c - the HTTP server over libmicrohttpd (see http.h).
  *
- * We bind the listening socket ourselves (so that a bind failure names the
- * address and errno) and hand it to libmicrohttpd, which serves it from a
- * small thread pool with epoll. A request body is collected into a buffer
+ * The listening socket is bound by http_listen.c and handed to
+ * libmicrohttpd, which serves it from a small thread pool with epoll (one
+ * thread per online CPU, at most 4: measured better than a thread per
+ * connection, docs/performance.md). A request body is collected into a buffer
  * capped at HTTP_BODY_MAX: a declared Content-Length over the cap is
  * answered 413 before any of the body is read; a chunked body that grows
- * past it is discarded and answered 413 at its end.
+ * past it is discarded and answered 413 at its end (or, past 1 MiB, the
+ * connection is closed).
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +32,8 @@
 #define CONNECTION_LIMIT 256
 #define PER_IP_LIMIT 128
 #define IDLE_TIMEOUT_S 30
+/* A chunked body over the cap is read and dropped up to this much more. */
+#define DISCARD_MAX (16u * HTTP_BODY_MAX)
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -52,7 +54,8 @@ struct pending {
 	unsigned method;
 	bool too_big;
 	size_t len;
-	char body[]; /* HTTP_BODY_MAX + 1 */
+	size_t discarded; /* bytes thrown away after the cap */
+	char body[];      /* HTTP_BODY_MAX + 1 */
 };
 
 /* ------------------------------------------------------------ responses */
@@ -266,6 +269,32 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 	return send_response(c, &res, NULL);
 }
 
+static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value)
+{
+	unsigned *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		(*n)++;
+	return MHD_YES;
+}
+
+/* Two Content-Length headers, or one beside Transfer-Encoding: a request
+ * that a proxy and this server could frame differently (smuggling, RFC
+ * 9112 6.3). libmicrohttpd takes one of them silently; refuse it. */
+static bool ambiguous_length(struct MHD_Connection *c)
+{
+	unsigned n = 0;
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_length, &n);
+	return n > 1 ||
+	       (n == 1 && MHD_lookup_connection_value(
+	                          c, MHD_HEADER_KIND,
+	                          MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL);
+}
+
 /* Declared body length: 0 none, 1 within the cap, -1 over it. */
 static int declared_length(struct MHD_Connection *c)
 {
@@ -307,6 +336,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		                NULL, 0);
 	}
 	if (p == NULL) {
+		if (ambiguous_length(c))
+			return send_error(c, 400,
+			                  "conflicting Content-Length or "
+			                  "Transfer-Encoding headers",
+			                  NULL);
 		bit = method_bit(method);
 		route = find_route(s->routes, url);
 		if (route == NULL)
@@ -332,6 +366,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		p->method = bit;
 		p->too_big = false;
 		p->len = 0;
+		p->discarded = 0;
 		*state = p;
 		return MHD_YES;
 	}
@@ -340,7 +375,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			memcpy(p->body + p->len, upload, *upload_size);
 			p->len += *upload_size;
 		} else {
+			/* Discarded so that the client reads the 413; a body
+			 * that goes on and on closes the connection. */
 			p->too_big = true;
+			p->discarded += *upload_size;
+			if (p->discarded > DISCARD_MAX)
+				return MHD_NO;
 		}
 		*upload_size = 0;
 		return MHD_YES;

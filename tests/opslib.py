@@ -95,7 +95,8 @@ class Daemon:
         return self.base.split("://", 1)[1]
 
     def stderr(self):
-        self.err.flush()
+        if not self.err.closed:
+            self.err.flush()
         with open(self.errpath, "rb") as f:
             return f.read().decode("utf-8", "replace")
 

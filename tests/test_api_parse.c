@@ -241,6 +241,8 @@ static void test_config_errors(void **state)
 	const char *one = "{\"memory_threshold_warning\": 0.99}";
 	const char *two = "{\"min_batch_size\": 9, \"max_batch_size\": 4, "
 	                  "\"memory_threshold_oom\": 2}";
+	const char *nul = "{\"strategy\": \"bal\\u0000anced\"}";
+	const char *dup = "{\"max_batch_size\": 8, \"max_batch_size\": 9}";
 
 	(void)state;
 	vgmo_config_defaults(&cfg);
@@ -273,6 +275,17 @@ static void test_config_errors(void **state)
 
 	api_error_from_config(&e, VGMO_ERR_IO, "state dir: No space left");
 	assert_int_equal(e.status, 503);
+
+	/* jansson's "near '...'" names a field only for a duplicate key: a
+	 * \u0000 in a value is about no field ("bal" was taken for one). */
+	rc = vgmo_config_load_string(&cfg, nul, strlen(nul), API_SOURCE, err,
+	                             sizeof(err));
+	api_error_from_config(&e, rc, err);
+	want_error(rc, &e, 400, "", "request body:1:29: \\u0000");
+	rc = vgmo_config_load_string(&cfg, dup, strlen(dup), API_SOURCE, err,
+	                             sizeof(err));
+	api_error_from_config(&e, rc, err);
+	want_error(rc, &e, 400, "max_batch_size", "duplicate object key");
 }
 
 static void test_status_map(void **state)

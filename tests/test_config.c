@@ -722,6 +722,28 @@ static void test_load_string_errors(void **state)
 	        {"{\"gc_threshold\": 2}", "s: invalid configuration: "
 	                                  "gc_threshold: must be a number from "
 	                                  "0 to 1 (got 2)"},
+	        /* jansson's edge cases: each refused with where it is. Deep
+	         * nesting before jansson recurses (its limit is 2048). */
+	        {"{\"gc_threshold\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+	         "s:1:49: nesting deeper than 32 levels"},
+	        {"[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]",
+	         "s:1:1: the top level must be an object, got an array"},
+	        {"{\"strategy\": \"bal\\u0000anced\"}",
+	         "s:1:29: \\u0000 is not allowed without JSON_ALLOW_NUL near "
+	         "'\"bal\\u0000anced\"'"},
+	        {"{\"gc_threshold\": 0.5,\n \"gc_threshold\": 0.6}",
+	         "s:2:15: duplicate object key near '\"gc_threshold\"'"},
+	        {"{\"monitoring_interval\": 1e400}",
+	         "s:1:29: real number overflow near '1e400'"},
+	        {"{\"memory_reserve_mb\": 9223372036854775808}",
+	         "s:1:41: too big integer near '9223372036854775808'"},
+	        {"{\"memory_reserve_mb\": -9223372036854775809}",
+	         "s:1:42: too big negative integer near "
+	         "'-9223372036854775809'"},
+	        {"{\"strategy\": \"\xff\"}",
+	         "s:1:14: unable to decode byte 0xff near '\"'"},
+	        {"{\"strategy\": \"\\ud800\"}",
+	         "s:1:21: invalid Unicode '\\uD800' near '\"\\ud800\"'"},
 	};
 	vgmo_config cfg, before;
 	char err[ERRLEN];

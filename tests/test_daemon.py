@@ -208,11 +208,14 @@ class TestEndpoints(Base):
         self.assertTrue(resp.getheader("Content-Type").startswith(
             "text/plain; version=0.0.4"))
         text = data.decode()
-        families = sorted(re.findall(r"^# TYPE (\S+) ", text, re.M))
+        families = set(re.findall(r"^# TYPE (\S+) ", text, re.M))
         with open(FAMILIES) as f:
-            want = sorted(line.strip() for line in f
-                          if line.strip() and not line.startswith("#"))
-        self.assertEqual(families, want)
+            names = [line.strip() for line in f
+                     if line.strip() and not line.startswith("#")]
+        required = {n for n in names if not n.endswith("?")}
+        allowed = required | {n[:-1] for n in names if n.endswith("?")}
+        self.assertEqual(required - families, set(), "families missing")
+        self.assertEqual(families - allowed, set(), "families not listed")
         self.assertIn("vlm_monitoring_enabled 1\n", text)
         self.assertRegex(text, r'\nvlm_gpu_up\{gpu="0",uuid="GPU-[^"]+"\} 1\n')
         self.assertRegex(text, r'\nvlm_current_batch_size\{gpu="0",uuid="'

@@ -331,7 +331,7 @@ class Kubernetes(unittest.TestCase):
                 cls.docs[d["kind"]] = d
         cls.ds = cls.docs["DaemonSet"]
         cls.pod = cls.ds["spec"]["template"]["spec"]
-        (cls.ctr,) = [c for c in cls.pod["containers"] if c["name"] == "vgmo"]
+        (cls.ctr,) = [c for c in cls.pod["containers"] if c.get("name") == "vgmo"] or [{}]
         cls.pod_labels = cls.ds["spec"]["template"]["metadata"]["labels"]
 
     def args(self):
@@ -365,14 +365,19 @@ class Kubernetes(unittest.TestCase):
             self.assertIn("deploy/k8s/token", f.read().split())
 
     def test_core_kinds_fit_the_kubernetes_api(self):
+        errors = []
         for d in self.docs.values():
             key = (d["apiVersion"], d["kind"])
             if key in CRDS:
                 continue
             self.assertIn(key, CORE_MODELS, "unexpected kind %s" % (key,))
             typ = CORE_MODELS[key]
-            self.assertEqual(schema_errors(d, typ, d["kind"]), [])
-            deserialize(d, typ)  # raises on a missing required field
+            errors += schema_errors(d, typ, d["kind"])
+            try:
+                deserialize(d, typ)  # refuses a missing required field
+            except (ValueError, TypeError) as e:
+                errors.append("%s: %s" % (d["kind"], e))
+        self.assertEqual(errors, [])
 
     def test_no_rbac(self):
         # vgmo never calls the Kubernetes API: no roles, no token mounted.
@@ -744,7 +749,7 @@ class ServeFlags(unittest.TestCase):
         ds = Kubernetes.ds if hasattr(Kubernetes, "ds") else None
         if ds is None:
             Kubernetes.setUpClass()
-        (ctr,) = [c for c in Kubernetes.pod["containers"] if c["name"] == "vgmo"]
+        (ctr,) = [c for c in Kubernetes.pod["containers"] if c.get("name") == "vgmo"]
         self.check("daemonset.yaml", ctr["args"])
         self.check("Dockerfile CMD", json.loads(dockerfile_stages()[-1]["CMD"][0]))
         (start,) = unit_settings()["ExecStart"]

@@ -15,19 +15,31 @@ Then:
 2. checks that Prometheus loaded every rule and evaluates each without
    error on the real series, and that VLMMemoryUsageCritical is silent while
    the GPU is under 95 %;
-3. drives the simulated GPU over 95 % of its memory and sees
-   VLMMemoryUsageCritical go pending, then firing, through /api/v1/alerts,
-   with the GPU's labels, while the alerts about a down target, a down GPU,
-   stale samples or temperature stay silent;
+3. drives the simulated GPU over 90 % of its memory (the seed's critical
+   threshold) and sees VLMMemoryUsageHigh go pending, then firing, through
+   /api/v1/alerts, with the GPU's labels and annotations, while the alerts
+   about a down target, a down GPU, stale samples, temperature or failed
+   optimizations stay silent; then pins a batch that cannot fit, so that
+   the simulated worker (the daemon's "default" client) runs out of memory
+   batch after batch: VLMClientOutOfMemory fires for that client, through
+   increase() over the client's OOM counter, and VLMMemoryUsageHigh
+   resolves as the usage falls;
 4. runs every query of deploy/grafana/vgmo-dashboard.json against the same
    Prometheus (Grafana's variables replaced by match-all values): each one
    is valid PromQL that evaluates without error, and returns series when the
    metrics it reads are exported.
 
 Honest about time: the rules Prometheus loads here are the shipped ones with
-every `for:` shortened to FOR_SECONDS (a 1 minute hold would make this test
-last minutes). Expressions, labels and annotations are unchanged, and the
-real durations are checked by `promtool test rules` in test_ops.py.
+every `for:` shortened to FOR_SECONDS (the real 2 minute hold would make this
+test last minutes). Expressions, labels and annotations are unchanged, and
+the real durations are checked by `promtool test rules` in test_ops.py.
+
+Why VLMMemoryUsageHigh (over 90 %) rather than VLMMemoryUsageCritical (over
+95 %): the simulated 80 GB H100 runs a pinned batch of 13 at a steady 93 to
+96 % of its memory, while a batch of 14 runs out of memory every few
+batches, which drops the usage to 21 % and resets a pending alert. Over
+90 % is what the test can hold the GPU at without flaking; the 95 % line is
+covered by the unit tests.
 
 Everything it starts is stopped, and its temporary directory removed.
 """
@@ -49,7 +61,7 @@ ROOT = opslib.ROOT
 ALERTS = os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")
 DASHBOARD = os.path.join(ROOT, "deploy", "grafana", "vgmo-dashboard.json")
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
-FOR_SECONDS = 4
+FOR_SECONDS = 3
 VGMO = None
 
 
@@ -238,41 +250,54 @@ class EndToEnd(unittest.TestCase):
                    if r["health"] != "ok"}
             return not bad
         wait_for("every rule evaluated with health ok", rules_ok, 10)
-        self.assertEqual(p.alerts("VLMMemoryUsageCritical"), [])
+        self.assertEqual(p.alerts("VLMMemoryUsageHigh"), [])
 
-        # 3. Drive the GPU over 95 %. With the default oom threshold (95 %)
-        # vgmo would itself clean up and shrink the batch, which is its job;
-        # so the thresholds are raised to let the GPU run at up to 99 %, and
-        # the batch is pinned to 14, which the simulated 80 GB H100 runs at
-        # about 96.6 % of its memory.
+        # 3. Drive the GPU over 90 %. At the default thresholds vgmo would
+        # itself clean up and shrink the batch there, which is its job; so
+        # the configuration lets the GPU run at up to 97 % before vgmo calls
+        # it critical, and the batch is pinned to 13.
         self.vgmo("PUT", "/v1/config", {"memory_threshold_critical": 0.97,
                                          "memory_threshold_oom": 0.99})
-        self.assertEqual(self.vgmo("PUT", "/v1/batch-size", {"batch_size": 14})
-                         ["batch_size"], 14)
+        self.assertEqual(self.vgmo("PUT", "/v1/batch-size", {"batch_size": 13})
+                         ["batch_size"], 13)
         states = []
 
-        def critical_state():
-            alerts = p.alerts("VLMMemoryUsageCritical")
+        def high_state():
+            alerts = p.alerts("VLMMemoryUsageHigh")
             if alerts:
                 states.append(alerts[0]["state"])
             return alerts if states and states[-1] == "firing" else None
-        (alert,) = wait_for("VLMMemoryUsageCritical to fire", critical_state, 40)
+        (alert,) = wait_for("VLMMemoryUsageHigh to fire", high_state, 40)
         self.assertIn("pending", states, "never seen pending: %s" % states)
-        self.assertEqual(states[-1], "firing")
         self.assertEqual(alert["labels"], {
-            "alertname": "VLMMemoryUsageCritical", "severity": "critical",
+            "alertname": "VLMMemoryUsageHigh", "severity": "warning",
             "job": "vgmo", "instance": self.daemon.hostport, "gpu": "0",
             "uuid": uuid})
-        self.assertGreater(float(alert["value"]), 0.95)
-        self.assertIn("GPU 0 (%s) on %s has used more than 95 %%" %
-                      (uuid, self.daemon.hostport),
-                      alert["annotations"]["description"])
-        self.assertIn(alert["annotations"]["summary"],
-                      ["GPU 0 on %s is over 95 %% memory" % self.daemon.hostport])
-        # Over 90 % too: the warning is at least pending.
-        self.assertTrue(p.alerts("VLMMemoryUsageHigh"))
-        for quiet in ("VLMMemoryOptimizerDown", "VLMGPUDown", "VLMGPUSamplesStale",
-                      "VLMGPUTemperatureHigh", "VLMMemoryOptimizationFailed"):
+        value = float(alert["value"])
+        self.assertTrue(0.9 < value < 1, value)
+        self.assertEqual(alert["annotations"], {
+            "summary": "GPU 0 on %s is over 90 %% memory" % self.daemon.hostport,
+            "description": "GPU 0 (%s) on %s has used more than 90 %% of its "
+                           "memory for 2 minutes (now %s%%)." %
+                           (uuid, self.daemon.hostport, "%.4g" % (value * 100))})
+        # 3b. A batch of 16 needs more than the 80 GB: every batch runs out
+        # of memory, vlm_client_ooms_total{client="default"} climbs, and the
+        # usage falls back once the allocator has let go.
+        self.vgmo("PUT", "/v1/batch-size", {"batch_size": 16})
+        (oom,) = wait_for("VLMClientOutOfMemory to fire", lambda: [
+            a for a in p.alerts("VLMClientOutOfMemory") if a["state"] == "firing"], 20)
+        self.assertEqual(oom["labels"], {
+            "alertname": "VLMClientOutOfMemory", "severity": "warning",
+            "job": "vgmo", "instance": self.daemon.hostport, "gpu": "0",
+            "uuid": uuid, "client": "default"})
+        self.assertGreaterEqual(float(oom["value"]), 1)
+        self.assertTrue(oom["annotations"]["description"].startswith(
+            "Client default on GPU 0 (%s) of %s reported " % (uuid, self.daemon.hostport)))
+        wait_for("VLMMemoryUsageHigh to resolve",
+                 lambda: not p.alerts("VLMMemoryUsageHigh"), 20)
+
+        for quiet in ("VLMMemoryOptimizerDown", "VLMGPUDown", "VLMGPUSamplesStale", "VLMGPUTemperatureHigh",
+                      "VLMMemoryOptimizationFailed"):
             self.assertEqual(p.alerts(quiet), [], quiet)
 
         # 4. The dashboard's queries against the same data.
@@ -285,14 +310,23 @@ class EndToEnd(unittest.TestCase):
                    for t in panel.get("targets", [])]
         for var in dash["templating"]["list"]:
             if var["type"] == "query":
-                inner = var["query"][len("label_values("):].rsplit(",", 1)[0]
+                q = var["query"]
+                q = q["query"] if isinstance(q, dict) else q
+                inner = q[len("label_values("):].rsplit(",", 1)[0]
                 queries.append(("$" + var["name"], inner))
         for where, expr in queries:
             expr = grafana_to_promql(expr)
             result = p.query(expr)  # fails on invalid PromQL or an evaluation error
             reads = opslib.promql_metric_names(expr)
-            if reads <= exported and " == " not in expr:
-                self.assertTrue(result, "%s: %s returned nothing" % (where, expr))
+            # Must return series when every metric it reads is exported and,
+            # for a rate() or increase(), has two samples in the window.
+            if not reads <= exported or " == " in expr:
+                continue
+            if "[" in expr and not all(
+                    p.query("count_over_time(%s[1m]) >= 2" % name)
+                    for name in reads):
+                continue
+            self.assertTrue(result, "%s: %s returned nothing" % (where, expr))
 
 
 def main():

@@ -88,6 +88,15 @@ static void test_parse_errors(void **state)
 	             "w.jsonl:1: field \"external_bytes\": a line is either");
 	expect_error("{\"t\": 0, \"external_bytes\": -5}",
 	             "w.jsonl:1: field \"external_bytes\"");
+	/* Held as a double: past 2^53 it would not be written back as read
+	 * (found by tests/fuzz/fuzz_trace.c: 2^63 - 1 came back as 2^63). */
+	expect_error("{\"t\": 0, \"text_tokens\": 1}\n{\"t\": 0, "
+	             "\"external_bytes\": 9223372036854775807}",
+	             "w.jsonl:2: field \"external_bytes\": must be an integer "
+	             "number of bytes, 0 to 2^53");
+	expect_error("{\"t\": 0, \"text_tokens\": 1}\n{\"t\": 0, "
+	             "\"external_bytes\": 9007199254740993}",
+	             "w.jsonl:2: field \"external_bytes\"");
 	expect_error("{\"t\": 0, \"text_tokens\": 3, \"ramp\": 2}",
 	             "w.jsonl:1: field \"ramp\"");
 	expect_error("{\"t\": 0, \"text_tokens\": 3}\n{\"t\": 1,,}",

@@ -442,6 +442,25 @@ typedef struct vgmo_snapshot vgmo_snapshot;
 VGMO_API vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out);
 VGMO_API void vgmo_snapshot_free(vgmo_snapshot *s);
 
+/* Flags of vgmo_engine_snapshot_ex. */
+enum {
+	VGMO_SNAPSHOT_HISTORY = 1u << 0 /* copy the optimization history */
+};
+/* vgmo_engine_snapshot copies everything; this one only what `flags`
+ * ask for beyond the devices, workers, config and counters (a /metrics
+ * scrape needs no history). */
+VGMO_API vgmo_err vgmo_engine_snapshot_ex(vgmo_engine *e, unsigned flags,
+                                          vgmo_snapshot **out);
+
+/* One worker's view, taken under the lock like a snapshot but without
+ * copying everything (a snapshot costs O(workers + history); this is what
+ * answers a client's report). *gpu_total (may be NULL) gets the memory of
+ * the worker's device, 0 when unknown. VGMO_ERR_NOT_FOUND when there is
+ * no such worker. */
+VGMO_API vgmo_err vgmo_engine_worker_view(vgmo_engine *e, int worker,
+                                          vgmo_worker_view *out,
+                                          uint64_t *gpu_total);
+
 VGMO_API const char *vgmo_snapshot_backend(const vgmo_snapshot *s);
 VGMO_API double vgmo_snapshot_time(const vgmo_snapshot *s);
 VGMO_API bool vgmo_snapshot_enabled(const vgmo_snapshot *s);
@@ -693,8 +712,8 @@ typedef struct vgmo_client vgmo_client;
  * protocol's, VGMO_ERR_LIBRARY without libcurl. */
 VGMO_API vgmo_err vgmo_client_open(vgmo_client **out, const char *server_url,
                                    const char *name, unsigned gpu,
-                                   double weight, const char *token,
-                                   char *err, size_t errlen);
+                                   double weight, const char *token, char *err,
+                                   size_t errlen);
 
 /* The batch size to run next: the daemon's last answer (before any, the
  * one registration gave). */

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Hostile HTTP against the real `vgmo serve` (docs/reliability.md).
+
+Usage: test_abuse.py PATH/TO/vgmo [unittest options]
+
+Raw sockets, one daemon for the whole file. Each case checks the status
+the daemon answers (or that it closes the connection), then that the
+daemon still serves others (/health on both listeners). Cases: an 8 KiB
+URL and an 8 KiB header (served), 40 KiB ones (414, 431), a body over
+64 KiB (413 before it is read), a chunked body over 64 KiB (413), a
+Content-Length that is not a number (400), two Content-Length headers or
+Content-Length with Transfer-Encoding (400: request smuggling), unknown
+and lowercase methods (405 with Allow), an HTTP version it does not speak
+(505), an unparsable request line (closed), more connections from one
+address than the per-address limit (128: the next is closed at once, other
+addresses are served), more than the total limit (256: the next waits in
+the backlog and is served when a slot frees; the health listener serves
+throughout), and slow clients that send half a request: cut off after the
+30 s idle timeout while others are served. Python standard library only.
+"""
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import relylib as R  # noqa: E402
+
+BIN = None
+IDLE_TIMEOUT = 30  # src/http.c IDLE_TIMEOUT_S, docs/api.md "Limits"
+PER_IP_LIMIT = 128
+CONNECTION_LIMIT = 256
+GET_HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+class Abuse(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = R.TempDir("vgmo-test-abuse-")
+        cls.d = R.Daemon(BIN, cls.dir.path)
+        cls.port = cls.d.port
+        # Slow clients, opened first so that their timeout runs while the
+        # other cases do: half a request line, headers without their end,
+        # a body that stops short.
+        cls.slow_started = time.monotonic()
+        cls.slow = []
+        for data in (b"GET /hea",
+                     b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n",
+                     b"PUT /v1/batch-size HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"batch_"):
+            s = socket.create_connection(("127.0.0.1", cls.port),
+                                         timeout=5)
+            s.sendall(data)
+            cls.slow.append(s)
+
+    @classmethod
+    def tearDownClass(cls):
+        for s in cls.slow:
+            s.close()
+        cls.d.cleanup()
+        cls.dir.remove()
+
+    def send(self, data, **kw):
+        return R.raw(self.port, data, **kw)
+
+    def expect(self, data, status, **kw):
+        r = self.send(data, **kw)
+        self.assertEqual(R.status_of(r), status, r[:400])
+        self.assert_serving()
+        return r
+
+    def assert_serving(self):
+        self.assertTrue(self.d.alive(), "the daemon stopped serving:\n" +
+                        self.d.stderr())
+
+    # ------------------------------------------------------------ sizes
+
+    def test_url_8k_served(self):
+        self.expect(b"GET /v1/status?pad=" + b"a" * 8192 +
+                    b" HTTP/1.1\r\nHost: x\r\n\r\n", 200)
+        self.expect(b"GET /" + b"a" * 8192 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                    404)
+
+    def test_url_40k_refused(self):
+        self.expect(b"GET /v1/status?pad=" + b"a" * 40000 +
+                    b" HTTP/1.1\r\nHost: x\r\n\r\n", 414)
+
+    def test_header_8k_served(self):
+        self.expect(b"GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Pad: " +
+                    b"b" * 8192 + b"\r\n\r\n", 200)
+
+    def test_header_40k_refused(self):
+        self.expect(b"GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Pad: " +
+                    b"b" * 40000 + b"\r\n\r\n", 431)
+        self.expect(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n" +
+                    b"".join(b"X-%d: y\r\n" % i for i in range(3000)) +
+                    b"\r\n", 431)
+
+    def test_body_over_limit_413_before_reading(self):
+        # Declared: answered at once, the body is never sent.
+        r = self.expect(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Length: 65537\r\n\r\n", 413)
+        self.assertIn(b"larger than 65536 bytes", r)
+        self.expect(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Length: 99999999999999999999\r\n\r\n", 413)
+        # Exactly at the limit is read (and refused as JSON, not as size).
+        body = b"{" + b" " * (65536 - 2) + b"}"
+        self.expect(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Length: 65536\r\n\r\n" + body, 200)
+
+    def test_chunked_over_limit(self):
+        chunk = b"1000\r\n" + b" " * 4096 + b"\r\n"
+        r = self.expect(b"PUT /v1/batch-size HTTP/1.1\r\nHost: x\r\n"
+                        b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 17 +
+                        b"0\r\n\r\n", 413)
+        self.assertIn(b"larger than 65536 bytes", r)
+        # Under the limit, chunked works.
+        self.expect(b"PUT /v1/batch-size HTTP/1.1\r\nHost: x\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n"
+                    b"11\r\n{\"batch_size\": 0}\r\n0\r\n\r\n", 200)
+        self.expect(b"PUT /v1/batch-size HTTP/1.1\r\nHost: x\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n"
+                    b"0\r\n\r\n", 400)
+
+    # ---------------------------------------------------------- framing
+
+    def test_duplicate_content_length(self):
+        before = self.d.json("GET", "/v1/batch-size")
+        for cl in (b"Content-Length: 17\r\nContent-Length: 5\r\n",
+                   b"Content-Length: 17\r\nContent-Length: 17\r\n",
+                   b"Content-Length: 17\r\nTransfer-Encoding: chunked\r\n"):
+            r = self.expect(b"PUT /v1/batch-size HTTP/1.1\r\nHost: x\r\n" +
+                            cl + b"\r\n{\"batch_size\": 2}", 400)
+            self.assertIn(b"conflicting Content-Length", r)
+        # Nothing was applied.
+        self.assertEqual(self.d.json("GET", "/v1/batch-size"), before)
+
+    def test_bad_content_length(self):
+        for v in (b"abc", b"-1", b"1 2"):
+            self.expect(b"PUT /v1/batch-size HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Length: " + v + b"\r\n\r\n{}", 400)
+
+    # ---------------------------------------------------------- methods
+
+    def test_invalid_methods(self):
+        for m in (b"FOO", b"PATCH", b"get", b"OPTIONS", b"TRACE"):
+            r = self.expect(m + b" /v1/status HTTP/1.1\r\nHost: x\r\n\r\n",
+                            405)
+            self.assertIn(b"Allow: GET, HEAD", r)
+        r = self.expect(b"DELETE /v1/config HTTP/1.1\r\nHost: x\r\n\r\n",
+                        405)
+        self.assertIn(b"Allow: GET, HEAD, PUT", r)
+        self.expect(b"GET /v1/status HTTP/9.9\r\nHost: x\r\n\r\n", 505)
+
+    def test_unparsable_request_line(self):
+        for data in (b"GARBAGE\r\n\r\n", b"\x00\x01\x02\x03\r\n\r\n",
+                     b"\r\n\r\n\r\n"):
+            r = self.send(data, timeout=3)
+            self.assertIn(R.status_of(r), (None, 400), r[:200])
+            self.assert_serving()
+
+    # ------------------------------------------------------ connections
+
+    def hold(self, source, n):
+        out = []
+        for _ in range(n):
+            out.append(socket.create_connection(
+                ("127.0.0.1", self.port), timeout=5,
+                source_address=(source, 0)))
+        return out
+
+    def test_connection_limits(self):
+        held = []
+        try:
+            held += self.hold("127.0.0.1", PER_IP_LIMIT - len(self.slow))
+            time.sleep(0.3)
+            # Per address: the next one from 127.0.0.1 is closed at once.
+            t = time.monotonic()
+            r = self.send(GET_HEALTH, timeout=3)
+            self.assertEqual(r, b"")
+            self.assertLess(time.monotonic() - t, 2.0)
+            # Another address is served.
+            r = self.send(GET_HEALTH, source="127.0.0.2")
+            self.assertEqual(R.status_of(r), 200)
+            # In all: at the limit, a new connection waits in the
+            # backlog; the health listener is served meanwhile.
+            held += self.hold("127.0.0.2", PER_IP_LIMIT)
+            time.sleep(0.3)
+            q = socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=5,
+                                         source_address=("127.0.0.3", 0))
+            q.sendall(GET_HEALTH)
+            q.settimeout(1.0)
+            try:
+                early = q.recv(100)
+            except socket.timeout:
+                early = None
+            self.assertIn(early, (None, b""),
+                          "served past the connection limit")
+            st, _, _ = self.d.request("GET", "/health", health=True)
+            self.assertEqual(st, 200)
+            # A slot frees: the waiting request is answered.
+            for s in held[:8]:
+                s.close()
+            if early is None:
+                r = R.read_response(q, 5)
+                self.assertEqual(R.status_of(r), 200, r[:200])
+            q.close()
+        finally:
+            for s in held:
+                s.close()
+        R.wait_for("the main listener to serve again", self.d.alive)
+
+    # ------------------------------------------------- slow (runs last)
+
+    def test_zz_slow_clients_cut_off(self):
+        pending = list(self.slow)
+        closed_at = {}
+        deadline = self.slow_started + IDLE_TIMEOUT + 15
+        while pending and time.monotonic() < deadline:
+            # Others are served while the slow ones hang on.
+            self.assertEqual(self.d.request("GET", "/health")[0], 200)
+            for s in list(pending):
+                s.settimeout(0.2)
+                try:
+                    data = s.recv(4096)
+                except socket.timeout:
+                    continue
+                except ConnectionResetError:
+                    data = b""
+                closed_at[s] = time.monotonic() - self.slow_started
+                pending.remove(s)
+                # Cut off, perhaps with a 408 or 400 first.
+                self.assertIn(R.status_of(data), (None, 400, 408), data)
+        self.assertEqual(pending, [], "slow clients still connected after "
+                         "%d s" % (IDLE_TIMEOUT + 15))
+        for t in closed_at.values():
+            self.assertGreaterEqual(t, IDLE_TIMEOUT - 1)
+        self.assert_serving()
+
+
+if __name__ == "__main__":
+    BIN = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
