@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +36,23 @@ static vgmo_err rotate(const char *path, size_t rotate_bytes, char *err,
 	return VGMO_OK;
 }
 
+/* True when the file is empty or its last byte is a newline. */
+static bool ends_with_newline(int fd)
+{
+	struct stat sb;
+	char last = '\n';
+
+	if (fstat(fd, &sb) != 0 || sb.st_size == 0)
+		return true;
+	return pread(fd, &last, 1, sb.st_size - 1) != 1 || last == '\n';
+}
+
 vgmo_err vgmo__journal_append(const char *dir, const char *name,
                               const json_t *line, size_t rotate_bytes,
                               char *err, size_t errlen)
 {
 	char path[4096];
-	char *text = NULL;
+	char *text = NULL, *grown;
 	size_t len, off = 0;
 	int fd = -1;
 	vgmo_err rc;
@@ -57,12 +69,27 @@ vgmo_err vgmo__journal_append(const char *dir, const char *name,
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
 		                  "%s: cannot encode a line", path);
 	len = strlen(text);
-	text[len++] = '\n'; /* json_dumps left room: replaces the NUL */
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* Room for the newline and perhaps one in front. */
+	grown = realloc(text, len + 3);
+	if (grown == NULL) {
+		free(text);
+		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
+		                  "%s: cannot encode a line", path);
+	}
+	text = grown;
+	text[len++] = '\n';
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		rc = vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
 		                strerror(errno));
 		goto out;
+	}
+	/* A line cut by a crash (power loss, a full disk) would swallow this
+	 * one: end it first, so that only the cut line is skipped. */
+	if (!ends_with_newline(fd)) {
+		memmove(text + 1, text, len);
+		text[0] = '\n';
+		len++;
 	}
 	while (off < len) {
 		ssize_t n = write(fd, text + off, len - off);

@@ -2,6 +2,7 @@
  * state.c - the daemon's lasting state: load, save (atomically), and the
  * configuration diff that makes operator overrides survive restarts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,45 @@ vgmo_err vgmo__state_load(const char *dir, vgmo__state *st, char *err,
 	                  "%s is corrupted (%s); kept it as %s and started "
 	                  "from defaults",
 	                  path, why, copy);
+}
+
+vgmo_err vgmo__state_clean_temps(const char *dir, size_t *removed, char *err,
+                                 size_t errlen)
+{
+	/* vgmo__write_file_atomic's temp files: "<target>.tmp.XXXXXX". */
+	static const char prefix[] = VGMO__STATE_FILE ".tmp.";
+	const size_t plen = sizeof(prefix) - 1;
+	char path[4096];
+	struct dirent *de;
+	vgmo_err rc = VGMO_OK;
+	size_t n = 0;
+	DIR *d;
+
+	if (removed != NULL)
+		*removed = 0;
+	d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? VGMO_OK
+		                       : vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                                    "%s: %s", dir,
+		                                    strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0 ||
+		    strlen(de->d_name) != plen + 6 ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		            (int)sizeof(path))
+			continue;
+		if (unlink(path) == 0)
+			n++;
+		else if (errno != ENOENT)
+			rc = vgmo__errf(err, errlen, VGMO_ERR_IO,
+			                "cannot remove %s: %s", path,
+			                strerror(errno));
+	}
+	closedir(d);
+	if (removed != NULL)
+		*removed = n;
+	return rc;
 }
 
 vgmo_err vgmo__state_save(const char *dir, const vgmo__state *st, char *err,

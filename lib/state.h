@@ -52,6 +52,13 @@ vgmo_err vgmo__state_copy(vgmo__state *dst, const vgmo__state *src);
  * went; the caller logs it loudly and carries on with defaults. */
 vgmo_err vgmo__state_load(const char *dir, vgmo__state *st, char *err,
                           size_t errlen);
+/* Removes DIR/state.json.tmp.XXXXXX files: what a save left behind when
+ * the process died between creating its temp file and renaming it. Call
+ * at start, before anything saves; *removed (may be NULL) counts them. A
+ * file that cannot be removed is an error naming it (the rest are still
+ * tried). */
+vgmo_err vgmo__state_clean_temps(const char *dir, size_t *removed, char *err,
+                                 size_t errlen);
 /* Writes DIR/state.json atomically. */
 vgmo_err vgmo__state_save(const char *dir, const vgmo__state *st, char *err,
                           size_t errlen);

@@ -24,6 +24,10 @@ void vgmo__feed_free(vgmo__feed *f)
 
 static bool push(vgmo__feed *f, const vgmo__vlm_req *r)
 {
+	if (f->len >= VGMO__FEED_MAX_QUEUE) {
+		f->dropped++;
+		return true;
+	}
 	if (f->head > 0 && f->head + f->len == f->cap) {
 		memmove(f->q, f->q + f->head, f->len * sizeof(*f->q));
 		f->head = 0;

@@ -22,7 +22,12 @@ typedef struct vgmo__feed {
 	uint64_t next_id;
 	vgmo__vlm_req *q;
 	size_t head, len, cap;
+	uint64_t dropped; /* arrivals refused because the queue was full */
 } vgmo__feed;
+
+/* Requests waiting at most: past this a server sheds load (arrivals are
+ * dropped and counted) instead of growing without bound. */
+#define VGMO__FEED_MAX_QUEUE 65536
 
 /* `period` 0: play once. */
 void vgmo__feed_init(vgmo__feed *f, const vgmo__trace *t,

@@ -176,6 +176,7 @@ bool daemon_alive(vgmo_daemon *d)
 vgmo_err daemon_view_take(vgmo_daemon *d, unsigned flags, daemon_view *out)
 {
 	const vgmo_config *c;
+	const vgmo_gpu_sample *down = NULL;
 	double newest = -1;
 	vgmo_err rc;
 
@@ -191,12 +192,19 @@ vgmo_err daemon_view_take(vgmo_daemon *d, unsigned flags, daemon_view *out)
 
 		if (g->up && g->sampled_at > newest)
 			newest = g->sampled_at;
+		else if (!g->up && g->sampled_at > 0 && down == NULL)
+			down = g;
 	}
 	out->last_sample_age =
 	        newest < 0 ? -1 : vgmo_snapshot_time(out->snap) - newest;
 	if (!out->monitoring)
 		snprintf(out->not_ready_reason, sizeof(out->not_ready_reason),
 		         "monitoring is stopped");
+	else if (newest < 0 && down != NULL)
+		/* Read, but down now: say why rather than "never read". */
+		snprintf(out->not_ready_reason, sizeof(out->not_ready_reason),
+		         "no GPU is up (GPU %u: %.100s)", down->index,
+		         down->down_reason[0] ? down->down_reason : "down");
 	else if (newest < 0)
 		snprintf(out->not_ready_reason, sizeof(out->not_ready_reason),
 		         "no GPU has been read successfully");
@@ -519,7 +527,7 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	vgmo_engine_options eo;
 	vgmo_config eff;
 	char why[512], q[600];
-	size_t skipped = 0;
+	size_t skipped = 0, stale = 0;
 	vgmo_err rc;
 
 	memset(d, 0, sizeof(*d));
@@ -542,6 +550,15 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	if (cli_build_config(opts, &d->base) != CLI_EXIT_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG,
 		                  "invalid configuration");
+	/* Temp files of a save the last run died in: never the state. */
+	if (vgmo__state_clean_temps(state_dir, &stale, why, sizeof(why)) !=
+	    VGMO_OK)
+		vgmo_log_write(log, VGMO_LOG_WARN, "stale temp file kept",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
+	if (stale > 0)
+		vgmo_log_write(log, VGMO_LOG_INFO,
+		               "removed temp files of an interrupted save",
+		               "count=%zu", stale);
 	rc = vgmo__state_load(state_dir, &d->state, why, sizeof(why));
 	if (rc == VGMO_ERR_PARSE)
 		vgmo_log_write(log, VGMO_LOG_ERROR,

@@ -113,6 +113,48 @@ static void test_corrupt_is_kept(void **state)
 	vgmo__state_free(&s);
 }
 
+static bool exists(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* A save that died between mkstemp and rename leaves state.json.tmp.XXXXXX;
+ * the next start removes those, and only those. */
+static void test_clean_temps(void **state)
+{
+	size_t removed = 99;
+	char err[256];
+
+	(void)state;
+	write_text(VGMO__STATE_FILE, "{}");
+	write_text(VGMO__STATE_FILE ".tmp.a1B2c3", "{\"config_ov");
+	write_text(VGMO__STATE_FILE ".tmp.zzzzzz", "");
+	write_text(VGMO__STATE_FILE ".tmp.short", "");         /* not ours */
+	write_text("history.jsonl.tmp.a1B2c3", "");             /* not ours */
+	write_text(VGMO__STATE_FILE ".corrupt-1764230400", "x"); /* kept */
+	assert_int_equal(vgmo__state_clean_temps(dir, &removed, err,
+	                                         sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(removed, 2);
+	assert_false(exists(VGMO__STATE_FILE ".tmp.a1B2c3"));
+	assert_false(exists(VGMO__STATE_FILE ".tmp.zzzzzz"));
+	assert_true(exists(VGMO__STATE_FILE));
+	assert_true(exists(VGMO__STATE_FILE ".tmp.short"));
+	assert_true(exists("history.jsonl.tmp.a1B2c3"));
+	assert_true(exists(VGMO__STATE_FILE ".corrupt-1764230400"));
+	/* Nothing left: nothing to do; no directory: nothing either. */
+	assert_int_equal(vgmo__state_clean_temps(dir, &removed, err,
+	                                         sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(removed, 0);
+	assert_int_equal(vgmo__state_clean_temps("/nonexistent/vgmo", &removed,
+	                                         err, sizeof(err)),
+	                 VGMO_OK);
+}
+
 static void test_config_overrides(void **state)
 {
 	vgmo_config base, eff, out;
@@ -157,7 +199,7 @@ static void test_journal_rotation_and_torn_line(void **state)
 	char err[256], path[512];
 	json_t *line = json_pack("{s:s}", "x", "0123456789");
 	size_t skipped;
-	int n = 0;
+	int n = 0, after = 0;
 	FILE *f;
 
 	(void)state;
@@ -179,6 +221,16 @@ static void test_journal_rotation_and_torn_line(void **state)
 	/* Both files hold complete lines; at most 400 bytes + one line
 	 * each, 19 bytes a line. */
 	assert_true(n > 20 && n <= 50);
+	/* The next line after a torn one is not glued to it: the torn one
+	 * alone is lost (the next one used to be lost with it). */
+	assert_int_equal(vgmo__journal_append(dir, "j.jsonl", line, 0, err,
+	                                      sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(vgmo__journal_read(dir, "j.jsonl", count_line, &after,
+	                                    &skipped, err, sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(after, n + 1);
 	json_decref(line);
 }
 
@@ -285,6 +337,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_missing_is_empty, make_dir,
 	                                        remove_dir),
 	        cmocka_unit_test_setup_teardown(test_corrupt_is_kept, make_dir,
+	                                        remove_dir),
+	        cmocka_unit_test_setup_teardown(test_clean_temps, make_dir,
 	                                        remove_dir),
 	        cmocka_unit_test(test_config_overrides),
 	        cmocka_unit_test_setup_teardown(
