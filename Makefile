@@ -7,8 +7,10 @@ ASAN      ?= build-asan
 PREFIX    ?= /usr/local
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_OPT ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGMO_WERROR=ON
+FUZZ      ?= build-fuzz
+FUZZ_SECONDS ?= 10
 
-.PHONY: all deps build run check test test-asan install format clean
+.PHONY: all deps build run check test test-asan fuzz valgrind install format clean
 
 all: build
 
@@ -33,7 +35,28 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
 
-check: test test-asan
+# The fuzz harnesses of tests/fuzz/ under libFuzzer (clang, with ASan and
+# UBSan), FUZZ_SECONDS each. Without clang's libFuzzer it says so and stops
+# there: make test and test-asan replay the same harnesses over their seed
+# corpus plus random mutations in any case. Long runs: tests/soak/fuzz_long.sh.
+fuzz: deps
+	@if command -v clang >/dev/null 2>&1 && \
+	    echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return d && n; }' | \
+	    clang -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null; then \
+		CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGMO_WERROR=ON \
+			-DVGMO_FUZZ=ON -DVGMO_FUZZ_SECONDS=$(FUZZ_SECONDS) && \
+		cmake --build $(FUZZ) -j $(JOBS) --target fuzz_all && \
+		ctest --test-dir $(FUZZ) -L fuzz --output-on-failure -j $(JOBS); \
+	else \
+		echo "make fuzz: clang with libFuzzer not found (Debian: clang libclang-rt-14-dev); skipped"; \
+	fi
+
+# The C tests, and the daemon driven by the end-to-end tests, under valgrind
+# memcheck (scripts/valgrind.sh; minutes, not part of check).
+valgrind: build
+	scripts/valgrind.sh $(BUILD)
+
+check: test test-asan fuzz
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
@@ -42,4 +65,4 @@ format:
 	clang-format -i include/vgmo/*.h lib/*.c lib/*.h src/*.c src/*.h tests/*.c tests/*.h
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)

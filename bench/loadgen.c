@@ -190,8 +190,8 @@ static long response_length(const char *buf, size_t len, int *status)
 }
 
 /* One request and its whole response on a blocking socket. */
-static int roundtrip(const struct sockaddr_in *addr, const char *req,
-                     char *out, size_t outsize)
+static int roundtrip(const struct sockaddr_in *addr, const char *req, char *out,
+                     size_t outsize)
 {
 	int fd = connect_to(addr, true), status = -1;
 	size_t len = 0;
@@ -546,10 +546,9 @@ static int run(gen *g)
 
 static int usage(void)
 {
-	fprintf(stderr,
-	        "usage: vgmo_loadgen --port P [--clients N] [--hz F] "
-	        "[--duration S] [--connections N] [--scrape S] "
-	        "[--interval S] [--verbose]\n");
+	fprintf(stderr, "usage: vgmo_loadgen --port P [--clients N] [--hz F] "
+	                "[--duration S] [--connections N] [--scrape S] "
+	                "[--interval S] [--verbose]\n");
 	return 2;
 }
 

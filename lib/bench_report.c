@@ -97,7 +97,8 @@ static const vgmo__bench_result *named(const vgmo__bench_result *r, size_t n,
 	return NULL;
 }
 
-static void miss(char *why, size_t len, size_t *used, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+miss(char *why, size_t len, size_t *used, const char *fmt, ...)
 {
 	va_list ap;
 	int k;

@@ -1,6 +1,7 @@
 /*
- * client_http.c - the HTTP JSON transport of vgmo_client_* (see
- * client_http.h), with libcurl loaded at run time (curl_dl.h).
+ * client_http.c - the HTTP JSON transport of vgmo_client_* and the vgmo
+ * client commands (see client_http.h), with libcurl loaded at run time
+ * (curl_dl.h).
  */
 #include "client_http.h"
 
@@ -11,8 +12,6 @@
 
 #include "util.h"
 
-#define CONNECT_TIMEOUT_MS 2000L
-#define TOTAL_TIMEOUT_MS 5000L
 #define AUTH_PREFIX "Authorization: Bearer "
 
 /* ------------------------------------------------------------- checks */
@@ -48,10 +47,18 @@ static bool token_ok(const char *t)
 
 /* --------------------------------------------------------------- HTTP */
 
-/* The answer's body as it arrives, capped at VGMO__HTTP_BODY_MAX. */
+const vgmo__http_opts vgmo__http_lib_opts = {
+        .user_agent = "libvgmo/" VGMO_VERSION,
+        .cacert = NULL,
+        .connect_timeout_ms = 2000L,
+        .total_timeout_ms = 5000L,
+        .body_max = VGMO__HTTP_BODY_MAX,
+};
+
+/* The answer's body as it arrives, capped at `max`. */
 struct sink {
 	char *buf;
-	size_t len, cap;
+	size_t len, cap, max;
 	bool too_big, nomem;
 };
 
@@ -59,16 +66,19 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct sink *s = ud;
 	size_t n = size * nmemb; /* size is 1 */
+	size_t cap;
 	char *p;
 
-	if (n > VGMO__HTTP_BODY_MAX - s->len) {
+	if (n > s->max - s->len) {
 		s->too_big = true;
 		return 0;
 	}
 	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->len + n + 1 > 2 * s->cap ? s->len + n + 1
-		                                         : 2 * s->cap;
-
+		cap = s->cap ? s->cap * 2 : 8192;
+		if (cap < s->len + n + 1)
+			cap = s->len + n + 1;
+		if (cap > s->max + 1)
+			cap = s->max + 1;
 		p = realloc(s->buf, cap);
 		if (p == NULL) {
 			s->nomem = true;
@@ -83,15 +93,23 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-static struct curl_slist *headers(const vgmo__http *c, bool has_body)
+/* The headers of one request; NULL when out of memory. */
+static struct curl_slist *request_headers(const vgmo__http *c, bool has_body,
+                                          bool is_get)
 {
-	const char *lines[4] = {"Accept: application/json", "Expect:",
-	                        has_body ? "Content-Type: application/json"
-	                                 : "Content-Type:",
-	                        c->auth};
+	const char *lines[4];
 	struct curl_slist *list = NULL, *next;
+	size_t n = 0;
 
-	for (size_t i = 0; i < 4 && lines[i] != NULL; i++) {
+	lines[n++] = "Accept: application/json";
+	/* A bodiless POST gets no form content type; no 100-continue. */
+	if (!is_get)
+		lines[n++] = has_body ? "Content-Type: application/json"
+		                      : "Content-Type:";
+	lines[n++] = "Expect:";
+	if (c->auth != NULL)
+		lines[n++] = c->auth;
+	for (size_t i = 0; i < n; i++) {
 		next = c->api.slist_append(list, lines[i]);
 		if (next == NULL) {
 			c->api.slist_free_all(list);
@@ -114,16 +132,21 @@ static void set_options(vgmo__http *c, const char *url, const char *method,
 	api->easy_setopt(h, CURLOPT_URL, url);
 	api->easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
 	api->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	/* Older libraries lack the option; the URL was checked anyway. */
+	/* Defence in depth (the URL was checked, redirects are not
+	 * followed); a library older than 7.85 lacks the option. */
 	api->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* The daemon is on this node: a proxy would only see the token. */
+	/* The daemon is reached directly: a proxy from the environment
+	 * would see the token and is never right for a loopback daemon. */
 	api->easy_setopt(h, CURLOPT_PROXY, "");
-	api->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
-	api->easy_setopt(h, CURLOPT_TIMEOUT_MS, TOTAL_TIMEOUT_MS);
-	api->easy_setopt(h, CURLOPT_USERAGENT, "libvgmo/" VGMO_VERSION);
+	api->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	                 c->opts.connect_timeout_ms);
+	api->easy_setopt(h, CURLOPT_TIMEOUT_MS, c->opts.total_timeout_ms);
+	api->easy_setopt(h, CURLOPT_USERAGENT, c->opts.user_agent);
 	api->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	api->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	api->easy_setopt(h, CURLOPT_WRITEDATA, s);
+	if (c->opts.cacert != NULL)
+		api->easy_setopt(h, CURLOPT_CAINFO, c->opts.cacert);
 	if (strcmp(method, "GET") == 0) {
 		api->easy_setopt(h, CURLOPT_HTTPGET, 1L);
 		return;
@@ -135,91 +158,128 @@ static void set_options(vgmo__http *c, const char *url, const char *method,
 		api->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 }
 
-/* The daemon's error.message, or "HTTP <status>". */
-static void http_message(const struct sink *s, long status, char *buf,
-                         size_t size)
+vgmo_err vgmo__http_exchange(vgmo__http *c, const char *method,
+                             const char *path, const json_t *body,
+                             vgmo__http_answer *a, char *err, size_t errlen)
 {
-	json_t *j = s->buf ? json_loadb(s->buf, s->len, 0, NULL) : NULL;
+	struct curl_slist *hdrs = NULL;
+	struct sink sink = {.max = c->opts.body_max};
+	char url[VGMO__HTTP_URL_MAX + 512];
+	char *payload = NULL;
+	vgmo_err rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >=
+	    sizeof(url))
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "URL too long: %s%s", c->url, path);
+	if (body != NULL) {
+		payload = json_dumps(body,
+		                     JSON_COMPACT | JSON_REAL_PRECISION(17));
+		if (payload == NULL)
+			return vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
+			                  "out of memory");
+	}
+	hdrs = request_headers(c, payload != NULL, strcmp(method, "GET") == 0);
+	if (hdrs == NULL) {
+		rc = vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	set_options(c, url, method, payload, hdrs, &sink);
+	a->cc = c->api.easy_perform(c->curl);
+	if (a->cc == CURLE_OK)
+		c->api.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE,
+		                    &a->status);
+	a->body = sink.buf;
+	a->len = sink.len;
+	a->too_big = sink.too_big;
+	a->nomem = sink.nomem;
+	sink.buf = NULL;
+	rc = VGMO_OK;
+out:
+	free(sink.buf);
+	free(payload);
+	c->api.slist_free_all(hdrs);
+	return rc;
+}
+
+void vgmo__http_answer_free(vgmo__http_answer *a)
+{
+	free(a->body);
+	memset(a, 0, sizeof(*a));
+}
+
+char *vgmo__http_error_message(const vgmo__http_answer *a)
+{
+	json_t *j = a->body ? json_loadb(a->body, a->len, 0, NULL) : NULL;
 	const char *msg = json_string_value(
 	        json_object_get(json_object_get(j, "error"), "message"));
+	char *copy = NULL;
 
-	if (msg != NULL)
-		snprintf(buf, size, "%s", msg);
-	else
-		snprintf(buf, size, "HTTP %ld", status);
+	if (msg != NULL) {
+		copy = malloc(strlen(msg) + 1);
+		if (copy != NULL)
+			memcpy(copy, msg, strlen(msg) + 1);
+	}
 	json_decref(j);
+	return copy;
 }
 
 static vgmo_err status_error(const vgmo__http *c, const char *method,
-                             const char *path, long status,
-                             const struct sink *s, char *err, size_t errlen)
+                             const char *path, const vgmo__http_answer *a,
+                             char *err, size_t errlen)
 {
-	char msg[VGMO_REASON_MAX];
+	char *msg = vgmo__http_error_message(a);
 	vgmo_err code = VGMO_ERR_INVALID;
+	char fallback[32];
 
-	http_message(s, status, msg, sizeof(msg));
-	if (status == 404)
+	snprintf(fallback, sizeof(fallback), "HTTP %ld", a->status);
+	if (a->status == 404)
 		code = VGMO_ERR_NOT_FOUND;
-	else if (status == 401 || status == 403)
+	else if (a->status == 401 || a->status == 403)
 		code = VGMO_ERR_PERMISSION;
-	else if (status >= 500 || status == 429)
+	else if (a->status >= 500 || a->status == 429)
 		code = VGMO_ERR_IO;
-	return vgmo__errf(err, errlen, code,
-	                  "the daemon at %s answered %s %s: %s", c->url, method,
-	                  path, msg);
+	vgmo__errf(err, errlen, code, "the daemon at %s answered %s %s: %s",
+	           c->url, method, path, msg ? msg : fallback);
+	free(msg);
+	return code;
 }
 
 vgmo_err vgmo__http_request(vgmo__http *c, const char *method, const char *path,
                             const json_t *body, json_t **out, char *err,
                             size_t errlen)
 {
-	struct curl_slist *hdrs = NULL;
-	struct sink sink = {0};
-	char url[VGMO__HTTP_URL_MAX + 64];
-	char *payload = NULL;
-	long status = 0;
-	CURLcode cc;
+	vgmo__http_answer a;
 	vgmo_err rc;
 
 	*out = NULL;
-	snprintf(url, sizeof(url), "%s%s", c->url, path);
-	if (body != NULL) {
-		payload = json_dumps(body, JSON_COMPACT);
-		if (payload == NULL)
-			return vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
-			                  "out of memory");
-	}
-	hdrs = headers(c, payload != NULL);
-	if (hdrs == NULL) {
-		rc = vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	set_options(c, url, method, payload, hdrs, &sink);
-	cc = c->api.easy_perform(c->curl);
-	if (sink.nomem) {
+	rc = vgmo__http_exchange(c, method, path, body, &a, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
+	if (a.nomem) {
 		rc = vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
 		                "out of memory reading the daemon's answer");
 		goto out;
 	}
-	if (cc != CURLE_OK) {
+	if (a.cc != CURLE_OK) {
 		const char *why =
-		        c->errbuf[0] ? c->errbuf : c->api.easy_strerror(cc);
+		        c->errbuf[0] ? c->errbuf : c->api.easy_strerror(a.cc);
 
-		if (sink.too_big)
+		if (a.too_big)
 			why = "the answer is too large";
 		rc = vgmo__errf(
 		        err, errlen,
-		        cc == CURLE_OPERATION_TIMEDOUT ? VGMO_ERR_TIMEOUT
-		                                       : VGMO_ERR_IO,
+		        a.cc == CURLE_OPERATION_TIMEDOUT ? VGMO_ERR_TIMEOUT
+		                                         : VGMO_ERR_IO,
 		        "cannot reach the daemon at %s: %s", c->url, why);
 		goto out;
 	}
-	c->api.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status > 299) {
-		rc = status_error(c, method, path, status, &sink, err, errlen);
+	if (a.status < 200 || a.status > 299) {
+		rc = status_error(c, method, path, &a, err, errlen);
 		goto out;
 	}
-	*out = sink.buf ? json_loadb(sink.buf, sink.len, 0, NULL) : NULL;
+	*out = a.body ? json_loadb(a.body, a.len, 0, NULL) : NULL;
 	if (!json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -231,9 +291,7 @@ vgmo_err vgmo__http_request(vgmo__http *c, const char *method, const char *path,
 	}
 	rc = VGMO_OK;
 out:
-	free(sink.buf);
-	free(payload);
-	c->api.slist_free_all(hdrs);
+	vgmo__http_answer_free(&a);
 	return rc;
 }
 
@@ -257,22 +315,21 @@ static vgmo_err set_auth(vgmo__http *c, const char *token, char *err,
 	return VGMO_OK;
 }
 
-vgmo_err vgmo__http_open(vgmo__http *h, const char *url, const char *token,
-                         char *err, size_t errlen)
+vgmo_err vgmo__http_start(vgmo__http *h, const char *url, const char *token,
+                          const vgmo__http_opts *opts, char *err, size_t errlen)
 {
-	size_t len;
+	size_t len = strlen(url);
 	vgmo_err rc;
 
 	memset(h, 0, sizeof(*h));
-	if (!url_ok(url))
-		return vgmo__errf(
-		        err, errlen, VGMO_ERR_INVALID,
-		        "invalid server URL: expected http://HOST:PORT "
-		        "or https://HOST:PORT");
-	len = strlen(url);
+	if (len >= VGMO__HTTP_URL_MAX)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "the server URL is longer than %d bytes",
+		                  VGMO__HTTP_URL_MAX - 1);
+	h->opts = *opts;
 	while (len > 0 && url[len - 1] == '/')
 		len--;
-	memcpy(h->url, url, len); /* url_ok: len < VGMO__HTTP_URL_MAX */
+	memcpy(h->url, url, len);
 	h->url[len] = '\0';
 	if (token != NULL) {
 		rc = set_auth(h, token, err, errlen);
@@ -292,6 +349,19 @@ vgmo_err vgmo__http_open(vgmo__http *h, const char *url, const char *token,
 fail:
 	vgmo__http_close(h);
 	return rc;
+}
+
+vgmo_err vgmo__http_open(vgmo__http *h, const char *url, const char *token,
+                         char *err, size_t errlen)
+{
+	memset(h, 0, sizeof(*h));
+	if (!url_ok(url))
+		return vgmo__errf(
+		        err, errlen, VGMO_ERR_INVALID,
+		        "invalid server URL: expected http://HOST:PORT "
+		        "or https://HOST:PORT");
+	return vgmo__http_start(h, url, token, &vgmo__http_lib_opts, err,
+	                        errlen);
 }
 
 void vgmo__http_close(vgmo__http *h)

@@ -3,6 +3,7 @@
  * source:line:column messages), serialise, save atomically.
  */
 #include "config_fields.h"
+#include "json_strict.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -17,44 +18,8 @@
 #define VALIDATE_MSG_MAX 1024
 /* 14 lines of at most ~70 bytes each, with room to spare. */
 #define CONFIG_JSON_MAX 2048
-/* Deepest nesting read (as the API's bodies, src/api_parse.h). */
-#define CONFIG_MAX_DEPTH 32
 
 /* ---------------------------------------------------------- positions */
-
-typedef struct text_pos {
-	int line;
-	int column;
-} text_pos;
-
-/* Line and column (1-based, counting Unicode characters as jansson does) of
- * byte `off`. */
-static text_pos pos_of(const char *s, size_t len, size_t off)
-{
-	text_pos p = {1, 0};
-
-	for (size_t i = 0; i <= off && i < len; i++) {
-		if (i > 0 && s[i - 1] == '\n') {
-			p.line++;
-			p.column = 0;
-		}
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			p.column++;
-	}
-	if (p.column == 0)
-		p.column = 1;
-	return p;
-}
-
-static size_t first_token(const char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len &&
-	       (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-		i++;
-	return i;
-}
 
 /* Byte offset of the opening quote of the `ordinal`-th key of the top-level
  * object in `s` (already known to be valid JSON). Jansson keeps keys in
@@ -98,59 +63,10 @@ static size_t key_offset(const char *s, size_t len, size_t ordinal,
 			expect_key = true;
 		}
 	}
-	return first_token(s, len);
-}
-
-/* Offset of the first '{' or '[' nested deeper than CONFIG_MAX_DEPTH
- * outside strings, or `len` when there is none. A configuration has no
- * nesting at all; this refuses a deep document before jansson recurses
- * into it (its own limit is 2048 levels). */
-static size_t too_deep(const char *s, size_t len)
-{
-	bool in_string = false;
-	int depth = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (in_string) {
-			if (s[i] == '\\')
-				i++;
-			else if (s[i] == '"')
-				in_string = false;
-		} else if (s[i] == '"') {
-			in_string = true;
-		} else if (s[i] == '{' || s[i] == '[') {
-			if (++depth > CONFIG_MAX_DEPTH)
-				return i;
-		} else if (s[i] == '}' || s[i] == ']') {
-			depth--;
-		}
-	}
-	return len;
+	return vgmo__json_skip_blank(s, len);
 }
 
 /* ---------------------------------------------------------- loading */
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "an unknown value";
-}
 
 /* Converts one member's JSON value to f's type, or explains why not. */
 static vgmo_err from_json(const vgmo__config_field *f, const json_t *v,
@@ -205,25 +121,27 @@ static vgmo_err from_json(const vgmo__config_field *f, const json_t *v,
 	switch (f->type) {
 	case VGMO__FIELD_BOOL:
 		return vgmo__errf(reason, reasonlen, VGMO_ERR_PARSE,
-		                  "expected a boolean, got %s", json_kind(v));
+		                  "expected a boolean, got %s",
+		                  vgmo__json_kind(v));
 	case VGMO__FIELD_STRATEGY:
 		return vgmo__errf(reason, reasonlen, VGMO_ERR_PARSE,
-		                  "expected a string, got %s", json_kind(v));
+		                  "expected a string, got %s",
+		                  vgmo__json_kind(v));
 	case VGMO__FIELD_DOUBLE:
 		return vgmo__errf(reason, reasonlen, VGMO_ERR_PARSE,
-		                  "expected a number, got %s", json_kind(v));
+		                  "expected a number, got %s",
+		                  vgmo__json_kind(v));
 	case VGMO__FIELD_INT:
 	case VGMO__FIELD_INT64:
 		break;
 	}
 	return vgmo__errf(reason, reasonlen, VGMO_ERR_PARSE,
-	                  "expected an integer, got %s", json_kind(v));
+	                  "expected an integer, got %s", vgmo__json_kind(v));
 }
 
 vgmo_err vgmo_config_load_string(vgmo_config *cfg, const char *json, size_t len,
                                  const char *source, char *err, size_t errlen)
 {
-	json_error_t jerr;
 	json_t *root = NULL;
 	json_t *value;
 	const char *key;
@@ -232,7 +150,7 @@ vgmo_err vgmo_config_load_string(vgmo_config *cfg, const char *json, size_t len,
 	char msg[VALIDATE_MSG_MAX];
 	char q[VGMO__QUOTE_MAX];
 	size_t ordinal = 0;
-	text_pos pos;
+	vgmo__text_pos pos;
 	vgmo_err rc = VGMO_OK;
 
 	if (source == NULL)
@@ -241,25 +159,9 @@ vgmo_err vgmo_config_load_string(vgmo_config *cfg, const char *json, size_t len,
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "%s: no configuration or text given", source);
 
-	if (too_deep(json, len) < len) {
-		pos = pos_of(json, len, too_deep(json, len));
-		return vgmo__errf(err, errlen, VGMO_ERR_PARSE,
-		                  "%s:%d:%d: nesting deeper than %d levels",
-		                  source, pos.line, pos.column,
-		                  CONFIG_MAX_DEPTH);
-	}
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return vgmo__errf(err, errlen, VGMO_ERR_PARSE, "%s:%d:%d: %s",
-		                  source, jerr.line, jerr.column, jerr.text);
-	if (!json_is_object(root)) {
-		pos = pos_of(json, len, first_token(json, len));
-		rc = vgmo__errf(err, errlen, VGMO_ERR_PARSE,
-		                "%s:%d:%d: the top level must be an object, "
-		                "got %s",
-		                source, pos.line, pos.column, json_kind(root));
-		goto out;
-	}
+	rc = vgmo__json_load_object(json, len, source, &root, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
 
 	copy = *cfg;
 	json_object_foreach(root, key, value)
@@ -267,7 +169,8 @@ vgmo_err vgmo_config_load_string(vgmo_config *cfg, const char *json, size_t len,
 		const vgmo__config_field *f;
 		vgmo__field_value v;
 
-		pos = pos_of(json, len, key_offset(json, len, ordinal, key));
+		pos = vgmo__text_pos_of(json, len,
+		                        key_offset(json, len, ordinal, key));
 		f = vgmo__config_field_find(key, strlen(key));
 		if (f == NULL) {
 			vgmo__quote(key, strlen(key), q, sizeof(q));

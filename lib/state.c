@@ -250,10 +250,10 @@ vgmo_err vgmo__state_clean_temps(const char *dir, size_t *removed, char *err,
 		*removed = 0;
 	d = opendir(dir);
 	if (d == NULL)
-		return errno == ENOENT ? VGMO_OK
-		                       : vgmo__errf(err, errlen, VGMO_ERR_IO,
-		                                    "%s: %s", dir,
-		                                    strerror(errno));
+		return errno == ENOENT
+		               ? VGMO_OK
+		               : vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s",
+		                            dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, prefix, plen) != 0 ||
 		    strlen(de->d_name) != plen + 6 ||

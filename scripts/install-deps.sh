@@ -5,7 +5,8 @@ set -eu
 
 PACKAGES="cmake make gcc pkg-config python3 openssl libjansson-dev libcmocka-dev \
 	libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk \
-	yamllint python3-yaml python3-kubernetes"
+	yamllint python3-yaml python3-kubernetes \
+	clang libclang-rt-14-dev valgrind"
 
 missing=""
 for p in $PACKAGES; do

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api_parse.h"
+#include "json_strict.h"
 
 /* Top-level keys whose position we remember for messages. */
 #define KEYS_MAX 32
@@ -61,30 +62,13 @@ unsigned api_status_of(vgmo_err rc)
 	}
 }
 
-/* Line and column (1-based; columns count characters, as jansson's do) of
- * byte `off`. */
-static void position(const scan *sc, size_t off, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off && i < sc->len; i++) {
-		if (sc->s[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)sc->s[i] & 0xC0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
 static vgmo_err error_at(api_error *e, const scan *sc, size_t off,
                          const char *field, const char *what)
 {
-	int line, col;
+	vgmo__text_pos p = vgmo__text_pos_of(sc->s, sc->len, off);
 
-	position(sc, off, &line, &col);
-	return api_error_set(e, 400, field, "%s:%d:%d: %s", API_SOURCE, line,
-	                     col, what);
+	return api_error_set(e, 400, field, "%s:%d:%d: %s", API_SOURCE, p.line,
+	                     p.column, what);
 }
 
 static vgmo_err precheck(scan *sc, api_error *e)
@@ -137,27 +121,6 @@ vgmo_err api_parse_precheck(const char *body, size_t len, api_error *e)
 	return precheck(&sc, e);
 }
 
-static const char *kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	default:
-		return "null";
-	}
-}
-
 /* Copies the key out of jansson's "duplicate object key near '"k"'". */
 static void duplicate_key(const char *text, char *out, size_t size)
 {
@@ -172,31 +135,20 @@ static void duplicate_key(const char *text, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/* precheck, then the library's strict loading (lib/json_strict.h). */
 static vgmo_err parse(scan *sc, json_t **out, api_error *e)
 {
-	json_error_t jerr;
+	char msg[sizeof(e->message)];
 	char dup[64];
-	json_t *root;
 
 	*out = NULL;
 	if (precheck(sc, e) != VGMO_OK)
 		return VGMO_ERR_INVALID;
-	root = json_loadb(sc->s, sc->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		duplicate_key(jerr.text, dup, sizeof(dup));
-		return api_error_set(e, 400, dup, "%s:%d:%d: %s", API_SOURCE,
-		                     jerr.line, jerr.column, jerr.text);
+	if (vgmo__json_load_object(sc->s, sc->len, API_SOURCE, out, msg,
+	                           sizeof(msg)) != VGMO_OK) {
+		duplicate_key(msg, dup, sizeof(dup));
+		return api_error_set(e, 400, dup, "%s", msg);
 	}
-	if (!json_is_object(root)) {
-		size_t at = strspn(sc->s, " \t\r\n");
-		char what[96];
-
-		snprintf(what, sizeof(what),
-		         "the top level must be an object, got %s", kind(root));
-		json_decref(root);
-		return error_at(e, sc, at, NULL, what);
-	}
-	*out = root;
 	return VGMO_OK;
 }
 
@@ -256,7 +208,7 @@ vgmo_err api_parse_batch_size(const char *body, size_t len, int min, int max,
 		snprintf(what, sizeof(what),
 		         "key \"batch_size\": expected an integer or null, got "
 		         "%s",
-		         kind(found));
+		         vgmo__json_kind(found));
 		rc = error_at(e, &sc, found_at, "batch_size", what);
 		goto out;
 	}

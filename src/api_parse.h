@@ -17,7 +17,7 @@
 
 #include "vgmo/vgmo.h"
 
-#define API_MAX_DEPTH 32
+#define API_MAX_DEPTH 32 /* as VGMO__JSON_MAX_DEPTH (lib/json_strict.h) */
 #define API_SOURCE "request body"
 
 /* Why a request was refused: the HTTP status, the message, and the field

@@ -196,6 +196,38 @@ cli_next_kind cli_next(cli_parser *p, const cli_option **opt,
 	return take_value(p, *opt, eq, value);
 }
 
+int cli_parse_args(int argc, char **argv, const cli_group *groups,
+                   cli_option_fn on_option, cli_arg_fn on_arg, void *ctx,
+                   bool *help)
+{
+	const char *cmd = argv[0], *value;
+	const cli_option *opt;
+	cli_next_kind k;
+	cli_parser p;
+	int rc;
+
+	*help = false;
+	cli_parser_init(&p, cmd, argc, argv, groups);
+	while ((k = cli_next(&p, &opt, &value)) != CLI_NEXT_END) {
+		if (k == CLI_NEXT_ERROR)
+			return CLI_EXIT_USAGE;
+		if (k == CLI_NEXT_ARG && on_arg == NULL)
+			return cli_usage_error(cmd, "unexpected argument '%s'",
+			                       value);
+		if (k == CLI_NEXT_ARG) {
+			rc = on_arg(ctx, cmd, value);
+		} else if (opt->id == CLI_ID_HELP) {
+			*help = true;
+			return CLI_EXIT_OK;
+		} else {
+			rc = on_option(ctx, cmd, opt, value);
+		}
+		if (rc != CLI_EXIT_OK)
+			return rc;
+	}
+	return CLI_EXIT_OK;
+}
+
 /* ---------------------------------------------------------------- help */
 
 static size_t option_width(const cli_option *o)

@@ -123,6 +123,21 @@ void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv,
 cli_next_kind cli_next(cli_parser *p, const cli_option **opt,
                        const char **value);
 
+/* What a command does with one of its options (never -h/--help) or one
+ * positional argument; CLI_EXIT_OK, or an exit code after printing why. */
+typedef int (*cli_option_fn)(void *ctx, const char *cmd, const cli_option *opt,
+                             const char *value);
+typedef int (*cli_arg_fn)(void *ctx, const char *cmd, const char *value);
+
+/* The parse loop of command argv[0]: walks argv with `groups`, giving each
+ * option to `on_option` and each positional argument to `on_arg` (NULL:
+ * the command takes none, "unexpected argument"). Stops at -h/--help with
+ * *help set. Returns CLI_EXIT_OK, or the first other exit code
+ * (CLI_EXIT_USAGE for a malformed command line, already printed). */
+int cli_parse_args(int argc, char **argv, const cli_group *groups,
+                   cli_option_fn on_option, cli_arg_fn on_arg, void *ctx,
+                   bool *help);
+
 /* Prints "usage: vgmo <synopsis>", the description, then every option of
  * `groups` under its title (and -h, --help), and, when cli_engine_options
  * is among them, the simulated GPU presets. */

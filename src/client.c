@@ -12,20 +12,23 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client_curl.h"
+#include "client_http.h"
 
-#define URL_MAX CLIENT_URL_MAX
-#define TOKEN_MAX 4096
-#define AUTH_PREFIX "Authorization: Bearer "
+#define TOKEN_MAX VGMO__HTTP_TOKEN_MAX
 
 struct client {
-	client_curl api; /* libcurl, loaded */
-	CURL *curl;
-	char url[URL_MAX];      /* base URL, no trailing '/' */
-	char *auth;             /* the Authorization header line, or NULL */
+	vgmo__http http;        /* the transport (lib/client_http.h) */
 	const char *token_file; /* where the token came from, for messages */
 	const char *cacert;     /* NULL: the system's CAs */
-	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* How the commands talk: longer answers and patience than a worker's. */
+static const vgmo__http_opts client_http_opts = {
+        .user_agent = "vgmo/" VGMO_VERSION,
+        .cacert = NULL, /* set per command from --cacert */
+        .connect_timeout_ms = CLIENT_CONNECT_TIMEOUT_MS,
+        .total_timeout_ms = CLIENT_TOTAL_TIMEOUT_MS,
+        .body_max = CLIENT_BODY_MAX,
 };
 
 /* ---------------------------------------------------------------- open */
@@ -37,12 +40,11 @@ static const char *env(const char *name)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-/* Reads the token: one line of printable ASCII, trailing blanks and the
- * newline trimmed. *out receives the whole header line (caller frees). */
-static int read_token(const char *path, char **out)
+/* Reads the token into buf: one line of printable ASCII, trailing blanks
+ * and the newline trimmed. The caller wipes buf. */
+static int read_token(const char *path, char buf[TOKEN_MAX + 2])
 {
-	char buf[TOKEN_MAX + 2];
-	size_t n, size;
+	size_t n;
 	FILE *f;
 	int rc = CLI_EXIT_FAILURE;
 
@@ -50,7 +52,7 @@ static int read_token(const char *path, char **out)
 	if (f == NULL)
 		return cli_fail("cannot read the token file %s: %s", path,
 		                strerror(errno));
-	n = fread(buf, 1, sizeof(buf) - 1, f);
+	n = fread(buf, 1, TOKEN_MAX + 1, f);
 	if (ferror(f)) {
 		rc = cli_fail("cannot read the token file %s: %s", path,
 		              strerror(errno));
@@ -76,25 +78,18 @@ static int read_token(const char *path, char **out)
 			goto out;
 		}
 	}
-	size = sizeof(AUTH_PREFIX) + n;
-	*out = malloc(size);
-	if (*out == NULL) {
-		rc = cli_fail("out of memory");
-		goto out;
-	}
-	memcpy(*out, AUTH_PREFIX, sizeof(AUTH_PREFIX) - 1);
-	memcpy(*out + sizeof(AUTH_PREFIX) - 1, buf, n + 1);
 	rc = CLI_EXIT_OK;
 out:
-	explicit_bzero(buf, sizeof(buf));
 	fclose(f);
 	return rc;
 }
 
 int client_open(client **out, const client_opts *o)
 {
+	vgmo__http_opts opts = client_http_opts;
 	const char *url = o->server;
-	size_t len;
+	char token[TOKEN_MAX + 2];
+	char err[320];
 	client *c;
 	int rc;
 
@@ -111,15 +106,10 @@ int client_open(client **out, const client_opts *o)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return cli_fail("out of memory");
-	len = strlen(url);
-	while (len > 0 && url[len - 1] == '/')
-		len--;
-	memcpy(c->url, url, len); /* url_ok: len < URL_MAX */
-	c->url[len] = '\0';
 	c->token_file = o->token_file ? o->token_file : env("VGMO_TOKEN_FILE");
 	c->cacert = o->cacert ? o->cacert : env("VGMO_CACERT");
 	if (c->token_file != NULL) {
-		rc = read_token(c->token_file, &c->auth);
+		rc = read_token(c->token_file, token);
 		if (rc != CLI_EXIT_OK)
 			goto fail;
 	}
@@ -128,17 +118,17 @@ int client_open(client **out, const client_opts *o)
 		              strerror(errno));
 		goto fail;
 	}
-	rc = client_curl_load(&c->api);
-	if (rc != CLI_EXIT_OK)
-		goto fail;
-	c->curl = c->api.easy_init();
-	if (c->curl == NULL) {
-		rc = cli_fail("cannot start libcurl");
+	opts.cacert = c->cacert;
+	if (vgmo__http_start(&c->http, url, c->token_file ? token : NULL, &opts,
+	                     err, sizeof(err)) != VGMO_OK) {
+		rc = cli_fail("%s", err);
 		goto fail;
 	}
+	explicit_bzero(token, sizeof(token));
 	*out = c;
 	return CLI_EXIT_OK;
 fail:
+	explicit_bzero(token, sizeof(token));
 	client_close(c);
 	return rc;
 }
@@ -147,258 +137,129 @@ void client_close(client *c)
 {
 	if (c == NULL)
 		return;
-	if (c->curl != NULL)
-		c->api.easy_cleanup(c->curl);
-	client_curl_unload(&c->api);
-	if (c->auth != NULL) {
-		explicit_bzero(c->auth, strlen(c->auth));
-		free(c->auth);
-	}
+	vgmo__http_close(&c->http);
 	free(c);
 }
 
 const char *client_url(const client *c)
 {
-	return c->url;
+	return c->http.url;
 }
 
 /* ---------------------------------------------------------------- call */
 
-/* The answer's body as it arrives, capped at CLIENT_BODY_MAX. */
-struct sink {
-	char *buf;
-	size_t len, cap;
-	bool too_big, nomem;
-};
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
-{
-	struct sink *s = ud;
-	size_t n = size * nmemb; /* size is 1 */
-	size_t cap;
-	char *p;
-
-	if (n > CLIENT_BODY_MAX - s->len) {
-		s->too_big = true;
-		return 0;
-	}
-	if (s->len + n + 1 > s->cap) {
-		cap = s->cap ? s->cap * 2 : 8192;
-		if (cap < s->len + n + 1)
-			cap = s->len + n + 1;
-		if (cap > CLIENT_BODY_MAX + 1)
-			cap = CLIENT_BODY_MAX + 1;
-		p = realloc(s->buf, cap);
-		if (p == NULL) {
-			s->nomem = true;
-			return 0;
-		}
-		s->buf = p;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
-}
-
 static bool connected(const client *c)
 {
+	const vgmo__http *h = &c->http;
 	curl_off_t t = 0;
 
-	return c->api.easy_getinfo(c->curl, CURLINFO_CONNECT_TIME_T, &t) ==
+	return h->api.easy_getinfo(h->curl, CURLINFO_CONNECT_TIME_T, &t) ==
 	               CURLE_OK &&
 	       t > 0;
 }
 
-static int transport_error(const client *c, CURLcode cc, const struct sink *s)
+static int transport_error(const client *c, const vgmo__http_answer *a)
 {
-	const char *why = c->errbuf[0] ? c->errbuf : c->api.easy_strerror(cc);
+	const vgmo__http *h = &c->http;
+	const char *why =
+	        h->errbuf[0] ? h->errbuf : h->api.easy_strerror(a->cc);
 	long os = 0;
 
-	if (s->too_big)
+	if (a->too_big)
 		return cli_fail("the daemon at %s sent an answer larger than "
 		                "%zu MiB",
-		                c->url, CLIENT_BODY_MAX >> 20);
-	if (s->nomem)
+		                h->url, CLIENT_BODY_MAX >> 20);
+	if (a->nomem)
 		return cli_fail("out of memory reading the daemon's answer");
-	switch (cc) {
+	switch (a->cc) {
 	case CURLE_COULDNT_CONNECT:
-		c->api.easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os);
+		h->api.easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os);
 		return cli_fail("cannot reach the daemon at %s: %s (is `vgmo "
 		                "serve` running?)",
-		                c->url, os != 0 ? strerror((int)os) : why);
+		                h->url, os != 0 ? strerror((int)os) : why);
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return cli_fail("cannot reach the daemon at %s: %s (check "
 		                "--server or VGMO_SERVER)",
-		                c->url, why);
+		                h->url, why);
 	case CURLE_OPERATION_TIMEDOUT:
 		if (!connected(c))
 			return cli_fail("cannot reach the daemon at %s: %s (is "
 			                "`vgmo serve` running?)",
-			                c->url, why);
+			                h->url, why);
 		return cli_fail("the daemon at %s did not answer in time: %s",
-		                c->url, why);
+		                h->url, why);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CONNECT_ERROR:
 		return cli_fail("TLS with the daemon at %s failed: %s (give "
 		                "its CA certificate with --cacert FILE)",
-		                c->url, why);
+		                h->url, why);
 	case CURLE_GOT_NOTHING:
 		return cli_fail("the daemon at %s closed the connection "
 		                "without answering (does it speak https?)",
-		                c->url);
+		                h->url);
 	default:
 		return cli_fail("talking to the daemon at %s failed: %s",
-		                c->url, why);
+		                h->url, why);
 	}
 }
 
 static int http_error(const client *c, const char *method, const char *path,
-                      long status, const struct sink *s)
+                      const vgmo__http_answer *a)
 {
-	json_t *j = s->buf ? json_loadb(s->buf, s->len, 0, NULL) : NULL;
-	const char *msg =
-	        client_json_string(json_object_get(j, "error"), "message");
+	char *msg = vgmo__http_error_message(a);
 	int rc;
 
-	if (status == 401 && c->auth == NULL)
+	if (a->status == 401 && c->http.auth == NULL)
 		rc = cli_fail("%s (the daemon needs a token: pass --token-file "
 		              "FILE or set VGMO_TOKEN_FILE)",
 		              msg ? msg : "unauthorized");
-	else if (status == 401)
+	else if (a->status == 401)
 		rc = cli_fail("%s (the daemon refused the token in %s)",
 		              msg ? msg : "unauthorized", c->token_file);
 	else if (msg != NULL)
 		rc = cli_fail("%s", msg);
 	else
 		rc = cli_fail("the daemon at %s answered %s %s with HTTP %ld",
-		              c->url, method, path, status);
-	json_decref(j);
+		              c->http.url, method, path, a->status);
+	free(msg);
 	return rc;
-}
-
-/* The headers of one request; NULL when out of memory. */
-static struct curl_slist *request_headers(const client *c, bool has_body,
-                                          bool is_get)
-{
-	const char *lines[4];
-	struct curl_slist *list = NULL, *next;
-	size_t n = 0;
-
-	lines[n++] = "Accept: application/json";
-	/* A bodiless POST gets no form content type; no 100-continue. */
-	if (!is_get)
-		lines[n++] = has_body ? "Content-Type: application/json"
-		                      : "Content-Type:";
-	lines[n++] = "Expect:";
-	if (c->auth != NULL)
-		lines[n++] = c->auth;
-	for (size_t i = 0; i < n; i++) {
-		next = c->api.slist_append(list, lines[i]);
-		if (next == NULL) {
-			c->api.slist_free_all(list);
-			return NULL;
-		}
-		list = next;
-	}
-	return list;
-}
-
-static void set_options(client *c, const char *url, const char *method,
-                        const char *payload, struct curl_slist *headers,
-                        struct sink *s)
-{
-	const client_curl *api = &c->api;
-	CURL *h = c->curl;
-
-	api->easy_reset(h); /* keeps the open connection */
-	c->errbuf[0] = '\0';
-	api->easy_setopt(h, CURLOPT_URL, url);
-	api->easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
-	api->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	/* Defence in depth (the URL was checked, redirects are not
-	 * followed); a library older than 7.85 lacks the option. */
-	api->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* The daemon is reached directly: a proxy from the environment
-	 * would see the token and is never right for a loopback daemon. */
-	api->easy_setopt(h, CURLOPT_PROXY, "");
-	api->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	                 CLIENT_CONNECT_TIMEOUT_MS);
-	api->easy_setopt(h, CURLOPT_TIMEOUT_MS, CLIENT_TOTAL_TIMEOUT_MS);
-	api->easy_setopt(h, CURLOPT_USERAGENT, "vgmo/" VGMO_VERSION);
-	api->easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	api->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-	api->easy_setopt(h, CURLOPT_WRITEDATA, s);
-	if (c->cacert != NULL)
-		api->easy_setopt(h, CURLOPT_CAINFO, c->cacert);
-	if (strcmp(method, "GET") == 0) {
-		api->easy_setopt(h, CURLOPT_HTTPGET, 1L);
-		return;
-	}
-	api->easy_setopt(h, CURLOPT_POSTFIELDS, payload ? payload : "");
-	api->easy_setopt(h, CURLOPT_POSTFIELDSIZE,
-	                 (long)(payload ? strlen(payload) : 0));
-	if (strcmp(method, "POST") != 0)
-		api->easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 }
 
 int client_call(client *c, const char *method, const char *path,
                 const json_t *body, client_response *resp)
 {
-	bool is_get = strcmp(method, "GET") == 0;
-	struct curl_slist *headers = NULL;
-	struct sink sink = {0};
-	char url[URL_MAX + 512];
-	char *payload = NULL;
+	vgmo__http_answer a;
 	json_error_t jerr;
-	long status = 0;
-	CURLcode cc;
-	int rc = CLI_EXIT_FAILURE;
+	char err[VGMO__HTTP_URL_MAX + 600];
+	int rc;
 
 	memset(resp, 0, sizeof(*resp));
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->url, path) >=
-	    sizeof(url))
-		return cli_fail("URL too long: %s%s", c->url, path);
-	if (body != NULL) {
-		payload = json_dumps(body,
-		                     JSON_COMPACT | JSON_REAL_PRECISION(17));
-		if (payload == NULL)
-			return cli_fail("out of memory");
-	}
-	headers = request_headers(c, payload != NULL, is_get);
-	if (headers == NULL) {
-		rc = cli_fail("out of memory");
+	if (vgmo__http_exchange(&c->http, method, path, body, &a, err,
+	                        sizeof(err)) != VGMO_OK)
+		return cli_fail("%s", err);
+	if (a.cc != CURLE_OK) {
+		rc = transport_error(c, &a);
 		goto out;
 	}
-	set_options(c, url, method, payload, headers, &sink);
-	cc = c->api.easy_perform(c->curl);
-	if (cc != CURLE_OK) {
-		rc = transport_error(c, cc, &sink);
+	if (a.status < 200 || a.status > 299) {
+		rc = http_error(c, method, path, &a);
 		goto out;
 	}
-	c->api.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status > 299) {
-		rc = http_error(c, method, path, status, &sink);
-		goto out;
-	}
-	resp->json = sink.buf ? json_loadb(sink.buf, sink.len, 0, &jerr) : NULL;
+	resp->json = a.body ? json_loadb(a.body, a.len, 0, &jerr) : NULL;
 	if (resp->json == NULL) {
 		rc = cli_fail("the daemon's answer to %s %s is not JSON%s%s",
-		              method, path, sink.buf ? ": " : " (empty)",
-		              sink.buf ? jerr.text : "");
+		              method, path, a.body ? ": " : " (empty)",
+		              a.body ? jerr.text : "");
 		goto out;
 	}
-	resp->status = status;
-	resp->body = sink.buf;
-	resp->len = sink.len;
-	sink.buf = NULL;
+	resp->status = a.status;
+	resp->body = a.body;
+	resp->len = a.len;
+	a.body = NULL;
 	rc = CLI_EXIT_OK;
 out:
-	free(sink.buf);
-	free(payload);
-	c->api.slist_free_all(headers);
+	vgmo__http_answer_free(&a);
 	return rc;
 }
 

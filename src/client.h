@@ -8,9 +8,10 @@
  * the daemon's certificate against the system CAs, or --cacert FILE
  * ($VGMO_CACERT).
  *
- * client.c makes the requests, with libcurl loaded at run time
- * (client_curl.h: the daemon does not carry it); client_opts.c has the
- * options and the small JSON helpers the commands' printers share.
+ * client.c makes the requests over the library's transport
+ * (lib/client_http.h, libcurl loaded at run time: the daemon does not
+ * carry it) and words its failures; client_opts.c has the options and the
+ * small JSON helpers the commands' printers share.
  */
 #ifndef VGMO_SRC_CLIENT_H
 #define VGMO_SRC_CLIENT_H
@@ -52,11 +53,16 @@ bool client_opts_owns(int id);
 int client_opts_set(client_opts *o, const char *cmd, const cli_option *opt,
                     const char *value);
 
-/* cli_next for a command whose groups include client_options: records the
- * client options itself and returns the others. On CLI_NEXT_ERROR, *rc is
- * the exit code (the message is printed). */
-cli_next_kind client_next(cli_parser *p, client_opts *o, const cli_option **opt,
-                          const char **value, int *rc);
+/* cli_parse_args for a command whose groups include client_options: records
+ * the client options in *o itself and gives the others to `on_option`. */
+int client_parse_args(int argc, char **argv, const cli_group *groups,
+                      client_opts *o, cli_option_fn on_option,
+                      cli_arg_fn on_arg, void *ctx, bool *help);
+
+/* on_option of a command whose one option of its own is --json: ctx is a
+ * bool set by it. */
+int client_json_only(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value);
 
 /* One connection to the daemon (opaque; reused across calls). */
 typedef struct client client;

@@ -84,21 +84,50 @@ int client_opts_set(client_opts *o, const char *cmd, const cli_option *opt,
 	}
 }
 
-cli_next_kind client_next(cli_parser *p, client_opts *o, const cli_option **opt,
-                          const char **value, int *rc)
-{
-	cli_next_kind k;
+/* The command's callbacks and context, behind client_parse_*. */
+struct client_parse {
+	client_opts *o;
+	cli_option_fn on_option;
+	cli_arg_fn on_arg;
+	void *ctx;
+};
 
-	*rc = CLI_EXIT_OK;
-	while ((k = cli_next(p, opt, value)) == CLI_NEXT_OPTION &&
-	       client_opts_owns((*opt)->id)) {
-		*rc = client_opts_set(o, p->cmd, *opt, *value);
-		if (*rc != CLI_EXIT_OK)
-			return CLI_NEXT_ERROR;
-	}
-	if (k == CLI_NEXT_ERROR)
-		*rc = CLI_EXIT_USAGE;
-	return k;
+static int client_parse_option(void *ctx, const char *cmd,
+                               const cli_option *opt, const char *value)
+{
+	struct client_parse *cp = ctx;
+
+	if (client_opts_owns(opt->id))
+		return client_opts_set(cp->o, cmd, opt, value);
+	return cp->on_option(cp->ctx, cmd, opt, value);
+}
+
+static int client_parse_arg(void *ctx, const char *cmd, const char *value)
+{
+	struct client_parse *cp = ctx;
+
+	return cp->on_arg(cp->ctx, cmd, value);
+}
+
+int client_parse_args(int argc, char **argv, const cli_group *groups,
+                      client_opts *o, cli_option_fn on_option,
+                      cli_arg_fn on_arg, void *ctx, bool *help)
+{
+	struct client_parse cp = {o, on_option, on_arg, ctx};
+
+	return cli_parse_args(argc, argv, groups, client_parse_option,
+	                      on_arg ? client_parse_arg : NULL, &cp, help);
+}
+
+int client_json_only(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value)
+{
+	bool *json = ctx;
+
+	(void)cmd;
+	(void)value;
+	*json = *json || strcmp(opt->name, "json") == 0;
+	return CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------- JSON bits */

@@ -23,7 +23,8 @@ struct batch_args {
 	client_opts client;
 	bool json;
 	bool help;
-	bool clear; /* "auto" */
+	bool clear;            /* "auto" */
+	const char *size_text; /* N or "auto", as given */
 	long size;
 };
 
@@ -41,40 +42,41 @@ static int parse_size(struct batch_args *a, const char *cmd, const char *s)
 	return CLI_EXIT_OK;
 }
 
+static int on_option(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value)
+{
+	struct batch_args *a = ctx;
+
+	(void)cmd;
+	(void)value;
+	a->json = a->json || opt->id == OPT_JSON;
+	return CLI_EXIT_OK;
+}
+
+static int on_arg(void *ctx, const char *cmd, const char *value)
+{
+	struct batch_args *a = ctx;
+
+	if (a->size_text != NULL)
+		return cli_usage_error(cmd, "unexpected argument '%s'", value);
+	a->size_text = value;
+	return CLI_EXIT_OK;
+}
+
 static int parse_args(struct batch_args *a, int argc, char **argv)
 {
-	const char *cmd = argv[0];
-	const char *size = NULL;
-	const cli_option *opt;
-	const char *value;
-	cli_next_kind k;
-	cli_parser p;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	client_opts_init(&a->client);
-	cli_parser_init(&p, cmd, argc, argv, batch_groups);
-	while ((k = client_next(&p, &a->client, &opt, &value, &rc)) !=
-	       CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return rc;
-		if (k == CLI_NEXT_ARG) {
-			if (size != NULL)
-				return cli_usage_error(
-				        cmd, "unexpected argument '%s'", value);
-			size = value;
-			continue;
-		}
-		if (opt->id == CLI_ID_HELP) {
-			a->help = true;
-			return CLI_EXIT_OK;
-		}
-		a->json = a->json || opt->id == OPT_JSON;
-	}
-	if (size == NULL)
-		return cli_usage_error(cmd, "missing the batch size N (or "
-		                            "'auto')");
-	return parse_size(a, cmd, size);
+	rc = client_parse_args(argc, argv, batch_groups, &a->client, on_option,
+	                       on_arg, a, &a->help);
+	if (rc != CLI_EXIT_OK || a->help)
+		return rc;
+	if (a->size_text == NULL)
+		return cli_usage_error(argv[0], "missing the batch size N (or "
+		                                "'auto')");
+	return parse_size(a, argv[0], a->size_text);
 }
 
 /* The seed's check, against the daemon's configuration. */

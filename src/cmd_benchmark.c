@@ -188,64 +188,59 @@ static int parse_value(args *a, const char *cmd, const cli_option *opt,
 	return CLI_EXIT_OK;
 }
 
+static int on_option(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *v)
+{
+	args *a = ctx;
+
+	switch (opt->id) {
+	case OPT_OUTPUT:
+		a->output = v;
+		break;
+	case OPT_TRACE:
+		a->trace = v;
+		break;
+	case OPT_MODEL:
+		a->model = v;
+		break;
+	case OPT_PLOT:
+		a->plot = v;
+		break;
+	case OPT_CONFIG:
+		a->config = v;
+		break;
+	case OPT_WRITE_TRACE:
+		a->write_trace = v;
+		break;
+	case OPT_NO_PRIOR:
+		a->o.no_prior = true;
+		break;
+	case OPT_QUIET:
+		a->quiet = true;
+		break;
+	default:
+		return parse_value(a, cmd, opt, v);
+	}
+	return CLI_EXIT_OK;
+}
+
 static int parse_args(args *a, int argc, char **argv)
 {
-	const char *cmd = argv[0], *v;
-	const cli_option *opt;
-	cli_next_kind k;
-	cli_parser p;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	vgmo__bench_opts_init(&a->o);
 	a->workload = "all";
-	cli_parser_init(&p, cmd, argc, argv, groups);
-	while ((k = cli_next(&p, &opt, &v)) != CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return CLI_EXIT_USAGE;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       v);
-		switch (opt->id) {
-		case CLI_ID_HELP:
-			a->help = true;
-			return CLI_EXIT_OK;
-		case OPT_OUTPUT:
-			a->output = v;
-			break;
-		case OPT_TRACE:
-			a->trace = v;
-			break;
-		case OPT_MODEL:
-			a->model = v;
-			break;
-		case OPT_PLOT:
-			a->plot = v;
-			break;
-		case OPT_CONFIG:
-			a->config = v;
-			break;
-		case OPT_WRITE_TRACE:
-			a->write_trace = v;
-			break;
-		case OPT_NO_PRIOR:
-			a->o.no_prior = true;
-			break;
-		case OPT_QUIET:
-			a->quiet = true;
-			break;
-		default:
-			rc = parse_value(a, cmd, opt, v);
-			if (rc != CLI_EXIT_OK)
-				return rc;
-		}
-	}
+	rc = cli_parse_args(argc, argv, groups, on_option, NULL, a, &a->help);
+	if (rc != CLI_EXIT_OK || a->help)
+		return rc;
 	if (a->trace && strcmp(a->workload, "all") != 0)
-		return cli_usage_error(cmd, "--trace and --workload exclude "
-		                            "each other");
+		return cli_usage_error(argv[0],
+		                       "--trace and --workload exclude "
+		                       "each other");
 	if (a->write_trace && (a->trace || !strcmp(a->workload, "all")))
-		return cli_usage_error(cmd, "--write-trace needs one "
-		                            "--workload NAME");
+		return cli_usage_error(argv[0], "--write-trace needs one "
+		                                "--workload NAME");
 	return CLI_EXIT_OK;
 }
 

@@ -36,42 +36,45 @@ struct io_args {
 	bool help;
 };
 
+static int on_option(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value)
+{
+	struct io_args *a = ctx;
+
+	(void)cmd;
+	if (opt->id == OPT_JSON)
+		a->json = true;
+	else if (opt->id == OPT_OUTPUT)
+		a->file = value;
+	return CLI_EXIT_OK;
+}
+
+/* import's FILE. */
+static int on_file(void *ctx, const char *cmd, const char *value)
+{
+	struct io_args *a = ctx;
+
+	if (a->file != NULL)
+		return cli_usage_error(cmd, "unexpected argument '%s'", value);
+	a->file = value;
+	return CLI_EXIT_OK;
+}
+
 /* Options of either command; `positional`: import's FILE. */
 static int parse_args(struct io_args *a, int argc, char **argv,
                       const cli_group *groups, bool positional)
 {
-	const char *cmd = argv[0];
-	const cli_option *opt;
-	const char *value;
-	cli_next_kind k;
-	cli_parser p;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	client_opts_init(&a->client);
-	cli_parser_init(&p, cmd, argc, argv, groups);
-	while ((k = client_next(&p, &a->client, &opt, &value, &rc)) !=
-	       CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return rc;
-		if (k == CLI_NEXT_ARG) {
-			if (!positional || a->file != NULL)
-				return cli_usage_error(
-				        cmd, "unexpected argument '%s'", value);
-			a->file = value;
-			continue;
-		}
-		if (opt->id == CLI_ID_HELP) {
-			a->help = true;
-			return CLI_EXIT_OK;
-		}
-		if (opt->id == OPT_JSON)
-			a->json = true;
-		else if (opt->id == OPT_OUTPUT)
-			a->file = value;
-	}
+	rc = client_parse_args(argc, argv, groups, &a->client, on_option,
+	                       positional ? on_file : NULL, a, &a->help);
+	if (rc != CLI_EXIT_OK || a->help)
+		return rc;
 	if (positional && a->file == NULL)
-		return cli_usage_error(cmd, "missing the configuration FILE");
+		return cli_usage_error(argv[0],
+		                       "missing the configuration FILE");
 	return CLI_EXIT_OK;
 }
 

@@ -33,41 +33,30 @@ struct configure_args {
 	bool any;
 };
 
-static int parse_args(struct configure_args *a, int argc, char **argv)
+static int on_option(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value)
 {
-	const char *cmd = argv[0];
-	const cli_option *opt;
-	const char *value;
-	cli_next_kind k;
-	cli_parser p;
+	struct configure_args *a = ctx;
 	int rc;
 
+	if (opt->id == OPT_JSON) {
+		a->json = true;
+		return CLI_EXIT_OK;
+	}
+	/* Checks the value's form (a usage error when malformed). */
+	rc = cli_engine_opts_set(&a->flags, cmd, opt, value);
+	if (rc == CLI_EXIT_OK)
+		a->any = true;
+	return rc;
+}
+
+static int parse_args(struct configure_args *a, int argc, char **argv)
+{
 	memset(a, 0, sizeof(*a));
 	client_opts_init(&a->client);
 	cli_engine_opts_init(&a->flags);
-	cli_parser_init(&p, cmd, argc, argv, configure_groups);
-	while ((k = client_next(&p, &a->client, &opt, &value, &rc)) !=
-	       CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return rc;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       value);
-		if (opt->id == CLI_ID_HELP) {
-			a->help = true;
-			return CLI_EXIT_OK;
-		}
-		if (opt->id == OPT_JSON) {
-			a->json = true;
-			continue;
-		}
-		/* Checks the value's form (a usage error when malformed). */
-		rc = cli_engine_opts_set(&a->flags, cmd, opt, value);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-		a->any = true;
-	}
-	return CLI_EXIT_OK;
+	return client_parse_args(argc, argv, configure_groups, &a->client,
+	                         on_option, NULL, a, &a->help);
 }
 
 /* Applies the flags to *cfg and validates; on failure prints every invalid

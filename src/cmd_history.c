@@ -26,45 +26,28 @@ struct history_args {
 	bool help;
 };
 
+static int on_option(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value)
+{
+	struct history_args *a = ctx;
+
+	if (opt->id == OPT_JSON)
+		a->json = true;
+	else if (opt->id == OPT_LIMIT &&
+	         !cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
+		return cli_usage_error(cmd,
+		                       "invalid --limit '%s': not an integer "
+		                       "in 1..%ld",
+		                       value, LIMIT_MAX);
+	return CLI_EXIT_OK;
+}
+
 static int parse_args(struct history_args *a, int argc, char **argv)
 {
-	const char *cmd = argv[0];
-	const cli_option *opt;
-	const char *value;
-	cli_next_kind k;
-	cli_parser p;
-	int rc;
-
 	memset(a, 0, sizeof(*a));
 	client_opts_init(&a->client);
-	cli_parser_init(&p, cmd, argc, argv, history_groups);
-	while ((k = client_next(&p, &a->client, &opt, &value, &rc)) !=
-	       CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return rc;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       value);
-		switch (opt->id) {
-		case CLI_ID_HELP:
-			a->help = true;
-			return CLI_EXIT_OK;
-		case OPT_JSON:
-			a->json = true;
-			break;
-		case OPT_LIMIT:
-			if (!cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
-				return cli_usage_error(
-				        cmd,
-				        "invalid --limit '%s': not an integer "
-				        "in 1..%ld",
-				        value, LIMIT_MAX);
-			break;
-		default:
-			break;
-		}
-	}
-	return CLI_EXIT_OK;
+	return client_parse_args(argc, argv, history_groups, &a->client,
+	                         on_option, NULL, a, &a->help);
 }
 
 /* "10 -> 8", "8", or "-". */

@@ -68,40 +68,27 @@ static int parse_seconds(const char *cmd, const char *name, const char *value,
 	return CLI_EXIT_OK;
 }
 
+static int on_option(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value)
+{
+	struct monitor_args *a = ctx;
+
+	if (opt->id == OPT_JSON)
+		a->json = true;
+	else if (opt->id == OPT_DURATION)
+		return parse_seconds(cmd, opt->name, value, &a->duration);
+	else if (opt->id == OPT_INTERVAL)
+		return parse_seconds(cmd, opt->name, value, &a->interval);
+	return CLI_EXIT_OK;
+}
+
 static int parse_args(struct monitor_args *a, int argc, char **argv)
 {
-	const char *cmd = argv[0];
-	const cli_option *opt;
-	const char *value;
-	cli_next_kind k;
-	cli_parser p;
-	int rc = CLI_EXIT_OK;
-
 	memset(a, 0, sizeof(*a));
 	client_opts_init(&a->client);
 	a->interval = DEFAULT_INTERVAL;
-	cli_parser_init(&p, cmd, argc, argv, monitor_groups);
-	while ((k = client_next(&p, &a->client, &opt, &value, &rc)) !=
-	       CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return rc;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       value);
-		if (opt->id == CLI_ID_HELP) {
-			a->help = true;
-			return CLI_EXIT_OK;
-		}
-		if (opt->id == OPT_JSON)
-			a->json = true;
-		else if (opt->id == OPT_DURATION)
-			rc = parse_seconds(cmd, opt->name, value, &a->duration);
-		else if (opt->id == OPT_INTERVAL)
-			rc = parse_seconds(cmd, opt->name, value, &a->interval);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-	}
-	return CLI_EXIT_OK;
+	return client_parse_args(argc, argv, monitor_groups, &a->client,
+	                         on_option, NULL, a, &a->help);
 }
 
 /* --------------------------------------------------------------- timing */

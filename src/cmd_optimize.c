@@ -57,35 +57,24 @@ static void print_result(const json_t *r)
 
 int cmd_optimize(int argc, char **argv)
 {
-	const char *cmd = argv[0];
 	client_response r = {0};
-	const cli_option *opt;
-	const char *value;
 	client_opts co;
 	client *c = NULL;
-	cli_next_kind k;
-	cli_parser p;
-	bool json = false;
+	bool json = false, help;
 	int rc;
 
 	client_opts_init(&co);
-	cli_parser_init(&p, cmd, argc, argv, optimize_groups);
-	while ((k = client_next(&p, &co, &opt, &value, &rc)) != CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return rc;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       value);
-		if (opt->id == CLI_ID_HELP) {
-			cli_print_help(
-			        stdout, "optimize [options]",
-			        "Asks the daemon for one optimization pass "
-			        "now and prints what it did.\nExits 1 when "
-			        "the pass failed.",
-			        optimize_groups);
-			return CLI_EXIT_OK;
-		}
-		json = json || opt->id == OPT_JSON;
+	rc = client_parse_args(argc, argv, optimize_groups, &co,
+	                       client_json_only, NULL, &json, &help);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (help) {
+		cli_print_help(stdout, "optimize [options]",
+		               "Asks the daemon for one optimization pass "
+		               "now and prints what it did.\nExits 1 when "
+		               "the pass failed.",
+		               optimize_groups);
+		return CLI_EXIT_OK;
 	}
 	rc = client_open(&c, &co);
 	if (rc != CLI_EXIT_OK)

@@ -132,9 +132,11 @@ static int count(const char *cmd, const char *name, const char *v, long min,
 	return CLI_EXIT_OK;
 }
 
-static int set_option(args *a, const char *cmd, const cli_option *o,
+static int set_option(void *ctx, const char *cmd, const cli_option *o,
                       const char *v)
 {
+	args *a = ctx;
+
 	switch (o->id) {
 	case OPT_MODEL:
 		a->model = v;
@@ -192,33 +194,18 @@ static int set_option(args *a, const char *cmd, const cli_option *o,
 
 static int parse_args(args *a, int argc, char **argv)
 {
-	const char *cmd = argv[0], *v;
-	const cli_option *o;
-	cli_next_kind k;
-	cli_parser p;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	vgmo_plan_request_init(&a->req);
 	a->gpu = "h100-80gb";
 	vgmo_gpu_preset_memory(a->gpu, &a->memory);
-	cli_parser_init(&p, cmd, argc, argv, groups);
-	while ((k = cli_next(&p, &o, &v)) != CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return CLI_EXIT_USAGE;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       v);
-		if (o->id == CLI_ID_HELP) {
-			a->help = true;
-			return CLI_EXIT_OK;
-		}
-		rc = set_option(a, cmd, o, v);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-	}
+	rc = cli_parse_args(argc, argv, groups, set_option, NULL, a, &a->help);
+	if (rc != CLI_EXIT_OK || a->help)
+		return rc;
 	if (a->model == NULL)
-		return cli_usage_error(cmd, "--model NAME|FILE is required");
+		return cli_usage_error(argv[0],
+		                       "--model NAME|FILE is required");
 	return CLI_EXIT_OK;
 }
 

@@ -65,12 +65,56 @@ struct serve_args {
 	bool help;
 };
 
+static int on_option(void *ctx, const char *cmd, const cli_option *opt,
+                     const char *value)
+{
+	struct serve_args *a = ctx;
+
+	switch (opt->id) {
+	case OPT_LISTEN:
+		a->listen = value;
+		break;
+	case OPT_HEALTH_LISTEN:
+		a->health = value;
+		break;
+	case OPT_STATE_DIR:
+		a->state_dir = value;
+		break;
+	case OPT_TOKEN_FILE:
+		a->token_file = value;
+		break;
+	case OPT_TLS_CERT:
+		a->tls_cert = value;
+		break;
+	case OPT_TLS_KEY:
+		a->tls_key = value;
+		break;
+	case OPT_LEASE:
+		if (!cli_parse_double(value, &a->engine.lease_seconds) ||
+		    a->engine.lease_seconds < 0.1 ||
+		    a->engine.lease_seconds > 86400)
+			return cli_usage_error(cmd,
+			                       "invalid --lease '%s': "
+			                       "expected seconds "
+			                       "between 0.1 and 86400",
+			                       value);
+		break;
+	case OPT_LOG_LEVEL:
+		if (!vgmo_log_parse_level(value, &a->level))
+			return cli_usage_error(
+			        cmd,
+			        "invalid --log-level '%s': expected "
+			        "debug, info, warn or error",
+			        value);
+		break;
+	default:
+		return cli_engine_opts_set(&a->engine, cmd, opt, value);
+	}
+	return CLI_EXIT_OK;
+}
+
 static int parse_args(struct serve_args *a, int argc, char **argv)
 {
-	const char *cmd = argv[0], *value;
-	const cli_option *opt;
-	cli_next_kind k;
-	cli_parser p;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -81,63 +125,13 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	if (a->state_dir == NULL || a->state_dir[0] == '\0')
 		a->state_dir = DEFAULT_STATE_DIR;
 	a->level = VGMO_LOG_INFO;
-	cli_parser_init(&p, cmd, argc, argv, serve_groups);
-	while ((k = cli_next(&p, &opt, &value)) != CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return CLI_EXIT_USAGE;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       value);
-		switch (opt->id) {
-		case CLI_ID_HELP:
-			a->help = true;
-			return CLI_EXIT_OK;
-		case OPT_LISTEN:
-			a->listen = value;
-			break;
-		case OPT_HEALTH_LISTEN:
-			a->health = value;
-			break;
-		case OPT_STATE_DIR:
-			a->state_dir = value;
-			break;
-		case OPT_TOKEN_FILE:
-			a->token_file = value;
-			break;
-		case OPT_TLS_CERT:
-			a->tls_cert = value;
-			break;
-		case OPT_TLS_KEY:
-			a->tls_key = value;
-			break;
-		case OPT_LEASE:
-			if (!cli_parse_double(value,
-			                      &a->engine.lease_seconds) ||
-			    a->engine.lease_seconds < 0.1 ||
-			    a->engine.lease_seconds > 86400)
-				return cli_usage_error(cmd,
-				                       "invalid --lease '%s': "
-				                       "expected seconds "
-				                       "between 0.1 and 86400",
-				                       value);
-			break;
-		case OPT_LOG_LEVEL:
-			if (!vgmo_log_parse_level(value, &a->level))
-				return cli_usage_error(
-				        cmd,
-				        "invalid --log-level '%s': expected "
-				        "debug, info, warn or error",
-				        value);
-			break;
-		default:
-			rc = cli_engine_opts_set(&a->engine, cmd, opt, value);
-			if (rc != CLI_EXIT_OK)
-				return rc;
-		}
-	}
+	rc = cli_parse_args(argc, argv, serve_groups, on_option, NULL, a,
+	                    &a->help);
+	if (rc != CLI_EXIT_OK || a->help)
+		return rc;
 	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
-		return cli_usage_error(cmd, "--tls-cert and --tls-key go "
-		                            "together");
+		return cli_usage_error(argv[0], "--tls-cert and --tls-key go "
+		                                "together");
 	return CLI_EXIT_OK;
 }
 

@@ -58,9 +58,11 @@ static void print_help(void)
 	        status_groups);
 }
 
-static int parse_option(struct status_args *a, const char *cmd,
-                        const cli_option *opt, const char *value)
+static int parse_option(void *ctx, const char *cmd, const cli_option *opt,
+                        const char *value)
 {
+	struct status_args *a = ctx;
+
 	switch (opt->id) {
 	case OPT_JSON:
 		a->json = true;
@@ -88,31 +90,16 @@ static int parse_option(struct status_args *a, const char *cmd,
 static int parse_args(struct status_args *a, int argc, char **argv)
 {
 	const char *cmd = argv[0];
-	const cli_option *opt;
-	const char *value;
-	cli_next_kind k;
-	cli_parser p;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	cli_engine_opts_init(&a->engine);
 	client_opts_init(&a->client);
 	a->warmup = DEFAULT_WARMUP;
-	cli_parser_init(&p, cmd, argc, argv, status_groups);
-	while ((k = cli_next(&p, &opt, &value)) != CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return CLI_EXIT_USAGE;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       value);
-		if (opt->id == CLI_ID_HELP) {
-			a->help = true;
-			return CLI_EXIT_OK;
-		}
-		rc = parse_option(a, cmd, opt, value);
-		if (rc != CLI_EXIT_OK)
-			return rc;
-	}
+	rc = cli_parse_args(argc, argv, status_groups, parse_option, NULL, a,
+	                    &a->help);
+	if (rc != CLI_EXIT_OK || a->help)
+		return rc;
 	if (a->local && a->remote)
 		return cli_usage_error(
 		        cmd, "--server, --token-file and --cacert ask the "

@@ -60,35 +60,23 @@ static const struct toggle stop_monitoring = {
 
 static int run_toggle(const struct toggle *t, int argc, char **argv)
 {
-	const char *cmd = argv[0];
 	client_response r = {0};
-	const cli_option *opt;
 	const json_t *state;
-	const char *value;
 	char synopsis[64];
 	client_opts co;
 	client *c = NULL;
-	cli_next_kind k;
-	cli_parser p;
-	bool json = false;
+	bool json = false, help;
 	int rc;
 
 	client_opts_init(&co);
-	cli_parser_init(&p, cmd, argc, argv, toggle_groups);
-	while ((k = client_next(&p, &co, &opt, &value, &rc)) != CLI_NEXT_END) {
-		if (k == CLI_NEXT_ERROR)
-			return rc;
-		if (k == CLI_NEXT_ARG)
-			return cli_usage_error(cmd, "unexpected argument '%s'",
-			                       value);
-		if (opt->id == CLI_ID_HELP) {
-			snprintf(synopsis, sizeof(synopsis), "%s [options]",
-			         cmd);
-			cli_print_help(stdout, synopsis, t->description,
-			               toggle_groups);
-			return CLI_EXIT_OK;
-		}
-		json = json || opt->id == OPT_JSON;
+	rc = client_parse_args(argc, argv, toggle_groups, &co, client_json_only,
+	                       NULL, &json, &help);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (help) {
+		snprintf(synopsis, sizeof(synopsis), "%s [options]", argv[0]);
+		cli_print_help(stdout, synopsis, t->description, toggle_groups);
+		return CLI_EXIT_OK;
 	}
 	rc = client_open(&c, &co);
 	if (rc != CLI_EXIT_OK)

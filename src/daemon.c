@@ -170,7 +170,9 @@ bool daemon_alive(vgmo_daemon *d)
 
 	vgmo_engine_get_config(d->engine, &c);
 	age = (double)(mono_ms() - atomic_load(&d->heartbeat_ms)) / 1000.0;
-	return d->loop_started && age < fmax(3 * c.monitoring_interval, 2.0);
+	/* A pass that waits out hung NVML calls is slow, not dead. */
+	return d->loop_started &&
+	       age < fmax(3 * c.monitoring_interval, 2.0) + d->backend_wait;
 }
 
 vgmo_err daemon_view_take(vgmo_daemon *d, unsigned flags, daemon_view *out)
@@ -268,6 +270,12 @@ static vgmo_err commit_state(vgmo_daemon *d, vgmo__state *next, char *err,
 	vgmo_err rc = vgmo__state_save(d->state_dir, next, why, sizeof(why));
 
 	if (rc != VGMO_OK) {
+		char q[400];
+
+		/* The caller gets a 503; the operator needs to hear it too. */
+		vgmo_log_write(d->log, VGMO_LOG_ERROR,
+		               "cannot save the state: change refused",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 		vgmo__state_free(next);
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "the change was not applied: cannot save "
@@ -528,6 +536,7 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	vgmo_config eff;
 	char why[512], q[600];
 	size_t skipped = 0, stale = 0;
+	vgmo_snapshot *snap;
 	vgmo_err rc;
 
 	memset(d, 0, sizeof(*d));
@@ -588,6 +597,14 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND,
 		                  "cannot start the engine");
 	d->simulated = strcmp(vgmo_engine_backend(d->engine), "sim") == 0;
+	/* Each device's call times out after eo.call_timeout, or the
+	 * monitoring interval the engine was created with (engine.c). */
+	if (vgmo_engine_snapshot(d->engine, &snap) == VGMO_OK) {
+		d->backend_wait = (double)vgmo_snapshot_gpu_count(snap) *
+		                  (eo.call_timeout > 0 ? eo.call_timeout
+		                                       : eff.monitoring_interval);
+		vgmo_snapshot_free(snap);
+	}
 	vgmo_engine_set_monitoring(d->engine, d->state.monitoring);
 	restore_batch_sizes(d);
 	rc = vgmo__journal_read(state_dir, VGMO__HISTORY_FILE, restore_one, d,

@@ -31,6 +31,9 @@ struct vgmo_daemon {
 	uint64_t history_seq;          /* results already written */
 	bool history_failing;          /* logged once until it recovers */
 	int id_base;                   /* client id = id_base + worker id */
+	/* Longest a loop pass may wait on the backend: every device's call
+	 * timing out in turn (a driver-wide hang). Liveness allows for it. */
+	double backend_wait;
 };
 
 /* Sets up everything but the loop and HTTP; `opts` must outlive *d. */

@@ -212,6 +212,14 @@ def metric(text, name, **labels):
     return None
 
 
+def test_failed(case):
+    """True in tearDown when the test that ran failed (to show logs)."""
+    result = getattr(getattr(case, "_outcome", None), "result", None)
+    if result is None:
+        return False
+    return any(t is case for t, _ in result.failures + result.errors)
+
+
 class TempDir:
     def __init__(self, prefix):
         self.path = tempfile.mkdtemp(prefix=prefix)

@@ -132,12 +132,12 @@ static void test_clean_temps(void **state)
 	write_text(VGMO__STATE_FILE, "{}");
 	write_text(VGMO__STATE_FILE ".tmp.a1B2c3", "{\"config_ov");
 	write_text(VGMO__STATE_FILE ".tmp.zzzzzz", "");
-	write_text(VGMO__STATE_FILE ".tmp.short", "");         /* not ours */
-	write_text("history.jsonl.tmp.a1B2c3", "");             /* not ours */
+	write_text(VGMO__STATE_FILE ".tmp.short", "");           /* not ours */
+	write_text("history.jsonl.tmp.a1B2c3", "");              /* not ours */
 	write_text(VGMO__STATE_FILE ".corrupt-1764230400", "x"); /* kept */
-	assert_int_equal(vgmo__state_clean_temps(dir, &removed, err,
-	                                         sizeof(err)),
-	                 VGMO_OK);
+	assert_int_equal(
+	        vgmo__state_clean_temps(dir, &removed, err, sizeof(err)),
+	        VGMO_OK);
 	assert_int_equal(removed, 2);
 	assert_false(exists(VGMO__STATE_FILE ".tmp.a1B2c3"));
 	assert_false(exists(VGMO__STATE_FILE ".tmp.zzzzzz"));
@@ -146,9 +146,9 @@ static void test_clean_temps(void **state)
 	assert_true(exists("history.jsonl.tmp.a1B2c3"));
 	assert_true(exists(VGMO__STATE_FILE ".corrupt-1764230400"));
 	/* Nothing left: nothing to do; no directory: nothing either. */
-	assert_int_equal(vgmo__state_clean_temps(dir, &removed, err,
-	                                         sizeof(err)),
-	                 VGMO_OK);
+	assert_int_equal(
+	        vgmo__state_clean_temps(dir, &removed, err, sizeof(err)),
+	        VGMO_OK);
 	assert_int_equal(removed, 0);
 	assert_int_equal(vgmo__state_clean_temps("/nonexistent/vgmo", &removed,
 	                                         err, sizeof(err)),
@@ -223,9 +223,9 @@ static void test_journal_rotation_and_torn_line(void **state)
 	assert_true(n > 20 && n <= 50);
 	/* The next line after a torn one is not glued to it: the torn one
 	 * alone is lost (the next one used to be lost with it). */
-	assert_int_equal(vgmo__journal_append(dir, "j.jsonl", line, 0, err,
-	                                      sizeof(err)),
-	                 VGMO_OK);
+	assert_int_equal(
+	        vgmo__journal_append(dir, "j.jsonl", line, 0, err, sizeof(err)),
+	        VGMO_OK);
 	assert_int_equal(vgmo__journal_read(dir, "j.jsonl", count_line, &after,
 	                                    &skipped, err, sizeof(err)),
 	                 VGMO_OK);

@@ -103,13 +103,14 @@ static nvmlReturn_t leave(nvmlReturn_t ret)
 	return ret;
 }
 
-/* The GPU's first memory call may hang: sleeps with the lock released. */
+/* One memory call of the GPU (the first, or the one after `hang_after`)
+ * may hang: sleeps with the lock released. */
 static void maybe_hang(struct fake_gpu *d)
 {
 	double s = d->hang_seconds;
 	struct timespec ts;
 
-	if (s <= 0 || d->hang_done)
+	if (s <= 0 || d->hang_done || d->memory_calls++ < d->hang_after)
 		return;
 	d->hang_done = 1;
 	pthread_mutex_unlock(&fake_g.mu);

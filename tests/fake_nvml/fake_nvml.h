@@ -146,6 +146,8 @@ struct fake_gpu {
 	unsigned long lost_after, back_after;
 	nvmlReturn_t fail_code;
 	double hang_seconds;
+	unsigned long hang_after; /* memory calls that answer before it */
+	unsigned long memory_calls;
 	int hang_done;
 };
 

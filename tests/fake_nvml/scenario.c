@@ -31,7 +31,8 @@
  *                              GPU I's handle, plus nvmlDeviceGetHandleByIndex
  *                              for I. Calls on its MIG devices fail while it
  *                              does (without being counted).
- *   hang I seconds S           GPU I's first memory-info call sleeps S s
+ *   hang I seconds S [after N] GPU I's first memory-info call (or the one
+ *                              after N that answered) sleeps S s
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -276,9 +277,12 @@ static int directive(char **w, int n)
 			d->fail_code = (nvmlReturn_t)num(w[7]);
 		return 0;
 	}
-	if (strcmp(w[0], "hang") == 0 && n == 4 &&
+	if (strcmp(w[0], "hang") == 0 && (n == 4 || n == 6) &&
 	    strcmp(w[2], "seconds") == 0) {
+		if (n == 6 && strcmp(w[4], "after") != 0)
+			return -1;
 		d->hang_seconds = strtod(w[3], NULL);
+		d->hang_after = n == 6 ? (unsigned long)num(w[5]) : 0;
 		return 0;
 	}
 	return -1;

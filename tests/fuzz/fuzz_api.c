@@ -54,8 +54,8 @@ static void config(const char *body, size_t len)
 	if (rc != VGMO_OK) {
 		api_error_from_config(&e, rc, err);
 		refused(&e);
-		FUZZ_CHECK(strncmp(e.message, API_SOURCE,
-		                   strlen(API_SOURCE)) == 0);
+		FUZZ_CHECK(strncmp(e.message, API_SOURCE, strlen(API_SOURCE)) ==
+		           0);
 	}
 }
 

@@ -48,8 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *f;
 
 	err[0] = '\0';
-	if (vgmo__trace_parse(&t, text, size, "fuzz.jsonl", err,
-	                      sizeof(err)) != VGMO_OK) {
+	if (vgmo__trace_parse(&t, text, size, "fuzz.jsonl", err, sizeof(err)) !=
+	    VGMO_OK) {
 		FUZZ_CHECK(t.nreq == 0 && t.nimg == 0 && t.nev == 0);
 		FUZZ_CHECK(strncmp(err, "fuzz.jsonl", 10) == 0);
 		goto out;

@@ -130,19 +130,49 @@ static int add_dir(corpus *c, const char *dir)
 }
 
 static const char *const tokens[] = {
-        "{",      "}",        "[",         "]",     "\"",    ",",
-        ":",      "\\",       "\\u0000",   "\\ud800", "null",  "true",
-        "false",  "0",        "-1",        "1e400", "-1e400", "1e-400",
-        "9223372036854775807", "9223372036854775808", "-9223372036854775809",
-        "18446744073709551616", "0.5",     "NaN",   "\n",     "\xff",
-        "\xc3\xa9", "\xed\xa0\x80", "\"batch_size\"", "\"items\"",
-        "\"peak_bytes\"", "\"t\"", "\"images\"", "\"strategy\"",
-        "\"max_batch_size\"", "\"name\"", "\"oom\"", "[[1,1]]",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        ",",
+        ":",
+        "\\",
+        "\\u0000",
+        "\\ud800",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-1",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "18446744073709551616",
+        "0.5",
+        "NaN",
+        "\n",
+        "\xff",
+        "\xc3\xa9",
+        "\xed\xa0\x80",
+        "\"batch_size\"",
+        "\"items\"",
+        "\"peak_bytes\"",
+        "\"t\"",
+        "\"images\"",
+        "\"strategy\"",
+        "\"max_batch_size\"",
+        "\"name\"",
+        "\"oom\"",
+        "[[1,1]]",
         "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}"};
 
 /* One random edit of buf[0..*len) (capacity cap). */
-static void mutate_once(uint8_t *buf, size_t *len, size_t cap,
-                        const corpus *c, uint64_t *s)
+static void mutate_once(uint8_t *buf, size_t *len, size_t cap, const corpus *c,
+                        uint64_t *s)
 {
 	size_t at = *len ? next_rand(s) % (*len + 1) : 0;
 
@@ -175,8 +205,8 @@ static void mutate_once(uint8_t *buf, size_t *len, size_t cap,
 	}
 	case 4:
 	case 5: { /* insert a token */
-		const char *t = tokens[next_rand(s) % (sizeof(tokens) /
-		                                       sizeof(tokens[0]))];
+		const char *t = tokens[next_rand(s) %
+		                       (sizeof(tokens) / sizeof(tokens[0]))];
 		size_t n = strlen(t);
 
 		if (*len + n <= cap) {

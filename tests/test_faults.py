@@ -1,0 +1,432 @@
+#!/usr/bin/env python3
+"""Injected faults against the real `vgmo serve` (docs/reliability.md).
+
+Usage: test_faults.py PATH/TO/vgmo FAKE_NVML_DIR [unittest options]
+
+NVML, through the fake libnvidia-ml.so.1 (tests/fake_nvml/, scenarios at
+the top of scenario.c) loaded by the real dlopen path:
+- init failure, a failing device count, no GPU at start: `--backend nvml`
+  stops with one clear line; `--backend auto` says so and serves the
+  simulated GPU;
+- a GPU lost and back: vlm_gpu_up 0 then 1, /ready 503 naming the GPU and
+  the NVML error then 200, /v1/status up:false with the reason, all without
+  a restart; with two GPUs the other stays up and /ready stays 200;
+- every call failing from the start: the daemon serves, the GPU is down;
+  every field unsupported: the GPU is up and its series are absent, not 0;
+- a call that hangs 4 s, longer than the monitoring interval (0.25 s, so
+  the call times out after 0.25 s): /metrics, /health and the API answer
+  within two seconds throughout, the hung GPU is reported down ("NVML
+  call timed out") and comes back when the call returns; all 8 GPUs hung
+  at once while running: /health stays 200 (not "dead").
+Disk, on a small tmpfs mounted on the state directory (as root; where
+mount is not permitted, the read-only case is injected by putting a
+directory where state.json's temp file must go, and ENOSPC is skipped):
+- read-only: every admin write is a 503 naming the cause, nothing changes
+  (GET reads the same), reads keep working; writable again: writes work,
+  no restart;
+- full (ENOSPC): the same;
+- corrupted, truncated or wrong-shaped state.json at start: the daemon
+  starts, keeps the bad file as state.json.corrupt-*, logs "STATE FILE
+  CORRUPTED" and serves the defaults; a cut history line is skipped.
+Python standard library only; every mount is undone.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import relylib as R  # noqa: E402
+
+BIN = None
+FAKE = None
+INTERVAL = "0.25"
+
+
+def read(path, mode="r"):
+    with open(path, mode) as f:
+        return f.read()
+
+
+def fake_lib():
+    return os.path.join(FAKE, "full", "libnvidia-ml.so.1")
+
+
+class Nvml(unittest.TestCase):
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-faults-")
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            if R.test_failed(self):
+                print("\n--- daemon stderr:\n" + d.stderr()[-3000:],
+                      file=sys.stderr)
+            d.cleanup()
+        self.tmp.remove()
+
+    def scenario(self, text):
+        path = os.path.join(self.tmp.path, "scenario")
+        with open(path, "w") as f:
+            f.write(text)
+        return {"VGMO_FAKE_NVML_SCENARIO": path}
+
+    def start(self, text, backend="nvml", wait=True):
+        d = R.Daemon(BIN, os.path.join(self.tmp.path, "state"),
+                     "--nvml-library", fake_lib(), backend=backend,
+                     env=self.scenario(text), interval=INTERVAL, wait=wait)
+        self.daemons.append(d)
+        return d
+
+    def probe(self, d):
+        """(vlm_gpu_up per GPU, /ready status, reason, /v1/status gpus)."""
+        _, _, m = d.request("GET", "/metrics", timeout=2)
+        text = m.decode()
+        ups = {}
+        for line in text.splitlines():
+            if line.startswith("vlm_gpu_up{"):
+                gpu = line.split('gpu="', 1)[1].split('"', 1)[0]
+                ups[gpu] = float(line.rsplit(" ", 1)[1])
+        st, _, body = d.request("GET", "/ready", health=True, timeout=2)
+        reason = json.loads(body).get("reason")
+        gpus = d.json("GET", "/v1/status", timeout=2)["gpus"]
+        return ups, st, reason, gpus, text
+
+    def test_init_failures(self):
+        for text, words in (("init_error 9\n", "driver not loaded"),
+                            ("count_error 999\n", "cannot count GPUs"),
+                            ("devices 0\n", "no GPUs found")):
+            with self.subTest(scenario=text.strip()):
+                d = self.start(text, wait=False)
+                rc = d.proc.wait(timeout=20)
+                self.assertNotEqual(rc, 0)
+                err = d.stderr()
+                self.assertIn("vgmo: NVML: " + words, err)
+                self.assertEqual(d.proc.stdout.read(), b"")
+                # auto: the same line, then the simulated GPU.
+                d = self.start(text, backend="auto")
+                self.assertIn("vgmo: NVML: %s" % words, d.stderr())
+                self.assertIn("using the simulated GPU", d.stderr())
+                self.assertEqual(d.json("GET", "/v1/status")["backend"],
+                                 "sim")
+                self.assertTrue(d.alive())
+                d.stop()
+
+    def test_gpu_lost_and_back(self):
+        # GPU 0's calls 30 and 31 fail: lost after about a second, retried
+        # after 1 s (fails), then 2 s (succeeds): back within ~4 s.
+        d = self.start("devices 1\nfail 0 lost_after 30 back_after 32\n")
+        seen_up, seen_down = False, None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            ups, ready, reason, gpus, _ = self.probe(d)
+            self.assertEqual(d.request("GET", "/health")[0], 200)
+            if ups.get("0") == 1.0 and seen_down is None:
+                seen_up = True
+                self.assertEqual(ready, 200)
+                self.assertTrue(gpus[0]["up"])
+            elif ups.get("0") == 0.0:
+                seen_down = gpus[0]
+                self.assertEqual(ready, 503)
+                self.assertIn("GPU 0", reason)
+                self.assertIn("GPU is lost (NVML error 15)", reason)
+                self.assertFalse(gpus[0]["up"])
+                self.assertIn("NVML error 15", gpus[0]["down_reason"])
+            elif ups.get("0") == 1.0 and seen_down is not None:
+                self.assertEqual(ready, 200)
+                self.assertTrue(gpus[0]["up"])
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("not back within 20 s (up before: %s, down: %s)" %
+                      (seen_up, seen_down))
+        self.assertTrue(seen_up)
+        self.assertEqual(d.proc.poll(), None)
+
+    def test_one_of_two_lost(self):
+        d = self.start("devices 2\nfail 1 lost_after 1 back_after 0\n")
+        ups, ready, reason, gpus, _ = self.probe(d)
+        self.assertEqual(ups, {"0": 1.0, "1": 0.0})
+        self.assertEqual(ready, 200, reason)
+        self.assertEqual([g["up"] for g in gpus], [True, False])
+
+    def test_every_call_failing(self):
+        d = self.start("devices 1\nfail 0 lost_after 1 back_after 0\n")
+        for _ in range(3):
+            ups, ready, reason, gpus, text = self.probe(d)
+            self.assertEqual(ups, {"0": 0.0})
+            self.assertEqual(ready, 503)
+            self.assertIn("GPU is lost", reason)
+            # Down: no value series for it, never 0.
+            self.assertIsNone(R.metric(text, "vlm_memory_used_bytes"))
+            self.assertTrue(d.alive())
+            time.sleep(0.3)
+
+    def test_everything_unsupported(self):
+        d = self.start("devices 1\nunsupported 0 name uuid pci memory util "
+                       "temp power energy processes mig\n")
+        ups, ready, _, _, text = self.probe(d)
+        self.assertEqual(ups, {"0": 1.0})
+        for family in ("vlm_memory_used_bytes", "vlm_memory_total_bytes",
+                       "vlm_gpu_temperature_celsius",
+                       "vlm_gpu_power_usage_watts",
+                       "vlm_gpu_utilization_percent"):
+            self.assertIsNone(R.metric(text, family), family)
+        self.assertTrue(d.alive())
+
+    def test_hung_call(self):
+        # GPU 0's first memory call sleeps 4 s; the call timeout is the
+        # monitoring interval, 0.25 s. GPU 1 answers.
+        t0 = time.monotonic()
+        d = self.start("devices 2\nhang 0 seconds 4\n")
+        seen_hung = False
+        while time.monotonic() - t0 < 15:
+            t = time.monotonic()
+            ups, ready, reason, gpus, _ = self.probe(d)
+            self.assertEqual(d.request("GET", "/health", timeout=2)[0], 200)
+            self.assertEqual(d.request("GET", "/health", health=True,
+                                       timeout=2)[0], 200)
+            self.assertLess(time.monotonic() - t, 2.0,
+                            "answers held up by the hung call")
+            self.assertEqual(ups.get("1"), 1.0)
+            self.assertEqual(ready, 200, reason)
+            if ups.get("0") == 0.0:
+                seen_hung = True
+                self.assertIn("NVML call timed out", gpus[0]["down_reason"])
+            elif seen_hung and ups.get("0") == 1.0:
+                break
+            time.sleep(0.2)
+        else:
+            self.fail("GPU 0 not reported hung then back (hung seen: %s)" %
+                      seen_hung)
+        self.assertTrue(seen_hung)
+
+    def test_all_gpus_hang_at_run_time(self):
+        # A driver-wide hang on 8 GPUs once the daemon runs: one loop pass
+        # waits out 8 call timeouts (8 x 0.25 s = 2 s, longer than the
+        # liveness limit of max(3 intervals, 2 s) alone). /health must not
+        # call the daemon dead (a liveness probe would restart it for
+        # nothing); the GPUs are reported down, then back.
+        d = self.start("devices 8\n" + "".join(
+            "hang %d seconds 4 after 6\n" % i for i in range(8)))
+        t0 = time.monotonic()
+        seen_hung = seen_back = False
+        while time.monotonic() - t0 < 20 and not seen_back:
+            st, _, body = d.request("GET", "/health", health=True,
+                                    timeout=5)
+            self.assertEqual(st, 200, body)
+            ups = self.probe(d)[0]
+            if ups and all(v == 0.0 for v in ups.values()):
+                seen_hung = True
+            elif seen_hung and ups and all(v == 1.0 for v in ups.values()):
+                seen_back = True
+            time.sleep(0.1)
+        self.assertTrue(seen_hung and seen_back, (seen_hung, seen_back))
+
+    def test_hung_only_gpu_not_ready(self):
+        d = self.start("devices 1\nhang 0 seconds 3\n")
+        ups, ready, reason, gpus, _ = self.probe(d)
+        self.assertEqual(ups, {"0": 0.0})
+        self.assertEqual(ready, 503)
+        self.assertIn("NVML call timed out", reason)
+        self.assertEqual(d.request("GET", "/health")[0], 200)
+        R.wait_for("the GPU back after the hang",
+                   lambda: self.probe(d)[0] == {"0": 1.0}, timeout=10)
+        R.wait_for("ready again",
+                   lambda: self.probe(d)[1] == 200, timeout=5)
+
+
+# ----------------------------------------------------------------- disk
+
+ADMIN_WRITES = [("PUT", "/v1/batch-size", {"batch_size": 5}),
+                ("PUT", "/v1/config", {"max_batch_size": 20}),
+                ("POST", "/v1/disable", None),
+                ("POST", "/v1/monitoring/stop", None)]
+
+
+def can_mount(path):
+    if os.geteuid() != 0:
+        return False
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k",
+                        "tmpfs", path], capture_output=True)
+    return r.returncode == 0
+
+
+class Disk(unittest.TestCase):
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-disk-")
+        self.mnt = os.path.join(self.tmp.path, "mnt")
+        os.makedirs(self.mnt)
+        self.mounted = can_mount(self.mnt)
+        self.state = os.path.join(self.mnt, "state")
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            if R.test_failed(self):
+                print("\n--- daemon stderr:\n" + d.stderr()[-3000:],
+                      file=sys.stderr)
+            d.cleanup()
+        if self.mounted:
+            subprocess.run(["umount", "-l", self.mnt])
+        self.tmp.remove()
+
+    def start(self, *extra):
+        d = R.Daemon(BIN, self.state, *extra)
+        self.daemons.append(d)
+        return d
+
+    def snapshot(self, d):
+        return (d.json("GET", "/v1/batch-size")["manual_batch_size"],
+                d.json("GET", "/v1/config"),
+                d.json("GET", "/v1/status")["monitoring"])
+
+    def assert_refused_unchanged(self, d, cause, state_file=None):
+        state_file = state_file or os.path.join(self.state, "state.json")
+        before = self.snapshot(d)
+        on_disk = read(state_file)
+        for method, path, body in ADMIN_WRITES:
+            st, _, data = d.request(method, path, body)
+            self.assertEqual(st, 503, (path, data))
+            err = json.loads(data)["error"]
+            self.assertIn("the change was not applied: cannot save the "
+                          "state", err["message"])
+            self.assertIn(cause, err["message"])
+        self.assertEqual(self.snapshot(d), before)
+        self.assertEqual(read(state_file), on_disk)
+        # Reads keep working.
+        self.assertEqual(d.request("GET", "/metrics")[0], 200)
+        self.assertEqual(d.request("GET", "/v1/history")[0], 200)
+        self.assertTrue(d.alive())
+        self.assertIn("cannot save the state: change refused", d.stderr())
+
+    def assert_writable(self, d):
+        d.json("PUT", "/v1/batch-size", {"batch_size": 6})
+        self.assertEqual(d.json("GET", "/v1/batch-size")["manual_batch_size"],
+                         6)
+        d.json("PUT", "/v1/batch-size", {"batch_size": None})
+
+    def test_read_only(self):
+        d = self.start()
+        d.json("PUT", "/v1/batch-size", {"batch_size": 3})
+        if self.mounted:
+            subprocess.run(["mount", "-o", "remount,ro", self.mnt],
+                           check=True)
+            try:
+                self.assert_refused_unchanged(d, "Read-only file system")
+            finally:
+                subprocess.run(["mount", "-o", "remount,rw", self.mnt],
+                               check=True)
+        self.assert_writable(d)
+
+    def test_unusable_state_dir(self):
+        # Injected (works without mount, and as root, whom 0500 does not
+        # stop): a file where the state directory was, so the temp file
+        # cannot be made.
+        d = self.start()
+        d.json("PUT", "/v1/batch-size", {"batch_size": 3})
+        real = self.state + ".real"
+        os.rename(self.state, real)
+        with open(self.state, "w") as f:
+            f.write("not a directory")
+        try:
+            self.assert_refused_unchanged(
+                d, "Not a directory", os.path.join(real, "state.json"))
+        finally:
+            os.unlink(self.state)
+            os.rename(real, self.state)
+        self.assert_writable(d)
+
+    def test_read_only_at_start(self):
+        if not self.mounted:
+            self.skipTest("mount not permitted")
+        d = self.start()
+        d.json("PUT", "/v1/batch-size", {"batch_size": 4})
+        d.stop()
+        subprocess.run(["mount", "-o", "remount,ro", self.mnt], check=True)
+        try:
+            d = self.start()
+            self.assertEqual(
+                d.json("GET", "/v1/batch-size")["manual_batch_size"], 4)
+            self.assert_refused_unchanged(d, "Read-only file system")
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", self.mnt],
+                           check=True)
+        self.assert_writable(d)
+
+    def test_full(self):
+        if not self.mounted:
+            self.skipTest("mount not permitted: no ENOSPC to inject")
+        d = self.start()
+        d.json("PUT", "/v1/batch-size", {"batch_size": 3})
+        filler = os.path.join(self.mnt, "filler")
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        try:
+            self.assert_refused_unchanged(d, "No space left on device")
+        finally:
+            os.unlink(filler)
+        self.assert_writable(d)
+        self.assertEqual(glob.glob(os.path.join(self.state, "*.tmp.*")), [])
+
+    def corrupt_start(self, text):
+        os.makedirs(self.state, exist_ok=True)
+        for f in glob.glob(os.path.join(self.state, "*")):
+            os.unlink(f)
+        with open(os.path.join(self.state, "state.json"), "wb") as f:
+            f.write(text)
+        d = self.start()
+        err = d.stderr()
+        self.assertIn("STATE FILE CORRUPTED: starting from defaults", err)
+        self.assertIn("level=error", err)
+        copies = glob.glob(os.path.join(self.state, "state.json.corrupt-*"))
+        self.assertEqual(len(copies), 1)
+        self.assertEqual(read(copies[0], "rb"), text)
+        # Defaults, and a state that works.
+        self.assertIsNone(d.json("GET", "/v1/batch-size")[
+            "manual_batch_size"])
+        self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"], 16)
+        self.assert_writable(d)
+        d.stop()
+
+    def test_corrupted_state_at_start(self):
+        d = self.start()
+        d.json("PUT", "/v1/batch-size", {"batch_size": 3})
+        d.json("PUT", "/v1/config", {"max_batch_size": 24})
+        d.stop()
+        good = read(os.path.join(self.state, "state.json"), "rb")
+        for text in (good[:len(good) // 2],            # truncated
+                     b"\x00" * 64,                      # zeroed
+                     b"",                               # empty
+                     b"garbage {{{",                    # not JSON
+                     b'{"config_overrides": [], "monitoring": true, '
+                     b'"batch_size_overrides": []}',    # wrong shape
+                     good.replace(b'"monitoring": true',
+                                  b'"monitoring": "yes"')):
+            with self.subTest(text=text[:30]):
+                self.corrupt_start(text)
+
+    def test_cut_history_line(self):
+        d = self.start()
+        d.stop()
+        hist = os.path.join(self.state, "history.jsonl")
+        with open(hist, "ab") as f:
+            f.write(b'{"success": true, "action_taken": "batch_')
+        d = self.start()
+        self.assertIn("history partly unreadable", d.stderr())
+        self.assertTrue(d.alive())
+
+
+if __name__ == "__main__":
+    BIN = os.path.abspath(sys.argv.pop(1))
+    FAKE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
