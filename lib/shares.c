@@ -229,7 +229,8 @@ void vgmo__workers_fold(vgmo_engine *e)
 			    (s->present & VGMO_HAS_FRAGMENTATION)) {
 				/* The simulator's value is fresher than the
 				 * last report (a cleanup since, say). */
-				fs += s->fragmentation * (double)w->last_reserved;
+				fs += s->fragmentation *
+				      (double)w->last_reserved;
 				fw += (double)w->last_reserved;
 			} else if (w->has_frag) {
 				fs += w->frag * (double)w->last_reserved;

@@ -600,9 +600,10 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	/* Each device's call times out after eo.call_timeout, or the
 	 * monitoring interval the engine was created with (engine.c). */
 	if (vgmo_engine_snapshot(d->engine, &snap) == VGMO_OK) {
-		d->backend_wait = (double)vgmo_snapshot_gpu_count(snap) *
-		                  (eo.call_timeout > 0 ? eo.call_timeout
-		                                       : eff.monitoring_interval);
+		d->backend_wait =
+		        (double)vgmo_snapshot_gpu_count(snap) *
+		        (eo.call_timeout > 0 ? eo.call_timeout
+		                             : eff.monitoring_interval);
 		vgmo_snapshot_free(snap);
 	}
 	vgmo_engine_set_monitoring(d->engine, d->state.monitoring);
