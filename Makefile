@@ -62,7 +62,8 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
-	clang-format -i include/vgmo/*.h lib/*.c lib/*.h src/*.c src/*.h tests/*.c tests/*.h
+	clang-format -i include/vgmo/*.h lib/*.c lib/*.h src/*.c src/*.h tests/*.c tests/*.h \
+		tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

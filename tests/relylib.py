@@ -138,11 +138,17 @@ class Daemon:
             self.err.close()
 
     def cleanup(self):
+        """Stops it and removes its log; raises when AddressSanitizer,
+        LeakSanitizer or UBSan reported anything (ASan builds)."""
         self.stop()
+        text = self.stderr()
         try:
             os.unlink(self.errpath)
         except OSError:
             pass
+        if re.search(r"Sanitizer|runtime error:", text):
+            raise AssertionError("sanitizer report from the daemon:\n" +
+                                 text[-4000:])
 
 
 def wait_for(what, fn, timeout=10.0, step=0.05):

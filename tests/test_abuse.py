@@ -58,8 +58,10 @@ class Abuse(unittest.TestCase):
     def tearDownClass(cls):
         for s in cls.slow:
             s.close()
-        cls.d.cleanup()
-        cls.dir.remove()
+        try:
+            cls.d.cleanup()
+        finally:
+            cls.dir.remove()
 
     def send(self, data, **kw):
         return R.raw(self.port, data, **kw)

@@ -50,6 +50,19 @@ static void run(const vgmo__bench_opts *o, const char *policy,
 		fail_msg("%s: %s", policy, err);
 }
 
+/* Field by field: the structs' padding is not part of the result (and
+ * valgrind sees it uninitialised). */
+static bool same_points(const vgmo__bench_point *a, const vgmo__bench_point *b,
+                        size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a[i].t != b[i].t || a[i].usage != b[i].usage ||
+		    a[i].limit != b[i].limit || a[i].items != b[i].items ||
+		    a[i].oom != b[i].oom)
+			return false;
+	return true;
+}
+
 static void test_deterministic(void **state)
 {
 	vgmo__bench_result a, b, c;
@@ -61,11 +74,11 @@ static void test_deterministic(void **state)
 	run(&f.o, "adaptive", &b);
 	assert_true(a.items_per_s == b.items_per_s);
 	assert_int_equal(a.npoints, b.npoints);
-	assert_memory_equal(a.points, b.points, a.npoints * sizeof(*a.points));
+	assert_true(same_points(a.points, b.points, a.npoints));
 	f.o.seed = 8; /* same trace, other hidden costs */
 	run(&f.o, "adaptive", &c);
 	assert_true(a.npoints != c.npoints ||
-	            memcmp(a.points, c.points, a.npoints * sizeof(*a.points)));
+	            !same_points(a.points, c.points, a.npoints));
 	vgmo__bench_result_free(&a);
 	vgmo__bench_result_free(&b);
 	vgmo__bench_result_free(&c);

@@ -61,8 +61,10 @@ class ClientAbuse(unittest.TestCase):
                           "--lease", str(LEASE), "--sim-workload", "none")
 
     def tearDown(self):
-        self.d.cleanup()
-        self.tmp.remove()
+        try:
+            self.d.cleanup()
+        finally:
+            self.tmp.remove()
 
     def register(self, name):
         return self.d.json("POST", "/v1/clients", {"name": name, "gpu": 0},

@@ -51,6 +51,21 @@ def read(path, mode="r"):
         return f.read()
 
 
+def stop_all(case, daemons):
+    """Stops every daemon (shows its log when the test failed); returns
+    the sanitizer reports, to raise once everything is cleaned up."""
+    errors = []
+    for d in daemons:
+        if R.test_failed(case):
+            print("\n--- daemon stderr:\n" + d.stderr()[-3000:],
+                  file=sys.stderr)
+        try:
+            d.cleanup()
+        except AssertionError as e:
+            errors.append(str(e))
+    return errors
+
+
 def fake_lib():
     return os.path.join(FAKE, "full", "libnvidia-ml.so.1")
 
@@ -61,12 +76,10 @@ class Nvml(unittest.TestCase):
         self.daemons = []
 
     def tearDown(self):
-        for d in self.daemons:
-            if R.test_failed(self):
-                print("\n--- daemon stderr:\n" + d.stderr()[-3000:],
-                      file=sys.stderr)
-            d.cleanup()
+        errors = stop_all(self, self.daemons)
         self.tmp.remove()
+        if errors:
+            raise AssertionError("\n".join(errors))
 
     def scenario(self, text):
         path = os.path.join(self.tmp.path, "scenario")
@@ -265,14 +278,12 @@ class Disk(unittest.TestCase):
         self.daemons = []
 
     def tearDown(self):
-        for d in self.daemons:
-            if R.test_failed(self):
-                print("\n--- daemon stderr:\n" + d.stderr()[-3000:],
-                      file=sys.stderr)
-            d.cleanup()
+        errors = stop_all(self, self.daemons)
         if self.mounted:
             subprocess.run(["umount", "-l", self.mnt])
         self.tmp.remove()
+        if errors:
+            raise AssertionError("\n".join(errors))
 
     def start(self, *extra):
         d = R.Daemon(BIN, self.state, *extra)

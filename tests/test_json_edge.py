@@ -63,8 +63,10 @@ class JsonEdge(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.cleanup()
-        cls.dir.remove()
+        try:
+            cls.d.cleanup()
+        finally:
+            cls.dir.remove()
 
     def state(self):
         clients = self.d.json("GET", "/v1/clients")["clients"]

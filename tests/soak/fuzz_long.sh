@@ -5,6 +5,7 @@
 # LeakSanitizer. Builds build-fuzz/ with clang (-DVGMO_FUZZ=ON) first.
 #
 #   tests/soak/fuzz_long.sh [RUNS (default 10000000)] [SECONDS (default 600)]
+#                           [HARNESS...] (default: config api trace report)
 #
 # Prints one line per harness: executions, seconds, executions/s, corpus
 # size, peak RSS, and PASS or FAIL (a crash, a leak, a failed check, a
@@ -14,6 +15,7 @@
 set -eu
 RUNS=${1:-10000000}
 SECONDS_MAX=${2:-600}
+[ $# -gt 2 ] && shift 2 || set -- config api trace report
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bdir=$root/build-fuzz
 CC=clang cmake -S "$root" -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -48,13 +50,17 @@ run_one() {
 	return "$rc"
 }
 
+# Two at a time (two cores).
 status=0
-run_one config & p1=$!
-run_one api & p2=$!
-wait $p1 || status=1
-wait $p2 || status=1
-run_one trace & p1=$!
-run_one report & p2=$!
-wait $p1 || status=1
-wait $p2 || status=1
+while [ $# -gt 0 ]; do
+	run_one "$1" & p1=$!
+	p2=""
+	if [ $# -gt 1 ]; then
+		run_one "$2" & p2=$!
+		shift
+	fi
+	shift
+	wait $p1 || status=1
+	[ -z "$p2" ] || wait $p2 || status=1
+done
 exit $status
