@@ -23,9 +23,8 @@
 #define VGMO__TRACE_MAX_TOKENS 1000000 /* text or output, per request */
 #define VGMO__TRACE_FILE_MAX (256u * 1024u * 1024u) /* bytes */
 #define VGMO__TRACE_DEFAULT_OUTPUT 256
-#define VGMO__TRACE_MAX_BYTES                                                  \
-	(1LL << 53) /* external_bytes, exact as double                         \
-	             */
+/* external_bytes: held as a double, exact up to 2^53. */
+#define VGMO__TRACE_MAX_BYTES (1LL << 53)
 
 typedef struct vgmo__trace_image {
 	uint32_t w, h;

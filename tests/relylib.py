@@ -54,6 +54,10 @@ class Daemon:
             if left <= 0 or self.proc.poll() is not None:
                 text = self.stderr()
                 self.stop()
+                try:
+                    os.unlink(self.errpath)
+                except OSError:
+                    pass
                 raise AssertionError("daemon did not start: %r\n%s" %
                                      (self.out, text))
             ready, _, _ = select.select([self.proc.stdout], [], [],
