@@ -24,6 +24,8 @@ import tempfile
 import time
 import unittest
 
+import relylib  # tests/relylib.py, beside this file
+
 BIN = None
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAMILIES = os.path.join(HERE, "data", "metrics", "families.txt")
@@ -125,14 +127,7 @@ class Daemon:
 
 
 def wait_for(what, fn, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
+    return relylib.wait_for(what, fn, timeout)
 
 
 class Base(unittest.TestCase):

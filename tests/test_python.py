@@ -35,6 +35,8 @@ import tempfile
 import time
 import types
 import unittest
+
+import relylib  # tests/relylib.py, beside this file
 import urllib.request
 
 from vgmo_fakes import FakeCuda, RecordingClient, Stub, write_png
@@ -113,14 +115,7 @@ class Daemon:
 
 
 def wait_for(what, fn, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.05)
+    return relylib.wait_for(what, fn, timeout)
 
 
 class FakeWorker:
