@@ -10,7 +10,7 @@ CMAKE_OPT ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGMO_WERROR=ON
 FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 10
 
-.PHONY: all deps build run check test test-asan fuzz valgrind install format clean
+.PHONY: all deps build run check test test-asan fuzz valgrind bench install format clean
 
 all: build
 
@@ -55,6 +55,10 @@ fuzz: deps
 # memcheck (scripts/valgrind.sh; minutes, not part of check).
 valgrind: build
 	scripts/valgrind.sh $(BUILD)
+
+# Every number of docs/benchmarks.md, regenerated (minutes; not a test).
+bench: build
+	scripts/bench-docs.sh $(BUILD)
 
 check: test test-asan fuzz
 

@@ -25,19 +25,32 @@
 #define ALLOC_GRAIN (2 * VGMO__MIB)     /* allocator block rounding */
 #define TEMP_TAU 60.0                   /* seconds, thermal lag */
 
-/* Effective rates: about 45 % of the dense 16-bit peak for prefill and
- * 75 % of the memory bandwidth for decode. */
+/* Memory as the driver reports it (nvidia-smi's total, MiB) for the
+ * vendors' data-sheet capacities; effective rates about 45 % of the dense
+ * 16-bit tensor peak for prefill and 75 % of the memory bandwidth for
+ * decode; board power from idle to the data sheet's maximum. */
 static const vgmo__sim_preset presets[] = {
-        {"h100-80gb", "NVIDIA H100 80GB HBM3", UINT64_C(81559) * VGMO__MIB,
-         70.0, 700.0, 450e12, 2.5e12},
+        {"l4-24gb", "NVIDIA L4", UINT64_C(23034) * VGMO__MIB, 16.0, 72.0,
+         0.45 * 121e12, 0.75 * 300e9},
+        {"a10-24gb", "NVIDIA A10", UINT64_C(23028) * VGMO__MIB, 20.0, 150.0,
+         0.45 * 125e12, 0.75 * 600e9},
+        {"rtx4090-24gb", "NVIDIA GeForce RTX 4090", UINT64_C(24564) * VGMO__MIB,
+         20.0, 450.0, 0.45 * 165e12, 0.75 * 1008e9},
+        {"l40s-48gb", "NVIDIA L40S", UINT64_C(46068) * VGMO__MIB, 35.0, 350.0,
+         0.45 * 362e12, 0.75 * 864e9},
         {"a100-40gb", "NVIDIA A100-SXM4-40GB", UINT64_C(40960) * VGMO__MIB,
-         55.0, 400.0, 140e12, 1.15e12},
-        {"l4-24gb", "NVIDIA L4", UINT64_C(23034) * VGMO__MIB, 16.0, 72.0, 55e12,
-         0.225e12},
+         55.0, 400.0, 0.45 * 312e12, 0.75 * 1555e9},
+        {"a100-80gb", "NVIDIA A100-SXM4-80GB", UINT64_C(81920) * VGMO__MIB,
+         60.0, 400.0, 0.45 * 312e12, 0.75 * 2039e9},
+        {"h100-80gb", "NVIDIA H100 80GB HBM3", UINT64_C(81559) * VGMO__MIB,
+         70.0, 700.0, 0.45 * 989e12, 0.75 * 3350e9},
+        {"h200-141gb", "NVIDIA H200", UINT64_C(143771) * VGMO__MIB, 75.0, 700.0,
+         0.45 * 989e12, 0.75 * 4800e9},
 };
 
-static const char *const preset_names[] = {"h100-80gb", "a100-40gb", "l4-24gb",
-                                           NULL};
+static const char *const preset_names[] = {
+        "l4-24gb",   "a10-24gb",  "rtx4090-24gb", "l40s-48gb", "a100-40gb",
+        "a100-80gb", "h100-80gb", "h200-141gb",   NULL};
 
 typedef struct sim_gpu {
 	const vgmo__sim_preset *preset;
@@ -48,7 +61,9 @@ typedef struct sim_gpu {
 	vgmo__vlm_truth vt;         /* ... and this is what they cost */
 	char workload[16];          /* its workload ("docs", "requests", ...) */
 	double allocated, reserved; /* the synthetic worker's allocator */
-	uint64_t external;          /* bytes others hold */
+	double since_empty;         /* batches since its cache was emptied */
+	uint64_t want_external;     /* bytes others would hold */
+	uint64_t external;          /* bytes others hold: what fits */
 	double busy;                /* busy seconds since the last sample */
 	double last_t;              /* time of the last sample, < 0 none */
 	double util, temp, energy;
@@ -137,11 +152,13 @@ static vgmo_err sim_open(void **ctx, const vgmo_engine_options *opts, char *err,
 	vgmo__sim *s;
 	bool worker;
 
+	char known[256];
+
 	if (p == NULL)
-		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
-		                  "sim: unknown preset \"%s\" (known: "
-		                  "h100-80gb, a100-40gb, l4-24gb)",
-		                  pname);
+		return vgmo__errf(
+		        err, errlen, VGMO_ERR_INVALID,
+		        "sim: unknown preset \"%s\" (known: %s)", pname,
+		        vgmo__join_names(preset_names, known, sizeof(known)));
 	if (n > SIM_MAX_GPUS)
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "sim: %u GPUs requested, at most %d", n,
@@ -185,10 +202,10 @@ static vgmo_err sim_open(void **ctx, const vgmo_engine_options *opts, char *err,
 			g->vlm = true;
 			vgmo__strlcpy(g->workload, wname, sizeof(g->workload));
 			vgmo__vlm_truth_init(&g->vt, &model, VGMO_DTYPE_BF16,
-			                     p->flops, p->bandwidth,
+			                     NULL, p->flops, p->bandwidth,
 			                     (so->seed ? so->seed : 1) + i);
-			g->allocated = vgmo__vlm_base(&g->vt);
-			g->reserved = g->allocated;
+			g->allocated = g->vt.weights;
+			g->reserved = g->vt.weights + g->vt.workspace;
 		} else if (worker) {
 			g->allocated = (double)g->truth.weights;
 			g->reserved = (double)g->truth.weights;
@@ -205,12 +222,20 @@ static unsigned sim_count(void *ctx)
 	return ((vgmo__sim *)ctx)->n;
 }
 
+/* The worker's memory outside its allocator (its CUDA context). */
+static double context_of(const sim_gpu *g)
+{
+	if (!g->worker)
+		return 0;
+	return g->vlm ? g->vt.context : (double)CONTEXT_BYTES;
+}
+
 static uint64_t gpu_used(const sim_gpu *g)
 {
 	uint64_t used = g->external;
 
 	if (g->worker)
-		used += CONTEXT_BYTES + (uint64_t)g->reserved;
+		used += (uint64_t)context_of(g) + (uint64_t)g->reserved;
 	return used > g->preset->total ? g->preset->total : used;
 }
 
@@ -275,8 +300,14 @@ static vgmo_err sim_cleanup(void *ctx, unsigned idx)
 	if (idx >= s->n)
 		return VGMO_ERR_NOT_FOUND;
 	g = &s->gpu[idx];
-	if (g->worker)
+	if (g->vlm) {
+		g->reserved = g->allocated + g->vt.workspace;
+		g->since_empty = 0;
+	} else if (g->worker) {
 		g->reserved = ceil(g->allocated / ALLOC_GRAIN) * ALLOC_GRAIN;
+	}
+	/* What others wanted may now fit. */
+	vgmo__sim_set_external(s, idx, g->want_external);
 	return VGMO_OK;
 }
 
@@ -318,18 +349,14 @@ void vgmo__sim_set_external(vgmo__sim *s, unsigned dev, uint64_t bytes)
 	if (dev >= s->n)
 		return;
 	g = &s->gpu[dev];
-	g->external = bytes;
-	if (!g->vlm)
-		return;
-	/* What others take comes out of the free memory and then out of the
-	 * VLM worker's cached blocks, never out of its live tensors: device
-	 * memory always adds up. */
-	room = (double)g->preset->total - CONTEXT_BYTES - g->allocated;
-	if ((double)g->external > room)
-		g->external = room > 0 ? (uint64_t)room : 0;
-	g->reserved = fmax(
-	        g->allocated,
-	        fmin(g->reserved, room + g->allocated - (double)g->external));
+	g->want_external = bytes;
+	/* Others take free memory only: what the worker's allocator holds,
+	 * cached or live, stays the worker's until it empties its cache (as
+	 * on a real GPU, where another process cannot take it). */
+	room = (double)g->preset->total - context_of(g) -
+	       (g->worker ? g->reserved : 0);
+	g->external =
+	        (double)bytes > room ? (room > 0 ? (uint64_t)room : 0) : bytes;
 }
 
 double vgmo__sim_run_batch(vgmo__sim *s, unsigned dev, uint32_t items,
@@ -386,17 +413,19 @@ const char *vgmo__sim_workload(const vgmo__sim *s, unsigned dev)
 
 vgmo_err vgmo__sim_set_vlm_model(vgmo__sim *s, unsigned dev,
                                  const vgmo_vlm_model *m, vgmo_dtype d,
-                                 uint64_t seed)
+                                 const vgmo__truth_params *p, uint64_t seed)
 {
 	sim_gpu *g;
 
 	if (dev >= s->n || !s->gpu[dev].vlm)
 		return VGMO_ERR_STATE;
 	g = &s->gpu[dev];
-	vgmo__vlm_truth_init(&g->vt, m, d, g->preset->flops,
+	vgmo__vlm_truth_init(&g->vt, m, d, p, g->preset->flops,
 	                     g->preset->bandwidth, seed);
-	g->allocated = vgmo__vlm_base(&g->vt);
-	g->reserved = g->allocated;
+	g->allocated = g->vt.weights;
+	g->reserved = g->vt.weights + g->vt.workspace;
+	g->since_empty = 0;
+	vgmo__sim_set_external(s, dev, g->want_external);
 	return VGMO_OK;
 }
 
@@ -414,7 +443,14 @@ double vgmo__sim_available(const vgmo__sim *s, unsigned dev)
 {
 	const sim_gpu *g = &s->gpu[dev];
 
-	return (double)g->preset->total - CONTEXT_BYTES - (double)g->external;
+	return (double)g->preset->total - context_of(g) - (double)g->external;
+}
+
+double vgmo__sim_fragmentation(const vgmo__sim *s, unsigned dev)
+{
+	const sim_gpu *g = &s->gpu[dev];
+
+	return g->vlm ? vgmo__vlm_fragmentation(&g->vt, g->since_empty) : 0;
 }
 
 double vgmo__sim_run_requests(vgmo__sim *s, unsigned dev,
@@ -423,26 +459,46 @@ double vgmo__sim_run_requests(vgmo__sim *s, unsigned dev,
 {
 	sim_gpu *g = &s->gpu[dev];
 	const vgmo__vlm_truth *t = &g->vt;
-	double need = vgmo__vlm_need(t, r, n);
-	double avail = vgmo__sim_available(s, dev), dur;
+	double frag = vgmo__sim_fragmentation(s, dev);
+	double avail = vgmo__sim_available(s, dev), dur, need;
+	vgmo__vlm_cost c;
 
+	vgmo__vlm_cost_of(t, r, n, &c);
+	need = vgmo__vlm_need(t, c.peak, frag, r, n);
 	memset(out, 0, sizeof(*out));
 	out->items = (uint32_t)n;
 	if (need > avail) {
+		/* Released its free cached blocks and retried. */
+		double hard =
+		        vgmo__vlm_need(t, c.peak, VGMO__FRAG_LIVE * frag, r, n);
+
+		if (hard <= avail) {
+			g->reserved = t->weights + t->workspace;
+			g->since_empty = 0;
+			need = hard;
+		}
+	}
+	if (need > avail) {
+		/* The allocator frees its cached blocks and retries, then
+		 * gives up: the cache is empty afterwards. */
 		out->oom = true;
-		g->reserved = fmax(g->allocated, fmin(g->reserved, avail));
-		dur = vgmo__vlm_oom_seconds(t, r, n, avail);
+		dur = vgmo__vlm_oom_seconds(t, &c, avail, frag);
+		g->reserved = t->weights + t->workspace;
+		g->since_empty = 0;
 	} else {
 		if (need > g->reserved)
 			g->reserved = need;
-		out->peak_bytes = (uint64_t)vgmo__vlm_peak(t, r, n);
-		dur = vgmo__vlm_seconds(t, r, n);
+		out->peak_bytes = (uint64_t)c.peak;
+		dur = c.seconds;
+		g->since_empty += 1;
 	}
-	g->allocated = vgmo__vlm_base(t);
+	g->allocated = t->weights;
 	out->allocated_bytes = (uint64_t)g->allocated;
 	out->reserved_bytes = (uint64_t)g->reserved;
 	out->seconds = dur;
 	g->busy += dur;
+	/* Memory the cache gave back may go to others now. */
+	vgmo__sim_set_external(s, dev, g->want_external);
 	if (need_out)
 		*need_out = need;
 	return dur;

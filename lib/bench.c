@@ -23,8 +23,26 @@ void vgmo__bench_opts_init(vgmo__bench_opts *o)
 	o->gpu = "h100-80gb";
 	vgmo_config_defaults(&o->cfg);
 	o->cfg.max_batch_size = 256;
-	o->duration = 300;
+	o->duration = 3600;
 	o->seed = 1;
+	vgmo__truth_params_defaults(&o->truth);
+	o->seed_max_batch = 16; /* the seed guide's own default */
+	o->fixed_size = 4;      /* the seed's initial batch size */
+}
+
+void vgmo__bench_truth_params(const vgmo__bench_opts *o,
+                              vgmo__truth_params *out)
+{
+	vgmo__truth_params_defaults(out);
+	for (size_t i = 0; o->trace && i < o->trace->ntruth; i++) {
+		int k = vgmo__truth_param_index(o->trace->truth[i].key);
+
+		if (k >= 0)
+			out->v[k] = o->trace->truth[i].value;
+	}
+	for (int k = 0; k < VGMO__TP_COUNT; k++)
+		if (o->truth_set[k])
+			out->v[k] = o->truth.v[k];
 }
 
 void vgmo__bench_result_free(vgmo__bench_result *r)
@@ -66,15 +84,27 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The q-quantile (nearest rank) of `n` values, sorted in place. */
+static double quantile(double *v, size_t n, double q)
+{
+	size_t k;
+
+	qsort(v, n, sizeof(*v), cmp_double);
+	k = (size_t)ceil(q * (double)n);
+	return v[k ? k - 1 : 0];
+}
+
 static vgmo_err summarise(vgmo__bench_result *r, double duration, double items,
-                          double batch_items, uint64_t ok_batches)
+                          double batch_items, uint64_t ok_batches, double *lat,
+                          size_t nlat)
 {
 	double *u;
-	size_t k;
 
 	r->items_per_s = items / duration;
 	r->mean_batch_size = ok_batches ? batch_items / (double)ok_batches : 0;
 	r->ratio_to_oracle = -1;
+	r->latency_p50 = nlat ? quantile(lat, nlat, 0.50) : -1;
+	r->latency_p95 = nlat ? quantile(lat, nlat, 0.95) : -1;
 	if (r->npoints == 0)
 		return VGMO_OK;
 	u = malloc(r->npoints * sizeof(*u));
@@ -82,9 +112,7 @@ static vgmo_err summarise(vgmo__bench_result *r, double duration, double items,
 		return VGMO_ERR_NOMEM;
 	for (size_t i = 0; i < r->npoints; i++)
 		u[i] = r->points[i].usage;
-	qsort(u, r->npoints, sizeof(*u), cmp_double);
-	k = (size_t)ceil(0.95 * (double)r->npoints);
-	r->p95_memory_usage = u[k ? k - 1 : 0];
+	r->p95_memory_usage = quantile(u, r->npoints, 0.95);
 	free(u);
 	return VGMO_OK;
 }
@@ -103,6 +131,9 @@ typedef struct run {
 	double items, batch_items, last_limit;
 	uint64_t ok_batches;
 	size_t retry_cap;
+	bool told;   /* the harness refuses what can never fit */
+	double *lat; /* latencies of completed requests */
+	size_t nlat, lat_cap;
 } run;
 
 static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
@@ -110,12 +141,10 @@ static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
 	const vgmo__bench_opts *o = r->o;
 	vgmo_engine_options eo;
 	vgmo_config cfg = o->cfg;
-	const char *const *p;
+	vgmo__truth_params tp;
 	vgmo_err rc;
 
-	for (p = vgmo__bench_policies(); *p && strcmp(*p, policy); p++)
-		;
-	if (*p == NULL)
+	if (vgmo__bench_policy_about(policy) == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_NOT_FOUND,
 		                  "unknown policy \"%s\"", policy);
 	if (vgmo_strategy_parse(policy, &cfg.strategy) != VGMO_OK)
@@ -134,7 +163,8 @@ static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
 	if (rc != VGMO_OK)
 		return rc;
 	r->sim = r->engine->bctx;
-	rc = vgmo__sim_set_vlm_model(r->sim, 0, &o->model, VGMO_DTYPE_BF16,
+	vgmo__bench_truth_params(o, &tp);
+	rc = vgmo__sim_set_vlm_model(r->sim, 0, &o->model, VGMO_DTYPE_BF16, &tp,
 	                             o->seed);
 	if (rc == VGMO_OK)
 		rc = vgmo_engine_sample(r->engine);
@@ -152,11 +182,13 @@ static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
 		                  policy);
 	vgmo__strlcpy(r->out->policy, policy, sizeof(r->out->policy));
 	r->last_limit = -1;
+	r->told = vgmo__bench_policy_told(r->policy);
 	return VGMO_OK;
 }
 
 static void close_run(run *r)
 {
+	free(r->lat);
 	vgmo__bench_policy_close(r->policy);
 	vgmo__feed_free(&r->feed);
 	vgmo_engine_destroy(r->engine);
@@ -167,19 +199,54 @@ static void close_run(run *r)
 static vgmo_err advance(run *r)
 {
 	vgmo_err rc = vgmo__feed_admit(&r->feed, r->now);
+	double total = (double)vgmo__sim_total(r->sim, 0);
 
-	vgmo__sim_set_external(r->sim, 0,
-	                       (uint64_t)vgmo__feed_external(&r->feed, r->now));
+	vgmo__sim_set_external(
+	        r->sim, 0,
+	        (uint64_t)vgmo__feed_external(&r->feed, r->now, total));
 	vgmo_engine_tick(r->engine);
 	return rc;
+}
+
+/* For the baselines and the oracle: requests at the head that cannot fit
+ * even alone on the otherwise empty GPU are refused at no cost. */
+static void refuse_never_fitting(run *r)
+{
+	const vgmo__vlm_truth *t = r->truth.truth;
+	double empty = (double)vgmo__sim_total(r->sim, 0) - t->context;
+
+	while (vgmo__feed_queued(&r->feed) > 0 &&
+	       vgmo__vlm_largest_fit(t, vgmo__feed_queue(&r->feed), 1, empty,
+	                             0) == 0) {
+		vgmo__feed_pop(&r->feed, 1);
+		r->out->refused++;
+	}
+}
+
+static bool add_latencies(run *r, const vgmo__vlm_req *q, size_t n, double end)
+{
+	if (r->nlat + n > r->lat_cap) {
+		size_t cap = r->lat_cap ? r->lat_cap : 1024;
+		double *l;
+
+		while (cap < r->nlat + n)
+			cap *= 2;
+		l = realloc(r->lat, cap * sizeof(*l));
+		if (l == NULL)
+			return false;
+		r->lat = l;
+		r->lat_cap = cap;
+	}
+	for (size_t i = 0; i < n; i++)
+		r->lat[r->nlat++] = end - q[i].arrival;
+	return true;
 }
 
 /* One batch from the head of the queue. */
 static vgmo_err step(run *r)
 {
 	const vgmo__bench_opts *o = r->o;
-	vgmo__bench_view v = {r->now, vgmo__feed_queue(&r->feed),
-	                      vgmo__feed_queued(&r->feed), r->engine, &o->cfg};
+	vgmo__bench_view v;
 	vgmo__bench_point pt = {0};
 	vgmo_report rep;
 	double limit = 0, need, dur, total;
@@ -189,14 +256,21 @@ static vgmo_err step(run *r)
 	if (o->hidden_hook)
 		o->hidden_hook(o->hook_ctx, r->now,
 		               vgmo__sim_vlm_mut(r->sim, 0));
+	if (r->told)
+		refuse_never_fitting(r);
+	if (vgmo__feed_queued(&r->feed) == 0)
+		return VGMO_OK;
+	v = (vgmo__bench_view){r->now, vgmo__feed_queue(&r->feed),
+	                       vgmo__feed_queued(&r->feed), r->engine, &o->cfg};
 	r->truth.available = vgmo__sim_available(r->sim, 0);
+	r->truth.frag = VGMO__FRAG_LIVE * vgmo__sim_fragmentation(r->sim, 0);
 	n = vgmo__bench_policy_choose(r->policy, &v, &limit);
 	if (limit != r->last_limit && r->last_limit >= 0)
 		r->out->batch_size_changes++;
 	r->last_limit = limit;
-	if (n == 0) { /* the oracle knows the head cannot fit */
+	if (n == 0) { /* refused before it runs */
 		vgmo__feed_pop(&r->feed, 1);
-		r->out->dropped++;
+		r->out->refused++;
 		return VGMO_OK;
 	}
 	if (n > v.queued)
@@ -235,6 +309,8 @@ static vgmo_err step(run *r)
 		r->batch_items += (double)n;
 		r->ok_batches++;
 		r->retry_cap = 0;
+		if (!add_latencies(r, v.queue, n, r->now + dur))
+			return VGMO_ERR_NOMEM;
 		vgmo__feed_pop(&r->feed, n);
 	}
 	r->now += dur;
@@ -257,7 +333,10 @@ vgmo_err vgmo__bench_run(const vgmo__bench_opts *o, const char *policy,
 	vgmo_err rc;
 	double shown = 0;
 
+	if (strncmp(policy, "best-", 5) == 0)
+		return vgmo__bench_search(o, policy, out, err, errlen);
 	memset(out, 0, sizeof(*out));
+	out->setting = -1;
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.out = out;
@@ -285,7 +364,7 @@ vgmo_err vgmo__bench_run(const vgmo__bench_opts *o, const char *policy,
 	}
 	if (rc == VGMO_OK)
 		rc = summarise(out, o->duration, r.items, r.batch_items,
-		               r.ok_batches);
+		               r.ok_batches, r.lat, r.nlat);
 	close_run(&r);
 	if (rc != VGMO_OK) {
 		vgmo__bench_result_free(out);

@@ -5,19 +5,30 @@
  *      the engine's public calls (vgmo_engine_report_units and
  *      vgmo_engine_unit_decision; vgmo_engine_report and
  *      vgmo_engine_batch_size with --unit items);
- *  fixed: the seed's initial batch of 4;
+ *  accelerate: HF Accelerate's find_executable_batch_size as its users run
+ *      it: start at 128, halve on every OOM (emptying the cache), never
+ *      grow again;
+ *  lightning: Lightning's BatchSizeFinder in binsearch mode with its
+ *      defaults: from 2, three batches per trial, doubling until an OOM,
+ *      then bisecting between the last success and the failure; then it
+ *      holds that size (its trial batches count as served work here,
+ *      which is generous to it);
  *  seed: the seed's formula, (free MB - reserve MB) / 500, every
- *      optimization_interval, clamped to [min, max];
- *  halve-on-oom: HF Accelerate's find_executable_batch_size: start at the
- *      maximum, halve on every OOM, never grow;
- *  binsearch: Lightning's BatchSizeFinder (binsearch mode): double from 2
- *      until an OOM, bisect between the last success and the failure,
- *      then hold;
- *  oracle: knows every batch's true need and takes the largest batch that
- *      fits in the memory left by others: the upper bound.
+ *      optimization_interval, clamped to [min, 16] (its own max);
+ *  fixed: one batch size (the search below tries them all);
+ *  tokens: one static token budget, filled in queue order (vLLM's
+ *      max_num_batched_tokens), counting the units vgmo counts;
+ *  best-fixed, best-tokens: the fastest of those in hindsight with no OOM
+ *      (bench_search.c);
+ *  oracle: knows every batch's true need and the allocator's state, and
+ *      takes the largest prefix of the queue that fits: a maximum-fill
+ *      reference, not a bound on throughput (with generation running to
+ *      the batch's longest output, a smaller batch can be faster).
  *
  * Only the oracle receives the truth (vgmo__bench_truth); the others hold
- * nothing from the simulator.
+ * nothing from the simulator. The baselines and the oracle are spared the
+ * requests that can never fit (the harness refuses them); vgmo's
+ * strategies are not.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -28,16 +39,21 @@
 #include "vlm_models.h"
 
 #define MIB 1048576.0
-#define SEED_ITEM_MB 500.0 /* the seed's placeholder cost per item */
-#define BINSEARCH_INIT 2   /* Lightning's init_val */
+#define SEED_ITEM_MB 500.0   /* the seed's placeholder cost per item */
+#define ACCELERATE_START 128 /* find_executable_batch_size's default */
+#define LIGHTNING_INIT 2     /* BatchSizeFinder init_val */
+#define LIGHTNING_STEPS 3    /* steps_per_trial */
+#define LIGHTNING_TRIALS 25  /* max_trials */
 
 enum kind {
 	P_VGMO,
 	P_FIXED,
+	P_TOKENS,
 	P_SEED,
-	P_HALVE,
-	P_BINSEARCH,
+	P_ACCELERATE,
+	P_LIGHTNING,
 	P_ORACLE,
+	P_SEARCH,
 };
 
 static const struct spec {
@@ -54,18 +70,29 @@ static const struct spec {
          "vgmo, 1.2 x balanced, capped under the OOM threshold"},
         {"adaptive", P_VGMO, VGMO_STRATEGY_ADAPTIVE,
          "vgmo, climbs from balanced while throughput holds"},
-        {"fixed", P_FIXED, 0, "the seed's initial batch size, 4"},
-        {"seed", P_SEED, 0, "the seed's formula: (free MB - reserve) / 500"},
-        {"halve-on-oom", P_HALVE, 0,
-         "Accelerate: start at the maximum, halve on OOM, never grow"},
-        {"binsearch", P_BINSEARCH, 0,
-         "Lightning: double until OOM, bisect, then hold"},
-        {"oracle", P_ORACLE, 0, "knows every batch's true peak: upper bound"},
+        {"accelerate", P_ACCELERATE, 0,
+         "Accelerate find_executable_batch_size: 128, halve on OOM, never "
+         "grow"},
+        {"lightning", P_LIGHTNING, 0,
+         "Lightning BatchSizeFinder binsearch: from 2, 3 batches a trial, "
+         "then hold"},
+        {"seed", P_SEED, 0,
+         "the seed's formula (free MB - reserve) / 500, max 16"},
+        {"best-fixed", P_SEARCH, 0,
+         "the best fixed batch size in hindsight, no OOM"},
+        {"best-tokens", P_SEARCH, 0,
+         "the best static token budget in hindsight, no OOM (vLLM-style)"},
+        {"oracle", P_ORACLE, 0,
+         "knows every batch's true need: fills the memory to the last "
+         "block"},
+        {"fixed", P_FIXED, 0, "one batch size (--fixed, default 4)"},
+        {"tokens", P_TOKENS, 0, "one static token budget (--token-budget)"},
 };
 
-static const char *const names[] = {
-        "conservative", "balanced",     "aggressive", "adaptive", "fixed",
-        "seed",         "halve-on-oom", "binsearch",  "oracle",   NULL};
+static const char *const names[] = {"conservative", "balanced",   "aggressive",
+                                    "adaptive",     "accelerate", "lightning",
+                                    "seed",         "best-fixed", "best-tokens",
+                                    "oracle",       NULL};
 
 const char *const *vgmo__bench_policies(void)
 {
@@ -82,9 +109,16 @@ static const struct spec *find_spec(const char *name)
 
 const char *vgmo__bench_policy_about(const char *name)
 {
-	const struct spec *s = find_spec(name);
+	const struct spec *s = name ? find_spec(name) : NULL;
 
 	return s ? s->about : NULL;
+}
+
+bool vgmo__bench_is_vgmo(const char *name)
+{
+	const struct spec *s = name ? find_spec(name) : NULL;
+
+	return s && s->kind == P_VGMO;
 }
 
 struct vgmo__bench_policy {
@@ -92,12 +126,20 @@ struct vgmo__bench_policy {
 	vgmo_engine *engine; /* vgmo, seed: the engine's public calls */
 	bool units;          /* vgmo: budget in tokens */
 	vgmo_config cfg;
-	int size;         /* fixed, seed, halve, binsearch */
-	double last_seed; /* seed: when it last recomputed */
-	int low, high;    /* binsearch: last success, first failure */
-	bool holding;     /* binsearch: done searching */
+	int size;          /* fixed, seed, accelerate, lightning */
+	int max;           /* the largest batch it may run */
+	double budget;     /* tokens */
+	double last_seed;  /* seed: when it last recomputed */
+	int low, high;     /* lightning: last success, first failure (0) */
+	int steps, trials; /* lightning: batches in this trial, trials run */
+	bool holding;      /* lightning: done searching */
 	const vgmo__bench_truth *truth; /* oracle only */
 };
+
+bool vgmo__bench_policy_told(const vgmo__bench_policy *p)
+{
+	return p->kind != P_VGMO;
+}
 
 uint64_t vgmo__bench_units(const vgmo__vlm_req *r)
 {
@@ -126,6 +168,7 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 		return VGMO_ERR_NOMEM;
 	p->kind = s->kind;
 	p->cfg = o->cfg;
+	p->max = o->cfg.max_batch_size;
 	p->last_seed = -INFINITY;
 	switch (s->kind) {
 	case P_VGMO:
@@ -144,21 +187,32 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 		break;
 	case P_SEED:
 		p->engine = e;
-		/* fall through */
+		p->max = o->seed_max_batch;
+		p->size = clamp(4, o->cfg.min_batch_size, p->max);
+		break;
 	case P_FIXED:
-		p->size =
-		        clamp(4, o->cfg.min_batch_size, o->cfg.max_batch_size);
+		p->size = clamp(o->fixed_size, 1, p->max);
 		break;
-	case P_HALVE:
-		p->size = o->cfg.max_batch_size;
+	case P_TOKENS:
+		if (!(o->token_budget >= 1)) {
+			free(p);
+			return VGMO_ERR_INVALID;
+		}
+		p->budget = o->token_budget;
 		break;
-	case P_BINSEARCH:
-		p->size = clamp(BINSEARCH_INIT, o->cfg.min_batch_size,
-		                o->cfg.max_batch_size);
+	case P_ACCELERATE:
+		p->size = clamp(ACCELERATE_START, 1, p->max);
+		break;
+	case P_LIGHTNING:
+		p->size = clamp(LIGHTNING_INIT, 1, p->max);
+		p->low = 1;
 		break;
 	case P_ORACLE:
 		p->truth = truth;
 		break;
+	case P_SEARCH:
+		free(p);
+		return VGMO_ERR_INVALID; /* bench_search.c runs these */
 	}
 	*out = p;
 	return VGMO_OK;
@@ -186,7 +240,7 @@ static void seed_update(vgmo__bench_policy *p, const vgmo__bench_view *v)
 	vgmo_snapshot_free(snap);
 	n = (int)floor((free_mb - (double)p->cfg.memory_reserve_mb) /
 	               SEED_ITEM_MB * 1.0);
-	p->size = clamp(n, p->cfg.min_batch_size, p->cfg.max_batch_size);
+	p->size = clamp(n, p->cfg.min_batch_size, p->max);
 }
 
 /* Greedy fill of the unit budget, in queue order, at least one. */
@@ -233,12 +287,14 @@ size_t vgmo__bench_policy_choose(vgmo__bench_policy *p,
 	case P_SEED:
 		seed_update(p, v);
 		break;
+	case P_TOKENS:
+		*limit = p->budget;
+		return fill_units(v, (uint64_t)p->budget, (size_t)p->max);
 	case P_ORACLE:
 		t = p->truth;
-		n = v->queued < (size_t)p->cfg.max_batch_size
-		            ? v->queued
-		            : (size_t)p->cfg.max_batch_size;
-		n = vgmo__vlm_largest_fit(t->truth, v->queue, n, t->available);
+		n = v->queued < (size_t)p->max ? v->queued : (size_t)p->max;
+		n = vgmo__vlm_largest_fit(t->truth, v->queue, n, t->available,
+		                          t->frag);
 		*limit = (double)n;
 		return n;
 	default:
@@ -248,29 +304,44 @@ size_t vgmo__bench_policy_choose(vgmo__bench_policy *p,
 	return (size_t)p->size;
 }
 
-static void binsearch_report(vgmo__bench_policy *p, const vgmo_report *r)
+/* Lightning's _run_binary_scaling: after LIGHTNING_STEPS successful
+ * batches at a size, double it (no failure yet) or bisect toward the
+ * failure; a failure bisects at once. Done when the bracket closes or
+ * after LIGHTNING_TRIALS trials; then the last size that ran holds. */
+static void lightning_report(vgmo__bench_policy *p, const vgmo_report *r)
 {
-	int max = p->cfg.max_batch_size, min = p->cfg.min_batch_size;
+	int mid;
 
 	if (p->holding)
-		return; /* the search ran once, before the job; now it holds */
+		return;
 	if (!r->oom) {
-		p->low = (int)r->items > p->low ? (int)r->items : p->low;
-		if (p->high == 0) {
-			if (p->size >= max)
-				p->holding = true;
-			else
-				p->size = p->size * 2 < max ? p->size * 2 : max;
+		if (++p->steps < LIGHTNING_STEPS)
+			return;
+		p->steps = 0;
+		p->low = p->size;
+		if (++p->trials >= LIGHTNING_TRIALS || p->size >= p->max) {
+			p->holding = true;
 			return;
 		}
-	} else {
-		p->high = (int)r->items;
+		if (p->high == 0) {
+			p->size = p->size * 2 < p->max ? p->size * 2 : p->max;
+			return;
+		}
+		if (p->high - p->low <= 1) {
+			p->holding = true;
+			return;
+		}
+		p->size = (p->high + p->low) / 2;
+		return;
 	}
-	if (p->high - p->low <= 1) {
-		p->size = clamp(p->low, min, max);
+	p->steps = 0;
+	p->trials++;
+	p->high = p->size;
+	mid = (p->high + p->low) / 2;
+	p->size = mid > 1 ? mid : 1;
+	if (p->high - p->low <= 1 || p->trials >= LIGHTNING_TRIALS) {
+		p->size = p->low;
 		p->holding = true;
-	} else {
-		p->size = clamp((p->low + p->high) / 2, min, max);
 	}
 }
 
@@ -294,19 +365,14 @@ bool vgmo__bench_policy_report(vgmo__bench_policy *p, const vgmo__bench_view *v,
 		    VGMO_OK)
 			return false;
 		return d.cleanup;
-	case P_HALVE:
-		if (r->oom) {
-			int n = (int)r->items < p->size ? (int)r->items
-			                                : p->size;
-
-			p->size = clamp(n / 2, p->cfg.min_batch_size,
-			                p->cfg.max_batch_size);
-		}
-		/* Accelerate empties the cache after every failure. */
+	case P_ACCELERATE:
+		if (r->oom)
+			p->size = p->size / 2 > 1 ? p->size / 2 : 1;
+		/* It empties the cache after every failure. */
 		return r->oom;
-	case P_BINSEARCH:
-		binsearch_report(p, r);
-		return r->oom;
+	case P_LIGHTNING:
+		lightning_report(p, r);
+		return r->oom; /* garbage_collection_cuda() */
 	default:
 		return false;
 	}

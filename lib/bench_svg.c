@@ -36,9 +36,10 @@ static const char *colour(const char *policy)
 	} c[] = {
 	        {"conservative", "#6baed6"}, {"balanced", "#2171b5"},
 	        {"aggressive", "#08306b"},   {"adaptive", "#238b45"},
-	        {"fixed", "#969696"},        {"seed", "#8c6d31"},
-	        {"halve-on-oom", "#e6550d"}, {"binsearch", "#a63603"},
-	        {"oracle", "#000000"},
+	        {"best-fixed", "#969696"},   {"best-tokens", "#6a51a3"},
+	        {"fixed", "#969696"},        {"tokens", "#6a51a3"},
+	        {"seed", "#8c6d31"},         {"accelerate", "#e6550d"},
+	        {"lightning", "#a63603"},    {"oracle", "#000000"},
 	};
 
 	for (size_t i = 0; i < VGMO__ARRAY_LEN(c); i++)
@@ -127,7 +128,8 @@ static void external(const plot *p, double x0)
 	        base);
 	for (int i = 0; i <= 200; i++) {
 		double when = p->o->duration * i / 200.0;
-		double v = fmin(1.0, vgmo__trace_external(t, when) / p->total);
+		double v = fmin(1.0, vgmo__trace_external(t, when, p->total) /
+		                             p->total);
 
 		fprintf(p->f, "%.1f,%.1f ", px(p, x0, when), base - PLOT_H * v);
 	}
@@ -289,6 +291,104 @@ vgmo_err vgmo__bench_svg(const char *path, const vgmo__bench_section *s,
 	fputs("</svg>\n", p.f);
 	bad = ferror(p.f) != 0;
 	if (fclose(p.f) != 0 || bad)
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "%s: cannot write the plot", path);
+	return VGMO_OK;
+}
+
+/* ------------------------------------------------------------- sweeps */
+
+#define SW_W 720
+#define SW_H 380
+#define SW_X0 70
+#define SW_Y0 50
+#define SW_PW 460
+#define SW_PH 260
+#define SW_LO 0.5 /* the ratio axis: 0.5 to 1.05 */
+#define SW_HI 1.05
+
+static double sweep_y(double ratio)
+{
+	double f = (fmin(SW_HI, fmax(SW_LO, ratio)) - SW_LO) / (SW_HI - SW_LO);
+
+	return SW_Y0 + SW_PH * (1 - f);
+}
+
+vgmo_err vgmo__bench_sweep_svg(const char *path, const char *key,
+                               const char *gpu, const double *values, size_t nv,
+                               const char *const *policies, size_t np,
+                               const double *med, const uint64_t *ooms,
+                               char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "w");
+	double lo = nv ? values[0] : 0, hi = nv ? values[nv - 1] : 1;
+	bool bad;
+
+	if (f == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
+		                  strerror(errno));
+	if (!(hi > lo))
+		hi = lo + 1;
+	fprintf(f,
+	        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+	        "height=\"%d\" viewBox=\"0 0 %d %d\" "
+	        "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+	        "<style>.ax{font-size:11px;fill:#444}"
+	        ".title{font-size:15px;font-weight:bold}</style>\n"
+	        "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n"
+	        "<text x=\"%d\" y=\"26\" class=\"title\">Sweep of ",
+	        SW_W, SW_H, SW_W, SW_H, SW_X0);
+	text_escaped(f, key);
+	fputs(" on ", f);
+	text_escaped(f, gpu);
+	fprintf(f,
+	        ": median ratio to the oracle (red: runs with OOMs)</text>\n"
+	        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+	        "fill=\"#fafafa\" stroke=\"#bdbdbd\"/>\n",
+	        SW_X0, SW_Y0, SW_PW, SW_PH);
+	for (double r = 0.5; r <= 1.0001; r += 0.1)
+		fprintf(f,
+		        "<text x=\"%d\" y=\"%.1f\" class=\"ax\" "
+		        "text-anchor=\"end\">%.1f</text>\n",
+		        SW_X0 - 4, sweep_y(r) + 4, r);
+	for (size_t i = 0; i < nv; i++)
+		fprintf(f,
+		        "<text x=\"%.1f\" y=\"%d\" class=\"ax\" "
+		        "text-anchor=\"middle\">%g</text>\n",
+		        SW_X0 + SW_PW * (values[i] - lo) / (hi - lo),
+		        SW_Y0 + SW_PH + 16, values[i]);
+	for (size_t p = 0; p < np; p++) {
+		fprintf(f,
+		        "<polyline fill=\"none\" stroke=\"%s\" "
+		        "stroke-width=\"1.6\" points=\"",
+		        colour(policies[p]));
+		for (size_t i = 0; i < nv; i++)
+			if (med[i * np + p] >= 0)
+				fprintf(f, "%.1f,%.1f ",
+				        SW_X0 + SW_PW * (values[i] - lo) /
+				                        (hi - lo),
+				        sweep_y(med[i * np + p]));
+		fputs("\"/>\n", f);
+		for (size_t i = 0; i < nv; i++)
+			if (med[i * np + p] >= 0 && ooms[i * np + p] > 0)
+				fprintf(f,
+				        "<circle cx=\"%.1f\" cy=\"%.1f\" "
+				        "r=\"3.5\" fill=\"#d7301f\"/>\n",
+				        SW_X0 + SW_PW * (values[i] - lo) /
+				                        (hi - lo),
+				        sweep_y(med[i * np + p]));
+		fprintf(f,
+		        "<text x=\"%d\" y=\"%zu\" class=\"ax\" "
+		        "fill=\"%s\">",
+		        SW_X0 + SW_PW + 14, (size_t)SW_Y0 + 14 + 16 * p,
+		        colour(policies[p]));
+		text_escaped(f, policies[p]);
+		fputs("</text>\n", f);
+	}
+	fputs("</svg>\n", f);
+	bad = ferror(f) != 0;
+	if (fclose(f) != 0 || bad)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "%s: cannot write the plot", path);
 	return VGMO_OK;

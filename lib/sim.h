@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sim_vlm.h"
+#include "vlm_truth.h"
 #include "vgmo/vgmo.h"
 
 /* The model a VLM workload runs unless it names one. */
@@ -50,7 +50,9 @@ vgmo__sim_worker_truth *vgmo__sim_truth(vgmo__sim *s, unsigned dev);
 double vgmo__sim_run_batch(vgmo__sim *s, unsigned dev, uint32_t items,
                            double now, vgmo_report *out);
 
-/* Memory held on `dev` by others (registered clients, another process). */
+/* Memory other processes on `dev` would hold (registered clients, another
+ * process): they get what is free, never what the worker's allocator
+ * holds, and grow into what it gives back. */
 void vgmo__sim_set_external(vgmo__sim *s, unsigned dev, uint64_t bytes);
 
 /* VLM workloads ("docs", "requests:idefics3-8b", ...): the device's worker
@@ -60,17 +62,20 @@ const vgmo__vlm_truth *vgmo__sim_vlm(const vgmo__sim *s, unsigned dev);
 vgmo__vlm_truth *vgmo__sim_vlm_mut(vgmo__sim *s, unsigned dev);
 /* The workload's name without the model ("docs", "requests"), or NULL. */
 const char *vgmo__sim_workload(const vgmo__sim *s, unsigned dev);
-/* Replaces the model a VLM device runs (its hidden factors drawn from
- * `seed`); VGMO_ERR_STATE when the device runs no VLM workload. */
+/* Replaces the model a VLM device runs and its truth parameters (NULL:
+ * the defaults; hidden draws keyed by `seed`); VGMO_ERR_STATE when the
+ * device runs no VLM workload. */
 vgmo_err vgmo__sim_set_vlm_model(vgmo__sim *s, unsigned dev,
                                  const vgmo_vlm_model *m, vgmo_dtype d,
-                                 uint64_t seed);
+                                 const vgmo__truth_params *p, uint64_t seed);
 /* Bytes the worker's allocator holds now (what it reports as reserved). */
 uint64_t vgmo__sim_reserved(const vgmo__sim *s, unsigned dev);
 /* The device's total memory. */
 uint64_t vgmo__sim_total(const vgmo__sim *s, unsigned dev);
-/* Bytes the worker may reach before its allocator fails. */
+/* Bytes the worker's allocator may reserve before it fails. */
 double vgmo__sim_available(const vgmo__sim *s, unsigned dev);
+/* The allocator's fragmentation now (0 after its cache was emptied). */
+double vgmo__sim_fragmentation(const vgmo__sim *s, unsigned dev);
 /* Runs the `n` requests as one batch: out of memory when what the
  * allocator needs exceeds what is available. Fills the report a real
  * worker would send, `need_out` (may be NULL) with the bytes it needed,

@@ -45,8 +45,8 @@ static vgmo_err vlm_dev_open(vgmo_engine *e, unsigned dev, vlm_dev **out)
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return VGMO_ERR_NOMEM;
-	rc = vgmo__trace_generate(&v->trace, name, FEED_PERIOD, t->noise_seed,
-	                          vgmo__sim_total(sim, dev), NULL, 0);
+	rc = vgmo__trace_generate(&v->trace, name, FEED_PERIOD, t->seed, NULL,
+	                          0);
 	if (rc != VGMO_OK) {
 		free(v);
 		return rc;
@@ -151,8 +151,10 @@ static double vlm_step(vgmo_engine *e, unsigned dev, vlm_dev *v, int items,
 	size_t n;
 	double dur;
 
-	vgmo__sim_set_external(e->bctx, dev,
-	                       (uint64_t)vgmo__feed_external(f, e->vmono));
+	vgmo__sim_set_external(
+	        e->bctx, dev,
+	        (uint64_t)vgmo__feed_external(
+	                f, e->vmono, (double)vgmo__sim_total(e->bctx, dev)));
 	if (vgmo__feed_admit(f, e->vmono) != VGMO_OK || !f->len) {
 		*idle_until = vgmo__feed_next_arrival(f);
 		return 0;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "util.h"
+#include "vlm_truth.h"
 
 void vgmo__trace_init(vgmo__trace *t)
 {
@@ -65,19 +66,55 @@ vgmo_err vgmo__trace_add_request(vgmo__trace *t, double when,
 	return VGMO_OK;
 }
 
-vgmo_err vgmo__trace_add_event(vgmo__trace *t, double when, double bytes,
-                               double ramp)
+static vgmo_err add_event(vgmo__trace *t, double when, double value,
+                          double ramp, bool fraction)
 {
 	if (!grow((void **)&t->ev, &t->ev_cap, t->nev, sizeof(*t->ev), 1))
 		return VGMO_ERR_NOMEM;
 	t->ev[t->nev].t = when;
-	t->ev[t->nev].bytes = bytes;
+	t->ev[t->nev].bytes = value;
 	t->ev[t->nev].ramp = ramp;
+	t->ev[t->nev].fraction = fraction;
 	t->nev++;
 	return VGMO_OK;
 }
 
-double vgmo__trace_external(const vgmo__trace *t, double when)
+vgmo_err vgmo__trace_add_event(vgmo__trace *t, double when, double bytes,
+                               double ramp)
+{
+	return add_event(t, when, bytes, ramp, false);
+}
+
+vgmo_err vgmo__trace_add_event_fraction(vgmo__trace *t, double when,
+                                        double fraction, double ramp)
+{
+	return add_event(t, when, fraction, ramp, true);
+}
+
+vgmo_err vgmo__trace_set_truth(vgmo__trace *t, const char *key, double value,
+                               char *err, size_t errlen)
+{
+	vgmo__truth_params check;
+	size_t i;
+	vgmo_err rc;
+
+	vgmo__truth_params_defaults(&check);
+	rc = vgmo__truth_param_set(&check, key, value, err, errlen);
+	if (rc != VGMO_OK)
+		return rc;
+	for (i = 0; i < t->ntruth; i++)
+		if (strcmp(t->truth[i].key, key) == 0)
+			break;
+	if (i == VGMO__TRACE_MAX_TRUTH)
+		return VGMO_ERR_NOMEM;
+	vgmo__strlcpy(t->truth[i].key, key, sizeof(t->truth[i].key));
+	t->truth[i].value = value;
+	if (i == t->ntruth)
+		t->ntruth++;
+	return VGMO_OK;
+}
+
+double vgmo__trace_external(const vgmo__trace *t, double when, double total)
 {
 	double v = 0; /* the value when the current event starts */
 
@@ -85,13 +122,14 @@ double vgmo__trace_external(const vgmo__trace *t, double when)
 		const vgmo__trace_event *e = &t->ev[i];
 		double until = i + 1 < t->nev ? t->ev[i + 1].t : INFINITY;
 		double at = fmin(when, until);
+		double to = e->fraction ? e->bytes * total : e->bytes;
 
 		if (when < e->t)
 			break;
 		if (e->ramp > 0 && at < e->t + e->ramp)
-			v += (e->bytes - v) * (at - e->t) / e->ramp;
+			v += (to - v) * (at - e->t) / e->ramp;
 		else
-			v = e->bytes;
+			v = to;
 		if (when < until)
 			break;
 	}
@@ -156,14 +194,96 @@ static vgmo_err parse_images(const line_ctx *c, json_t *a,
 	return VGMO_OK;
 }
 
+/* {"truth": {"KEY": VALUE, ...}} */
+static vgmo_err parse_truth(vgmo__trace *t, const line_ctx *c, json_t *o)
+{
+	json_t *tr = json_object_get(o, "truth"), *v;
+	const char *key;
+	char why[256];
+
+	if (json_object_size(o) != 1)
+		return bad(c, "truth", "a truth line holds nothing else");
+	if (!json_is_object(tr))
+		return bad(c, "truth",
+		           "must be an object of truth parameters and "
+		           "numbers");
+	json_object_foreach(tr, key, v)
+	{
+		vgmo_err rc;
+
+		if (!json_is_number(v))
+			return vgmo__errf(c->err, c->errlen, VGMO_ERR_PARSE,
+			                  "%s:%zu: field \"truth\": \"%s\" "
+			                  "must be a number",
+			                  c->source, c->line, key);
+		rc = vgmo__trace_set_truth(t, key, json_number_value(v), why,
+		                           sizeof(why));
+		if (rc == VGMO_ERR_NOMEM)
+			return bad(c, "truth", "too many truth parameters");
+		if (rc != VGMO_OK)
+			return vgmo__errf(c->err, c->errlen, VGMO_ERR_PARSE,
+			                  "%s:%zu: field \"truth\": %s",
+			                  c->source, c->line, why);
+	}
+	return VGMO_OK;
+}
+
+static vgmo_err parse_event(vgmo__trace *t, const line_ctx *c, json_t *o,
+                            double when)
+{
+	json_t *b = json_object_get(o, "external_bytes");
+	json_t *f = json_object_get(o, "external_fraction");
+	json_t *v = json_object_get(o, "ramp");
+	double ramp = 0;
+
+	if (json_object_get(o, "images") || json_object_get(o, "text_tokens") ||
+	    json_object_get(o, "output_tokens"))
+		return bad(c, b ? "external_bytes" : "external_fraction",
+		           "a line is either a request or a memory event, not "
+		           "both");
+	if (b && f)
+		return bad(
+		        c, "external_fraction",
+		        "give external_bytes or external_fraction, not both");
+	if (v != NULL) {
+		ramp = json_is_number(v) ? json_number_value(v) : -1;
+		if (!(ramp >= 0) || !isfinite(ramp))
+			return bad(c, "ramp",
+			           "must be a number of seconds >= 0");
+	}
+	if (f != NULL) {
+		double x = json_is_number(f) ? json_number_value(f) : -1;
+
+		if (!(x >= 0 && x <= 1))
+			return bad(c, "external_fraction",
+			           "must be a number in [0, 1] (of the GPU's "
+			           "memory)");
+		return vgmo__trace_add_event_fraction(t, when, x, ramp);
+	} else {
+		json_int_t i = json_is_integer(b) ? json_integer_value(b) : -1;
+
+		/* Held as a double: beyond 2^53 bytes it would not be the
+		 * number written back (9223372036854775807 became 2^63). */
+		if (i < 0 || i > VGMO__TRACE_MAX_BYTES)
+			return bad(c, "external_bytes",
+			           "must be an integer number of bytes, 0 to "
+			           "2^53");
+		return vgmo__trace_add_event(t, when, (double)i, ramp);
+	}
+}
+
 static vgmo_err parse_line(vgmo__trace *t, const line_ctx *c, json_t *o,
                            double *last_t)
 {
+	static const char *const known[] = {
+	        "t",    "images",         "text_tokens",       "output_tokens",
+	        "ramp", "external_bytes", "external_fraction", "truth",
+	        NULL};
 	vgmo__trace_image img[VGMO__TRACE_MAX_IMAGES];
 	uint32_t nimg = 0, text = 0, out = VGMO__TRACE_DEFAULT_OUTPUT;
-	json_t *v, *ext;
+	json_t *v;
 	const char *key;
-	double when, ramp = 0;
+	double when;
 	vgmo_err rc;
 
 	if (!json_is_object(o))
@@ -172,12 +292,15 @@ static vgmo_err parse_line(vgmo__trace *t, const line_ctx *c, json_t *o,
 		                  c->line);
 	json_object_foreach(o, key, v)
 	{
-		if (strcmp(key, "t") && strcmp(key, "images") &&
-		    strcmp(key, "text_tokens") &&
-		    strcmp(key, "output_tokens") &&
-		    strcmp(key, "external_bytes") && strcmp(key, "ramp"))
+		size_t k = 0;
+
+		while (known[k] && strcmp(known[k], key))
+			k++;
+		if (known[k] == NULL)
 			return bad(c, key, "unknown field");
 	}
+	if (json_object_get(o, "truth"))
+		return parse_truth(t, c, o);
 	v = json_object_get(o, "t");
 	if (v == NULL)
 		return bad(c, "t", "missing (arrival time in seconds)");
@@ -189,32 +312,9 @@ static vgmo_err parse_line(vgmo__trace *t, const line_ctx *c, json_t *o,
 		           "goes back in time (lines must be in time "
 		           "order)");
 	*last_t = when;
-	ext = json_object_get(o, "external_bytes");
-	if (ext != NULL) {
-		json_int_t b =
-		        json_is_integer(ext) ? json_integer_value(ext) : -1;
-
-		if (json_object_get(o, "images") ||
-		    json_object_get(o, "text_tokens") ||
-		    json_object_get(o, "output_tokens"))
-			return bad(c, "external_bytes",
-			           "a line is either a request or a memory "
-			           "event, not both");
-		/* Held as a double: beyond 2^53 bytes it would not be the
-		 * number written back (9223372036854775807 became 2^63). */
-		if (b < 0 || b > VGMO__TRACE_MAX_BYTES)
-			return bad(c, "external_bytes",
-			           "must be an integer number of bytes, 0 to "
-			           "2^53");
-		v = json_object_get(o, "ramp");
-		if (v != NULL) {
-			ramp = json_is_number(v) ? json_number_value(v) : -1;
-			if (!(ramp >= 0) || !isfinite(ramp))
-				return bad(c, "ramp",
-				           "must be a number of seconds >= 0");
-		}
-		return vgmo__trace_add_event(t, when, (double)b, ramp);
-	}
+	if (json_object_get(o, "external_bytes") ||
+	    json_object_get(o, "external_fraction"))
+		return parse_event(t, c, o, when);
 	if (json_object_get(o, "ramp"))
 		return bad(c, "ramp", "only a memory event has a ramp");
 	v = json_object_get(o, "images");
@@ -316,12 +416,27 @@ vgmo_err vgmo__trace_write(const vgmo__trace *t, FILE *f)
 {
 	size_t i = 0, j = 0;
 
+	if (t->ntruth) {
+		fputs("{\"truth\": {", f);
+		for (size_t k = 0; k < t->ntruth; k++)
+			fprintf(f, "%s\"%s\": %.17g", k ? ", " : "",
+			        t->truth[k].key, t->truth[k].value);
+		fputs("}}\n", f);
+	}
 	while (i < t->nreq || j < t->nev) {
 		if (j < t->nev && (i >= t->nreq || t->ev[j].t <= t->req[i].t)) {
 			const vgmo__trace_event *e = &t->ev[j++];
 
-			fprintf(f, "{\"t\": %.3f, \"external_bytes\": %.0f",
-			        e->t, e->bytes);
+			if (e->fraction)
+				fprintf(f,
+				        "{\"t\": %.3f, \"external_fraction\": "
+				        "%.17g",
+				        e->t, e->bytes);
+			else
+				fprintf(f,
+				        "{\"t\": %.3f, \"external_bytes\": "
+				        "%.0f",
+				        e->t, e->bytes);
 			if (e->ramp > 0)
 				fprintf(f, ", \"ramp\": %.3f", e->ramp);
 			fputs("}\n", f);

@@ -34,8 +34,27 @@ static const sized screens[] = {
         {1170, 2532, 0.10},
 };
 
-static const char *const names[] = {"docs",  "photos",   "mixed",
-                                    "drift", "cotenant", NULL};
+static const sized a4_pages[] = {
+        {1240, 1754, 0.30}, /* A4 at 150 dpi */
+        {1654, 2339, 0.40}, /* 200 dpi */
+        {2480, 3508, 0.15}, /* 300 dpi */
+        {4032, 3024, 0.10}, /* a phone photo of a page */
+        {1600, 1200, 0.03}, /* a chart */
+        {1200, 800, 0.02},  /* a small chart */
+};
+
+/* The tail no batch can hold: 600 dpi pages and panoramas. */
+static const sized huge[] = {
+        {5100, 6600, 0.35},  /* US letter at 600 dpi */
+        {4960, 7016, 0.35},  /* A4 at 600 dpi */
+        {16000, 4000, 0.15}, /* a stitched panorama */
+        {20000, 3000, 0.15},
+};
+
+static const char *const names[] = {
+        "docs",         "photos",    "mixed",       "drift",        "cotenant",
+        "doc-mix",      "huge-tail", "idle-burst",  "flapping",     "leak",
+        "long-outputs", "tiny-huge", "multi-image", "vision-heavy", NULL};
 
 static const char *const about[] = {
         "scanned pages, 1 to 3 per request, document questions",
@@ -43,6 +62,20 @@ static const char *const about[] = {
         "bursts of photos, pages, screenshots and text-only prompts",
         "pages and photos while another process leaks memory slowly",
         "pages and photos; a second worker takes memory half way",
+        "A4 pages at 150/200/300 dpi, phone photos of pages, charts; "
+        "long transcriptions",
+        "pages and photos with a 3 % tail of 600 dpi page bundles and "
+        "panoramas, some too large for any batch",
+        "idle while another process takes 60 % of the GPU, then a burst",
+        "another process takes 40 % of the GPU and gives it back every "
+        "minute",
+        "another process leaks 1 % of the GPU every 20 s, up to 45 %",
+        "captions, then half way transcriptions of 1,000 to 4,000 tokens",
+        "text-only and small-photo requests alternating with multi-page "
+        "300 dpi bundles",
+        "4 to 16 pages or photos per request",
+        "pages and photos on a model whose vision encoder costs 3.5 x "
+        "what its configuration suggests",
 };
 
 const char *const *vgmo__workloads(void)
@@ -75,11 +108,11 @@ static uint32_t uniform_int(vgmo__rng *r, uint32_t lo, uint32_t hi)
 	return lo + (uint32_t)(vgmo__rng_uniform(r) * (hi - lo + 1));
 }
 
-enum kind { DOC, PHOTO, SCREEN, TEXT };
+enum kind { DOC, PHOTO, SCREEN, TEXT, A4, HUGE, BUNDLE, MULTI, LONG };
 
 static vgmo_err add(vgmo__trace *t, vgmo__rng *r, enum kind k, double when)
 {
-	vgmo__trace_image img[3];
+	vgmo__trace_image img[24];
 	const sized *s;
 	uint32_t n = 1, text, out;
 	double u = vgmo__rng_uniform(r);
@@ -92,6 +125,43 @@ static vgmo_err add(vgmo__trace *t, vgmo__rng *r, enum kind k, double when)
 			img[i] = (vgmo__trace_image){s->w, s->h};
 		text = uniform_int(r, 16, 160);
 		out = uniform_int(r, 64, 512);
+		break;
+	case A4:
+	case LONG:
+		n = u < 0.7 ? 1 : u < 0.9 ? 2 : 4;
+		s = draw(r, a4_pages, VGMO__ARRAY_LEN(a4_pages));
+		for (uint32_t i = 0; i < n; i++)
+			img[i] = (vgmo__trace_image){s->w, s->h};
+		text = uniform_int(r, 24, 96);
+		out = k == LONG ? uniform_int(r, 1000, 4000)
+		                : uniform_int(r, 256, 1024);
+		break;
+	case HUGE:
+		/* One to 24 600 dpi pages, or one panorama. */
+		s = draw(r, huge, VGMO__ARRAY_LEN(huge));
+		n = s->w > s->h ? 1 : uniform_int(r, 1, 24);
+		for (uint32_t i = 0; i < n; i++)
+			img[i] = (vgmo__trace_image){s->w, s->h};
+		text = uniform_int(r, 32, 128);
+		out = uniform_int(r, 256, 1024);
+		break;
+	case BUNDLE:
+		n = uniform_int(r, 4, 8);
+		for (uint32_t i = 0; i < n; i++)
+			img[i] = (vgmo__trace_image){2480, 3508};
+		text = uniform_int(r, 32, 128);
+		out = uniform_int(r, 512, 1024);
+		break;
+	case MULTI:
+		n = uniform_int(r, 4, 16);
+		for (uint32_t i = 0; i < n; i++) {
+			s = vgmo__rng_uniform(r) < 0.5
+			            ? draw(r, pages, VGMO__ARRAY_LEN(pages))
+			            : draw(r, photos, VGMO__ARRAY_LEN(photos));
+			img[i] = (vgmo__trace_image){s->w, s->h};
+		}
+		text = uniform_int(r, 32, 256);
+		out = uniform_int(r, 128, 512);
 		break;
 	case PHOTO:
 		n = u < 0.9 ? 1 : 2;
@@ -123,18 +193,25 @@ static double ms(double t)
 	return round(t * 1000.0) / 1000.0;
 }
 
-/* Requests per second at time t of the bursty mix: 25 s of 6/s, then
- * 15 s of 0.5/s. */
-static double mixed_rate(double t)
+/* Requests per second at time t. */
+static double rate_at(const char *name, double t, double duration)
 {
-	return fmod(t, 40.0) < 25.0 ? 6.0 : 0.5;
+	if (strcmp(name, "mixed") == 0) /* 25 s of 6/s, 15 s of 0.5/s */
+		return fmod(t, 40.0) < 25.0 ? 6.0 : 0.5;
+	if (strcmp(name, "idle-burst") == 0) {
+		double f = t / duration;
+
+		return f < 0.4 ? 0.02 : f < 0.6 ? 8.0 : 3.0;
+	}
+	return 3.0;
 }
 
-static enum kind pick_kind(vgmo__rng *r, const char *name)
+static enum kind pick_kind(vgmo__rng *r, const char *name, double t,
+                           double duration, size_t i)
 {
 	double u = vgmo__rng_uniform(r);
 
-	if (strcmp(name, "docs") == 0)
+	if (strcmp(name, "docs") == 0 || strcmp(name, "vision-heavy") == 0)
 		return DOC;
 	if (strcmp(name, "photos") == 0)
 		return PHOTO;
@@ -143,51 +220,93 @@ static enum kind pick_kind(vgmo__rng *r, const char *name)
 		       : u < 0.6  ? DOC
 		       : u < 0.85 ? SCREEN
 		                  : TEXT;
-	return u < 0.5 ? DOC : PHOTO; /* drift, cotenant */
+	if (strcmp(name, "doc-mix") == 0)
+		return A4;
+	if (strcmp(name, "huge-tail") == 0)
+		return u < 0.03 ? HUGE : u < 0.5 ? DOC : PHOTO;
+	if (strcmp(name, "long-outputs") == 0)
+		return t < 0.5 * duration ? PHOTO : LONG;
+	if (strcmp(name, "tiny-huge") == 0)
+		return i % 2 ? BUNDLE : u < 0.5 ? TEXT : PHOTO;
+	if (strcmp(name, "multi-image") == 0)
+		return MULTI;
+	return u < 0.5 ? DOC : PHOTO; /* drift, cotenant, bursts, leaks */
+}
+
+/* What other processes do, in fractions of the GPU's memory. */
+static vgmo_err add_events(vgmo__trace *t, const char *name, double d)
+{
+	vgmo_err rc = VGMO_OK;
+
+	if (strcmp(name, "drift") == 0)
+		return vgmo__trace_add_event_fraction(t, ms(0.05 * d), 0.20,
+		                                      ms(0.90 * d));
+	if (strcmp(name, "cotenant") == 0) {
+		/* Weights load in 10 s, then its cache grows for 30 s. */
+		rc = vgmo__trace_add_event_fraction(t, ms(0.5 * d), 0.20, 10);
+		if (rc == VGMO_OK)
+			rc = vgmo__trace_add_event_fraction(t, ms(0.5 * d) + 10,
+			                                    0.35, 30);
+		return rc;
+	}
+	if (strcmp(name, "idle-burst") == 0) {
+		rc = vgmo__trace_add_event_fraction(t, ms(0.3 * d), 0.60, 5);
+		if (rc == VGMO_OK)
+			rc = vgmo__trace_add_event_fraction(t, ms(0.8 * d), 0,
+			                                    5);
+		return rc;
+	}
+	if (strcmp(name, "flapping") == 0) {
+		for (double at = 30; rc == VGMO_OK && at < d; at += 60)
+			rc = vgmo__trace_add_event_fraction(
+			        t, at, fmod(at, 120) < 60 ? 0.40 : 0, 2);
+		return rc;
+	}
+	if (strcmp(name, "leak") == 0) {
+		double f = 0;
+
+		for (double at = 20; rc == VGMO_OK && at < d && f < 0.45;
+		     at += 20) {
+			f += 0.01;
+			rc = vgmo__trace_add_event_fraction(t, at, f, 1);
+		}
+		return rc;
+	}
+	return VGMO_OK;
 }
 
 vgmo_err vgmo__trace_generate(vgmo__trace *t, const char *name, double duration,
-                              uint64_t seed, uint64_t gpu_total, char *err,
-                              size_t errlen)
+                              uint64_t seed, char *err, size_t errlen)
 {
-	double total = (double)gpu_total, when = 0;
-	bool mixed;
+	double when = 0;
+	char known[512];
+	size_t i = 0;
 	vgmo__rng r;
 	vgmo_err rc = VGMO_OK;
 
 	vgmo__trace_init(t);
 	if (name == NULL || vgmo__workload_about(name) == NULL)
-		return vgmo__errf(err, errlen, VGMO_ERR_NOT_FOUND,
-		                  "unknown workload \"%s\" (known: docs, "
-		                  "photos, mixed, drift, cotenant)",
-		                  name ? name : "");
+		return vgmo__errf(
+		        err, errlen, VGMO_ERR_NOT_FOUND,
+		        "unknown workload \"%s\" (known: %s)", name ? name : "",
+		        vgmo__join_names(names, known, sizeof(known)));
 	if (!(duration > 0) || duration > 1e6)
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "duration must be in (0, 1e6] seconds");
-	mixed = strcmp(name, "mixed") == 0;
 	/* Each workload's stream is its own: the name is part of the seed. */
 	for (const char *p = name; *p; p++)
 		seed = seed * 131 + (unsigned char)*p;
 	vgmo__rng_seed(&r, seed);
-	if (strcmp(name, "drift") == 0) {
-		rc = vgmo__trace_add_event(t, ms(0.05 * duration),
-		                           round(0.20 * total),
-		                           ms(0.90 * duration));
-	} else if (strcmp(name, "cotenant") == 0) {
-		/* Weights load in 10 s, then its cache grows for 30 s. */
-		rc = vgmo__trace_add_event(t, ms(0.5 * duration),
-		                           round(0.20 * total), 10);
-		if (rc == VGMO_OK)
-			rc = vgmo__trace_add_event(t, ms(0.5 * duration) + 10,
-			                           round(0.35 * total), 30);
-	}
+	rc = add_events(t, name, duration);
+	if (rc == VGMO_OK && strcmp(name, "vision-heavy") == 0)
+		rc = vgmo__trace_set_truth(t, "vision_scale", 3.5, NULL, 0);
 	while (rc == VGMO_OK) {
-		double rate = mixed ? mixed_rate(when) : 3.0;
-
-		when += -log(1.0 - vgmo__rng_uniform(&r)) / rate;
+		when += -log(1.0 - vgmo__rng_uniform(&r)) /
+		        rate_at(name, when, duration);
 		if (when >= duration)
 			break;
-		rc = add(t, &r, pick_kind(&r, name), ms(when));
+		rc = add(t, &r, pick_kind(&r, name, when, duration, i++),
+		         ms(when));
 	}
 	if (rc != VGMO_OK) {
 		vgmo__trace_free(t);

@@ -35,6 +35,24 @@ void vgmo__strlcpy(char *dst, const char *src, size_t size)
 	dst[n] = '\0';
 }
 
+const char *vgmo__join_names(const char *const *names, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	if (size == 0)
+		return buf;
+	buf[0] = '\0';
+	for (size_t i = 0; names && names[i]; i++) {
+		int k = snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+		                 names[i]);
+
+		if (k < 0 || (size_t)k >= size - used)
+			break;
+		used += (size_t)k;
+	}
+	return buf;
+}
+
 static double timespec_seconds(clockid_t id)
 {
 	struct timespec ts;

@@ -21,6 +21,10 @@ vgmo_err vgmo__errf(char *err, size_t errlen, vgmo_err code, const char *fmt,
 /* Copies with truncation; always NUL-terminates when size > 0. */
 void vgmo__strlcpy(char *dst, const char *src, size_t size);
 
+/* "a, b, c": a NULL-terminated list of names joined into `buf` (as many
+ * as fit); returns `buf`. */
+const char *vgmo__join_names(const char *const *names, char *buf, size_t size);
+
 /* Real clocks, in seconds. */
 double vgmo__mono_now(void);
 double vgmo__wall_now(void);

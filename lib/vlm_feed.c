@@ -66,7 +66,8 @@ vgmo_err vgmo__feed_admit(vgmo__feed *f, double now)
 			f->offset += f->period;
 			f->next = 0;
 		}
-		vgmo__vlm_req_from_trace(&f->model, t, f->next, f->next_id, &r);
+		vgmo__vlm_req_from_trace(&f->model, t, f->next, f->next_id,
+		                         f->offset + t->req[f->next].t, &r);
 		if (!push(f, &r))
 			return VGMO_ERR_NOMEM;
 		f->next++;
@@ -85,9 +86,9 @@ void vgmo__feed_pop(vgmo__feed *f, size_t n)
 		f->head = 0;
 }
 
-double vgmo__feed_external(const vgmo__feed *f, double now)
+double vgmo__feed_external(const vgmo__feed *f, double now, double total)
 {
 	double at = now - f->offset;
 
-	return vgmo__trace_external(f->trace, at < 0 ? 0 : at);
+	return vgmo__trace_external(f->trace, at < 0 ? 0 : at, total);
 }

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sim_vlm.h"
+#include "vlm_truth.h"
 #include "trace.h"
 
 typedef struct vgmo__feed {
@@ -46,7 +46,7 @@ static inline const vgmo__vlm_req *vgmo__feed_queue(const vgmo__feed *f)
 	return f->q + f->head;
 }
 void vgmo__feed_pop(vgmo__feed *f, size_t n);
-/* Bytes other processes hold at `now`. */
-double vgmo__feed_external(const vgmo__feed *f, double now);
+/* Bytes other processes hold at `now` on a GPU of `total` bytes. */
+double vgmo__feed_external(const vgmo__feed *f, double now, double total);
 
 #endif

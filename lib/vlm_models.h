@@ -1,6 +1,7 @@
 /*
- * vlm_models.h - VLM presets and the documented memory estimate, shared by
- * the planner, the simulated GPU and the benchmark (internal).
+ * vlm_models.h - VLM presets and the planner's documented memory estimate
+ * (internal). The benchmark's truth model (vlm_truth.c) does not use the
+ * estimate: it has its own accounting.
  *
  * The estimate of a batch's peak (docs/benchmarks.md, "Memory model"):
  *

@@ -40,8 +40,10 @@ static void test_presets(void **state)
 	struct {
 		const char *name;
 		uint64_t mib;
-	} want[] = {
-	        {"h100-80gb", 81559}, {"a100-40gb", 40960}, {"l4-24gb", 23034}};
+	} want[] = {{"l4-24gb", 23034},      {"a10-24gb", 23028},
+	            {"rtx4090-24gb", 24564}, {"l40s-48gb", 46068},
+	            {"a100-40gb", 40960},    {"a100-80gb", 81920},
+	            {"h100-80gb", 81559},    {"h200-141gb", 143771}};
 
 	(void)state;
 	for (size_t i = 0; i < VGMO__ARRAY_LEN(want); i++) {
@@ -53,7 +55,9 @@ static void test_presets(void **state)
 		assert_string_equal(vgmo_engine_backend(e), "sim");
 		vgmo_engine_destroy(e);
 	}
-	assert_string_equal(vgmo_sim_presets()[0], "h100-80gb");
+	for (size_t i = 0; i < VGMO__ARRAY_LEN(want); i++)
+		assert_string_equal(vgmo_sim_presets()[i], want[i].name);
+	assert_null(vgmo_sim_presets()[VGMO__ARRAY_LEN(want)]);
 }
 
 static void test_idle_gpu(void **state)

@@ -128,15 +128,15 @@ static void test_external(void **state)
 	assert_int_equal(
 	        vgmo__trace_parse(&t, text, strlen(text), "x", NULL, 0),
 	        VGMO_OK);
-	assert_true(vgmo__trace_external(&t, 5) == 0);
-	assert_true(vgmo__trace_external(&t, 10) == 1000);
-	assert_true(vgmo__trace_external(&t, 19.99) == 1000);
+	assert_true(vgmo__trace_external(&t, 5, 0) == 0);
+	assert_true(vgmo__trace_external(&t, 10, 0) == 1000);
+	assert_true(vgmo__trace_external(&t, 19.99, 0) == 1000);
 	/* Half way up the ramp from 1000 to 3000 ... */
-	assert_true(fabs(vgmo__trace_external(&t, 22.5) - 1500) < 1e-9);
+	assert_true(fabs(vgmo__trace_external(&t, 22.5, 0) - 1500) < 1e-9);
 	/* ... cut short at 25 (2000), then down to 0 over 5 s. */
-	assert_true(fabs(vgmo__trace_external(&t, 25) - 2000) < 1e-9);
-	assert_true(fabs(vgmo__trace_external(&t, 27.5) - 1000) < 1e-9);
-	assert_true(vgmo__trace_external(&t, 100) == 0);
+	assert_true(fabs(vgmo__trace_external(&t, 25, 0) - 2000) < 1e-9);
+	assert_true(fabs(vgmo__trace_external(&t, 27.5, 0) - 1000) < 1e-9);
+	assert_true(vgmo__trace_external(&t, 100, 0) == 0);
 	vgmo__trace_free(&t);
 }
 
@@ -153,23 +153,18 @@ static char *write_to_string(const vgmo__trace *t, size_t *len)
 
 static void test_generators(void **state)
 {
-	const uint64_t total = UINT64_C(81559) << 20;
-
 	(void)state;
 	for (const char *const *w = vgmo__workloads(); *w; w++) {
 		vgmo__trace a, b, c, back;
 		char *text, *again;
 		size_t len, len2;
 
-		assert_int_equal(
-		        vgmo__trace_generate(&a, *w, 300, 1, total, NULL, 0),
-		        VGMO_OK);
-		assert_int_equal(
-		        vgmo__trace_generate(&b, *w, 300, 1, total, NULL, 0),
-		        VGMO_OK);
-		assert_int_equal(
-		        vgmo__trace_generate(&c, *w, 300, 2, total, NULL, 0),
-		        VGMO_OK);
+		assert_int_equal(vgmo__trace_generate(&a, *w, 300, 1, NULL, 0),
+		                 VGMO_OK);
+		assert_int_equal(vgmo__trace_generate(&b, *w, 300, 1, NULL, 0),
+		                 VGMO_OK);
+		assert_int_equal(vgmo__trace_generate(&c, *w, 300, 2, NULL, 0),
+		                 VGMO_OK);
 		assert_true(a.nreq > 300);
 		assert_int_equal(a.nreq, b.nreq);
 		assert_memory_equal(a.req, b.req, a.nreq * sizeof(*a.req));
@@ -199,32 +194,29 @@ static void test_generators(void **state)
 
 static void test_scenarios(void **state)
 {
-	const uint64_t total = UINT64_C(81559) << 20;
+	const double total = (double)(UINT64_C(81559) << 20);
 	vgmo__trace t;
 	char err[256];
 
 	(void)state;
 	/* drift: a slow leak to a fifth of the GPU. */
-	assert_int_equal(
-	        vgmo__trace_generate(&t, "drift", 300, 1, total, NULL, 0),
-	        VGMO_OK);
-	assert_true(vgmo__trace_external(&t, 0) == 0);
-	assert_true(vgmo__trace_external(&t, 150) > 0.05 * (double)total);
-	assert_true(fabs(vgmo__trace_external(&t, 300) - 0.2 * (double)total) <
+	assert_int_equal(vgmo__trace_generate(&t, "drift", 300, 1, NULL, 0),
+	                 VGMO_OK);
+	assert_true(vgmo__trace_external(&t, 0, total) == 0);
+	assert_true(vgmo__trace_external(&t, 150, total) > 0.05 * total);
+	assert_true(fabs(vgmo__trace_external(&t, 300, total) - 0.2 * total) <
 	            1);
 	vgmo__trace_free(&t);
 	/* cotenant: nothing until half way, then 35 % within 40 s. */
-	assert_int_equal(
-	        vgmo__trace_generate(&t, "cotenant", 300, 1, total, NULL, 0),
-	        VGMO_OK);
-	assert_true(vgmo__trace_external(&t, 149) == 0);
-	assert_true(fabs(vgmo__trace_external(&t, 200) - 0.35 * (double)total) <
+	assert_int_equal(vgmo__trace_generate(&t, "cotenant", 300, 1, NULL, 0),
+	                 VGMO_OK);
+	assert_true(vgmo__trace_external(&t, 149, total) == 0);
+	assert_true(fabs(vgmo__trace_external(&t, 200, total) - 0.35 * total) <
 	            1);
 	vgmo__trace_free(&t);
 	/* mixed: text-only requests among the others. */
-	assert_int_equal(
-	        vgmo__trace_generate(&t, "mixed", 300, 1, total, NULL, 0),
-	        VGMO_OK);
+	assert_int_equal(vgmo__trace_generate(&t, "mixed", 300, 1, NULL, 0),
+	                 VGMO_OK);
 	{
 		size_t text_only = 0;
 
@@ -233,13 +225,134 @@ static void test_scenarios(void **state)
 		assert_true(text_only > 0 && text_only < t.nreq / 3);
 	}
 	vgmo__trace_free(&t);
-	assert_int_equal(vgmo__trace_generate(&t, "chess", 300, 1, total, err,
-	                                      sizeof(err)),
-	                 VGMO_ERR_NOT_FOUND);
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "chess", 300, 1, err, sizeof(err)),
+	        VGMO_ERR_NOT_FOUND);
 	assert_non_null(strstr(err, "chess"));
-	assert_int_equal(vgmo__trace_generate(&t, "docs", -1, 1, total, err,
-	                                      sizeof(err)),
-	                 VGMO_ERR_INVALID);
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "docs", -1, 1, err, sizeof(err)),
+	        VGMO_ERR_INVALID);
+}
+
+/* The adversarial workloads do what their descriptions say. */
+static void test_adversarial(void **state)
+{
+	const double total = 1e11;
+	vgmo__trace t;
+	size_t n = 0, big = 0;
+
+	(void)state;
+	/* idle-burst: nothing much for 40 %, 60 % held from 30 % on, then a
+	 * burst. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "idle-burst", 1000, 1, NULL, 0),
+	        VGMO_OK);
+	for (size_t i = 0; i < t.nreq; i++)
+		n += t.req[i].t < 400;
+	assert_true(n < 40 && t.nreq > 1000);
+	assert_true(fabs(vgmo__trace_external(&t, 399, total) - 0.6 * total) <
+	            1);
+	assert_true(vgmo__trace_external(&t, 900, total) == 0);
+	vgmo__trace_free(&t);
+	/* flapping: on and off every minute. */
+	assert_int_equal(vgmo__trace_generate(&t, "flapping", 600, 1, NULL, 0),
+	                 VGMO_OK);
+	assert_true(vgmo__trace_external(&t, 60, total) > 0.39 * total);
+	assert_true(vgmo__trace_external(&t, 120, total) < 0.01 * total);
+	assert_true(vgmo__trace_external(&t, 180, total) > 0.39 * total);
+	vgmo__trace_free(&t);
+	/* leak: grows, never past 45 %. */
+	assert_int_equal(vgmo__trace_generate(&t, "leak", 3000, 1, NULL, 0),
+	                 VGMO_OK);
+	assert_true(vgmo__trace_external(&t, 500, total) <
+	            vgmo__trace_external(&t, 900, total));
+	assert_true(fabs(vgmo__trace_external(&t, 2999, total) - 0.45 * total) <
+	            0.006 * total);
+	vgmo__trace_free(&t);
+	/* huge-tail: a few requests of many 600 dpi pages or panoramas. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "huge-tail", 3000, 1, NULL, 0),
+	        VGMO_OK);
+	for (size_t i = 0; i < t.nreq; i++) {
+		const vgmo__trace_image *im = &t.img[t.req[i].first_image];
+
+		big += t.req[i].nimages > 0 && (double)im->w * im->h >= 3.3e7;
+	}
+	assert_true(big > 0.01 * t.nreq && big < 0.06 * t.nreq);
+	vgmo__trace_free(&t);
+	/* long-outputs: short, then thousands of tokens. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "long-outputs", 1000, 1, NULL, 0),
+	        VGMO_OK);
+	for (size_t i = 0; i < t.nreq; i++)
+		assert_true(t.req[i].t < 500 ? t.req[i].output_tokens <= 160
+		                             : t.req[i].output_tokens >= 1000);
+	vgmo__trace_free(&t);
+	/* multi-image: 4 to 16 images each. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "multi-image", 300, 1, NULL, 0),
+	        VGMO_OK);
+	for (size_t i = 0; i < t.nreq; i++)
+		assert_true(t.req[i].nimages >= 4 && t.req[i].nimages <= 16);
+	vgmo__trace_free(&t);
+	/* vision-heavy: a truth parameter in the trace. */
+	assert_int_equal(
+	        vgmo__trace_generate(&t, "vision-heavy", 300, 1, NULL, 0),
+	        VGMO_OK);
+	assert_int_equal(t.ntruth, 1);
+	assert_string_equal(t.truth[0].key, "vision_scale");
+	assert_true(t.truth[0].value > 3);
+	vgmo__trace_free(&t);
+}
+
+/* Fractions of the GPU and truth lines: parsed, checked, written back. */
+static void test_fraction_and_truth(void **state)
+{
+	const char *text = "{\"truth\": {\"padding\": 0, \"act_scale\": 1.5}}\n"
+	                   "{\"t\": 0, \"text_tokens\": 1}\n"
+	                   "{\"t\": 10, \"external_fraction\": 0.5}\n"
+	                   "{\"t\": 20, \"external_bytes\": 1000, "
+	                   "\"ramp\": 10}\n";
+	vgmo__trace t, back;
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(
+	        vgmo__trace_parse(&t, text, strlen(text), "x", NULL, 0),
+	        VGMO_OK);
+	assert_int_equal(t.ntruth, 2);
+	assert_true(vgmo__trace_external(&t, 15, 4000) == 2000);
+	/* Half way from 2000 bytes down to 1000. */
+	assert_true(fabs(vgmo__trace_external(&t, 25, 4000) - 1500) < 1e-9);
+	out = write_to_string(&t, &len);
+	assert_non_null(strstr(out, "\"external_fraction\": 0.5"));
+	assert_non_null(strstr(out, "\"truth\": {\"padding\": 0"));
+	assert_int_equal(vgmo__trace_parse(&back, out, len, "y", NULL, 0),
+	                 VGMO_OK);
+	assert_int_equal(back.ntruth, 2);
+	assert_true(back.truth[1].value == 1.5);
+	free(out);
+	vgmo__trace_free(&back);
+	vgmo__trace_free(&t);
+	expect_error("{\"t\": 0, \"external_fraction\": 1.5}",
+	             "w.jsonl:1: field \"external_fraction\": must be a "
+	             "number in [0, 1]");
+	expect_error("{\"t\": 0, \"external_fraction\": 0.5, "
+	             "\"external_bytes\": 1}",
+	             "w.jsonl:1: field \"external_fraction\": give");
+	expect_error("{\"truth\": {\"paddin\": 1}}",
+	             "w.jsonl:1: field \"truth\": truth: unknown parameter "
+	             "\"paddin\"");
+	expect_error("{\"truth\": {\"act_scale\": 9}}",
+	             "w.jsonl:1: field \"truth\": truth: act_scale must be a "
+	             "number in [0.8, 2]");
+	expect_error("{\"truth\": {\"act_scale\": \"big\"}}",
+	             "w.jsonl:1: field \"truth\": \"act_scale\" must be a "
+	             "number");
+	expect_error("{\"truth\": {}, \"t\": 1}",
+	             "w.jsonl:1: field \"truth\": a truth line holds nothing "
+	             "else");
 }
 
 int main(void)
@@ -250,6 +363,8 @@ int main(void)
 	        cmocka_unit_test(test_external),
 	        cmocka_unit_test(test_generators),
 	        cmocka_unit_test(test_scenarios),
+	        cmocka_unit_test(test_adversarial),
+	        cmocka_unit_test(test_fraction_and_truth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
