@@ -69,19 +69,21 @@ static void print_header(const char *path, const vgmo__mfile *f,
 		       c->unmatched[i]);
 }
 
+#define ROW_HEAD                                                               \
+	"%-16s %-8s %5s %-10s %4s %6s %4s %11s  %13s %7s  %13s %7s  %13s "     \
+	"%7s\n"
+
 static void print_rows(const vgmo__check *c)
 {
-	static const char *const fmt = "%-16s %-8s %5s %-10s %4s %6s %4s %11s"
-	                               "  %13s %7s  %13s %7s  %13s %7s\n";
 
 	if (c->nrows == 0)
 		return;
 	putchar('\n');
-	printf(fmt, "model", "mode", "batch", "image", "imgs", "prompt", "new",
-	       "image tok", "peak GiB", "err", "KV GiB", "err", "act GiB",
-	       "err");
-	printf(fmt, "", "", "", "", "", "", "", "plan/fed", "plan/meas", "",
-	       "plan/meas", "", "plan/meas", "");
+	printf(ROW_HEAD, "model", "mode", "batch", "image", "imgs", "prompt",
+	       "new", "image tok", "peak GiB", "err", "KV GiB", "err",
+	       "act GiB", "err");
+	printf(ROW_HEAD, "", "", "", "", "", "", "", "plan/fed", "plan/meas",
+	       "", "plan/meas", "", "plan/meas", "");
 	for (size_t i = 0; i < c->nrows; i++) {
 		const vgmo__check_row *r = &c->rows[i];
 		const vgmo__mpoint *p = r->point;
