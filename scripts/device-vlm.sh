@@ -20,7 +20,10 @@
 # network: nothing is downloaded), and build-device/vgmo from
 # scripts/device-bundle.sh (else a CMake build is tried). Every step is
 # time-boxed; the whole run stays under 9 minutes (about 8 expected).
-# VLM_STEPS picks steps (default "measure check loop"), e.g. to rerun one.
+# VLM_STEPS picks steps (default "measure check loop"), e.g. to rerun one;
+# VGMO names the vgmo program to use; VLM_MEASURE_ARGS and VLM_LOOP_ARGS
+# add arguments to the two scripts (tests/test_vlm_scripts.py runs this
+# whole script on stand-ins that way).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -44,8 +47,8 @@ has_step() {
 	return 1
 }
 
-# vgmo: the bundle, else a CMake build.
-VGMO=build-device/vgmo
+# vgmo: $VGMO, else the bundle, else a CMake build.
+VGMO=${VGMO:-build-device/vgmo}
 if [ ! -x "$VGMO" ]; then
 	say "no build-device/vgmo (scripts/device-bundle.sh); trying CMake"
 	if cmake -S . -B build-device-cmake -DCMAKE_BUILD_TYPE=Release \
@@ -82,8 +85,9 @@ say "environment: $(tr '\n' ';' <"$OUT/env.txt")"
 
 if has_step measure; then
 	say "measure: budget ${MEASURE_SECONDS}s"
+	# shellcheck disable=SC2086 # VLM_MEASURE_ARGS is a list of words
 	timeout -k 15 $((MEASURE_SECONDS + 30)) "$PYTHON" scripts/vlm-measure.py \
-		--budget-seconds "$MEASURE_SECONDS" \
+		--budget-seconds "$MEASURE_SECONDS" ${VLM_MEASURE_ARGS:-} \
 		--output "$OUT/vlm-measure.jsonl" 2>>"$LOG"
 	rc=$?
 	[ "$rc" -eq 0 ] || FAILED="$FAILED measure($rc)"
@@ -104,8 +108,9 @@ fi
 
 if has_step loop && [ -n "$VGMO" ]; then
 	say "loop: ${ARM_SECONDS}s per arm"
+	# shellcheck disable=SC2086 # VLM_LOOP_ARGS is a list of words
 	timeout -k 15 $((3 * ARM_SECONDS + 70)) "$PYTHON" scripts/vlm-loop.py \
-		--vgmo "$VGMO" --arm-seconds "$ARM_SECONDS" \
+		--vgmo "$VGMO" --arm-seconds "$ARM_SECONDS" ${VLM_LOOP_ARGS:-} \
 		--output "$OUT/vlm-loop.json" 2>>"$LOG"
 	rc=$?
 	[ "$rc" -eq 0 ] || FAILED="$FAILED loop($rc)"

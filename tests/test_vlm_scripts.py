@@ -409,6 +409,29 @@ class TestPlanCheck(Tmp):
         self.assertIn("cut off mid-line", out.stdout)
 
 
+class TestDeviceScript(Tmp):
+    def test_whole_device_run_on_stand_ins(self):
+        out = run(["sh", os.path.join(ROOT, "scripts", "device-vlm.sh")],
+                  env={"PYTHONPATH": FAKES, "VGMO": BIN, "OUT": self.dir,
+                       "VLM_MEASURE_SECONDS": "60",
+                       "VLM_LOOP_ARM_SECONDS": "5",
+                       "VLM_MEASURE_ARGS": "--models smolvlm-instruct "
+                                           "--sweeps image,batch",
+                       "VLM_LOOP_ARGS": "--backend sim --items 12"},
+                  timeout=200)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        for name in ("env.txt", "vlm-measure.jsonl", "plan-check.txt",
+                     "plan-check.json", "vlm-loop.json", "device-vlm.log"):
+            self.assertGreater(os.path.getsize(self.path(name)), 0, name)
+        with open(self.path("plan-check.json")) as f:
+            doc = json.load(f)
+        self.assertGreater(doc["counts"]["measured"], 5)
+        with open(self.path("vlm-loop.json")) as f:
+            self.assertTrue(json.load(f)["complete"])
+        self.assertIn("relative error of the planner", out.stderr)
+        self.assertIn("torch 0.0+fake", out.stderr)
+
+
 class TestLoop(Tmp):
     def loop(self, *extra, env=None):
         path = self.path("loop.json")
