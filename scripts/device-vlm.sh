@@ -7,7 +7,7 @@
 #   vlm-measure.jsonl   scripts/vlm-measure.py: Qwen2-VL-7B, LLaVA-1.5-7B,
 #                       SmolVLM (Idefics3), Qwen2-VL-2B, Qwen2.5-VL-7B built
 #                       from their configurations with random weights, a
-#                       budgeted grid of batches (VLM_MEASURE_SECONDS, 320)
+#                       budgeted grid of batches (VLM_MEASURE_SECONDS, 300)
 #   plan-check.txt      vgmo plan --check on it: the planner next to every
 #   plan-check.json     measured batch, median and worst error per model
 #   vlm-loop.json       scripts/vlm-loop.py: vgmo (vgmo serve --backend nvml)
@@ -30,7 +30,7 @@ cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-build/vlm-results}
 PYTHON=${PYTHON:-python3}
 STEPS=${VLM_STEPS:-measure check loop}
-MEASURE_SECONDS=${VLM_MEASURE_SECONDS:-320}
+MEASURE_SECONDS=${VLM_MEASURE_SECONDS:-300}
 ARM_SECONDS=${VLM_LOOP_ARM_SECONDS:-25}
 mkdir -p "$OUT" || exit 1
 LOG="$OUT/device-vlm.log"
@@ -109,7 +109,7 @@ fi
 if has_step loop && [ -n "$VGMO" ]; then
 	say "loop: ${ARM_SECONDS}s per arm"
 	# shellcheck disable=SC2086 # VLM_LOOP_ARGS is a list of words
-	timeout -k 15 $((3 * ARM_SECONDS + 70)) "$PYTHON" scripts/vlm-loop.py \
+	timeout -k 15 $((3 * ARM_SECONDS + 90)) "$PYTHON" scripts/vlm-loop.py \
 		--vgmo "$VGMO" --arm-seconds "$ARM_SECONDS" ${VLM_LOOP_ARGS:-} \
 		--output "$OUT/vlm-loop.json" 2>>"$LOG"
 	rc=$?

@@ -451,8 +451,8 @@ class Context:
         self.cuda = torch.cuda
         self.mem = vlmbench.DeviceMemory(torch)
         t = time.monotonic()
-        self.model = vlmbench.build_model(torch, transformers, self.spec,
-                                          self.args.attn)
+        self.model, self.build_note = vlmbench.build_model(
+            torch, transformers, self.spec, self.args.attn)
         self.build_seconds = time.monotonic() - t
         self.is_oom = lambda e: vlmbench.is_oom(torch, e)
         spec, args = self.spec, self.args
@@ -477,7 +477,7 @@ class Context:
             return {"gpu_name": None, "gpu_total_bytes": self.cuda.total,
                     "driver_version": None, "torch_version": None,
                     "transformers_version": None,
-                    "build_seconds": None}
+                    "build_seconds": None, "build_note": None}
         import transformers
         torch = self.torch
         return {"gpu_name": torch.cuda.get_device_name(0),
@@ -486,7 +486,8 @@ class Context:
                 "driver_version": self.mem.driver(),
                 "torch_version": torch.__version__,
                 "transformers_version": transformers.__version__,
-                "build_seconds": round(self.build_seconds, 3)}
+                "build_seconds": round(self.build_seconds, 3),
+                "build_note": self.build_note}
 
 
 class Stop(BaseException):
@@ -510,6 +511,15 @@ def write(path, doc, final=False):
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def run_arm(ctx, name, items):
+    args = ctx.args
+    if name == "vgmo":
+        return run_vgmo(ctx, items, args.arm_seconds)
+    if name == "accelerate":
+        return run_accelerate(ctx, items, args.arm_seconds, args.start_batch)
+    return run_fixed(ctx, items, args.arm_seconds, args.fixed_batch)
 
 
 def parse_args(argv):
@@ -605,16 +615,17 @@ def main(argv=None):
         for name in args.arms:
             log("arm %s: %d images" % (name, len(items)))
             ctx.cleanup()
-            if name == "vgmo":
-                r = run_vgmo(ctx, items, args.arm_seconds)
-            elif name == "accelerate":
-                r = run_accelerate(ctx, items, args.arm_seconds,
-                                   args.start_batch)
+            try:
+                r = run_arm(ctx, name, items)
+            except Exception as e:  # noqa: BLE001 - recorded, next arm
+                r = {"name": name, "error": ("%s: %s" % (
+                    type(e).__name__, e))[:500]}
+            if r.get("items_done") is None:
+                log("arm %s failed: %s" % (name, r["error"]))
             else:
-                r = run_fixed(ctx, items, args.arm_seconds, args.fixed_batch)
-            log("arm %s: %d done, %d failed, %d OOMs, %s images/s" % (
-                name, r["items_done"], r["items_failed"], r["ooms"],
-                r["items_per_s"]))
+                log("arm %s: %d done, %d failed, %d OOMs, %s images/s" % (
+                    name, r["items_done"], r["items_failed"], r["ooms"],
+                    r["items_per_s"]))
             doc["arms"].append(r)
             if name != args.arms[-1]:
                 write(args.output, doc)

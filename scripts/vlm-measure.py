@@ -228,6 +228,9 @@ class Runner:
         self.mem = mem
         self.rng = random.Random(seed)
         self.fwd_kw, self.logits = vlmbench.forward_kwargs(model)
+        self.head_swap = False
+        if self.logits == "all" and vlmbench.last_logits(torch, model).ok:
+            self.head_swap, self.logits = True, "last"
         self._criteria = self._timer_class()
 
     def _timer_class(self):
@@ -286,6 +289,9 @@ class Runner:
                         return_dict_in_generate=True,
                         pad_token_id=self.spec.pad,
                         stopping_criteria=self._criteria_list(timer))
+                elif self.head_swap:
+                    with vlmbench.last_logits(torch, self.model):
+                        out = self.model(**kw, use_cache=False)
                 else:
                     out = self.model(**kw, use_cache=False, **self.fwd_kw)
             cuda.synchronize()
@@ -366,8 +372,8 @@ def parse_args(argv):
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
                     help="comma-separated, in order of priority "
                     "(default %(default)s)")
-    ap.add_argument("--budget-seconds", type=float, default=330.0,
-                    help="the whole run, from the start (default 330)")
+    ap.add_argument("--budget-seconds", type=float, default=300.0,
+                    help="the whole run, from the start (default 300)")
     ap.add_argument("--sweeps", default=",".join(SWEEPS),
                     help="subset of %(default)s")
     ap.add_argument("--modes", default="generate,forward",
@@ -559,9 +565,10 @@ def dry_run(args, out, t0):
              points_oom=0, points_error=0, points_skipped=c["skipped"],
              seconds=round(now() - t0, 3), est_seconds=round(est, 1))
     print("vlm-measure: dry run: %d points planned in %d models (%d more "
-          "skipped for the budget), estimated %.0f s of the %.0f s budget "
-          "on one H100" % (c["planned"], len(args.models), c["skipped"],
-                           est, args.budget_seconds), file=sys.stderr)
+          "skipped: over the budget, or far over the GPU's memory), "
+          "estimated %.0f s of the %.0f s budget on one H100" % (
+              c["planned"], len(args.models), c["skipped"], est,
+              args.budget_seconds), file=sys.stderr)
     return 0
 
 
@@ -648,7 +655,9 @@ def run_one_model(args, out, sched, i, name, torch, transformers, mem, t0):
     torch.cuda.empty_cache()
     t = now()
     try:
-        model = vlmbench.build_model(torch, transformers, spec, args.attn)
+        model, note = vlmbench.build_model(torch, transformers, spec,
+                                           args.attn)
+        model_line["reason"] = note
         torch.cuda.synchronize()
     except Exception as e:  # noqa: BLE001 - recorded, next model
         model = None

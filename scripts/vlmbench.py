@@ -344,31 +344,50 @@ def version_tuple(v):
 
 
 def build_model(torch, transformers, spec, attn="sdpa"):
-    """The model of `spec` with random weights, in bf16, built on the
-    current CUDA device (no download). Raises on a transformers without
-    the architecture."""
+    """(model, note): the model of `spec` with random weights, in bf16,
+    built on the current CUDA device (no download), and None or what
+    differs from the request (an architecture that refuses `attn` is
+    built with transformers' default attention instead). The config is
+    made as from_pretrained makes it (Config.from_dict of the config.json
+    facts). Raises on a transformers without the architecture."""
     cls = getattr(transformers, spec.arch, None)
     cfg_cls = getattr(transformers, spec.config_class, None)
     if cls is None or cfg_cls is None:
         raise RuntimeError("transformers %s has no %s" %
                            (transformers.__version__, spec.arch))
-    config = cfg_cls(**copy.deepcopy(spec.config))
-    kw = {"attn_implementation": attn}
+    kw = {}
     if version_tuple(transformers.__version__) >= (4, 56):
         kw["dtype"] = torch.bfloat16
     else:
         kw["torch_dtype"] = torch.bfloat16
-    with torch.device("cuda"):
-        model = cls._from_config(config, **kw)
+    note = None
+    try:
+        model = _build(torch, cls, cfg_cls, spec, dict(
+            kw, attn_implementation=attn))
+    except (ValueError, ImportError) as e:
+        if "attn" not in str(e) and "attention" not in str(e).lower() \
+                and attn not in str(e):
+            raise
+        note = "attn_implementation %r refused (%s): default used" % (
+            attn, str(e)[:160])
+        model = _build(torch, cls, cfg_cls, spec, kw)
     floats = {p.dtype for p in model.parameters() if p.is_floating_point()}
     if floats - {torch.bfloat16}:
         model.to(torch.bfloat16)
-    return model.eval()
+    model.to("cuda")  # anything built elsewhere
+    return model.eval(), note
+
+
+def _build(torch, cls, cfg_cls, spec, kw):
+    config = cfg_cls.from_dict(copy.deepcopy(spec.config))
+    with torch.device("cuda"):
+        return cls._from_config(config, **kw)
 
 
 def forward_kwargs(model):
     """Keyword arguments for a forward pass that keeps only the last
-    position's logits, as generate's prefill does; and "last" or "all"."""
+    position's logits, as generate's prefill does; and "last" or "all".
+    Without `logits_to_keep`, see last_logits()."""
     import inspect
     try:
         names = inspect.signature(model.forward).parameters
@@ -378,6 +397,44 @@ def forward_kwargs(model):
         if key in names:
             return {key: 1}, "last"
     return {}, "all"
+
+
+class last_logits:  # noqa: N801 - a context manager
+    """For a model whose forward has no `logits_to_keep`: while in the
+    block, its output head sees only the last position (what
+    logits_to_keep=1 does); `self.ok` says whether that could be done."""
+
+    def __init__(self, torch, model):
+        self.model = model
+        self.head = None
+        self.ok = False
+        try:
+            head = model.get_output_embeddings()
+        except (AttributeError, NotImplementedError):
+            head = None
+        if head is None:
+            return
+
+        class LastPosition(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, hidden):
+                return self.inner(hidden[:, -1:, :])
+        self.head = head
+        self.wrapper = LastPosition(head)
+        self.ok = True
+
+    def __enter__(self):
+        if self.ok:
+            self.model.set_output_embeddings(self.wrapper)
+        return self
+
+    def __exit__(self, *exc):
+        if self.ok:
+            self.model.set_output_embeddings(self.head)
+        return False
 
 
 def cache_bytes(torch, cache):

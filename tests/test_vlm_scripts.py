@@ -237,9 +237,27 @@ class TestMeasureOnStandIns(Tmp):
                      p["image"] == o["image"] and p["batch"] > o["batch"]]
             for p in later:
                 self.assertEqual(p["status"], "skipped")
-        built = [x for x in lines if x["kind"] == "model"]
+        built = {x["model"]: x for x in lines if x["kind"] == "model"}
         self.assertTrue(all(m["status"] == "built" and m["params"] > 0
-                            for m in built))
+                            for m in built.values()))
+        # The stand-in Idefics3 refuses sdpa, as older transformers did:
+        # built with the default attention, and said so.
+        self.assertIn("refused", built["smolvlm-instruct"]["reason"])
+        self.assertIsNone(built["qwen2-vl-7b"]["reason"])
+        # The stand-in LLaVA's forward has no logits_to_keep: its head is
+        # given the last position only, as logits_to_keep=1 would.
+        llava_fwd = [p for p in points if p["model"] == "llava-1.5-7b" and
+                     p["mode"] == "forward" and p["status"] == "measured"]
+        self.assertTrue(llava_fwd)
+        for p in llava_fwd:
+            self.assertEqual(p["logits"], "last")
+            tokens = p["batch"] * p["input_tokens"]
+            # The stand-in's activations and hidden states per token, and
+            # float32 logits for one position per request, not for all.
+            self.assertLessEqual(p["peak_allocated_bytes"] -
+                                 p["base_allocated_bytes"],
+                                 tokens * (296448 + 8192) +
+                                 p["batch"] * 32064 * 4)
         out = self.check(path, "--json")
         self.assertEqual(out.returncode, 0, out.stderr)
         doc = json.loads(out.stdout)

@@ -27,6 +27,10 @@ class _Config:
     def __init__(self, **kw):
         self.__dict__.update(kw)
 
+    @classmethod
+    def from_dict(cls, d, **kw):
+        return cls(**dict(d, **kw))
+
     def get(self, key, default=None):
         return self.__dict__.get(key, default)
 
@@ -85,13 +89,22 @@ class _Model:
                   2 * t["vocab"] * t["hidden"])
         self._params = [_Param(params // 4) for _ in range(4)]
 
+    _supports_sdpa = True
+
     @classmethod
     def _from_config(cls, config, **kw):
-        if "attn_implementation" not in kw:
-            raise TypeError("no attn_implementation")
         if kw.get("dtype", kw.get("torch_dtype")) != torch.bfloat16:
             raise TypeError("not bf16")
+        if kw.get("attn_implementation") == "sdpa" and \
+                not cls._supports_sdpa:
+            raise ValueError("%s does not support an attention "
+                             "implementation through torch.nn.functional."
+                             "scaled_dot_product_attention yet" %
+                             cls.__name__)
         return cls(config)
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
 
     def parameters(self):
         return iter(self._params)
@@ -138,8 +151,6 @@ class _Model:
         keep = logits_to_keep or n
         return types.SimpleNamespace(
             logits=torch.Tensor((b, keep, self.text()["vocab"]), "float32"))
-
-    __call__ = forward
 
     def generate(self, input_ids=None, attention_mask=None,
                  max_new_tokens=20, min_new_tokens=0, do_sample=True,
@@ -200,6 +211,8 @@ class Qwen2_5_VLForConditionalGeneration(Qwen2VLForConditionalGeneration):
 
 
 class Idefics3ForConditionalGeneration(_Model):
+    _supports_sdpa = False  # as in older transformers: built with eager
+
     def text(self):
         t = self.config.text_config
         return {"layers": t["num_hidden_layers"], "hidden": t["hidden_size"],
@@ -225,7 +238,39 @@ class Idefics3ForConditionalGeneration(_Model):
                                   real))
 
 
+class _Head:
+    """An output head: logits for every position it is given."""
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+
+    def __call__(self, hidden):
+        return torch.Tensor((hidden.shape[0], hidden.shape[1], self.vocab),
+                            "float32")
+
+
 class LlavaForConditionalGeneration(_Model):
+    """As in transformers versions whose forward has no logits_to_keep:
+    the output head sees every position unless it is swapped."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.lm_head = _Head(self.text()["vocab"])
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def set_output_embeddings(self, head):
+        self.lm_head = head
+
+    def forward(self, input_ids=None, attention_mask=None, use_cache=True,
+                **kw):
+        if use_cache:
+            raise AssertionError("forward mode must not keep a cache")
+        b, n = self._run(input_ids, attention_mask, "right", 0, **kw)
+        hidden = torch.Tensor((b, n, 4096), "bfloat16")
+        return types.SimpleNamespace(logits=self.lm_head(hidden))
+
     def text(self):
         t = self.config.text_config
         return {"layers": 32, "hidden": 4096, "inter": 11008, "kv": 32,
