@@ -69,6 +69,54 @@ static const vgmo_vlm_model presets[] = {
          .factor = 28,
          .min_pixels = 3136,
          .max_pixels = 12845056},
+        /* Qwen/Qwen2-VL-2B-Instruct config.json: hidden_size 1536,
+         * intermediate_size 8960, 28 layers, 12 heads, 2 KV heads,
+         * vocab_size 151936, tie_word_embeddings true; vision_config:
+         * depth 32, embed_dim 1280, mlp_ratio 4, spatial_merge_size 2;
+         * preprocessor_config.json: min_pixels 3136, max_pixels
+         * 12845056. 2.21 B parameters (0.665 B in the vision tower and
+         * merger), as the model card lists and the shapes add up to. */
+        {.name = "qwen2-vl-2b",
+         .params = 2.21 * B,
+         .vision_params = 0.665 * B,
+         .layers = 28,
+         .hidden = 1536,
+         .heads = 12,
+         .kv_heads = 2,
+         .head_dim = 128,
+         .intermediate = 8960,
+         .vocab = 151936,
+         .vision_hidden = 1280,
+         .vision_intermediate = 5120,
+         .patches_per_token = 4,
+         .image_rule = VGMO_IMAGE_PIXELS,
+         .factor = 28,
+         .min_pixels = 3136,
+         .max_pixels = 12845056},
+        /* Qwen/Qwen2.5-VL-7B-Instruct config.json: the decoder of
+         * Qwen2-VL-7B (3584 / 18944 / 28 layers / 28 heads / 4 KV heads,
+         * vocab_size 152064); vision_config: depth 32, hidden_size 1280,
+         * intermediate_size 3420 (SwiGLU), window_size 112 with full
+         * attention in blocks 7, 15, 23, 31, spatial_merge_size 2; the
+         * same image processor limits as Qwen2-VL. 8.29 B parameters
+         * (0.677 B vision). */
+        {.name = "qwen2.5-vl-7b",
+         .params = 8.29 * B,
+         .vision_params = 0.677 * B,
+         .layers = 28,
+         .hidden = 3584,
+         .heads = 28,
+         .kv_heads = 4,
+         .head_dim = 128,
+         .intermediate = 18944,
+         .vocab = 152064,
+         .vision_hidden = 1280,
+         .vision_intermediate = 3420,
+         .patches_per_token = 4,
+         .image_rule = VGMO_IMAGE_PIXELS,
+         .factor = 28,
+         .min_pixels = 3136,
+         .max_pixels = 12845056},
         {.name = "internvl2-8b",
          .params = 8.08 * B,
          .vision_params = 0.34 * B,
@@ -197,6 +245,8 @@ static const vgmo_vlm_model presets[] = {
 static const char *const preset_names[] = {"llava-1.5-7b",
                                            "llava-next-mistral-7b",
                                            "qwen2-vl-7b",
+                                           "qwen2-vl-2b",
+                                           "qwen2.5-vl-7b",
                                            "internvl2-8b",
                                            "idefics3-8b",
                                            "paligemma-3b",

@@ -34,6 +34,9 @@ int cmd_export_config(int argc, char **argv);
 int cmd_import_config(int argc, char **argv);
 /* VLM planning and the benchmark (cmd_plan.c, cmd_benchmark.c) */
 int cmd_plan(int argc, char **argv);
+/* `vgmo plan --check FILE` (cmd_plan_check.c): `override` NULL compares
+ * each point with the preset its model names. */
+int cmd_plan_check(const char *path, const vgmo_vlm_model *override, bool json);
 int cmd_benchmark(int argc, char **argv);
 
 /* ---------------------------------------------------------- exit codes */

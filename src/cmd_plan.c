@@ -2,6 +2,8 @@
  * cmd_plan.c - `vgmo plan`: a VLM's memory on a GPU (weights, KV cache and
  * activations per request, reserve) and the largest batch that fits at
  * each strategy, from the model's public configuration (vgmo_plan_compute).
+ * `--check FILE` compares the estimate with measured batches instead
+ * (cmd_plan_check.c).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,11 +26,12 @@ enum {
 	OPT_DTYPE,
 	OPT_CONFIG,
 	OPT_JSON,
+	OPT_CHECK,
 };
 
 static const cli_option options[] = {
-        {"model", "NAME|FILE", "model preset or JSON file (required)",
-         OPT_MODEL},
+        {"model", "NAME|FILE",
+         "model preset or JSON file (required without --check)", OPT_MODEL},
         {"gpu", "PRESET", "GPU preset (default h100-80gb)", OPT_GPU},
         {"gpu-memory", "SIZE", "GPU memory instead, e.g. 80GiB, 24GB",
          OPT_GPU_MEMORY},
@@ -42,25 +45,33 @@ static const cli_option options[] = {
         {"config", "FILE", "thresholds and memory_reserve_mb (JSON)",
          OPT_CONFIG},
         {"json", NULL, "print the plan as JSON", OPT_JSON},
+        {"check", "FILE",
+         "compare with measured batches (scripts/vlm-measure.py)", OPT_CHECK},
         {NULL, NULL, NULL, 0}};
 
 static const cli_group groups[] = {{"Options", options}, {NULL, NULL}};
 
 typedef struct args {
-	const char *model, *gpu, *config;
+	const char *model, *gpu, *config, *check;
 	uint64_t memory;
 	vgmo_plan_request req;
+	int shape_options; /* options that --check does not take */
 	bool json, help;
 } args;
 
 static void print_help(void)
 {
-	cli_print_help(stdout, "plan --model NAME|FILE [options]",
+	cli_print_help(stdout,
+	               "plan --model NAME|FILE [options]\n"
+	               "       vgmo plan --check FILE [--model NAME|FILE] "
+	               "[--json]",
 	               "Estimates a vision-language model's memory on one GPU "
 	               "from its public\nconfiguration and prints the largest "
 	               "batch of requests each strategy allows.\nThe same "
 	               "numbers are vgmo's prior for a worker that names its "
-	               "model.",
+	               "model.\nWith --check, prints the estimate next to each "
+	               "measured batch of FILE\nand the median and worst "
+	               "relative error per model.",
 	               groups);
 	fputs("\nModel presets:", stdout);
 	for (const char *const *p = vgmo_model_presets(); *p; p++)
@@ -137,6 +148,8 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 {
 	args *a = ctx;
 
+	if (o->id != OPT_MODEL && o->id != OPT_JSON && o->id != OPT_CHECK)
+		a->shape_options++;
 	switch (o->id) {
 	case OPT_MODEL:
 		a->model = v;
@@ -188,6 +201,9 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 	case OPT_JSON:
 		a->json = true;
 		break;
+	case OPT_CHECK:
+		a->check = v;
+		break;
 	}
 	return CLI_EXIT_OK;
 }
@@ -203,7 +219,11 @@ static int parse_args(args *a, int argc, char **argv)
 	rc = cli_parse_args(argc, argv, groups, set_option, NULL, a, &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
-	if (a->model == NULL)
+	if (a->check && a->shape_options)
+		return cli_usage_error(argv[0],
+		                       "--check takes only --model and --json "
+		                       "(the shapes come from the file)");
+	if (a->model == NULL && a->check == NULL)
 		return cli_usage_error(argv[0],
 		                       "--model NAME|FILE is required");
 	return CLI_EXIT_OK;
@@ -334,6 +354,12 @@ int cmd_plan(int argc, char **argv)
 	if (a.help) {
 		print_help();
 		return CLI_EXIT_OK;
+	}
+	if (a.check) {
+		if (a.model && vgmo_model_resolve(a.model, &m, err,
+		                                  sizeof(err)) != VGMO_OK)
+			return cli_fail("%s", err);
+		return cmd_plan_check(a.check, a.model ? &m : NULL, a.json);
 	}
 	vgmo_config_defaults(&cfg);
 	if (a.config &&

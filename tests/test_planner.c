@@ -35,6 +35,8 @@ static void test_presets_and_kv(void **state)
 	        {"llava-1.5-7b", 512 * 1024},
 	        {"llava-next-mistral-7b", 128 * 1024},
 	        {"qwen2-vl-7b", 56 * 1024},
+	        {"qwen2-vl-2b", 28 * 1024},
+	        {"qwen2.5-vl-7b", 56 * 1024},
 	        {"internvl2-8b", 128 * 1024},
 	        {"idefics3-8b", 128 * 1024},
 	        {"paligemma-3b", 18 * 1024},
@@ -256,6 +258,40 @@ static void test_custom_models(void **state)
 	             "my.json", "duplicate");
 }
 
+/* The presets added for the measurements (scripts/vlm-measure.py): the
+ * Qwen2-VL family shares one image rule; the parameter counts are the
+ * shapes of their config.json files added up (2.21 B and 8.29 B). */
+static void test_qwen_family_presets(void **state)
+{
+	vgmo_vlm_model q2 = preset("qwen2-vl-2b"), q7 = preset("qwen2-vl-7b");
+	vgmo_vlm_model q25 = preset("qwen2.5-vl-7b");
+	static const uint32_t sizes[][2] = {{448, 448},
+	                                    {1024, 1024},
+	                                    {1240, 1754},
+	                                    {2048, 2048},
+	                                    {4032, 3024}};
+
+	(void)state;
+	for (size_t i = 0; i < VGMO__ARRAY_LEN(sizes); i++) {
+		uint32_t t =
+		        vgmo_model_image_tokens(&q7, sizes[i][0], sizes[i][1]);
+
+		assert_int_equal(
+		        vgmo_model_image_tokens(&q2, sizes[i][0], sizes[i][1]),
+		        t);
+		assert_int_equal(
+		        vgmo_model_image_tokens(&q25, sizes[i][0], sizes[i][1]),
+		        t);
+	}
+	/* 1240 x 1754 (A4 at 150 dpi): 44 x 63 blocks of 28 px. */
+	assert_int_equal(vgmo_model_image_tokens(&q2, 1240, 1754), 44 * 63);
+	assert_true(vgmo_model_weights_bytes(&q2, VGMO_DTYPE_BF16) ==
+	            UINT64_C(4420000000));
+	assert_true(q25.params == q7.params && q25.layers == q7.layers &&
+	            q25.vision_intermediate == 3420);
+	assert_true(q2.vision_params < q2.params);
+}
+
 static void test_resolve(void **state)
 {
 	vgmo_vlm_model m;
@@ -284,6 +320,7 @@ int main(void)
 	        cmocka_unit_test(test_plan_llava_by_hand),
 	        cmocka_unit_test(test_plan_qwen_by_hand),
 	        cmocka_unit_test(test_custom_models),
+	        cmocka_unit_test(test_qwen_family_presets),
 	        cmocka_unit_test(test_resolve),
 	};
 
