@@ -12,9 +12,9 @@ MODULE:FUNCTION`` imports yours; with PyTorch and a GPU, vgmo.torch.Runner
 measures each batch (peak, allocated, reserved, out-of-memory) around it.
 Without one, or with no GPU, a fake model stands in: its peak memory is a
 fixed part (the weights) plus a part that follows the pixels of the images
-in the batch, with some noise, and it "runs out of memory" above the
-simulated device's OOM line -- so the worker drives the daemon's simulated
-GPU the way a real one would.
+in the batch, with some noise, and it runs out of memory when the batch
+does not fit in the simulated device -- so the worker drives the daemon's
+simulated GPU the way a real one would.
 
 Standard library only (PyTorch when --model is given and a GPU is there).
 """
@@ -240,7 +240,7 @@ def main(argv=None):
         else:
             model = FakeModel(int(args.fixed_gib * GIB),
                               args.gib_per_megapixel * GIB / 1e6,
-                              int(args.gpu_gib * 0.95 * GIB),
+                              int(args.gpu_gib * GIB),
                               args.seconds_per_image)
 
             def one_pass():

@@ -62,6 +62,7 @@ typedef struct sim_gpu {
 	char workload[16];          /* its workload ("docs", "requests", ...) */
 	double allocated, reserved; /* the synthetic worker's allocator */
 	double since_empty;         /* batches since its cache was emptied */
+	double peak;                /* the largest peak since then */
 	uint64_t want_external;     /* bytes others would hold */
 	uint64_t external;          /* bytes others hold: what fits */
 	double busy;                /* busy seconds since the last sample */
@@ -285,7 +286,12 @@ static vgmo_err sim_sample(void *ctx, unsigned idx, vgmo_gpu_sample *out)
 	out->energy_j = g->energy;
 	if (g->worker && g->reserved > 0) {
 		out->present |= VGMO_HAS_FRAGMENTATION;
-		out->fragmentation = 1.0 - g->allocated / g->reserved;
+		/* The share of the reserve its largest batch since the cache
+		 * was emptied did not use: fragmentation and rounding, not
+		 * the cache kept for the next batch. */
+		out->fragmentation =
+		        1.0 -
+		        fmin(1.0, fmax(g->peak, g->allocated) / g->reserved);
 	}
 	out->sampled_at = sim_wall(s);
 	return VGMO_OK;
@@ -303,8 +309,10 @@ static vgmo_err sim_cleanup(void *ctx, unsigned idx)
 	if (g->vlm) {
 		g->reserved = g->allocated + g->vt.workspace;
 		g->since_empty = 0;
+		g->peak = 0;
 	} else if (g->worker) {
 		g->reserved = ceil(g->allocated / ALLOC_GRAIN) * ALLOC_GRAIN;
+		g->peak = 0;
 	}
 	/* What others wanted may now fit. */
 	vgmo__sim_set_external(s, idx, g->want_external);
@@ -382,10 +390,12 @@ double vgmo__sim_run_batch(vgmo__sim *s, unsigned dev, uint32_t items,
 		 * part way through the batch. */
 		out->oom = true;
 		g->reserved = fmax(g->allocated, fmin(g->reserved, avail));
+		g->peak = 0;
 		dur *= 0.5;
 	} else {
 		if (need > g->reserved)
 			g->reserved = need;
+		g->peak = fmax(g->peak, peak);
 		out->peak_bytes = (uint64_t)peak;
 	}
 	g->allocated = (double)t->weights;
@@ -425,6 +435,7 @@ vgmo_err vgmo__sim_set_vlm_model(vgmo__sim *s, unsigned dev,
 	g->allocated = g->vt.weights;
 	g->reserved = g->vt.weights + g->vt.workspace;
 	g->since_empty = 0;
+	g->peak = 0;
 	vgmo__sim_set_external(s, dev, g->want_external);
 	return VGMO_OK;
 }
@@ -475,6 +486,7 @@ double vgmo__sim_run_requests(vgmo__sim *s, unsigned dev,
 		if (hard <= avail) {
 			g->reserved = t->weights + t->workspace;
 			g->since_empty = 0;
+			g->peak = 0;
 			need = hard;
 		}
 	}
@@ -485,9 +497,11 @@ double vgmo__sim_run_requests(vgmo__sim *s, unsigned dev,
 		dur = vgmo__vlm_oom_seconds(t, &c, avail, frag);
 		g->reserved = t->weights + t->workspace;
 		g->since_empty = 0;
+		g->peak = 0;
 	} else {
 		if (need > g->reserved)
 			g->reserved = need;
+		g->peak = fmax(g->peak, c.peak);
 		out->peak_bytes = (uint64_t)c.peak;
 		dur = c.seconds;
 		g->since_empty += 1;

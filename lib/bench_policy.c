@@ -134,6 +134,8 @@ struct vgmo__bench_policy {
 	int steps, trials; /* lightning: batches in this trial, trials run */
 	bool holding;      /* lightning: done searching */
 	const vgmo__bench_truth *truth; /* oracle only */
+	vgmo_request_shape *shapes;     /* vgmo: the batch's requests */
+	size_t nshapes, shapes_cap;
 };
 
 bool vgmo__bench_policy_told(const vgmo__bench_policy *p)
@@ -174,15 +176,20 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 	case P_VGMO:
 		p->engine = e;
 		p->units = !o->unit_items;
-		if (p->units && !o->no_prior) {
-			double fixed, token;
+		if (p->units) {
+			vgmo__truth_params tp;
+			vgmo_padding pad;
 
-			/* What a worker that registers its model preset
-			 * tells vgmo: the planner's estimate, not the truth. */
-			vgmo__plan_unit_prior(&o->model, VGMO_DTYPE_BF16,
-			                      &fixed, &token);
-			vgmo_engine_set_unit_prior(e, VGMO_DEFAULT_WORKER,
-			                           (uint64_t)fixed, token);
+			/* What a worker tells vgmo: its model (whose planner
+			 * estimate is the prior, not the truth) and how its
+			 * processor lays a batch out. */
+			vgmo__bench_truth_params(o, &tp);
+			pad = tp.v[VGMO__TP_PADDING] >= 0.5
+			              ? VGMO_PADDING_PADDED
+			              : VGMO_PADDING_PACKED;
+			vgmo_engine_set_worker_model(
+			        e, VGMO_DEFAULT_WORKER,
+			        o->no_prior ? NULL : &o->model, pad);
 		}
 		break;
 	case P_SEED:
@@ -220,7 +227,52 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 
 void vgmo__bench_policy_close(vgmo__bench_policy *p)
 {
+	if (p)
+		free(p->shapes);
 	free(p);
+}
+
+/* vgmo: the shapes of the first requests of the queue, as the worker's
+ * processor counts them. */
+static bool take_shapes(vgmo__bench_policy *p, const vgmo__bench_view *v,
+                        size_t n)
+{
+	if (n > p->shapes_cap) {
+		vgmo_request_shape *s = realloc(p->shapes, n * sizeof(*s));
+
+		if (s == NULL)
+			return false;
+		p->shapes = s;
+		p->shapes_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const vgmo__vlm_req *q = &v->queue[i];
+
+		p->shapes[i] =
+		        (vgmo_request_shape){q->nimages, q->image_tokens,
+		                             q->text_tokens, q->output_tokens};
+	}
+	p->nshapes = n;
+	return true;
+}
+
+/* vgmo, counting tokens: the device sampled when the worker asks, then
+ * the engine's plan for the head of the queue. */
+static size_t vgmo_tokens_choose(vgmo__bench_policy *p,
+                                 const vgmo__bench_view *v, double *limit)
+{
+	size_t n = v->queued < (size_t)p->max ? v->queued : (size_t)p->max;
+	vgmo_batch_plan plan;
+
+	vgmo_engine_sample(p->engine);
+	if (!take_shapes(p, v, n) ||
+	    vgmo_engine_plan_batch(p->engine, VGMO_DEFAULT_WORKER, p->shapes, n,
+	                           &plan) != VGMO_OK) {
+		*limit = 1;
+		return 1;
+	}
+	*limit = (double)plan.need_bytes;
+	return plan.take;
 }
 
 /* The seed's formula on the device's free memory, as its optimizer read
@@ -265,7 +317,6 @@ size_t vgmo__bench_policy_choose(vgmo__bench_policy *p,
                                  const vgmo__bench_view *v, double *limit)
 {
 	const vgmo__bench_truth *t;
-	vgmo_unit_decision d;
 	size_t n;
 
 	switch (p->kind) {
@@ -275,15 +326,7 @@ size_t vgmo__bench_policy_choose(vgmo__bench_policy *p,
 			                                VGMO_DEFAULT_WORKER);
 			return (size_t)(*limit > 1 ? *limit : 1);
 		}
-		if (vgmo_engine_unit_decision(p->engine, VGMO_DEFAULT_WORKER,
-		                              &d) != VGMO_OK)
-			d.unit_budget = 0, d.max_items = 1;
-		if (d.unit_budget == 0) {
-			*limit = d.max_items;
-			return (size_t)(d.max_items > 1 ? d.max_items : 1);
-		}
-		*limit = (double)d.unit_budget;
-		return fill_units(v, d.unit_budget, (size_t)d.max_items);
+		return vgmo_tokens_choose(p, v, limit);
 	case P_SEED:
 		seed_update(p, v);
 		break;
@@ -348,18 +391,21 @@ static void lightning_report(vgmo__bench_policy *p, const vgmo_report *r)
 bool vgmo__bench_policy_report(vgmo__bench_policy *p, const vgmo__bench_view *v,
                                const vgmo_report *r, uint64_t units)
 {
-	vgmo_unit_decision ud;
 	vgmo_decision d;
 
 	(void)v;
+	(void)units;
 	switch (p->kind) {
 	case P_VGMO:
 		if (p->units) {
-			if (vgmo_engine_report_units(p->engine,
-			                             VGMO_DEFAULT_WORKER, r,
-			                             units, &ud) != VGMO_OK)
+			size_t n =
+			        r->items < p->nshapes ? r->items : p->nshapes;
+
+			if (n == 0 || vgmo_engine_report_batch(
+			                      p->engine, VGMO_DEFAULT_WORKER, r,
+			                      p->shapes, n, &d) != VGMO_OK)
 				return false;
-			return ud.cleanup;
+			return d.cleanup;
 		}
 		if (vgmo_engine_report(p->engine, VGMO_DEFAULT_WORKER, r, &d) !=
 		    VGMO_OK)

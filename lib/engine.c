@@ -300,11 +300,12 @@ vgmo_err vgmo_engine_tick(vgmo_engine *e)
 				clean_due = true;
 		}
 	}
+	clean_due = clean_due && vgmo__cleanup_worthwhile(e);
 	pthread_mutex_unlock(&e->lock);
 	if (opt_due)
 		vgmo_engine_optimize(e, true, NULL);
 	if (clean_due)
-		vgmo_engine_cleanup(e, NULL);
+		vgmo__engine_cleanup(e, false, NULL);
 	return rc;
 }
 

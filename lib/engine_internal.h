@@ -16,38 +16,75 @@
 
 #include "backend.h"
 #include "history.h"
-#include "model.h"
-#include "policy.h"
-#include "units.h"
+#include "cost.h"
+#include "strategy.h"
 #include "vgmo/vgmo.h"
+
+/* A batch that ran: its features and the memory it held, its reserve
+ * included (a tokens worker keeps a few, as floors for climbing). */
+typedef struct vgmo__ran {
+	double x[VGMO__COST_MAX];
+	double peak;
+} vgmo__ran;
+
+#define VGMO__RAN_KEPT 8
 
 typedef struct vgmo__worker {
 	int id;
 	char name[64];
 	unsigned gpu;
 	double weight;
+	/* Items workers: the batch size in force. Tokens workers: the most
+	 * requests a batch may hold. */
 	int batch_size;
 	int optimal;
 	int manual; /* 0: none */
 	unsigned since_change;
+	bool shrank; /* the last change was a shrink */
 	bool cleanup_wanted;
 	uint64_t last_reserved, last_allocated;
 	bool has_frag;
 	double frag;
 	uint64_t reports, ooms;
-	double budget; /* bytes under critical, 0 unknown */
-	vgmo__model model;
-	vgmo__throughput throughput;
-	vgmo__units units; /* sizing by cost unit (units.c); zero: unused */
-	char unit[12];     /* the client's cost unit label */
+	/* What it may use (bytes): with memory_reserve_mb kept free, and to
+	 * the OOM line; has_budget false when unknown. */
+	double budget, budget_oom;
+	bool has_budget;
+	double share; /* of the device's room, < 0 unknown */
+	/* The learned cost: items (intercept, items) or tokens (intercept,
+	 * prompt, output, requests, quadratic); cost_packed is the packed
+	 * alternative of a tokens worker whose padding is not declared. */
+	bool tokens;
+	vgmo_padding padding;
+	vgmo__cost cost, cost_packed;
+	vgmo__overhead overhead; /* the allocator's, measured */
+	double peak_since_clean; /* the largest peak since its cache emptied */
+	int ceiling;             /* items: a size that ran out of memory */
+	unsigned clean_since_oom;
+	vgmo__levels levels; /* adaptive */
+	double batch_work;   /* the reported batch's tokens (0: count items) */
+	double items_per_s;  /* smoothed; < 0 unknown */
+	/* Climbing floors: the largest items batch that ran, and its peak;
+	 * a tokens worker's last batches. Cleared by an OOM or a shift. */
+	int fitted_n;
+	double fitted_peak; /* the most it held at that size, reserve included
+	                     */
+	int ran_max;        /* the most requests that ran since the last OOM */
+	vgmo__ran ran[VGMO__RAN_KEPT];
+	unsigned nran, shifts_seen;
+	/* A tokens worker's last batches that ran out of memory: their
+	 * features and the room they had (in .peak). */
+	vgmo__ran oomed[VGMO__RAN_KEPT];
+	unsigned noom;
+	uint32_t pid;   /* 0: unknown */
+	bool has_model; /* its model preset: prior and pixel answers */
+	vgmo_vlm_model model;
+	char unit[12]; /* the client's cost unit label */
 	bool leased;
 	bool simulated; /* run by the sim driver: the backend counts it */
 	bool unhealthy;
 	double last_seen; /* engine mono time of the last report */
 	double first_seen;
-	double share; /* of the device's budget, < 0 unknown */
-	bool has_budget;
-	double budget_oom; /* bytes under the OOM threshold */
 } vgmo__worker;
 
 typedef struct vgmo__cleanup_hook {
@@ -64,9 +101,9 @@ struct vgmo_engine {
 	bool virtual_clock;
 	double vmono, vwall0; /* the virtual clock, when in use */
 	unsigned ndev;
-	double prior_item;
-	double lease;     /* seconds */
-	void *sim_driver; /* sim_driver.c's state, or NULL */
+	double prior_item; /* an items worker's prior cost per item */
+	double lease;      /* seconds */
+	void *sim_driver;  /* sim_driver.c's state, or NULL */
 
 	pthread_mutex_t lock;
 	vgmo_config cfg;
@@ -84,6 +121,7 @@ struct vgmo_engine {
 	size_t nhooks;
 	uint64_t *leases_expired; /* per device */
 	uint64_t *unattributed;   /* per device, bytes; UINT64_MAX unknown */
+	bool fresh_sample;        /* budgets computed from a new sample */
 };
 
 /* Lock held: drops or flags leased workers that stopped reporting. */
@@ -104,10 +142,41 @@ vgmo__worker *vgmo__worker_get(const vgmo_engine *e, int id);
  * OOM thresholds; false when the device's memory is unknown. */
 bool vgmo__worker_budgets(const vgmo_engine *e, const vgmo__worker *w,
                           double *critical, double *oom);
-/* Lock held: recomputes the worker's optimal size and, unless disabled or
- * overridden, moves its batch size through the dead band. Returns true
- * when the batch size changed. */
+/* Lock held: the room the strategy in force gives the worker (bytes,
+ * its base included); false when unknown. */
+bool vgmo__worker_room(const vgmo_engine *e, const vgmo__worker *w,
+                       double *room);
+/* Lock held: what the worker's decisions need: its cost model (the packed
+ * one when its reports follow that better), the strategy's quantile, the
+ * allocator overhead. */
+void vgmo__worker_need_in(const vgmo_engine *e, const vgmo__worker *w,
+                          vgmo__need_in *in, bool *packed);
+/* Lock held: the cost model's prior from the spec (or the worker's
+ * model). */
+void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
+                            const vgmo_worker_spec *sp);
+/* Lock held: a report with its features (NULL: none to learn from):
+ * learning, OOM back-off, the next decision in *out (may be NULL). */
+vgmo_err vgmo__worker_take(vgmo_engine *e, vgmo__worker *w,
+                           const vgmo_report *r, const double *x,
+                           const double *xp, vgmo_decision *out);
+/* Lock held: learns from a batch that ran (or ran out of memory with
+ * `room` bytes to run in): features `x` (and `xp`, the packed layout's,
+ * for a tokens worker; may be NULL). */
+void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
+                        const double *x, const double *xp, double room);
+/* Lock held: recomputes an items worker's optimal size and, unless
+ * disabled or overridden, moves its batch size through the dead band.
+ * Returns true when the batch size changed. */
 bool vgmo__worker_update(vgmo_engine *e, vgmo__worker *w);
+/* Lock held: history entry for a batch size change. */
+void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
+                         const char *action, const char *reason);
+/* Cleanup; unless `forced` (an operator asked), only on the devices where
+ * emptying caches frees memory someone needs (optimize.c). */
+vgmo_err vgmo__engine_cleanup(vgmo_engine *e, bool forced, vgmo_result *out);
+/* Lock held: whether an automatic cleanup would do anything useful. */
+bool vgmo__cleanup_worthwhile(const vgmo_engine *e);
 /* Lock held: appends to history. */
 void vgmo__engine_record(vgmo_engine *e, const vgmo_result *r);
 

@@ -41,8 +41,48 @@ static void measure(const vgmo_engine *e, double *used, double *frag)
 	*frag = fw > 0 ? fs / fw : -1;
 }
 
+/* Lock held: whether emptying caches on device `dev` frees memory that
+ * someone needs. A worker within its room keeps its cache: emptying it
+ * would hand the memory to other processes and leave none for its next
+ * batch. So a device is cleaned when a worker there holds more than its
+ * room (another worker's share), when its allocators' real fragmentation
+ * passes the threshold, or when no worker runs there. */
+static bool worth_cleaning(const vgmo_engine *e, unsigned dev)
+{
+	const vgmo_gpu_sample *s = &e->samples[dev];
+	bool any = false;
+
+	if ((s->present & VGMO_HAS_FRAGMENTATION) &&
+	    s->fragmentation > e->cfg.fragmentation_threshold)
+		return true;
+	for (size_t i = 0; i < e->nworkers; i++) {
+		const vgmo__worker *w = e->workers[i];
+
+		if (w == NULL || w->gpu != dev || !w->reports)
+			continue;
+		any = true;
+		if (w->has_budget && (double)w->last_reserved > w->budget_oom)
+			return true;
+	}
+	return !any;
+}
+
+bool vgmo__cleanup_worthwhile(const vgmo_engine *e)
+{
+	for (unsigned i = 0; i < e->ndev; i++)
+		if (e->samples[i].up && worth_cleaning(e, i))
+			return true;
+	return false;
+}
+
 vgmo_err vgmo_engine_cleanup(vgmo_engine *e, vgmo_result *out)
 {
+	return vgmo__engine_cleanup(e, true, out);
+}
+
+vgmo_err vgmo__engine_cleanup(vgmo_engine *e, bool forced, vgmo_result *out)
+{
+	bool *devs = calloc(e->ndev ? e->ndev : 1, sizeof(*devs));
 	vgmo_result r = {0};
 	vgmo__cleanup_hook *hooks = NULL;
 	size_t nhooks;
@@ -60,10 +100,15 @@ vgmo_err vgmo_engine_cleanup(vgmo_engine *e, vgmo_result *out)
 		else
 			nhooks = 0;
 	}
-	/* Remote workers hear it in their next report. */
-	for (size_t i = 0; i < e->nworkers; i++)
-		if (e->workers[i])
-			e->workers[i]->cleanup_wanted = true;
+	/* Remote workers hear it in their next report, where it helps. */
+	for (unsigned d = 0; d < e->ndev; d++)
+		devs[d] = devs != NULL && (forced || worth_cleaning(e, d));
+	for (size_t i = 0; i < e->nworkers; i++) {
+		vgmo__worker *w = e->workers[i];
+
+		if (w && devs && devs[w->gpu])
+			w->cleanup_wanted = true;
+	}
 	pthread_mutex_unlock(&e->lock);
 
 	for (size_t i = 0; i < nhooks; i++)
@@ -71,7 +116,9 @@ vgmo_err vgmo_engine_cleanup(vgmo_engine *e, vgmo_result *out)
 	free(hooks);
 	if (e->ops->cleanup)
 		for (unsigned i = 0; i < e->ndev; i++)
-			e->ops->cleanup(e->bctx, i);
+			if (devs && devs[i])
+				e->ops->cleanup(e->bctx, i);
+	free(devs);
 	vgmo_engine_sample(e);
 
 	pthread_mutex_lock(&e->lock);
@@ -112,9 +159,10 @@ static int replan(vgmo_engine *e, vgmo_result *r)
 			continue;
 		old = w->batch_size;
 		/* An optimization pass is a considered decision: it may
-		 * grow without waiting for more reports. */
-		if (w->since_change < 64)
-			w->since_change = 64;
+		 * grow without waiting for more reports, unless the worker
+		 * had to shrink lately (then it waits out the cool-down). */
+		if (!w->shrank && w->since_change < VGMO__GROW_COOLDOWN)
+			w->since_change = VGMO__GROW_COOLDOWN;
 		if (!vgmo__worker_update(e, w))
 			continue;
 		if (moved++ == 0) {
@@ -202,7 +250,7 @@ vgmo_err vgmo_engine_optimize(vgmo_engine *e, bool force, vgmo_result *out)
 	if (clean) {
 		vgmo_result c;
 
-		vgmo_engine_cleanup(e, &c);
+		vgmo__engine_cleanup(e, false, &c);
 		r.memory_freed_mb = c.memory_freed_mb;
 		r.gc_performed = true;
 		r.fragmentation_reduced = c.fragmentation_reduced;

@@ -60,6 +60,20 @@ void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
 	        fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
 }
 
+void vgmo__plan_token_prior(const vgmo_vlm_model *m, vgmo_dtype d,
+                            double *fixed, double prior[5])
+{
+	double kv = (double)vgmo_model_kv_bytes_per_token(m, d);
+
+	*fixed = vgmo__estimate_fixed(m, d);
+	prior[0] = 0;
+	prior[1] = kv +
+	           fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
+	prior[2] = kv;
+	prior[3] = vgmo__logits_bytes(m);
+	prior[4] = 0; /* fused attention: nothing quadratic */
+}
+
 vgmo_err vgmo_gpu_preset_memory(const char *name, uint64_t *out)
 {
 	const vgmo__sim_preset *p = name ? vgmo__sim_preset_find(name) : NULL;

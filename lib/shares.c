@@ -2,9 +2,12 @@
  * shares.c - how a GPU's memory is split among the workers on it, how
  * leases expire, and what the workers' reports add to a device sample.
  *
- * The memory a device offers is critical x total - reserve - unattributed
- * (what no worker's reported reserved bytes explain: other processes, CUDA
- * contexts), and likewise under the OOM threshold. It is split by weight,
+ * The memory a device offers is total - unattributed - reserve, and to
+ * the OOM line total - unattributed (unattributed: what no worker holds:
+ * other processes, CUDA contexts; a worker holds its process's memory
+ * where the backend lists processes, else the reserve it reports, never
+ * more than the device shows). The thresholds classify the device's
+ * status; they do not size batches. It is split by weight,
  * then by demand (water-filling): a worker that cannot use its weighted
  * share, even at max_batch_size, keeps what it needs and leaves the rest
  * to the others, by weight. The budgets never add up past the total.
@@ -17,22 +20,39 @@
 #include "engine_internal.h"
 #include "util.h"
 
-/* Bytes a worker could use at most: its predicted need at max_batch_size
- * (or at its OOM ceiling, below which it stays). */
+/* Bytes a worker could use at most: an items worker's need at
+ * max_batch_size (or below its OOM ceiling, or its manual size); a tokens
+ * worker fills any room. */
 static double demand(const vgmo_engine *e, const vgmo__worker *w)
 {
+	double x[VGMO__COST_MAX] = {0};
+	vgmo__need_in in;
 	int n = e->cfg.max_batch_size;
 
-	/* A worker sized by cost units (units.c) fills any budget: its
-	 * items are not bounded by one per-item cost. */
-	if (w->units.active && !w->manual)
+	if (w->tokens && !w->manual)
 		return INFINITY;
-	if (w->model.ceiling > 0 && w->model.ceiling - 1 < n)
-		n = w->model.ceiling - 1 > 0 ? w->model.ceiling - 1 : 1;
+	if (w->ceiling > 0 && w->ceiling - 1 < n)
+		n = w->ceiling - 1 > 0 ? w->ceiling - 1 : 1;
 	if (w->manual)
 		n = w->manual;
-	return vgmo__model_predict(&w->model, n) +
-	       vgmo__model_margin(&w->model, n);
+	vgmo__worker_need_in(e, w, &in, NULL);
+	x[0] = 1;
+	x[VGMO__X_ITEMS] = n;
+	return vgmo__need(&in, x);
+}
+
+/* The memory a worker holds on its device. */
+static double held_by(const vgmo_gpu_sample *s, const vgmo__worker *w)
+{
+	if (w->pid && (s->present & VGMO_HAS_PROCESSES))
+		for (unsigned i = 0; i < s->process_count; i++)
+			if (s->processes[i].pid == w->pid &&
+			    s->processes[i].used_bytes != UINT64_MAX)
+				return (double)s->processes[i].used_bytes;
+	/* Before its first report: what its prior says it holds (a model's
+	 * weights are on the device before any batch). */
+	return w->last_reserved ? (double)w->last_reserved
+	                        : vgmo__cost_base(&w->cost);
 }
 
 static bool active(const vgmo__worker *w)
@@ -131,7 +151,7 @@ void vgmo__device_budgets(vgmo_engine *e, unsigned dev)
 
 		if (w == NULL || w->gpu != dev)
 			continue;
-		held += (double)w->last_reserved;
+		held += held_by(s, w);
 		/* A worker nobody runs (the default one, before any report,
 		 * on a GPU that registered clients use) takes no share. */
 		if (!active(w) && busy > 0)
@@ -144,13 +164,16 @@ void vgmo__device_budgets(vgmo_engine *e, unsigned dev)
 	used = (double)s->memory_used;
 	if (s->present & VGMO_HAS_RESERVED)
 		used += (double)s->memory_reserved;
-	unattributed = fmax(0.0, used - held);
-	e->unattributed[dev] = (uint64_t)unattributed;
+	/* What no worker holds is measured when the device is sampled: a
+	 * report between samples changes what its worker holds, not what
+	 * the others do (the sample still has the old figure in it). */
+	if (e->fresh_sample || e->unattributed[dev] == UINT64_MAX)
+		e->unattributed[dev] =
+		        (uint64_t)fmax(0.0, used - fmin(held, used));
+	unattributed = (double)e->unattributed[dev];
 	reserve = (double)e->cfg.memory_reserve_mb * (double)VGMO__MIB;
-	ac = fmax(0.0, e->cfg.memory_threshold_critical * total - reserve -
-	                       unattributed);
-	ao = fmax(0.0,
-	          e->cfg.memory_threshold_oom * total - reserve - unattributed);
+	ac = fmax(0.0, total - reserve - unattributed);
+	ao = fmax(0.0, total - unattributed);
 	water_fill(ws, need, k, ac, crit);
 	/* Under the OOM threshold each keeps its critical budget's
 	 * proportion of the larger room. */
@@ -254,6 +277,8 @@ void vgmo__workers_fold(vgmo_engine *e)
 			s->present |= VGMO_HAS_FRAGMENTATION;
 			s->fragmentation = fs / fw;
 		}
+		e->fresh_sample = true;
 		vgmo__device_budgets(e, d);
+		e->fresh_sample = false;
 	}
 }

@@ -24,10 +24,11 @@ struct vgmo_snapshot {
 	uint64_t *unattributed;
 };
 
-static void view_worker(const vgmo__worker *w, double now, vgmo_worker_view *v)
+static void view_worker(const vgmo_engine *e, const vgmo__worker *w, double now,
+                        vgmo_worker_view *v)
 {
-	double fixed, item, sigma;
-	double best = -1;
+	vgmo__need_in in;
+	double item;
 
 	memset(v, 0, sizeof(*v));
 	v->id = w->id;
@@ -37,22 +38,30 @@ static void view_worker(const vgmo__worker *w, double now, vgmo_worker_view *v)
 	v->batch_size = w->batch_size;
 	v->optimal_batch_size = w->optimal;
 	v->manual_batch_size = w->manual;
-	v->budget_bytes = (uint64_t)w->budget;
+	{
+		double room;
+
+		v->budget_bytes = vgmo__worker_room(e, w, &room) && room > 0
+		                          ? (uint64_t)room
+		                          : 0;
+	}
 	v->has_fragmentation = w->has_frag;
 	v->fragmentation = w->frag;
 	v->reports = w->reports;
 	v->ooms = w->ooms;
-	vgmo__model_coefficients(&w->model, &fixed, &item, &sigma);
-	v->model.fitted = vgmo__model_fitted(&w->model);
-	v->model.samples = w->model.samples;
-	v->model.fixed_bytes = fixed;
+	vgmo__worker_need_in(e, w, &in, NULL);
+	item = in.cost->theta[1];
+	v->model.fitted = vgmo__cost_fitted(in.cost);
+	v->model.samples = in.cost->samples;
+	v->model.fixed_bytes = vgmo__cost_base(in.cost) + in.cost->theta[0];
 	v->model.item_bytes = item;
-	v->model.sigma_bytes = sigma;
-	v->model.ceiling = w->model.ceiling;
-	if (w->batch_size > 0 && w->batch_size <= VGMO__THROUGHPUT_SLOTS &&
-	    w->throughput.items_per_s[w->batch_size] > 0)
-		best = w->throughput.items_per_s[w->batch_size];
-	v->throughput = best;
+	v->model.sigma_bytes =
+	        item *
+	        (vgmo__cost_factor(in.cost,
+	                           vgmo__strategy_z(VGMO_STRATEGY_BALANCED)) -
+	         1);
+	v->model.ceiling = w->ceiling;
+	v->throughput = w->items_per_s;
 	vgmo__strlcpy(v->unit, w->unit[0] ? w->unit : "items", sizeof(v->unit));
 	v->leased = w->leased;
 	v->healthy = !w->unhealthy;
@@ -104,7 +113,7 @@ vgmo_err vgmo_engine_snapshot_ex(vgmo_engine *e, unsigned flags,
 	       e->ndev * sizeof(*s->unattributed));
 	for (size_t i = 0; i < e->nworkers; i++)
 		if (e->workers[i])
-			view_worker(e->workers[i], now,
+			view_worker(e, e->workers[i], now,
 			            &s->workers[s->nworkers++]);
 	if (history) {
 		for (size_t i = 0; i < e->history.count; i++)
@@ -130,7 +139,7 @@ vgmo_err vgmo_engine_worker_view(vgmo_engine *e, int worker,
 	pthread_mutex_lock(&e->lock);
 	w = vgmo__worker_get(e, worker);
 	if (w != NULL) {
-		view_worker(w, now, out);
+		view_worker(e, w, now, out);
 		if (gpu_total != NULL)
 			*gpu_total = w->gpu < e->ndev
 			                     ? e->samples[w->gpu].memory_total

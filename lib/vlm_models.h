@@ -66,4 +66,10 @@ double vgmo__estimate_activations(const vgmo_vlm_model *m,
 void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
                            double *per_token);
 
+/* The prior of a worker that counts tokens per request shape (cost.h's
+ * features: intercept, prompt token, output token, request, prompt
+ * length^2): the fixed part, and the estimate's cost of each. */
+void vgmo__plan_token_prior(const vgmo_vlm_model *m, vgmo_dtype d,
+                            double *fixed, double prior[5]);
+
 #endif

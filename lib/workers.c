@@ -1,6 +1,7 @@
 /*
- * workers.c - the workers that run models on the GPUs: their batch sizes,
- * their budgets, and what each batch report teaches the engine.
+ * workers.c - the workers that run models on the GPUs: registration, their
+ * room, what each batch teaches their cost model (cost.c), and an items
+ * worker's batch size. A tokens worker's batches are planned in tokens.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +10,11 @@
 
 #include "engine_internal.h"
 #include "util.h"
+#include "vlm_models.h"
+
+#define CEILING_RELAX_REPORTS 64
+#define RATE_ALPHA 0.3
+#define DEFAULT_TOKEN_PRIOR (256.0 * 1024) /* bytes per prompt token */
 
 vgmo__worker *vgmo__worker_get(const vgmo_engine *e, int id)
 {
@@ -35,23 +41,98 @@ static bool valid_unit(const char *u)
 	       strcmp(u, "tokens") == 0;
 }
 
+/* The prior: the planner's estimate for a model, else what the spec
+ * says, else the engine's default cost per item (or per token). */
+void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
+                            const vgmo_worker_spec *sp)
+{
+	double prior[VGMO__COST_MAX] = {0}, fixed = (double)sp->prior_fixed;
+
+	if (!w->tokens) {
+		prior[VGMO__X_ITEMS] = sp->prior_per_item > 0
+		                               ? sp->prior_per_item
+		                               : e->prior_item;
+		vgmo__cost_init(&w->cost, 2, prior, fixed);
+		return;
+	}
+	if (w->has_model) {
+		double f;
+
+		vgmo__plan_token_prior(&w->model, VGMO_DTYPE_BF16, &f, prior);
+		if (!(fixed > 0))
+			fixed = f;
+	} else {
+		prior[VGMO__X_PROMPT] = sp->prior_per_item > 0
+		                                ? sp->prior_per_item
+		                                : DEFAULT_TOKEN_PRIOR;
+		prior[VGMO__X_OUTPUT] = 0.25 * prior[VGMO__X_PROMPT];
+	}
+	vgmo__cost_init(&w->cost, VGMO__COST_MAX, prior, fixed);
+	w->cost_packed = w->cost;
+}
+
+const char *vgmo_padding_name(vgmo_padding p)
+{
+	switch (p) {
+	case VGMO_PADDING_PADDED:
+		return "padded";
+	case VGMO_PADDING_PACKED:
+		return "packed";
+	case VGMO_PADDING_UNKNOWN:
+	default:
+		return "unknown";
+	}
+}
+
+vgmo_err vgmo_padding_parse(const char *name, vgmo_padding *out)
+{
+	static const vgmo_padding all[] = {
+	        VGMO_PADDING_UNKNOWN, VGMO_PADDING_PADDED, VGMO_PADDING_PACKED};
+
+	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
+		if (strcmp(name, vgmo_padding_name(all[i])) == 0) {
+			*out = all[i];
+			return VGMO_OK;
+		}
+	return VGMO_ERR_INVALID;
+}
+
+static vgmo_err check_spec(const vgmo_worker_spec *sp, vgmo_vlm_model *model,
+                           bool *has_model)
+{
+	const char *unit = sp->unit ? sp->unit : "items";
+	double weight = sp->weight == 0 ? 1.0 : sp->weight;
+
+	if (sp->name == NULL || sp->name[0] == '\0' || strlen(sp->name) >= 64 ||
+	    !valid_unit(unit))
+		return VGMO_ERR_INVALID;
+	if (!(weight > 0) || !isfinite(weight) || weight > 1e6)
+		return VGMO_ERR_INVALID;
+	if ((unsigned)sp->padding > VGMO_PADDING_PACKED)
+		return VGMO_ERR_INVALID;
+	*has_model = false;
+	if (sp->model && sp->model[0]) {
+		if (vgmo_model_preset_find(sp->model, model) != VGMO_OK)
+			return VGMO_ERR_NOT_FOUND;
+		*has_model = true;
+	}
+	return VGMO_OK;
+}
+
 vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
                                      int *id_out, bool *existed)
 {
-	const char *unit = sp->unit ? sp->unit : "items";
-	double weight = sp->weight;
+	double weight = sp->weight == 0 ? 1.0 : sp->weight;
 	vgmo__worker **grown, *w;
-	vgmo_err rc = VGMO_OK;
+	vgmo_vlm_model model;
+	bool has_model;
+	vgmo_err rc;
 
 	if (existed)
 		*existed = false;
-	if (sp->name == NULL || sp->name[0] == '\0' ||
-	    strlen(sp->name) >= sizeof(w->name) || !valid_unit(unit))
-		return VGMO_ERR_INVALID;
-	if (weight == 0)
-		weight = 1.0;
-	if (!(weight > 0) || !isfinite(weight) || weight > 1e6)
-		return VGMO_ERR_INVALID;
+	rc = check_spec(sp, &model, &has_model);
+	if (rc != VGMO_OK)
+		return rc;
 	pthread_mutex_lock(&e->lock);
 	if (sp->gpu >= e->ndev) {
 		rc = VGMO_ERR_NOT_FOUND;
@@ -63,6 +144,8 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
 			w->weight = weight;
 			w->last_seen = vgmo__engine_now(e);
 			w->unhealthy = false;
+			if (sp->pid)
+				w->pid = sp->pid;
 			if (id_out)
 				*id_out = w->id;
 			if (existed)
@@ -82,17 +165,22 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
 	}
 	w->id = (int)e->nworkers;
 	vgmo__strlcpy(w->name, sp->name, sizeof(w->name));
-	vgmo__strlcpy(w->unit, unit, sizeof(w->unit));
+	vgmo__strlcpy(w->unit, sp->unit ? sp->unit : "items", sizeof(w->unit));
 	w->gpu = sp->gpu;
 	w->weight = weight;
 	w->leased = sp->leased;
+	w->pid = sp->pid;
 	w->last_seen = w->first_seen = vgmo__engine_now(e);
 	w->share = -1;
+	w->items_per_s = -1;
 	w->batch_size = initial_batch(&e->cfg);
-	vgmo__model_init(&w->model, sp->prior_per_item > 0 ? sp->prior_per_item
-	                                                   : e->prior_item);
-	if (sp->prior_fixed)
-		vgmo__model_set_prior_fixed(&w->model, (double)sp->prior_fixed);
+	w->tokens = strcmp(w->unit, "tokens") == 0;
+	w->padding = sp->padding;
+	w->has_model = has_model;
+	if (has_model)
+		w->model = model;
+	vgmo__overhead_init(&w->overhead);
+	vgmo__worker_init_cost(e, w, sp);
 	e->workers[e->nworkers++] = w;
 	if (id_out)
 		*id_out = w->id;
@@ -148,46 +236,265 @@ bool vgmo__worker_budgets(const vgmo_engine *e, const vgmo__worker *w,
 	return true;
 }
 
+bool vgmo__worker_room(const vgmo_engine *e, const vgmo__worker *w,
+                       double *room)
+{
+	double keep, to_oom;
+
+	if (!vgmo__worker_budgets(e, w, &keep, &to_oom))
+		return false;
+	switch (vgmo__strategy(e->cfg.strategy)->reserve) {
+	case VGMO__RESERVE_ALWAYS:
+		*room = keep;
+		break;
+	case VGMO__RESERVE_SHARED:
+		*room = e->unattributed[w->gpu] != UINT64_MAX &&
+		                        (double)e->unattributed[w->gpu] >
+		                                VGMO__OTHERS_BYTES
+		                ? keep
+		                : to_oom;
+		break;
+	case VGMO__RESERVE_NEVER:
+	default:
+		*room = to_oom;
+		break;
+	}
+	return true;
+}
+
+/* A tokens worker of unknown padding follows the packed model once that
+ * one predicts clearly better (its errors spread less). */
+static const vgmo__cost *active_cost(const vgmo__worker *w)
+{
+	const vgmo__cost *a = &w->cost, *b = &w->cost_packed;
+
+	if (w->tokens && w->padding == VGMO_PADDING_UNKNOWN &&
+	    b->samples >= 8 && a->samples >= 8 && b->lr_var < 0.5 * a->lr_var &&
+	    b->lr_max < a->lr_max)
+		return b;
+	return a;
+}
+
+void vgmo__worker_need_in(const vgmo_engine *e, const vgmo__worker *w,
+                          vgmo__need_in *in, bool *packed)
+{
+	in->cost = active_cost(w);
+	in->z = vgmo__strategy_z(e->cfg.strategy);
+	in->overhead = &w->overhead;
+	if (packed)
+		*packed = w->tokens && (w->padding == VGMO_PADDING_PACKED ||
+		                        in->cost == &w->cost_packed);
+}
+
+/* ------------------------------------------------------------ learning */
+
+static void forget_floors(vgmo__worker *w)
+{
+	w->fitted_n = 0;
+	w->fitted_peak = 0;
+	w->nran = 0;
+}
+
+void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
+                        const double *x, const double *xp, double room)
+{
+	double base, held, peak = (double)r->peak_bytes;
+	unsigned shifts = w->cost.shifts;
+
+	(void)e;
+	if (r->oom) {
+		if (w->tokens) {
+			vgmo__ran *o = &w->oomed[w->noom++ % VGMO__RAN_KEPT];
+
+			memcpy(o->x, x, sizeof(o->x));
+			o->peak = room;
+		}
+		vgmo__cost_oom(&w->cost, x, room);
+		if (xp)
+			vgmo__cost_oom(&w->cost_packed, xp, room);
+		/* The allocator emptied its cache to retry. */
+		w->peak_since_clean = 0;
+		w->ran_max = (int)(r->items / 2);
+		/* What ran still ran: a tokens worker keeps that evidence;
+		 * an items worker's floor (sizes, not shapes) goes. */
+		w->fitted_n = 0;
+		w->fitted_peak = 0;
+		vgmo__levels_reset(&w->levels);
+		return;
+	}
+	vgmo__cost_add(&w->cost, x, peak, (double)r->allocated_bytes);
+	if (xp)
+		vgmo__cost_add(&w->cost_packed, xp, peak,
+		               (double)r->allocated_bytes);
+	base = vgmo__cost_base(&w->cost);
+	/* The allocator's overhead: what it reserves beyond the largest peak
+	 * since its cache was last emptied (a reserve that shrank says it
+	 * was). */
+	w->peak_since_clean = fmax(w->peak_since_clean, peak);
+	if (r->reserved_bytes && w->peak_since_clean > base)
+		vgmo__overhead_add(&w->overhead, w->peak_since_clean - base,
+		                   (double)r->reserved_bytes -
+		                           w->peak_since_clean);
+	if (r->seconds > 0) {
+		double v = r->items / r->seconds;
+
+		w->items_per_s =
+		        w->items_per_s < 0
+		                ? v
+		                : w->items_per_s +
+		                          RATE_ALPHA * (v - w->items_per_s);
+		/* Adaptive compares levels by work done per second (real
+		 * tokens for a tokens worker): the requests each level
+		 * happened to get differ. */
+		vgmo__levels_add(&w->levels,
+		                 w->batch_work > 0 ? w->batch_work : r->items,
+		                 r->seconds);
+	}
+	if (w->cost.shifts != shifts) {
+		/* The workload changed: earlier batches prove nothing. */
+		forget_floors(w);
+		vgmo__levels_reset(&w->levels);
+		return;
+	}
+	if ((int)r->items > w->ran_max)
+		w->ran_max = (int)r->items;
+	/* The floor: the largest size that ran, and the most memory it
+	 * held (its reserve when reported: what the allocator really got). */
+	held = r->reserved_bytes
+	               ? fmax((double)r->reserved_bytes, peak)
+	               : base + vgmo__with_overhead(&w->overhead, peak - base);
+	if ((int)r->items > w->fitted_n) {
+		w->fitted_n = (int)r->items;
+		w->fitted_peak = held;
+	} else if ((int)r->items == w->fitted_n) {
+		w->fitted_peak = fmax(w->fitted_peak, held);
+	}
+	if (w->tokens) {
+		vgmo__ran *k = &w->ran[w->nran % VGMO__RAN_KEPT];
+
+		memcpy(k->x, x, sizeof(k->x));
+		k->peak = held;
+		w->nran++;
+	}
+}
+
+/* ------------------------------------------------- an items worker's size */
+
+static double items_x(double n, double *x)
+{
+	memset(x, 0, VGMO__COST_MAX * sizeof(*x));
+	x[0] = 1;
+	x[VGMO__X_ITEMS] = n;
+	return n;
+}
+
+/* Largest n in [1, limit] whose need fits `room`; 0 when none. 64-bit
+ * bisection: limit may be INT_MAX. */
+static int largest_items(const vgmo__need_in *in, double room, int limit)
+{
+	long long lo = 0, hi = limit > 0 ? limit : 0;
+	double x[VGMO__COST_MAX];
+
+	while (lo < hi) {
+		long long mid = lo + (hi - lo + 1) / 2;
+
+		items_x((double)mid, x);
+		if (vgmo__need(in, x) <= room)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return (int)lo;
+}
+
+static int clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The strategy's target in `room`: never above an OOM ceiling, never
+ * below the largest batch that ran while it still fits as it did. */
+static int items_target(const vgmo_engine *e, const vgmo__worker *w,
+                        double room)
+{
+	const vgmo_config *c = &e->cfg;
+	vgmo__need_in in;
+	int t;
+
+	vgmo__worker_need_in(e, w, &in, NULL);
+	if (vgmo__strategy(c->strategy)->adaptive)
+		room = vgmo__cost_base(in.cost) +
+		       (room - vgmo__cost_base(in.cost)) *
+		               vgmo__levels_now(&w->levels)->fill;
+	t = largest_items(&in, room, c->max_batch_size);
+	if (w->fitted_n > t && w->fitted_peak > 0 && w->fitted_peak <= room)
+		t = w->fitted_n; /* it ran, and still would */
+	if (w->ceiling > 0 && t >= w->ceiling)
+		t = w->ceiling - 1;
+	/* Climbing in steps: at most half again the largest size that ran
+	 * since the last OOM, so that the margin is learned on the way. */
+	if (w->ran_max > 0 && t > w->ran_max + (w->ran_max + 1) / 2)
+		t = w->ran_max + (w->ran_max + 1) / 2;
+	return clamp(t, c->min_batch_size, c->max_batch_size);
+}
+
 bool vgmo__worker_update(vgmo_engine *e, vgmo__worker *w)
 {
-	vgmo__policy_in in = {
-	        .cfg = &e->cfg,
-	        .model = &w->model,
-	        .throughput = &w->throughput,
-	        .current = w->batch_size,
-	};
-	double crit, oom;
-	int full, low, next;
+	const vgmo_config *c = &e->cfg;
+	vgmo__need_in in;
+	double room, x[VGMO__COST_MAX];
+	int full, low, next, cur = w->batch_size;
 
-	if (!vgmo__worker_budgets(e, w, &crit, &oom))
+	if (!vgmo__worker_room(e, w, &room))
 		return false;
-	in.budget_critical = crit;
-	in.budget_oom = oom;
-	full = vgmo__policy_target(&in);
-	in.budget_critical = crit * VGMO__GROW_BUDGET;
-	in.budget_oom = oom * VGMO__GROW_BUDGET;
-	low = vgmo__policy_target(&in);
-	in.budget_critical = crit;
-	in.budget_oom = oom;
+	full = items_target(e, w, room);
 	w->optimal = full;
-	w->budget = crit;
 	if (w->manual) {
 		next = w->manual;
-	} else if (!e->cfg.enabled) {
+	} else if (!c->enabled || w->tokens) {
 		return false;
+	} else if (cur < c->min_batch_size || cur > c->max_batch_size) {
+		next = full;
+	} else if (cur > full) {
+		int band = cur / 10 > 2 ? cur / 10 : 2;
+
+		/* Unsafe now, at the OOM ceiling, or clearly too big: shrink
+		 * at once. A one-step wobble is left alone. */
+		vgmo__worker_need_in(e, w, &in, NULL);
+		items_x(cur, x);
+		next = vgmo__need(&in, x) > room ||
+		                       (w->ceiling > 0 && cur >= w->ceiling) ||
+		                       cur - full >= band
+		               ? full
+		               : cur;
 	} else {
-		next = vgmo__policy_settle(&in, full, low, w->since_change);
+		/* Climbing, it grows to what fits; once it had to shrink, only
+		 * to what also fits a slightly smaller room, after the
+		 * cool-down: hysteresis against a margin that wobbles. */
+		int band;
+		unsigned wait;
+
+		/* After a shrink, a small step back up waits out the
+		 * cool-down (the margin wobbles); a clearly larger size does
+		 * not. */
+		low = items_target(e, w,
+		                   w->shrank ? room * VGMO__GROW_ROOM : room);
+		band = cur / 10 > 2 ? cur / 10 : 2;
+		wait = w->shrank && low - cur < band ? VGMO__REGROW_COOLDOWN
+		                                     : VGMO__GROW_COOLDOWN;
+		next = cur < low && w->since_change >= wait ? low : cur;
 	}
-	if (next == w->batch_size)
+	if (next == cur)
 		return false;
+	w->shrank = next < cur;
 	w->batch_size = next;
 	w->since_change = 0;
 	e->counters.batch_size_changes++;
 	return true;
 }
 
-static void record_change(vgmo_engine *e, const vgmo__worker *w, int old,
-                          const char *action, const char *reason)
+void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
+                         const char *action, const char *reason)
 {
 	vgmo_result r = {0};
 
@@ -202,46 +509,40 @@ static void record_change(vgmo_engine *e, const vgmo__worker *w, int old,
 	vgmo__engine_record(e, &r);
 }
 
-vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
-                            vgmo_decision *out)
+/* The cleanup it released, as the worker reports it. */
+static void record_freed(vgmo_engine *e, const vgmo__worker *w, uint64_t freed)
 {
-	vgmo__worker *w;
-	vgmo_err rc = VGMO_OK;
-	int old;
-	char why[VGMO_REASON_MAX];
+	vgmo_result fr = {0};
 
-	if (r == NULL || r->items == 0)
-		return VGMO_ERR_INVALID;
-	pthread_mutex_lock(&e->lock);
-	w = vgmo__worker_get(e, id);
-	if (w == NULL) {
-		rc = VGMO_ERR_NOT_FOUND;
-		goto out;
-	}
-	old = w->batch_size;
+	e->counters.freed_bytes += freed;
+	fr.success = true;
+	snprintf(fr.action_taken, sizeof(fr.action_taken), "%s",
+	         VGMO_ACTION_MEMORY_CLEANUP);
+	fr.memory_freed_mb = (double)freed / (double)VGMO__MIB;
+	fr.gc_performed = true;
+	fr.timestamp = vgmo__engine_wall(e);
+	vgmo__strlcpy(fr.worker, w->name, sizeof(fr.worker));
+	snprintf(fr.reason, sizeof(fr.reason),
+	         "worker cleanup: %.0f MiB freed (reported)",
+	         fr.memory_freed_mb);
+	vgmo__engine_record(e, &fr);
+}
+
+/* Lock held: what every report carries, whatever the worker counts. */
+static void take_report(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r)
+{
 	w->reports++;
 	w->last_seen = vgmo__engine_now(e);
 	w->unhealthy = false;
-	if (r->freed_bytes) {
-		vgmo_result fr = {0};
-
-		/* What the worker released in the cleanup it was asked for. */
-		e->counters.freed_bytes += r->freed_bytes;
-		fr.success = true;
-		snprintf(fr.action_taken, sizeof(fr.action_taken), "%s",
-		         VGMO_ACTION_MEMORY_CLEANUP);
-		fr.memory_freed_mb = (double)r->freed_bytes / (double)VGMO__MIB;
-		fr.gc_performed = true;
-		fr.timestamp = vgmo__engine_wall(e);
-		vgmo__strlcpy(fr.worker, w->name, sizeof(fr.worker));
-		snprintf(fr.reason, sizeof(fr.reason),
-		         "worker cleanup: %.0f MiB freed (reported)",
-		         fr.memory_freed_mb);
-		vgmo__engine_record(e, &fr);
-	}
+	if (r->freed_bytes)
+		record_freed(e, w, r->freed_bytes);
 	if (r->reserved_bytes) {
 		double was = (double)w->last_reserved;
 
+		/* A caching allocator gives memory back only when its cache
+		 * is emptied. */
+		if (r->reserved_bytes < w->last_reserved)
+			w->peak_since_clean = 0;
 		w->last_reserved = r->reserved_bytes;
 		/* The device was sampled with this worker's cache in it: when
 		 * what it holds moved, what is "unattributed" moved too. */
@@ -252,38 +553,78 @@ vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
 		w->last_allocated = r->allocated_bytes;
 	if (r->reserved_bytes && r->allocated_bytes &&
 	    r->allocated_bytes <= r->reserved_bytes) {
+		/* The share of the reserve that its largest batch since the
+		 * cache was emptied did not use: not the cache it keeps for
+		 * the next batch, which is no waste. */
+		double used =
+		        fmax((double)r->allocated_bytes,
+		             fmax(w->peak_since_clean, (double)r->peak_bytes));
+
 		w->has_frag = true;
-		w->frag = 1.0 - (double)r->allocated_bytes /
-		                        (double)r->reserved_bytes;
+		w->frag = 1.0 - fmin(1.0, used / (double)r->reserved_bytes);
 	}
+}
+
+vgmo_err vgmo__worker_take(vgmo_engine *e, vgmo__worker *w,
+                           const vgmo_report *r, const double *x,
+                           const double *xp, vgmo_decision *out)
+{
+	const vgmo_gpu_sample *s = &e->samples[w->gpu];
+	int old = w->batch_size;
+	double room = 0;
+	char why[VGMO_REASON_MAX];
+
+	vgmo__worker_room(e, w, &room);
+	if (r->oom && e->sampled && (s->present & VGMO_HAS_MEMORY))
+		/* What it physically had: the device less what others held
+		 * (its share is a plan, not a wall). */
+		room = fmax(
+		        room,
+		        (double)s->memory_total -
+		                fmax(0.0, (double)s->memory_used -
+		                                  (double)w->last_reserved));
+	take_report(e, w, r);
 	if (r->oom) {
 		int half = (int)(r->items / 2);
 
 		w->ooms++;
-		vgmo__model_oom(&w->model, r->items);
 		w->cleanup_wanted = true;
+		w->clean_since_oom = 0;
+		if (!w->tokens &&
+		    (w->ceiling == 0 || (int)r->items < w->ceiling))
+			w->ceiling = (int)r->items;
+		if (x)
+			vgmo__worker_learn(e, w, r, x, xp, room);
 		/* Its demand fell: the others may grow into what it leaves. */
 		vgmo__device_budgets(e, w->gpu);
 		if (half < e->cfg.min_batch_size)
 			half = e->cfg.min_batch_size;
-		if (e->cfg.enabled && !w->manual && half < w->batch_size) {
+		if (!w->tokens && e->cfg.enabled && !w->manual &&
+		    half < w->batch_size) {
 			w->batch_size = half;
 			w->since_change = 0;
 			e->counters.batch_size_changes++;
 			snprintf(why, sizeof(why),
 			         "out of memory at %u items: halved", r->items);
-			record_change(e, w, old, VGMO_ACTION_OOM_BACKOFF, why);
+			vgmo__worker_record(e, w, old, VGMO_ACTION_OOM_BACKOFF,
+			                    why);
 		}
 	} else {
-		vgmo__model_add(&w->model, r->items, (double)r->peak_bytes,
-		                (double)r->allocated_bytes);
-		vgmo__throughput_add(&w->throughput, r->items, r->seconds);
+		if (x)
+			vgmo__worker_learn(e, w, r, x, xp, room);
+		/* What it can use follows from what it just learned. */
+		vgmo__device_budgets(e, w->gpu);
+		if (w->ceiling > 0 &&
+		    ++w->clean_since_oom >= CEILING_RELAX_REPORTS) {
+			w->ceiling++;
+			w->clean_since_oom = 0;
+		}
 		w->since_change++;
 		if (vgmo__worker_update(e, w)) {
 			snprintf(why, sizeof(why),
 			         "learned model: %d -> %d items", old,
 			         w->batch_size);
-			record_change(e, w, old, VGMO_ACTION_BATCH, why);
+			vgmo__worker_record(e, w, old, VGMO_ACTION_BATCH, why);
 		}
 	}
 	if (out) {
@@ -292,7 +633,29 @@ vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
 		out->cleanup = w->cleanup_wanted;
 	}
 	w->cleanup_wanted = false;
-out:
+	return VGMO_OK;
+}
+
+vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
+                            vgmo_decision *out)
+{
+	double x[VGMO__COST_MAX];
+	vgmo__worker *w;
+	vgmo_err rc;
+
+	if (r == NULL || r->items == 0)
+		return VGMO_ERR_INVALID;
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, id);
+	if (w == NULL) {
+		rc = VGMO_ERR_NOT_FOUND;
+	} else {
+		/* An items report of a tokens worker teaches its overhead and
+		 * throughput, not its token costs. */
+		items_x(r->items, x);
+		rc = vgmo__worker_take(e, w, r, w->tokens ? NULL : x, NULL,
+		                       out);
+	}
 	pthread_mutex_unlock(&e->lock);
 	return rc;
 }
@@ -337,14 +700,16 @@ vgmo_err vgmo_engine_set_batch_size(vgmo_engine *e, int id, int size, char *err,
 	if (size) {
 		w->batch_size = size;
 		w->since_change = 0;
+	} else if (w->tokens) {
+		w->batch_size = initial_batch(&e->cfg);
 	} else {
 		vgmo__worker_update(e, w);
 	}
 	if (w->batch_size != old) {
 		e->counters.batch_size_changes++;
-		record_change(e, w, old, VGMO_ACTION_MANUAL,
-		              size ? "set by an operator"
-		                   : "override cleared by an operator");
+		vgmo__worker_record(e, w, old, VGMO_ACTION_MANUAL,
+		                    size ? "set by an operator"
+		                         : "override cleared by an operator");
 	}
 out:
 	pthread_mutex_unlock(&e->lock);

@@ -46,6 +46,13 @@ def honest(items=4):
             "seconds": 0.05}
 
 
+def hungry(items=4):
+    """A worker that would fill the GPU: 8 GiB an item."""
+    return {"items": items, "peak_bytes": 2 * GIB + items * 8 * GIB,
+            "allocated_bytes": GIB, "reserved_bytes": 6 * GIB,
+            "seconds": 0.05}
+
+
 def small(items=4):
     """A worker that fits a 1/200 share of the GPU a few items at a time."""
     mib = 1 << 20
@@ -84,14 +91,14 @@ class ClientAbuse(unittest.TestCase):
     def test_vanishing_client(self):
         stay, gone = self.register("stays"), self.register("vanishes")
         for _ in range(3):
-            self.report(stay, honest())
-            self.report(gone, honest())
+            self.report(stay, hungry())
+            self.report(gone, hungry())
         share_before = self.client(stay)["share"]
         # `gone` stops reporting; `stay` goes on.
         t0 = time.monotonic()
         saw_unhealthy = False
         while time.monotonic() - t0 < 10:
-            self.report(stay, honest())
+            self.report(stay, hungry())
             st, _, data = self.d.request("GET", "/v1/clients/%d" % gone)
             if st == 200 and json.loads(data)["state"] == "unhealthy":
                 saw_unhealthy = True
@@ -104,14 +111,14 @@ class ClientAbuse(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - t0, 2 * LEASE - 0.3)
         # Its reports are refused; it must register again.
         st, _, data = self.d.request("POST", "/v1/clients/%d/report" % gone,
-                                     honest())
+                                     hungry())
         self.assertEqual(st, 404)
         self.assertIn("register again", json.loads(data)["error"]["message"])
         ids = [c["id"] for c in self.d.json("GET", "/v1/clients")["clients"]]
         self.assertEqual(ids, [stay])
         # Its share went back to the one that stayed.
         R.wait_for("the share to come back",
-                   lambda: self.report(stay, honest())["share"] >
+                   lambda: self.report(stay, hungry())["share"] >
                    share_before, timeout=5)
         _, _, m = self.d.request("GET", "/metrics")
         self.assertEqual(R.metric(m.decode(),

@@ -371,6 +371,19 @@ VGMO_API vgmo_err vgmo_engine_worker_add(vgmo_engine *e, const char *name,
                                          int *id_out);
 VGMO_API vgmo_err vgmo_engine_worker_remove(vgmo_engine *e, int id);
 
+/* How a tokens worker lays a batch out: padded to its longest prompt (a
+ * Hugging Face processor with padding=True: the batch costs requests x
+ * the longest), or packed (varlen kernels: the sum). Unknown: vgmo learns
+ * which one its reports follow, assuming padded meanwhile. */
+typedef enum vgmo_padding {
+	VGMO_PADDING_UNKNOWN = 0,
+	VGMO_PADDING_PADDED,
+	VGMO_PADDING_PACKED
+} vgmo_padding;
+
+VGMO_API const char *vgmo_padding_name(vgmo_padding p);
+VGMO_API vgmo_err vgmo_padding_parse(const char *name, vgmo_padding *out);
+
 /* A registered client: a worker with a lease, a cost unit and a prior. */
 typedef struct vgmo_worker_spec {
 	const char *name; /* 1..63 characters */
@@ -381,6 +394,15 @@ typedef struct vgmo_worker_spec {
 	uint64_t prior_fixed;  /* bytes before any report; 0: unknown */
 	double prior_per_item; /* bytes per unit before any report; 0: the
 	                          engine's default prior */
+	/* Tokens workers: the model preset it runs (NULL: none; then
+	 * prior_fixed and prior_per_item, or the default prior), which also
+	 * turns token answers into pixels; and its padding. */
+	const char *model;
+	vgmo_padding padding;
+	/* Its process id (0: unknown): where the backend lists processes
+	 * (NVML), the memory the worker holds is its process's figure, not
+	 * what it reports. */
+	uint32_t pid;
 } vgmo_worker_spec;
 
 /* Adds the worker, or finds the one of that name on that GPU (then its
@@ -407,10 +429,13 @@ VGMO_API vgmo_err vgmo_engine_set_batch_size(vgmo_engine *e, int worker,
 typedef struct vgmo_model_view {
 	bool fitted;        /* false: prior in use */
 	unsigned samples;   /* reports fitted */
-	double fixed_bytes; /* intercept */
-	double item_bytes;  /* per-item cost */
-	double sigma_bytes; /* per-sqrt(item) noise */
-	int ceiling;        /* batch size that OOMed, 0 when none */
+	double fixed_bytes; /* held between batches, plus the intercept */
+	double item_bytes;  /* per item (items workers) or per prompt token */
+	/* The margin at the balanced strategy, in bytes per item or prompt
+	 * token: item_bytes x (factor - 1), the factor coming from the
+	 * model's own out-of-sample errors. */
+	double sigma_bytes;
+	int ceiling; /* batch size that OOMed, 0 when none */
 } vgmo_model_view;
 
 typedef struct vgmo_worker_view {
@@ -690,6 +715,82 @@ VGMO_API vgmo_err vgmo_engine_report_units(vgmo_engine *e, int worker,
  * unknown worker. */
 VGMO_API vgmo_err vgmo_engine_unit_decision(vgmo_engine *e, int worker,
                                             vgmo_unit_decision *out);
+
+/* ---------------------------------------------- batches of requests
+ *
+ * A tokens worker that can tell vgmo each request's shape before it runs
+ * (its processor counts the tokens) gets the most exact answers: vgmo
+ * learns the cost of prompt tokens and of generated tokens apart, follows
+ * the worker's padding, and answers with how many requests from the head
+ * of its queue to run next, refusing up front a request that cannot fit
+ * (docs/clients.md). */
+
+typedef struct vgmo_request_shape {
+	uint32_t images;       /* images in the request */
+	uint32_t image_tokens; /* its images' tokens, as the processor counts */
+	uint32_t text_tokens;  /* prompt text */
+	uint32_t output_tokens; /* max_new_tokens: it may stop earlier */
+} vgmo_request_shape;
+
+typedef enum vgmo_fit_verdict {
+	VGMO_FIT_OK = 0,  /* it fits now */
+	VGMO_FIT_NOT_NOW, /* not in what the worker has now; it would with
+	                     the GPU's other memory free */
+	VGMO_FIT_NEVER    /* not even alone on the GPU: downscale or split */
+} vgmo_fit_verdict;
+
+VGMO_API const char *vgmo_fit_verdict_name(vgmo_fit_verdict v);
+
+/* Whether one request fits, alone, and what would. */
+typedef struct vgmo_fit {
+	vgmo_fit_verdict verdict;
+	uint64_t need_bytes; /* predicted, with the strategy's margin */
+	uint64_t room_bytes; /* what the worker may use now, to the OOM line */
+	/* The largest prompt (image + text tokens) that fits now with the
+	 * same output tokens, and of it what its images may take at the
+	 * same text; 0 when nothing fits. */
+	uint32_t max_prompt_tokens;
+	uint32_t max_image_tokens;
+	/* Pixels per image that give max_image_tokens, for the worker's
+	 * model (registered with a preset); 0 when unknown. */
+	uint64_t max_pixels;
+	char reason[VGMO_REASON_MAX];
+} vgmo_fit;
+
+/* The next batch. */
+typedef struct vgmo_batch_plan {
+	size_t take;         /* requests from the head to run; 0: refuse the
+	                        head (head says why) */
+	vgmo_fit head;       /* the head request's answer */
+	uint64_t need_bytes; /* predicted for the batch, margin included */
+	uint64_t room_bytes; /* what the worker may use now */
+	bool cleanup;        /* release cached memory first */
+} vgmo_batch_plan;
+
+/* Plans the next batch from the first `n` requests of a worker's queue
+ * (oldest first): the longest prefix whose predicted need fits, at most
+ * max_batch_size requests (a manual batch size caps it too). */
+VGMO_API vgmo_err vgmo_engine_plan_batch(vgmo_engine *e, int worker,
+                                         const vgmo_request_shape *queue,
+                                         size_t n, vgmo_batch_plan *out);
+
+/* One request's fit (see vgmo_fit). */
+VGMO_API vgmo_err vgmo_engine_fit(vgmo_engine *e, int worker,
+                                  const vgmo_request_shape *r, vgmo_fit *out);
+
+/* Makes `worker` a tokens worker of model `m` (NULL: none; the default
+ * prior) laid out with `padding`, before it reported anything
+ * (VGMO_ERR_STATE after). */
+VGMO_API vgmo_err vgmo_engine_set_worker_model(vgmo_engine *e, int worker,
+                                               const vgmo_vlm_model *m,
+                                               vgmo_padding padding);
+
+/* Reports a batch of `n` requests with their shapes (r->items == n);
+ * `out` may be NULL. */
+VGMO_API vgmo_err vgmo_engine_report_batch(vgmo_engine *e, int worker,
+                                           const vgmo_report *r,
+                                           const vgmo_request_shape *batch,
+                                           size_t n, vgmo_decision *out);
 
 /* =================================================================
  * Workers in the loop: the client of `vgmo serve` (docs/clients.md), for

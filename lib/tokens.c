@@ -1,0 +1,490 @@
+/*
+ * tokens.c - a tokens worker's batches: the features of a batch of request
+ * shapes, the next batch from the head of a queue, whether one request
+ * fits (and what would), and the reports that teach its cost. Also the
+ * older unit calls (a batch's prompt tokens as one number), on the same
+ * model.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "util.h"
+#include "vlm_models.h"
+
+/* The worker's CUDA context, assumed when judging what would fit on an
+ * otherwise empty GPU. */
+#define CONTEXT_GUESS (512.0 * 1048576.0)
+/* A batch grows at most to this many times the requests that ran. */
+#define CLIMB 2
+#define MAX_TOKENS 0x7fffffffLL
+
+/* Running features of a prefix of requests. */
+typedef struct prefix {
+	double n, sum_len, max_len, sum_out, max_out, sum_len2, sum_img;
+} prefix;
+
+static void prefix_add(prefix *p, const vgmo_request_shape *r)
+{
+	double len = (double)r->image_tokens + r->text_tokens;
+
+	p->n += 1;
+	p->sum_len += len;
+	p->max_len = fmax(p->max_len, len);
+	p->sum_out += r->output_tokens;
+	p->max_out = fmax(p->max_out, r->output_tokens);
+	p->sum_len2 += len * len;
+	p->sum_img += r->image_tokens;
+}
+
+static void prefix_x(const prefix *p, bool packed, double *x)
+{
+	memset(x, 0, VGMO__COST_MAX * sizeof(*x));
+	x[VGMO__X_ONE] = 1;
+	x[VGMO__X_REQUESTS] = p->n;
+	x[VGMO__X_IMAGE] = p->sum_img; /* the encoder does not pad */
+	x[VGMO__X_IMAGE2] = p->sum_img * p->sum_img;
+	if (packed) {
+		x[VGMO__X_PROMPT] = p->sum_len;
+		x[VGMO__X_OUTPUT] = p->sum_out;
+		x[VGMO__X_QUAD] = p->sum_len2;
+	} else {
+		x[VGMO__X_PROMPT] = p->n * p->max_len;
+		x[VGMO__X_OUTPUT] = p->n * p->max_out;
+		x[VGMO__X_QUAD] = p->n * p->max_len * p->max_len;
+	}
+}
+
+const char *vgmo_fit_verdict_name(vgmo_fit_verdict v)
+{
+	switch (v) {
+	case VGMO_FIT_OK:
+		return "fits";
+	case VGMO_FIT_NOT_NOW:
+		return "not_now";
+	case VGMO_FIT_NEVER:
+	default:
+		return "never";
+	}
+}
+
+/* The most requests the next batch may hold: a manual batch size, else
+ * max_batch_size; before the first batch ran one request, then at most
+ * twice the largest that ran (climbing in safe steps). */
+static size_t cap_of(const vgmo_engine *e, const vgmo__worker *w)
+{
+	int cap = w->manual ? w->manual : e->cfg.max_batch_size;
+
+	if (!w->manual) {
+		/* From one request: a first batch teaches what the prior
+		 * could not, at the least risk. */
+		int climb = w->ran_max > 0 ? w->ran_max * CLIMB : 1;
+
+		if (climb < cap)
+			cap = climb;
+	}
+	return cap > 0 ? (size_t)cap : 1;
+}
+
+/* A prefix whose every feature is at most one of a batch that ran, with
+ * that batch's peak still in the room: safe whatever the model says. */
+static bool dominated(const vgmo__worker *w, const double *x, double room)
+{
+	unsigned kept = w->nran < VGMO__RAN_KEPT ? w->nran : VGMO__RAN_KEPT;
+
+	for (unsigned i = 0; i < kept; i++) {
+		const vgmo__ran *r = &w->ran[i];
+		bool under = true;
+
+		for (unsigned j = 1; j < VGMO__COST_MAX && under; j++)
+			under = x[j] <= r->x[j];
+		if (under && r->peak <= room)
+			return true;
+	}
+	return false;
+}
+
+/* A batch whose every feature is at least one that ran out of memory,
+ * with no more room than it had: it would fail too. */
+static bool doomed(const vgmo__worker *w, const double *x, double room)
+{
+	unsigned kept = w->noom < VGMO__RAN_KEPT ? w->noom : VGMO__RAN_KEPT;
+
+	for (unsigned i = 0; i < kept; i++) {
+		const vgmo__ran *o = &w->oomed[i];
+		bool over = room <= o->peak;
+
+		for (unsigned j = 1; j < VGMO__COST_MAX && over; j++)
+			over = x[j] >= o->x[j];
+		if (over)
+			return true;
+	}
+	return false;
+}
+
+/* Largest prompt length (tokens) of one request with `out` output tokens
+ * whose need fits `room`. */
+static uint32_t max_prompt(const vgmo__need_in *in, bool packed, double out,
+                           double image_share, double room)
+{
+	long long lo = 0, hi = MAX_TOKENS;
+
+	while (lo < hi) {
+		long long mid = lo + (hi - lo + 1) / 2;
+		prefix p = {1,
+		            (double)mid,
+		            (double)mid,
+		            out,
+		            out,
+		            (double)mid * (double)mid,
+		            image_share * mid};
+		double x[VGMO__COST_MAX];
+
+		prefix_x(&p, packed, x);
+		if (vgmo__need(in, x) <= room)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return (uint32_t)lo;
+}
+
+/* Pixels per image that make `tokens` image tokens, for the model. */
+static uint64_t pixels_for(const vgmo_vlm_model *m, double tokens)
+{
+	if (!(tokens >= 1))
+		return 0;
+	switch (m->image_rule) {
+	case VGMO_IMAGE_PIXELS:
+		return (uint64_t)(floor(tokens) * m->factor * m->factor);
+	case VGMO_IMAGE_TILES: {
+		double tiles = floor(tokens / m->tokens_per_tile);
+
+		if (m->thumbnail == VGMO_THUMBNAIL_ALWAYS ||
+		    (m->thumbnail == VGMO_THUMBNAIL_MULTI && tiles > 2))
+			tiles -= 1;
+		return tiles >= 1 ? (uint64_t)(tiles * m->tile * m->tile) : 0;
+	}
+	case VGMO_IMAGE_FIXED:
+	default:
+		return 0; /* a fixed count: smaller images do not help */
+	}
+}
+
+/* Lock held. */
+static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
+                    const vgmo_request_shape *r, vgmo_fit *out)
+{
+	const vgmo_gpu_sample *s = &e->samples[w->gpu];
+	vgmo__need_in in;
+	double x[VGMO__COST_MAX], need, room, empty, crit;
+	prefix p = {0};
+	bool packed;
+
+	memset(out, 0, sizeof(*out));
+	vgmo__worker_need_in(e, w, &in, &packed);
+	prefix_add(&p, r);
+	prefix_x(&p, packed, x);
+	need = vgmo__need(&in, x);
+	out->need_bytes = (uint64_t)need;
+	if (!vgmo__worker_budgets(e, w, &crit, &room)) {
+		out->verdict = VGMO_FIT_OK; /* nothing known against it */
+		snprintf(out->reason, sizeof(out->reason),
+		         "the GPU's memory is unknown: no answer but to try");
+		return;
+	}
+	out->room_bytes = (uint64_t)room;
+	out->max_prompt_tokens = max_prompt(
+	        &in, packed, r->output_tokens,
+	        p.sum_len > 0 ? r->image_tokens / p.sum_len : 0, room);
+	out->max_image_tokens =
+	        out->max_prompt_tokens > r->text_tokens
+	                ? out->max_prompt_tokens - r->text_tokens
+	                : 0;
+	if (w->has_model && r->images > 0)
+		out->max_pixels = pixels_for(
+		        &w->model, (double)out->max_image_tokens / r->images);
+	if ((need <= room || dominated(w, x, room)) && !doomed(w, x, room)) {
+		out->verdict = VGMO_FIT_OK;
+		snprintf(out->reason, sizeof(out->reason),
+		         "fits: %.2f GiB needed of %.2f GiB",
+		         need / 1073741824.0, room / 1073741824.0);
+		return;
+	}
+	empty = (double)s->memory_total - CONTEXT_GUESS;
+	out->verdict = need <= empty ? VGMO_FIT_NOT_NOW : VGMO_FIT_NEVER;
+	snprintf(out->reason, sizeof(out->reason),
+	         "%s: %.2f GiB needed, %.2f GiB %s; at most %u prompt tokens "
+	         "fit now",
+	         out->verdict == VGMO_FIT_NEVER ? "never fits" : "not now",
+	         need / 1073741824.0,
+	         (out->verdict == VGMO_FIT_NEVER ? empty : room) / 1073741824.0,
+	         out->verdict == VGMO_FIT_NEVER ? "on the whole GPU" : "free",
+	         out->max_prompt_tokens);
+}
+
+vgmo_err vgmo_engine_fit(vgmo_engine *e, int worker,
+                         const vgmo_request_shape *r, vgmo_fit *out)
+{
+	vgmo__worker *w;
+	vgmo_err rc = VGMO_OK;
+
+	if (r == NULL || out == NULL)
+		return VGMO_ERR_INVALID;
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL)
+		rc = VGMO_ERR_NOT_FOUND;
+	else
+		fit_one(e, w, r, out);
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+/* Lock held. */
+static void plan(const vgmo_engine *e, const vgmo__worker *w,
+                 const vgmo_request_shape *q, size_t n, vgmo_batch_plan *out)
+{
+	size_t cap = cap_of(e, w);
+	double room, base, waste = 0, x[VGMO__COST_MAX];
+	vgmo__need_in in;
+	prefix p = {0};
+	bool packed;
+
+	memset(out, 0, sizeof(*out));
+	out->cleanup = w->cleanup_wanted;
+	if (n == 0)
+		return;
+	fit_one(e, w, &q[0], &out->head);
+	if (out->head.verdict != VGMO_FIT_OK)
+		return; /* refuse the head */
+	if (!vgmo__worker_room(e, w, &room)) {
+		out->take = n < cap ? n : cap;
+		return;
+	}
+	vgmo__worker_need_in(e, w, &in, &packed);
+	base = vgmo__cost_base(in.cost);
+	if (vgmo__strategy(e->cfg.strategy)->adaptive) {
+		const vgmo__level *l = vgmo__levels_now(&w->levels);
+
+		room = base + (room - base) * l->fill;
+		waste = packed ? 0 : l->waste;
+	}
+	out->room_bytes = (uint64_t)room;
+	for (size_t k = 0; k < n && k < cap; k++) {
+		double need;
+
+		prefix_add(&p, &q[k]);
+		if (k > 0 && waste > 0 &&
+		    p.n * p.max_len > (1 + waste) * p.sum_len)
+			break; /* padding would cost more than it batches */
+		prefix_x(&p, packed, x);
+		need = vgmo__need(&in, x);
+		if (k > 0 && ((need > room && !dominated(w, x, room)) ||
+		              doomed(w, x, room)))
+			break;
+		out->take = k + 1;
+		out->need_bytes = (uint64_t)need;
+	}
+}
+
+vgmo_err vgmo_engine_plan_batch(vgmo_engine *e, int worker,
+                                const vgmo_request_shape *queue, size_t n,
+                                vgmo_batch_plan *out)
+{
+	vgmo__worker *w;
+	vgmo_err rc = VGMO_OK;
+
+	if (out == NULL || (queue == NULL && n > 0))
+		return VGMO_ERR_INVALID;
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL)
+		rc = VGMO_ERR_NOT_FOUND;
+	else
+		plan(e, w, queue, n, out);
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+vgmo_err vgmo_engine_report_batch(vgmo_engine *e, int worker,
+                                  const vgmo_report *r,
+                                  const vgmo_request_shape *batch, size_t n,
+                                  vgmo_decision *out)
+{
+	double x[VGMO__COST_MAX], xp[VGMO__COST_MAX];
+	vgmo__worker *w;
+	prefix p = {0};
+	vgmo_err rc;
+
+	if (r == NULL || batch == NULL || n == 0 || r->items != n)
+		return VGMO_ERR_INVALID;
+	for (size_t i = 0; i < n; i++)
+		prefix_add(&p, &batch[i]);
+	prefix_x(&p, false, x);
+	prefix_x(&p, true, xp);
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL) {
+		rc = VGMO_ERR_NOT_FOUND;
+	} else if (!w->tokens) {
+		rc = VGMO_ERR_STATE; /* registered as an items worker */
+	} else {
+		bool only_packed = w->padding == VGMO_PADDING_PACKED;
+
+		w->batch_work = p.sum_len + p.sum_out;
+		rc = vgmo__worker_take(
+		        e, w, r, only_packed ? xp : x,
+		        w->padding == VGMO_PADDING_UNKNOWN ? xp : NULL, out);
+		w->batch_work = 0;
+		if (out)
+			out->batch_size = (int)cap_of(e, w);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------ the unit calls */
+
+/* Lock held: a worker that reports units is a packed tokens worker whose
+ * output tokens are not told apart. */
+static void make_units(vgmo_engine *e, vgmo__worker *w, double fixed,
+                       double unit)
+{
+	double prior[VGMO__COST_MAX] = {0};
+
+	(void)e;
+	prior[VGMO__X_PROMPT] = unit;
+	w->tokens = true;
+	w->padding = VGMO_PADDING_PACKED;
+	vgmo__cost_init(&w->cost, VGMO__COST_MAX, prior, fixed);
+	w->cost_packed = w->cost;
+	vgmo__strlcpy(w->unit, "tokens", sizeof(w->unit));
+}
+
+static uint64_t unit_budget(const vgmo_engine *e, const vgmo__worker *w)
+{
+	vgmo__need_in in;
+	double room;
+	bool packed;
+
+	if (!w->cost.samples && !(w->cost.prior[VGMO__X_PROMPT] > 0))
+		return 0;
+	if (!vgmo__worker_room(e, w, &room))
+		return 0;
+	vgmo__worker_need_in(e, w, &in, &packed);
+	return max_prompt(&in, true, 0, 0, room);
+}
+
+static void fill(const vgmo_engine *e, const vgmo__worker *w,
+                 vgmo_unit_decision *out)
+{
+	bool unit = w->tokens && !w->manual && e->cfg.enabled;
+
+	out->unit_budget = unit ? unit_budget(e, w) : 0;
+	out->max_items =
+	        unit && out->unit_budget ? (int)cap_of(e, w) : w->batch_size;
+}
+
+vgmo_err vgmo_engine_set_unit_prior(vgmo_engine *e, int worker,
+                                    uint64_t fixed_bytes, double unit_bytes)
+{
+	vgmo__worker *w;
+	vgmo_err rc = VGMO_OK;
+
+	if (!(unit_bytes > 0) || !isfinite(unit_bytes))
+		return VGMO_ERR_INVALID;
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL)
+		rc = VGMO_ERR_NOT_FOUND;
+	else if (w->cost.samples == 0)
+		make_units(e, w, (double)fixed_bytes, unit_bytes);
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+vgmo_err vgmo_engine_report_units(vgmo_engine *e, int worker,
+                                  const vgmo_report *r, uint64_t units,
+                                  vgmo_unit_decision *out)
+{
+	double x[VGMO__COST_MAX] = {0};
+	vgmo_decision d;
+	vgmo__worker *w;
+	uint64_t before;
+	vgmo_err rc;
+
+	if (r == NULL || units == 0 || r->items == 0)
+		return VGMO_ERR_INVALID;
+	x[VGMO__X_ONE] = 1;
+	x[VGMO__X_PROMPT] = (double)units;
+	x[VGMO__X_REQUESTS] = r->items;
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL) {
+		rc = VGMO_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (!w->tokens)
+		make_units(e, w, 0, 0);
+	before = unit_budget(e, w);
+	rc = vgmo__worker_take(e, w, r, x, NULL, &d);
+	if (out) {
+		fill(e, w, out);
+		out->cleanup = d.cleanup;
+		out->changed = out->unit_budget != before;
+	}
+out:
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+vgmo_err vgmo_engine_unit_decision(vgmo_engine *e, int worker,
+                                   vgmo_unit_decision *out)
+{
+	const vgmo__worker *w;
+	vgmo_err rc = VGMO_OK;
+
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL) {
+		rc = VGMO_ERR_NOT_FOUND;
+	} else if (out) {
+		fill(e, w, out);
+		out->cleanup = false;
+		out->changed = false;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
+vgmo_err vgmo_engine_set_worker_model(vgmo_engine *e, int worker,
+                                      const vgmo_vlm_model *m,
+                                      vgmo_padding padding)
+{
+	vgmo_worker_spec sp = {.unit = "tokens", .padding = padding};
+	vgmo__worker *w;
+	vgmo_err rc = VGMO_OK;
+
+	if ((unsigned)padding > VGMO_PADDING_PACKED ||
+	    (m && vgmo__model_check(m, NULL, 0) != VGMO_OK))
+		return VGMO_ERR_INVALID;
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL) {
+		rc = VGMO_ERR_NOT_FOUND;
+	} else if (w->cost.samples > 0) {
+		rc = VGMO_ERR_STATE; /* it learned already */
+	} else {
+		w->tokens = true;
+		w->padding = padding;
+		w->has_model = m != NULL;
+		if (m)
+			w->model = *m;
+		vgmo__strlcpy(w->unit, "tokens", sizeof(w->unit));
+		vgmo__worker_init_cost(e, w, &sp);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
