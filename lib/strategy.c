@@ -42,6 +42,13 @@ double vgmo__need(const vgmo__need_in *in, const double *x)
 	return vgmo__cost_base(in->cost) + vgmo__with_overhead(in->overhead, v);
 }
 
+double vgmo__need_point(const vgmo__need_in *in, const double *x)
+{
+	double v = vgmo__cost_variable(in->cost, x);
+
+	return vgmo__cost_base(in->cost) + vgmo__with_overhead(in->overhead, v);
+}
+
 void vgmo__levels_reset(vgmo__levels *l)
 {
 	memset(l, 0, sizeof(*l));

@@ -99,6 +99,11 @@ typedef struct vgmo__need_in {
 /* Bytes a batch of features x needs, margin included. */
 double vgmo__need(const vgmo__need_in *in, const double *x);
 
+/* ... the model's best guess, no margin: what refuses a request alone
+ * (a request is refused when it is more likely to fail than not; the
+ * margin sizes batches, where a request left out runs in the next). */
+double vgmo__need_point(const vgmo__need_in *in, const double *x);
+
 /* What the allocator reserves for a variable cost (NULL: that cost). */
 double vgmo__with_overhead(const vgmo__overhead *o, double variable);
 

@@ -178,7 +178,7 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 {
 	const vgmo_gpu_sample *s = &e->samples[w->gpu];
 	vgmo__need_in in;
-	double x[VGMO__COST_MAX], need, room, empty, crit;
+	double x[VGMO__COST_MAX], need, point, room, empty, crit;
 	prefix p = {0};
 	bool packed;
 
@@ -186,7 +186,13 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 	vgmo__worker_need_in(e, w, &in, &packed);
 	prefix_add(&p, r);
 	prefix_x(&p, packed, x);
+	if (!w->tokens) { /* an items worker: one item, whatever its shape */
+		memset(x, 0, sizeof(x));
+		x[0] = 1;
+		x[VGMO__X_ITEMS] = 1;
+	}
 	need = vgmo__need(&in, x);
+	point = vgmo__need_point(&in, x);
 	out->need_bytes = (uint64_t)need;
 	if (!vgmo__worker_budgets(e, w, &crit, &room)) {
 		out->verdict = VGMO_FIT_OK; /* nothing known against it */
@@ -195,9 +201,10 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 		return;
 	}
 	out->room_bytes = (uint64_t)room;
-	out->max_prompt_tokens = max_prompt(
-	        &in, packed, r->output_tokens,
-	        p.sum_len > 0 ? r->image_tokens / p.sum_len : 0, room);
+	if (w->tokens)
+		out->max_prompt_tokens = max_prompt(
+		        &in, packed, r->output_tokens,
+		        p.sum_len > 0 ? r->image_tokens / p.sum_len : 0, room);
 	out->max_image_tokens =
 	        out->max_prompt_tokens > r->text_tokens
 	                ? out->max_prompt_tokens - r->text_tokens
@@ -205,7 +212,9 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 	if (w->has_model && r->images > 0)
 		out->max_pixels = pixels_for(
 		        &w->model, (double)out->max_image_tokens / r->images);
-	if ((need <= room || dominated(w, x, room)) && !doomed(w, x, room)) {
+	/* Alone, a request runs unless it is more likely to fail than not:
+	 * refused, it would be lost; run, it teaches the model. */
+	if ((point <= room || dominated(w, x, room)) && !doomed(w, x, room)) {
 		out->verdict = VGMO_FIT_OK;
 		snprintf(out->reason, sizeof(out->reason),
 		         "fits: %.2f GiB needed of %.2f GiB",
@@ -213,12 +222,12 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 		return;
 	}
 	empty = (double)s->memory_total - CONTEXT_GUESS;
-	out->verdict = need <= empty ? VGMO_FIT_NOT_NOW : VGMO_FIT_NEVER;
+	out->verdict = point <= empty ? VGMO_FIT_NOT_NOW : VGMO_FIT_NEVER;
 	snprintf(out->reason, sizeof(out->reason),
 	         "%s: %.2f GiB needed, %.2f GiB %s; at most %u prompt tokens "
 	         "fit now",
 	         out->verdict == VGMO_FIT_NEVER ? "never fits" : "not now",
-	         need / 1073741824.0,
+	         point / 1073741824.0,
 	         (out->verdict == VGMO_FIT_NEVER ? empty : room) / 1073741824.0,
 	         out->verdict == VGMO_FIT_NEVER ? "on the whole GPU" : "free",
 	         out->max_prompt_tokens);
