@@ -21,6 +21,14 @@ extern const http_route api_main_routes[];
 /* /v1/clients and /v1/clients/{id}[/report] (api_clients.c). */
 void api_on_clients(void *ctx, const http_request *req, http_response *res);
 void api_on_client(void *ctx, const http_request *req, http_response *res);
+
+/* /v1/clients/{id}/fit and /plan for worker `id` (api_fit.c); the caller
+ * checked the method and the token. */
+struct vgmo_daemon;
+void api_on_client_fit(struct vgmo_daemon *d, int id, const http_request *req,
+                       http_response *res);
+void api_on_client_plan(struct vgmo_daemon *d, int id, const http_request *req,
+                        http_response *res);
 extern const http_route api_health_routes[];
 
 #endif

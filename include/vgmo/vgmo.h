@@ -778,6 +778,12 @@ VGMO_API vgmo_err vgmo_engine_plan_batch(vgmo_engine *e, int worker,
 VGMO_API vgmo_err vgmo_engine_fit(vgmo_engine *e, int worker,
                                   const vgmo_request_shape *r, vgmo_fit *out);
 
+/* The model preset `worker` registered with: VGMO_ERR_NOT_FOUND for an
+ * unknown worker, VGMO_ERR_STATE for one without a model (then image
+ * sizes cannot be turned into tokens: the worker counts them). */
+VGMO_API vgmo_err vgmo_engine_worker_model(const vgmo_engine *e, int worker,
+                                           vgmo_vlm_model *out);
+
 /* Makes `worker` a tokens worker of model `m` (NULL: none; the default
  * prior) laid out with `padding`, before it reported anything
  * (VGMO_ERR_STATE after). */
@@ -840,6 +846,37 @@ VGMO_API int vgmo_client_id(const vgmo_client *c);
 VGMO_API vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
                                      vgmo_decision *out, char *err,
                                      size_t errlen);
+
+/* vgmo_client_open with a whole spec: its unit ("tokens" for the calls
+ * below to count tokens), model preset, padding and process id (the
+ * spec's leased and prior fields are not sent: a client is always
+ * leased, and the daemon takes the prior from the model). */
+VGMO_API vgmo_err vgmo_client_open_spec(vgmo_client **out,
+                                        const char *server_url,
+                                        const vgmo_worker_spec *spec,
+                                        const char *token, char *err,
+                                        size_t errlen);
+
+/* Asks whether one request fits before it runs (POST .../fit; see
+ * vgmo_fit). On any error *out still holds a usable answer: "fits",
+ * unjudged, with the reason. */
+VGMO_API vgmo_err vgmo_client_fit(vgmo_client *c, const vgmo_request_shape *r,
+                                  vgmo_fit *out, char *err, size_t errlen);
+
+/* How many requests from the head of the queue to run next (POST
+ * .../plan; see vgmo_batch_plan). On any error *out still holds a usable
+ * answer: the client's batch size of them, unjudged. */
+VGMO_API vgmo_err vgmo_client_plan(vgmo_client *c,
+                                   const vgmo_request_shape *queue, size_t n,
+                                   vgmo_batch_plan *out, char *err,
+                                   size_t errlen);
+
+/* vgmo_client_report with the batch's `n` request shapes (n == r->items);
+ * the client must have registered with unit "tokens". */
+VGMO_API vgmo_err vgmo_client_report_batch(vgmo_client *c, const vgmo_report *r,
+                                           const vgmo_request_shape *batch,
+                                           size_t n, vgmo_decision *out,
+                                           char *err, size_t errlen);
 
 /* vgmo_client_report of a batch of `items` that ran out of memory. */
 VGMO_API vgmo_err vgmo_client_report_oom(vgmo_client *c, uint32_t items,
