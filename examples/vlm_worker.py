@@ -16,6 +16,14 @@ in the batch, with some noise, and it runs out of memory when the batch
 does not fit in the simulated device -- so the worker drives the daemon's
 simulated GPU the way a real one would.
 
+With ``--unit tokens`` the worker tells vgmo each image's shape before it
+runs (``Client.plan``): vgmo answers how many images from the head of the
+queue fit, and refuses up front an image that could never fit (it is
+skipped with vgmo's reason and the largest size that would fit) instead
+of running it out of memory. Image tokens are counted as a Qwen2-VL-style
+processor does (one token per 28 x 28 pixels), or with ``--vgmo-model``'s
+preset.
+
 Standard library only (PyTorch when --model is given and a GPU is there).
 """
 
@@ -70,6 +78,22 @@ def _jpeg_size(f):
             h, w = struct.unpack(">xHH", f.read(5))
             return w, h
         f.seek(length - 2, os.SEEK_CUR)
+
+
+def request_of(path, count_tokens):
+    """The request vgmo judges for one image: its size (and, without a
+    model preset at the daemon, its tokens)."""
+    try:
+        size = image_size(path)
+    except (OSError, struct.error):
+        size = None
+    if not size:
+        side = max(1, int(pixels(path) ** 0.5))
+        size = (side, side)
+    req = {"images": [size]}
+    if count_tokens:
+        req["image_tokens"] = -(-size[0] // 28) * -(-size[1] // 28)
+    return req
 
 
 def pixels(path):
@@ -168,6 +192,57 @@ def run_fake(client, model, files, verbose):
     return stats
 
 
+PLAN_AHEAD = 64  # requests from the head of the queue sent to /plan
+
+
+def run_fake_planned(client, model, files, verbose, count_tokens):
+    """run_fake, asking vgmo how many requests from the head fit."""
+    stats = {"batches": 0, "ooms": 0, "images": 0, "refused": 0}
+    queue = [(f, request_of(f, count_tokens)) for f in files]
+    freed = None
+    while queue:
+        plan = client.plan([r for _, r in queue[:PLAN_AHEAD]])
+        if plan.take == 0:
+            path, _ = queue.pop(0)
+            stats["refused"] += 1
+            print("%s does not fit: %s; skipped" % (path, plan.head.reason),
+                  file=sys.stderr)
+            if plan.head.max_pixels:
+                print("  (at most %d pixels per image fit now)" %
+                      plan.head.max_pixels, file=sys.stderr)
+            continue
+        batch = queue[:plan.take]
+        paths = [p for p, _ in batch]
+        start = time.monotonic()
+        try:
+            _, peak = model(paths)
+        except FakeOOM:
+            stats["ooms"] += 1
+            client.report_oom(len(batch), allocated_bytes=model.fixed,
+                              reserved_bytes=model.reserved)
+            freed = model.cleanup()
+            if verbose:
+                print("batch of %d: out of memory" % len(batch))
+            if len(batch) == 1:
+                print("%s does not fit on the GPU; skipped" % paths[0],
+                      file=sys.stderr)
+                queue.pop(0)
+            continue
+        client.report(len(batch), peak, allocated_bytes=model.fixed,
+                      reserved_bytes=model.reserved,
+                      seconds=time.monotonic() - start, freed_bytes=freed,
+                      requests=[r for _, r in batch])
+        freed = None
+        if client.cleanup_requested:
+            freed = model.cleanup()
+        stats["batches"] += 1
+        stats["images"] += len(batch)
+        del queue[:len(batch)]
+        if verbose:
+            print("batch of %d: peak %.2f GiB" % (len(batch), peak / GIB))
+    return stats
+
+
 def run_torch(client, fn, files, verbose):
     import vgmo.torch
     runner = vgmo.torch.Runner(client, oom="return")
@@ -200,9 +275,18 @@ def main(argv=None):
     ap.add_argument("--gpu", default="0", help="GPU index or UUID")
     ap.add_argument("--folder", required=True, help="folder of images")
     ap.add_argument("--token-file", help="the daemon's bearer token")
-    ap.add_argument("--weight", type=float, default=1.0)
+    ap.add_argument("--weight", type=float, default=1.0,
+                    help="share of the GPU relative to other workers "
+                    "(default 1)")
     ap.add_argument("--model", help="MODULE:FUNCTION taking a list of "
                     "image paths (needs PyTorch and a GPU)")
+    ap.add_argument("--unit", choices=("images", "tokens"), default="images",
+                    help="images: vgmo gives a batch size; tokens: vgmo "
+                    "plans each batch from the images' sizes and refuses "
+                    "one that cannot fit (fake model only)")
+    ap.add_argument("--vgmo-model", metavar="PRESET",
+                    help="with --unit tokens: the model preset vgmo "
+                    "counts image tokens with (vgmo plan --help)")
     ap.add_argument("--passes", type=int, default=1,
                     help="times through the folder, 0 for ever")
     ap.add_argument("--fixed-gib", type=float, default=16.0,
@@ -228,9 +312,12 @@ def main(argv=None):
     use_torch = args.model is not None and gpu_available()
     if args.model is not None and not use_torch:
         print("no PyTorch GPU: using the fake model", file=sys.stderr)
+    planned = args.unit == "tokens" and not use_torch
     client = vgmo.Client(args.server, args.name, gpu=gpu, token=token,
-                         weight=args.weight, unit="images")
-    total = {"batches": 0, "ooms": 0, "images": 0}
+                         weight=args.weight,
+                         unit="tokens" if planned else "images",
+                         model=args.vgmo_model if planned else None)
+    total = {"batches": 0, "ooms": 0, "images": 0, "refused": 0}
     start = time.monotonic()
     with client:
         if use_torch:
@@ -244,6 +331,10 @@ def main(argv=None):
                               args.seconds_per_image)
 
             def one_pass():
+                if planned:
+                    return run_fake_planned(client, model, files,
+                                            args.verbose,
+                                            args.vgmo_model is None)
                 return run_fake(client, model, files, args.verbose)
         done = 0
         while args.passes == 0 or done < args.passes:
@@ -251,10 +342,11 @@ def main(argv=None):
                 total[k] += v
             done += 1
         final = client.batch_size()
-    print("processed %d images in %d batches (%d out of memory) in %.1f s; "
-          "last batch size %d" % (total["images"], total["batches"],
-                                  total["ooms"], time.monotonic() - start,
-                                  final))
+    print("processed %d images in %d batches (%d out of memory%s) in "
+          "%.1f s; last batch size %d" %
+          (total["images"], total["batches"], total["ooms"],
+           ", %d refused" % total["refused"] if planned else "",
+           time.monotonic() - start, final))
     return 0
 
 

@@ -242,6 +242,53 @@ class TestClientDaemon(DaemonCase):
         c.close()
         self.assertNotIn("docparse-1", d.clients())
 
+    def test_fit_and_plan(self):
+        """A tokens worker of a preset asks before it runs: image sizes
+        counted with the model, a request that can never fit refused
+        with what would, a plan of the head of its queue, a batch
+        reported with its shapes; answers while the daemon is away."""
+        d = self.start()
+        c = self.client(d, "asker", unit="tokens", model="qwen2-vl-7b",
+                        padding="padded", pid=os.getpid())
+        page = {"images": [(1700, 2200)], "text_tokens": 120,
+                "output_tokens": 512}
+        f = c.fit(**page)
+        self.assertEqual((f.verdict, f.fits), ("fits", True), f.reason)
+        self.assertGreater(f.room_bytes, f.need_bytes)
+        huge = c.fit(text_tokens=5_000_000, output_tokens=16)
+        self.assertEqual((huge.verdict, huge.fits), ("never", False))
+        self.assertIn("never fits", huge.reason)
+        self.assertTrue(1000 < huge.max_prompt_tokens < 5_000_000)
+        # The model counts image tokens: a bigger page needs more.
+        big = c.fit(images=[(3000, 4000)], text_tokens=120,
+                    output_tokens=512)
+        self.assertGreater(big.need_bytes, f.need_bytes)
+        queue = [page, {"image_tokens": 800, "images": 1,
+                        "text_tokens": 30}, page]
+        plan = c.plan(queue)
+        self.assertTrue(1 <= plan.take <= 3, plan)
+        self.assertEqual(plan.head.verdict, "fits")
+        c.report(2, 19 * GIB, requests=queue[:2])
+        seen = d.clients()["asker"]
+        self.assertEqual((seen["unit"], seen["reports"]), ("tokens", 1))
+        with self.assertRaises(ValueError):
+            c.report(3, GIB, requests=queue[:2])
+        with self.assertRaises(ValueError):
+            c.fit(images=[(0, 10)])
+        with self.assertRaises(ValueError):
+            c.plan([{"pixels": 3}])
+        # An items worker cannot count tokens of image sizes.
+        items = self.client(d, "counter", unit="images")
+        with self.assertRaises(vgmo.VgmoError) as cm:
+            items.fit(images=[(1024, 1024)])
+        self.assertEqual((cm.exception.status, cm.exception.field),
+                         (400, "image_tokens"))
+        d.stop()
+        with self.assertLogs("vgmo", logging.WARNING):
+            away = c.fit(**page)
+        self.assertEqual((away.verdict, away.fits), ("unknown", True))
+        self.assertEqual(c.plan(queue).take, min(3, c.batch_size()))
+
     def test_converges_to_the_cost(self):
         d = self.start()
         fixed, cost = 10 * GIB, 6 * GIB
@@ -369,6 +416,30 @@ class TestClientDaemon(DaemonCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertRegex(out.stdout, r"processed 40 images in \d+ batches")
 
+    def test_example_worker_refuses_what_never_fits(self):
+        """--unit tokens: vgmo plans each batch from the images' sizes; a
+        panorama that could never fit (the fake model would need 960 GiB)
+        is refused before it runs, with no out-of-memory error."""
+        d = self.start()
+        folder = os.path.join(self.dir, "pages")
+        os.mkdir(folder)
+        for i in range(30):
+            write_png(os.path.join(folder, "page%02d.png" % i), 1024, 1024)
+        write_png(os.path.join(folder, "page20-panorama.png"), 20000, 12000)
+        out = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--server", d.url, "--folder", folder, "--unit", "tokens",
+             "-v", "--seconds-per-image", "0"],
+            capture_output=True, text=True, timeout=60, check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("processed 30 images", out.stdout)
+        self.assertIn("(0 out of memory, 1 refused)", out.stdout)
+        self.assertRegex(out.stderr, r"page20-panorama.png does not fit: "
+                         r"never fits")
+        sizes = [int(m) for m in re.findall(r"^batch of (\d+): peak",
+                                            out.stdout, re.M)]
+        self.assertGreaterEqual(max(sizes), 8, out.stdout)
+
 
 # -------------------------------------------------- against a stub server
 
@@ -478,6 +549,17 @@ class TestTorchHelper(unittest.TestCase):
         self.client.cleanup_requested = False
         r.run(self.batch, 1, 1)
         self.assertEqual(self.client.reports[-1]["freed_bytes"], 5 * GIB)
+
+    def test_run_requests(self):
+        r = self.vt.Runner(self.client)
+        reqs = [{"image_tokens": 900, "text_tokens": 20}] * 2
+        seen = []
+        self.assertEqual(r.run_requests(
+            lambda batch, n: seen.append(batch) or self.batch(n), reqs, 2),
+            "out2")
+        self.assertEqual(seen, [reqs])
+        (rep,) = self.client.reports
+        self.assertEqual((rep["items"], rep["requests"]), (2, reqs))
 
     def test_oom(self):
         def boom():

@@ -10,13 +10,15 @@ Standard library only; Python >= 3.9.
 """
 
 from .client import DEFAULT_SERVER, Client, VgmoError, read_token_file
+from .fit import Fit, Plan
 from .optimizer import (MemoryConfig, MemoryOptimizationResult,
                         MemoryOptimizationStrategy, MemoryStatus,
                         VLMGPUMemoryOptimizer)
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "VgmoError", "read_token_file", "DEFAULT_SERVER",
+__all__ = ["Client", "Fit", "Plan", "VgmoError", "read_token_file",
+           "DEFAULT_SERVER",
            "VLMGPUMemoryOptimizer", "MemoryConfig",
            "MemoryOptimizationStrategy", "MemoryStatus",
            "MemoryOptimizationResult", "__version__"]
