@@ -153,21 +153,32 @@ def gpu_available():
     return torch.cuda.is_available()
 
 
+def run_batch(client, model, paths, freed, requests=None):
+    """Runs one batch on the fake model and reports it. Returns its peak
+    (None: out of memory) and the bytes a cleanup freed, to send next."""
+    start = time.monotonic()
+    try:
+        _, peak = model(paths)
+    except FakeOOM:
+        client.report_oom(len(paths), allocated_bytes=model.fixed,
+                          reserved_bytes=model.reserved)
+        return None, model.cleanup()  # as after a real OOM
+    client.report(len(paths), peak, allocated_bytes=model.fixed,
+                  reserved_bytes=model.reserved,
+                  seconds=time.monotonic() - start, freed_bytes=freed,
+                  requests=requests)
+    return peak, model.cleanup() if client.cleanup_requested else None
+
+
 def run_fake(client, model, files, verbose):
     stats = {"batches": 0, "ooms": 0, "images": 0}
     freed = None
     i = 0
     while i < len(files):
-        n = max(1, client.batch_size())
-        batch = files[i:i + n]
-        start = time.monotonic()
-        try:
-            _, peak = model(batch)
-        except FakeOOM:
+        batch = files[i:i + max(1, client.batch_size())]
+        peak, freed = run_batch(client, model, batch, freed)
+        if peak is None:
             stats["ooms"] += 1
-            client.report_oom(len(batch), allocated_bytes=model.fixed,
-                              reserved_bytes=model.reserved)
-            freed = model.cleanup()  # as after a real OOM
             if verbose:
                 print("batch of %d: out of memory; next %d" %
                       (len(batch), client.batch_size()))
@@ -176,19 +187,12 @@ def run_fake(client, model, files, verbose):
                       file=sys.stderr)
                 i += 1
             continue
-        nxt = client.report(len(batch), peak, allocated_bytes=model.fixed,
-                            reserved_bytes=model.reserved,
-                            seconds=time.monotonic() - start,
-                            freed_bytes=freed)
-        freed = None
-        if client.cleanup_requested:
-            freed = model.cleanup()
         stats["batches"] += 1
         stats["images"] += len(batch)
         i += len(batch)
         if verbose:
             print("batch of %d: peak %.2f GiB; next %d" %
-                  (len(batch), peak / GIB, nxt))
+                  (len(batch), peak / GIB, client.batch_size()))
     return stats
 
 
@@ -212,29 +216,17 @@ def run_fake_planned(client, model, files, verbose, count_tokens):
                       plan.head.max_pixels, file=sys.stderr)
             continue
         batch = queue[:plan.take]
-        paths = [p for p, _ in batch]
-        start = time.monotonic()
-        try:
-            _, peak = model(paths)
-        except FakeOOM:
+        peak, freed = run_batch(client, model, [p for p, _ in batch], freed,
+                                [r for _, r in batch])
+        if peak is None:
             stats["ooms"] += 1
-            client.report_oom(len(batch), allocated_bytes=model.fixed,
-                              reserved_bytes=model.reserved)
-            freed = model.cleanup()
             if verbose:
                 print("batch of %d: out of memory" % len(batch))
-            if len(batch) == 1:
-                print("%s does not fit on the GPU; skipped" % paths[0],
+            if len(batch) == 1:  # it failed alone: skip it
+                print("%s does not fit on the GPU; skipped" % batch[0][0],
                       file=sys.stderr)
-                queue.pop(0)
-            continue
-        client.report(len(batch), peak, allocated_bytes=model.fixed,
-                      reserved_bytes=model.reserved,
-                      seconds=time.monotonic() - start, freed_bytes=freed,
-                      requests=[r for _, r in batch])
-        freed = None
-        if client.cleanup_requested:
-            freed = model.cleanup()
+                del queue[:1]
+            continue  # the plan after an OOM is smaller
         stats["batches"] += 1
         stats["images"] += len(batch)
         del queue[:len(batch)]
