@@ -382,6 +382,35 @@ static void put_u64(json_t *o, const char *k, uint64_t v)
 	json_object_set_new(o, k, json_integer((json_int_t)v));
 }
 
+/* The settings as the engine's Python keyword arguments
+ * (vllm.LLM(**kwargs), ray.data.llm's engine_kwargs): "--max-num-seqs"
+ * -> "max_num_seqs", values typed. */
+static json_t *kwargs_json(const vgmo_serving_plan *p)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; o && i < p->nflags; i++) {
+		const char *v = p->flags[i].value, *n = p->flags[i].name;
+		char key[sizeof(p->flags[i].name)];
+		json_t *jv;
+		size_t k = 0;
+
+		while (*n == '-')
+			n++;
+		for (; *n && k + 1 < sizeof(key); n++)
+			key[k++] = *n == '-' ? '_' : *n;
+		key[k] = '\0';
+		if (v[0] == '{')
+			jv = json_loads(v, 0, NULL);
+		else if (strchr(v, '.'))
+			jv = json_real(atof(v));
+		else
+			jv = json_integer((json_int_t)strtoll(v, NULL, 10));
+		json_object_set_new(o, key, jv ? jv : json_string(v));
+	}
+	return o;
+}
+
 static int print_json(const args *a, const vgmo_vlm_model *m,
                       const vgmo_serving_node *node, bool live,
                       const vgmo_serving_plan *p)
@@ -442,6 +471,7 @@ static int print_json(const args *a, const vgmo_vlm_model *m,
 		                    json_string(p->flags[i].why));
 	}
 	json_object_set(o, "settings", set);
+	json_object_set_new(o, "kwargs", kwargs_json(p));
 	json_object_set(o, "why", why);
 	for (unsigned j = 0; j < p->instances; j++)
 		json_array_append_new(fr, p->engine == VGMO_SERVING_TRANSFORMERS

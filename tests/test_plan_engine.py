@@ -80,6 +80,13 @@ class Offline(unittest.TestCase):
         self.assertEqual(s["--max-num-seqs"], "8")
         self.assertEqual(s["--mm-processor-kwargs"],
                          '{"max_pixels": %d}' % (1564 * 784))
+        kw = js["kwargs"]  # vllm.LLM(**kw), ray.data.llm engine_kwargs
+        self.assertEqual(kw["limit_mm_per_prompt"], {"image": 2})
+        self.assertEqual(kw["max_num_seqs"], 8)
+        self.assertEqual(kw["mm_processor_kwargs"],
+                         {"max_pixels": 1564 * 784})
+        self.assertEqual(kw["gpu_memory_utilization"],
+                         float(s["--gpu-memory-utilization"]))
         # It takes what 8 sequences need, not the whole GPU.
         self.assertLess(float(s["--gpu-memory-utilization"]), 0.5)
         self.assertGreaterEqual(js["predicted"]["sequences_at_max_len"], 8)
