@@ -15,8 +15,7 @@
  *                 --concurrency)
  *
  *   vLLM:   utilization u x total = W + WS + A + KV pool; the process
- *           holds u x total + C. u rounded to 0.01: up to what n needs
- *           when that fits the share, else down.
+ *           holds u x total + C.
  *   SGLang: mem_fraction_static f_j of the memory free when instance j
  *           starts (F_j, its context already taken): KV pool =
  *           f_j x F_j - W; activations live in (1 - f_j) x F_j.
@@ -24,6 +23,10 @@
  *           pool = (free - (1 - f_j) x total) x 0.90 (TGI_WIGGLE_ROOM).
  *   transformers: batch n = (S - C - W - WS) / (KV + activations of one
  *           request), the planner's per-request cost.
+ *
+ * Fractions have two decimals, rounded up to what n sequences need when
+ * the instance then still fits its share, else down (and n cut to what
+ * the pool holds).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -326,20 +329,37 @@ static void vllm(vgmo_serving_plan *p, const common *c,
 
 /* SGLang and TGI: each instance's fraction depends on what is free when
  * it starts; instance j starts after j - 1 others hold `held` each. */
+/* SGLang's pool for fraction f of `fj` free, and what the instance holds. */
+static double sglang_pool(const common *c, double f, double fj, double *held)
+{
+	double pool = f * fj - c->weights;
+
+	*held = c->context + c->weights + pool + c->ws + c->act;
+	return pool;
+}
+
 static void sglang(vgmo_serving_plan *p, const common *c,
                    const vgmo_serving_request *r)
 {
 	double pool_want = p->max_seqs * c->kv_seq, held = 0, pool = 0;
+	double taken = 0;
 	char why[224];
 
 	for (unsigned j = 0; j < p->instances; j++) {
-		double fj = c->free - j * held - c->context;
-		double f = frac_floor((c->weights + pool_want) / fj);
+		double fj = c->free - taken - c->context, hj;
+		double f = frac_ceil((c->weights + pool_want) / fj);
+		double pj = sglang_pool(c, f, fj, &hj);
 
+		/* Rounded up when that still fits the share, else down. */
+		if (hj > c->share) {
+			f = frac_floor((c->weights + pool_want) / fj);
+			pj = sglang_pool(c, f, fj, &hj);
+		}
 		p->fraction[j] = f;
+		taken += hj;
 		if (j == 0) {
-			pool = f * fj - c->weights;
-			held = c->context + c->weights + pool + c->ws + c->act;
+			pool = pj;
+			held = hj;
 		}
 	}
 	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
@@ -368,25 +388,41 @@ static void sglang(vgmo_serving_plan *p, const common *c,
 	add_flag(p, "--chunked-prefill-size", why, "%u", p->batched_tokens);
 }
 
+/* TGI's pool for fraction f with `after` free after its warmup, and what
+ * the instance holds. */
+static double tgi_pool(const common *c, double f, double after, double *held)
+{
+	double pool = (after - (1.0 - f) * c->total) * TGI_WIGGLE;
+
+	*held = c->context + c->weights + c->ws + c->act + pool;
+	return pool;
+}
+
 static void tgi(vgmo_serving_plan *p, const common *c,
                 const vgmo_serving_request *r)
 {
 	double pool_want = p->max_seqs * c->kv_seq, held = 0, pool = 0;
+	double taken = 0;
 	char why[224];
 
 	for (unsigned j = 0; j < p->instances; j++) {
 		/* Free after this instance's context, weights and warmup. */
-		double after = c->free - j * held - c->context - c->weights -
+		double after = c->free - taken - c->context - c->weights -
 		               c->ws - c->act;
-		double f = frac_floor(1.0 - (after - pool_want / TGI_WIGGLE) /
-		                                    c->total);
+		double want = 1.0 - (after - pool_want / TGI_WIGGLE) / c->total;
+		double f = fmin(1.0, frac_ceil(want)), hj;
+		double pj = tgi_pool(c, f, after, &hj);
 
-		if (f > 1.0)
-			f = 1.0;
+		/* Rounded up when that still fits the share, else down. */
+		if (hj > c->share) {
+			f = fmin(1.0, frac_floor(want));
+			pj = tgi_pool(c, f, after, &hj);
+		}
 		p->fraction[j] = f;
+		taken += hj;
 		if (j == 0) {
-			pool = (after - (1.0 - f) * c->total) * TGI_WIGGLE;
-			held = c->context + c->weights + c->ws + c->act + pool;
+			pool = pj;
+			held = hj;
 		}
 	}
 	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;

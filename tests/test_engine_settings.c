@@ -177,9 +177,11 @@ static void test_vllm_beside_another_process(void **state)
 
 /* SGLang: length 200, KV 1024000 a sequence, 1028000 with logits; n =
  * floor(12653954457 / 1028000) = 12309. Free at start less its context
- * 16642998272; f = floor((2e9 + 12309 x 1024000) / 16642998272) =
- * floor(0.8775) = 0.87; pool 0.87 x 16642998272 - 2e9 = 12479408496,
- * 2437384 tokens, 12186 sequences of 200. */
+ * 16642998272; (2e9 + 12309 x 1024000) / 16642998272 = 0.8775, rounded
+ * up to 0.88 since the instance then holds context + weights + pool +
+ * workspaces + activations = 15453766287 <= the share; pool 0.88 x
+ * 16642998272 - 2e9 = 12645838479, 2469890 tokens, 12349 sequences of
+ * 200. */
 static void test_sglang(void **state)
 {
 	vgmo_serving_request r = hand_request();
@@ -187,24 +189,25 @@ static void test_sglang(void **state)
 
 	(void)state;
 	assert_int_equal(p.max_model_len, 200);
-	assert_true(fabs(p.fraction[0] - 0.87) < 1e-9);
-	assert_int_equal(p.kv_pool_bytes, UINT64_C(12479408496));
-	assert_int_equal(p.kv_pool_tokens, 2437384);
-	assert_int_equal(p.max_seqs, 12186);
-	assert_int_equal(p.seqs_at_max_len, 12186);
-	assert_string_equal(flag(&p, "--mem-fraction-static"), "0.87");
+	assert_true(fabs(p.fraction[0] - 0.88) < 1e-9);
+	assert_int_equal(p.kv_pool_bytes, UINT64_C(12645838479));
+	assert_int_equal(p.kv_pool_tokens, 2469890);
+	assert_int_equal(p.max_seqs, 12309);
+	assert_int_equal(p.seqs_at_max_len, 12349);
+	assert_string_equal(flag(&p, "--mem-fraction-static"), "0.88");
 	assert_string_equal(flag(&p, "--context-length"), "200");
-	assert_string_equal(flag(&p, "--max-running-requests"), "12186");
+	assert_string_equal(flag(&p, "--max-running-requests"), "12309");
 	assert_string_equal(flag(&p, "--chunked-prefill-size"), "256");
 }
 
 /* Two SGLang instances: share 7730941132, n = floor((7730941132 -
  * 536870912 - 2271056896) / 1028000) = 4788; the first: free less context
- * 16642998272, f1 = floor((2e9 + 4788 x 1024000) / 16642998272) =
- * floor(0.41476) = 0.41, pool 0.41 x 16642998272 - 2e9 = 4823629291.52;
- * it holds 536870912 + 2e9 + 4823629291.52 + 268435456 + 2621440 =
- * 7631557099.52, so the second finds 9011441172.48 free (its context
- * out), f2 = floor(6902912000 / 9011441172.48) = floor(0.76602) = 0.76. */
+ * 16642998272, (2e9 + 4788 x 1024000) / 16642998272 = 0.41476; 0.42
+ * would hold 7797987082 > the share, so f1 = 0.41, pool 0.41 x 16642998272 -
+ * 2e9 = 4823629291.52; it holds 536870912 + 2e9 + 4823629291.52 + 268435456 +
+ * 2621440 = 7631557099.52, so the second finds 9011441172.48 free (its context
+ * out), 6902912000 / 9011441172.48 = 0.76602; 0.77 would hold
+ * 7746737511 > the share, so f2 = 0.76. */
 static void test_sglang_second_instance_sees_the_first(void **state)
 {
 	vgmo_serving_request r = hand_request();
@@ -220,26 +223,27 @@ static void test_sglang_second_instance_sees_the_first(void **state)
 
 /* TGI: after warmup T - context - weights - workspaces - activations =
  * 14371941376 free; the pool wanted (12309 x 1024000 = 12604416000)
- * needs f = floor(1 - (14371941376 - 12604416000 / 0.9) / T) =
- * floor(0.97863) = 0.97; pool (14371941376 - 0.03 x T) x 0.9 =
- * 12470890770, 2435720 tokens, 12178 sequences of 200. */
+ * needs f = 1 - (14371941376 - 12604416000 / 0.9) / T = 0.97863, rounded
+ * up to 0.98 (the instance then holds 15433437401 <= the share); pool
+ * (14371941376 - 0.02 x T) x 0.9 = 12625509593, 2465919 tokens. */
 static void test_tgi(void **state)
 {
 	vgmo_serving_request r = hand_request();
 	vgmo_serving_plan p = plan(VGMO_SERVING_TGI, &r);
 
 	(void)state;
-	assert_true(fabs(p.fraction[0] - 0.97) < 1e-9);
-	assert_int_equal(p.kv_pool_bytes, UINT64_C(12470890770));
-	assert_int_equal(p.kv_pool_tokens, 2435720);
-	assert_int_equal(p.max_seqs, 12178);
-	assert_string_equal(flag(&p, "--cuda-memory-fraction"), "0.97");
+	assert_true(fabs(p.fraction[0] - 0.98) < 1e-9);
+	assert_int_equal(p.kv_pool_bytes, UINT64_C(12625509593));
+	assert_int_equal(p.kv_pool_tokens, 2465919);
+	assert_int_equal(p.max_seqs, 12309);
+	assert_int_equal(p.instance_bytes, UINT64_C(15433437401));
+	assert_string_equal(flag(&p, "--cuda-memory-fraction"), "0.98");
 	assert_string_equal(flag(&p, "--max-input-tokens"), "120");
 	assert_string_equal(flag(&p, "--max-total-tokens"), "200");
 	assert_string_equal(flag(&p, "--max-batch-prefill-tokens"), "256");
-	assert_string_equal(flag(&p, "--max-batch-total-tokens"), "2435720");
-	assert_string_equal(flag(&p, "--max-batch-size"), "12178");
-	assert_string_equal(flag(&p, "--max-concurrent-requests"), "24356");
+	assert_string_equal(flag(&p, "--max-batch-total-tokens"), "2465919");
+	assert_string_equal(flag(&p, "--max-batch-size"), "12309");
+	assert_string_equal(flag(&p, "--max-concurrent-requests"), "24618");
 }
 
 /* transformers: a request costs KV 5120 x 200 = 1024000 + activations
