@@ -365,6 +365,7 @@ static void sglang(vgmo_serving_plan *p, const common *c,
 	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
 	fit_seqs(p, pool / c->kv_seq);
 	common_tail(p, c, held);
+	p->headroom_bytes = (int64_t)(c->free - taken);
 	why_fraction(why, sizeof(why), c, p,
 	             "fraction of the memory free at start for weights + KV "
 	             "pool");
@@ -428,6 +429,7 @@ static void tgi(vgmo_serving_plan *p, const common *c,
 	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
 	fit_seqs(p, pool / c->kv_seq);
 	common_tail(p, c, held);
+	p->headroom_bytes = (int64_t)(c->free - taken);
 	why_fraction(why, sizeof(why), c, p,
 	             "KV pool = (free after warmup - (1 - f) x total) x 0.90");
 	add_flag(p, "--cuda-memory-fraction", why, "%.2f", p->fraction[0]);

@@ -354,8 +354,9 @@ static void print_text(const args *a, const vgmo_vlm_model *m,
 				printf("  # instance %u%s\n", j + 1,
 				       p->engine == VGMO_SERVING_VLLM
 				               ? " (every instance alike)"
-				               : ", started after the ones "
-				                 "above");
+				       : j == 0 ? ", started first"
+				                : ", started after the ones "
+				                  "above");
 			if (p->engine != VGMO_SERVING_VLLM || j == 0)
 				print_paste(p, j);
 		}
