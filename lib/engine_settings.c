@@ -9,6 +9,7 @@
  *   share   S = (free - M) / instances          (free = total offline)
  *   context C, weights W, workspaces WS, one process each
  *   prompt  P = images x image_tokens + text;  B = P rounded up to 256
+ *           (vLLM: at least max_model_len)
  *   act     A = max(decoder_act x B, vision_act x images x image_tokens)
  *   per sequence: KV at max_model_len + fp32 logits of one position
  *   sequences n = (S - C - W - WS - A) / per sequence (capped by
@@ -179,6 +180,10 @@ static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 	p->prompt_tokens = (uint32_t)c->prompt;
 	p->max_model_len = (uint32_t)c->len;
 	p->batched_tokens = (uint32_t)round_up(fmax(c->prompt, 1), STEP_ROUND);
+	/* vLLM without chunked prefill (the V0 engine's default for
+	 * multimodal models) refuses max_num_batched_tokens < max_model_len. */
+	if (p->engine == VGMO_SERVING_VLLM && p->batched_tokens < c->len)
+		p->batched_tokens = (uint32_t)c->len;
 	c->kv_tok = (double)vgmo_model_kv_bytes_per_token(m, d);
 	c->kv_seq = c->kv_tok * c->len;
 	c->logits = vgmo__logits_bytes(m);
@@ -267,6 +272,20 @@ static void common_tail(vgmo_serving_plan *p, const common *c, double instance)
 	p->headroom_bytes = (int64_t)(c->free - instance * p->instances);
 }
 
+/* Who decided the number of sequences. */
+static const char *seqs_why(const vgmo_serving_request *r,
+                            const vgmo_serving_plan *p, char *buf, size_t n)
+{
+	if (r->concurrency && r->concurrency <= p->max_seqs)
+		return "your --concurrency";
+	if (r->concurrency)
+		snprintf(buf, n, "--concurrency %u does not fit, %u do",
+		         r->concurrency, p->max_seqs);
+	else
+		snprintf(buf, n, "as many as fit the share");
+	return buf;
+}
+
 /* The fraction was rounded: no more sequences than its pool holds. */
 static void fit_seqs(vgmo_serving_plan *p, double fit)
 {
@@ -279,7 +298,7 @@ static void vllm(vgmo_serving_plan *p, const common *c,
 {
 	double need = c->base + p->max_seqs * c->per_seq;
 	double u = frac_ceil(need / c->total), pool;
-	char why[224];
+	char why[224], buf[96];
 
 	if (!r->concurrency || u * c->total + c->context > c->share)
 		u = frac_floor((c->share - c->context) / c->total);
@@ -300,14 +319,13 @@ static void vllm(vgmo_serving_plan *p, const common *c,
 	add_flag(p, "--max-model-len", why, "%u", p->max_model_len);
 	snprintf(why, sizeof(why),
 	         "%s: KV %.2f GiB each at max-model-len; the pool holds %u",
-	         r->concurrency && r->concurrency <= p->max_seqs
-	                 ? "your --concurrency"
-	                 : "sequences that fit the share",
-	         gib(c->kv_seq), p->seqs_at_max_len);
+	         seqs_why(r, p, buf, sizeof(buf)), gib(c->kv_seq),
+	         p->seqs_at_max_len);
 	add_flag(p, "--max-num-seqs", why, "%u", p->max_seqs);
 	snprintf(why, sizeof(why),
-	         "one request's whole prompt per step (%u tokens), so an "
-	         "image is never split; activation peak %.2f GiB",
+	         "one request's whole prompt (%u tokens) and at least "
+	         "max-model-len (V0 without chunked prefill needs it); "
+	         "activation peak %.2f GiB",
 	         p->prompt_tokens, gib(c->act));
 	add_flag(p, "--max-num-batched-tokens", why, "%u", p->batched_tokens);
 	snprintf(why, sizeof(why),
@@ -343,7 +361,7 @@ static void sglang(vgmo_serving_plan *p, const common *c,
 {
 	double pool_want = p->max_seqs * c->kv_seq, held = 0, pool = 0;
 	double taken = 0;
-	char why[224];
+	char why[224], buf[96];
 
 	for (unsigned j = 0; j < p->instances; j++) {
 		double fj = c->free - taken - c->context, hj;
@@ -377,10 +395,8 @@ static void sglang(vgmo_serving_plan *p, const common *c,
 	add_flag(p, "--context-length", why, "%u", p->max_model_len);
 	snprintf(why, sizeof(why),
 	         "%s; KV %.2f GiB each, the pool holds %u at full length",
-	         r->concurrency && r->concurrency <= p->max_seqs
-	                 ? "your --concurrency"
-	                 : "requests that fit the share",
-	         gib(c->kv_seq), p->seqs_at_max_len);
+	         seqs_why(r, p, buf, sizeof(buf)), gib(c->kv_seq),
+	         p->seqs_at_max_len);
 	add_flag(p, "--max-running-requests", why, "%u", p->max_seqs);
 	snprintf(why, sizeof(why),
 	         "one request's prompt per prefill chunk (%u tokens); "
@@ -404,7 +420,7 @@ static void tgi(vgmo_serving_plan *p, const common *c,
 {
 	double pool_want = p->max_seqs * c->kv_seq, held = 0, pool = 0;
 	double taken = 0;
-	char why[224];
+	char why[224], buf[96];
 
 	for (unsigned j = 0; j < p->instances; j++) {
 		/* Free after this instance's context, weights and warmup. */
@@ -451,10 +467,7 @@ static void tgi(vgmo_serving_plan *p, const common *c,
 	add_flag(p, "--max-batch-total-tokens", why, "%llu",
 	         (unsigned long long)p->kv_pool_tokens);
 	snprintf(why, sizeof(why), "%s; KV %.2f GiB each at max-total-tokens",
-	         r->concurrency && r->concurrency <= p->max_seqs
-	                 ? "your --concurrency"
-	                 : "requests that fit the share",
-	         gib(c->kv_seq));
+	         seqs_why(r, p, buf, sizeof(buf)), gib(c->kv_seq));
 	add_flag(p, "--max-batch-size", why, "%u", p->max_seqs);
 	snprintf(why, sizeof(why),
 	         "the batch plus as many queued; the router answers 429 "

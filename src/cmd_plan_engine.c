@@ -268,7 +268,8 @@ static int resolve_gpu(args *a, vgmo_serving_node *node, bool *live)
 	}
 	a->req.total_bytes = node->total_bytes;
 	a->req.free_bytes = node->free_bytes;
-	a->gpu = NULL;
+	if (a->gpu == NULL)
+		a->gpu = "0";
 	rc = CLI_EXIT_OK;
 out:
 	client_response_free(&resp);
