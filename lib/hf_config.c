@@ -59,8 +59,8 @@ static vgmo_err get_u32(const hf *h, const json_t *o, const char *obj,
 		return VGMO_OK;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
-	    json_integer_value(v) > 100000000)
-		return bad(h, obj, key, "must be a positive integer");
+	    json_integer_value(v) > 1000000)
+		return bad(h, obj, key, "must be an integer in 1..1000000");
 	*out = (uint32_t)json_integer_value(v);
 	return VGMO_OK;
 }
@@ -181,6 +181,12 @@ static vgmo_err vision_of(const hf *h, const json_t *root, const char *type,
 	if ((rc = get_u32(h, o, obj, "patch_size", 14, &v->patch)) ||
 	    (rc = get_u32(h, o, obj, "spatial_merge_size", 2, &v->merge)))
 		return rc;
+	if (v->patch > 1024)
+		return bad(h, obj, "patch_size", "more than 1024 pixels");
+	if (v->merge > 64)
+		return bad(h, obj, "spatial_merge_size", "more than 64");
+	if (v->image_size > 100000)
+		return bad(h, obj, "image_size", "more than 100000 pixels");
 	if (v->image_size && v->image_size < v->patch)
 		return bad(h, obj, "image_size", "smaller than patch_size");
 	return VGMO_OK;
@@ -293,11 +299,17 @@ vgmo_err vgmo__hf_config_model(const json_t *root, const char *source,
 		proj += 3.0 * v.patch * v.patch * v.width;
 	} else {
 		grid = floor((double)v.image_size / v.patch);
+		if (grid * grid > 1e6)
+			return bad(&h, "vision_config", "image_size",
+			           "over 1000000 patches per image");
 		proj = grid * grid * v.width; /* position embeddings */
 		if (strcmp(type, "idefics3") == 0) {
 			if ((rc = get_u32(&h, root, NULL, "scale_factor", 0,
 			                  &scale)) != VGMO_OK)
 				return rc;
+			if (scale > 64)
+				return bad(&h, NULL, "scale_factor",
+				           "more than 64");
 			m.image_rule = VGMO_IMAGE_TILES;
 			m.tile = v.image_size;
 			m.tokens_per_tile =
