@@ -48,7 +48,7 @@ vgmo_err vgmo_serving_node_from_status(const char *text, size_t len, int gpu,
 {
 	json_error_t je;
 	json_t *root = json_loadb(text, len, 0, &je);
-	const json_t *gpus, *g = NULL, *workers, *w;
+	const json_t *gpus, *g = NULL, *workers, *procs, *w;
 	vgmo_serving_node n;
 	const char *name;
 	vgmo_err rc = VGMO_ERR_PARSE;
@@ -105,6 +105,19 @@ vgmo_err vgmo_serving_node_from_status(const char *text, size_t len, int gpu,
 	}
 	name = json_string_value(json_object_get(g, "name"));
 	vgmo__strlcpy(n.gpu_name, name ? name : "GPU", sizeof(n.gpu_name));
+	n.processes = -1;
+	procs = json_object_get(g, "processes");
+	if (json_is_array(procs)) {
+		n.processes = (int)json_array_size(procs);
+		json_array_foreach(procs, i, w)
+		{
+			const json_t *b = json_object_get(w, "used_bytes");
+
+			if (json_is_integer(b) && json_integer_value(b) > 0)
+				n.process_bytes +=
+				        (uint64_t)json_integer_value(b);
+		}
+	}
 	/* Worker 0 is the daemon's built-in one; the others registered. */
 	workers = json_object_get(root, "workers");
 	json_array_foreach(workers, i, w)

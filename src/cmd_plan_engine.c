@@ -373,6 +373,10 @@ static void print_text(const args *a, const vgmo_vlm_model *m,
 	       gib(p->instance_bytes), gib(p->kv_pool_bytes),
 	       (unsigned long long)p->kv_pool_tokens, p->seqs_at_max_len,
 	       p->instances, (double)p->headroom_bytes / GIB);
+	if (live && node->processes >= 0)
+		printf("processes on this GPU: %d, holding %.1f GiB (their "
+		       "memory is out of the free figure)\n",
+		       node->processes, gib(node->process_bytes));
 	if (live && node->clients)
 		printf("vgmo clients on this GPU: %s (budgets %.1f GiB); their "
 		       "budgets shrink once this memory shows as used\n",
@@ -497,6 +501,12 @@ static int print_json(const args *a, const vgmo_vlm_model *m,
 		                    json_string(node->client_names));
 	}
 	json_object_set(o, "clients", cl ? cl : json_null());
+	json_object_set_new(o, "processes",
+	                    live && node->processes >= 0
+	                            ? json_pack("{s:i, s:I}", "count",
+	                                        node->processes, "used_bytes",
+	                                        (json_int_t)node->process_bytes)
+	                            : json_null());
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	                          JSON_REAL_PRECISION(6));
 out:

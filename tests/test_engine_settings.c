@@ -327,6 +327,10 @@ static void test_node_from_status(void **state)
 	static const char nofree[] =
 	        "{\"gpus\":[{\"index\":0,\"up\":true,\"memory_total_bytes\":"
 	        "1000,\"memory_free_bytes\":null}]}";
+	static const char procs[] =
+	        "{\"gpus\":[{\"index\":0,\"up\":true,\"memory_total_bytes\":"
+	        "1000,\"memory_free_bytes\":200,\"processes\":[{\"pid\":7,"
+	        "\"used_bytes\":700},{\"pid\":8,\"used_bytes\":null}]}]}";
 	vgmo_serving_node n;
 	char err[256];
 
@@ -339,6 +343,12 @@ static void test_node_from_status(void **state)
 	assert_int_equal(n.clients, 1);
 	assert_int_equal(n.client_budget_bytes, 300);
 	assert_string_equal(n.client_names, "docs");
+	assert_int_equal(n.processes, -1); /* not listed: unknown, not 0 */
+	assert_int_equal(vgmo_serving_node_from_status(procs, strlen(procs), 0,
+	                                               &n, err, sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(n.processes, 2);
+	assert_int_equal(n.process_bytes, 700);
 	assert_int_equal(vgmo_serving_node_from_status(ok, strlen(ok), 2, &n,
 	                                               err, sizeof(err)),
 	                 VGMO_ERR_NOT_FOUND);

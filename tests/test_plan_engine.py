@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import relylib  # noqa: E402
 
 VGMO = None
+FAKE_NVML = ""
 GIB = 1 << 30
 
 
@@ -179,6 +180,47 @@ class Live(unittest.TestCase):
         self.assertIn("--gpu 3", p.stderr)
 
 
+class LiveNvml(unittest.TestCase):
+    """The same answer through the NVML backend, on the fake
+    libnvidia-ml.so.1 (tests/fake_nvml): a GPU with a 20 GiB process on it
+    against the same GPU without."""
+
+    def plan_on(self, scenario):
+        d = tempfile.mkdtemp(prefix="vgmo-plan-nvml-")
+        path = os.path.join(d, "scenario")
+        with open(path, "w") as f:
+            f.write(scenario)
+        daemon = relylib.Daemon(
+            VGMO, os.path.join(d, "state"), "--nvml-library",
+            os.path.join(FAKE_NVML, "full", "libnvidia-ml.so.1"),
+            backend="nvml", env={"VGMO_FAKE_NVML_SCENARIO": path})
+        try:
+            return plan_json("--engine", "sglang", "--model", "qwen2-vl-7b",
+                             "--server", "http://" + daemon.main, "--gpu",
+                             "0")
+        finally:
+            daemon.stop()
+            relylib.shutil.rmtree(d, ignore_errors=True)
+
+    @unittest.skipUnless(os.environ.get("VGMO_FAKE_NVML_DIR"),
+                         "needs the fake NVML (VGMO_FAKE_NVML_DIR)")
+    def test_process_on_the_gpu(self):
+        base = "device 0 total 85520809984 used 1073741824 reserved 0\n"
+        empty = self.plan_on(base)
+        busy = self.plan_on(base.replace("used 1073741824",
+                                         "used %d" % (21 * GIB)) +
+                            "proc 0 4242 %d\n" % (20 * GIB))
+        self.assertEqual(empty["gpu"]["free_bytes"] -
+                         busy["gpu"]["free_bytes"], 20 * GIB)
+        self.assertEqual(busy["processes"], {"count": 1,
+                                             "used_bytes": 20 * GIB})
+        # SGLang's fraction is of the free memory: the same pool needs a
+        # larger fraction of less; the pool itself is what the share holds.
+        self.assertLess(busy["predicted"]["kv_pool_bytes"],
+                        empty["predicted"]["kv_pool_bytes"] - 19 * GIB)
+
+
 if __name__ == "__main__":
     VGMO = os.path.abspath(sys.argv.pop(1))
+    FAKE_NVML = os.environ.get("VGMO_FAKE_NVML_DIR", "")
     unittest.main()
