@@ -116,8 +116,8 @@ typedef struct common {
 	int n_fit;
 } common;
 
-static vgmo_err image_cap(const vgmo_vlm_model *m,
-                          const vgmo_serving_request *r, vgmo_serving_plan *p)
+static void image_cap(const vgmo_vlm_model *m, const vgmo_serving_request *r,
+                      vgmo_serving_plan *p)
 {
 	uint32_t w = r->shape.image_width, h = r->shape.image_height;
 
@@ -138,14 +138,13 @@ static vgmo_err image_cap(const vgmo_vlm_model *m,
 				        (double)m->min_pixels / f2);
 			p->max_pixels = (uint64_t)p->image_tokens * m->factor *
 			                m->factor;
-			return VGMO_OK;
+			return;
 		}
 	}
 	p->image_tokens = vgmo_model_image_tokens(m, w, h);
 	if (m->image_rule == VGMO_IMAGE_PIXELS)
 		p->max_pixels =
 		        (uint64_t)p->image_tokens * m->factor * m->factor;
-	return VGMO_OK;
 }
 
 static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
@@ -156,7 +155,7 @@ static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 	vgmo_dtype d = r->shape.dtype;
 
 	c->total = (double)r->total_bytes;
-	c->free = r->free_bytes ? (double)r->free_bytes : c->total;
+	c->free = r->free_known ? (double)r->free_bytes : c->total;
 	if (c->free > c->total)
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "free memory (%.2f GiB) exceeds the GPU's "

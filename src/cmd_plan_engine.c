@@ -268,6 +268,7 @@ static int resolve_gpu(args *a, vgmo_serving_node *node, bool *live)
 	}
 	a->req.total_bytes = node->total_bytes;
 	a->req.free_bytes = node->free_bytes;
+	a->req.free_known = true;
 	if (a->gpu == NULL)
 		a->gpu = "0";
 	rc = CLI_EXIT_OK;

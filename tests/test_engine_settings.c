@@ -168,6 +168,7 @@ static void test_vllm_beside_another_process(void **state)
 	vgmo_serving_plan p;
 
 	(void)state;
+	r.free_known = true;
 	r.free_bytes = UINT64_C(10737418240);
 	p = plan(VGMO_SERVING_VLLM, &r);
 	assert_int_equal(p.share_bytes, UINT64_C(9019431321));
@@ -298,6 +299,7 @@ static void test_refusals(void **state)
 	assert_non_null(strstr(err, "does not fit"));
 	/* Less free than the margin. */
 	r.total_bytes = T16;
+	r.free_known = true;
 	r.free_bytes = UINT64_C(1000000000);
 	assert_int_equal(vgmo_serving_plan_compute(VGMO_SERVING_TGI, &m, &r,
 	                                           NULL, &p, err, sizeof(err)),
@@ -307,7 +309,13 @@ static void test_refusals(void **state)
 	assert_int_equal(vgmo_serving_plan_compute(VGMO_SERVING_TGI, &m, &r,
 	                                           NULL, &p, err, sizeof(err)),
 	                 VGMO_ERR_INVALID);
+	/* A full GPU is a full GPU, not an unknown one. */
 	r.free_bytes = 0;
+	assert_int_equal(vgmo_serving_plan_compute(VGMO_SERVING_VLLM, &m, &r,
+	                                           NULL, &p, err, sizeof(err)),
+	                 VGMO_ERR_INVALID);
+	assert_non_null(strstr(err, "margin"));
+	r.free_known = false;
 	r.instances = 0;
 	assert_int_equal(vgmo_serving_plan_compute(VGMO_SERVING_SGLANG, &m, &r,
 	                                           NULL, &p, err, sizeof(err)),
@@ -388,6 +396,7 @@ static double live_fraction(vgmo_engine *e, vgmo_serving_engine which,
 	assert_int_equal(vgmo_model_preset_find("qwen2-vl-7b", &m), VGMO_OK);
 	vgmo_serving_request_init(&r);
 	r.total_bytes = n.total_bytes;
+	r.free_known = true;
 	r.free_bytes = n.free_bytes;
 	if (vgmo_serving_plan_compute(which, &m, &r, NULL, &p, err,
 	                              sizeof(err)) != VGMO_OK)

@@ -706,7 +706,9 @@ typedef struct vgmo_serving_request {
 	uint32_t concurrency;    /* sequences wanted in flight; 0: all fit */
 	uint32_t instances;      /* instances sharing the GPU equally, >= 1 */
 	uint64_t total_bytes;    /* the GPU's memory */
-	/* Memory free now (a live node); 0: unknown, the GPU is empty. */
+	/* Memory free now on a live node (free_known); otherwise the GPU
+	 * is taken as empty. */
+	bool free_known;
 	uint64_t free_bytes;
 } vgmo_serving_request;
 
