@@ -210,9 +210,10 @@ static void print_help(void)
 	               "with the reason, and the memory that engine's own\n"
 	               "allocation rule then takes. With --server URL --gpu N "
 	               "the GPU is the live\none: the daemon's free memory, "
-	               "other processes and registered clients.\n"
-	               "docs/engines.md states each engine's rule and the "
-	               "versions it applies to.",
+	               "other processes and registered clients.\nOnly an "
+	               "explicit --server makes the answer live ($VGMO_SERVER "
+	               "alone does not).\ndocs/engines.md states each "
+	               "engine's rule and the versions it applies to.",
 	               groups);
 }
 
