@@ -213,7 +213,8 @@ static int put_batch_sizes(json_t *o, const vgmo_worker_view *w)
 	                          opt_int(w != NULL, w ? w->batch_size : 0));
 	rc |= json_object_set_new(
 	        o, "optimal_batch_size",
-	        opt_int(w != NULL, w ? w->optimal_batch_size : 0));
+	        opt_int(w != NULL && w->optimal_batch_size > 0,
+	                w ? w->optimal_batch_size : 0));
 	return rc;
 }
 
@@ -322,8 +323,10 @@ static json_t *worker_json(const vgmo_worker_view *w)
 	rc |= json_object_set_new(o, "gpu", json_integer(w->gpu));
 	rc |= json_object_set_new(o, "weight", num(w->weight));
 	rc |= json_object_set_new(o, "batch_size", json_integer(w->batch_size));
-	rc |= json_object_set_new(o, "optimal_batch_size",
-	                          json_integer(w->optimal_batch_size));
+	/* 0 until the worker is first planned: unknown, not 0. */
+	rc |= json_object_set_new(
+	        o, "optimal_batch_size",
+	        opt_int(w->optimal_batch_size > 0, w->optimal_batch_size));
 	rc |= json_object_set_new(
 	        o, "manual_batch_size",
 	        opt_int(w->manual_batch_size != 0, w->manual_batch_size));

@@ -72,13 +72,14 @@ static void print_history(const json_t *history)
 		puts("no optimization recorded yet");
 		return;
 	}
-	printf("%-19s  %-33s  %-3s  %-9s  %9s  %s\n", "TIME", "ACTION", "OK",
-	       "BATCH", "FREED MiB", "DETAIL");
+	printf("%-19s  %-12s  %-33s  %-3s  %-9s  %9s  %s\n", "TIME", "WORKER",
+	       "ACTION", "OK", "BATCH", "FREED MiB", "DETAIL");
 	json_array_foreach(history, i, r)
 	{
 		const char *action = client_json_string(r, "action_taken");
 		const char *error = client_json_string(r, "error_message");
 		const char *reason = client_json_string(r, "reason");
+		const char *worker = client_json_string(r, "worker");
 		char when[32], batch[32], freed[32];
 		double t = 0, mb;
 
@@ -89,8 +90,8 @@ static void print_history(const json_t *history)
 			snprintf(freed, sizeof(freed), "%.1f", mb);
 		else
 			snprintf(freed, sizeof(freed), "-");
-		printf("%-19s  %-33s  %-3s  %-9s  %9s  %s\n", when,
-		       action ? action : "-",
+		printf("%-19s  %-12s  %-33s  %-3s  %-9s  %9s  %s\n", when,
+		       worker ? worker : "-", action ? action : "-",
 		       json_is_true(json_object_get(r, "success")) ? "yes"
 		                                                   : "no",
 		       batch, freed, error ? error : (reason ? reason : ""));

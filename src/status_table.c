@@ -261,11 +261,15 @@ static void print_header(FILE *f, const json_t *s, const json_t *config,
 	if (json_is_boolean(monitoring))
 		fprintf(f, "monitoring:    %s\n",
 		        json_is_true(monitoring) ? "on" : "off");
-	if (number(s, "current_batch_size", &cur) &&
-	    number(s, "optimal_batch_size", &opt))
-		fprintf(f, "batch size:    %.0f (optimal %.0f)\n", cur, opt);
+	fputs("batch size:    ", f);
+	if (number(s, "current_batch_size", &cur))
+		fprintf(f, "%.0f", cur);
 	else
-		fputs("batch size:    - (optimal -)\n", f);
+		fputc('-', f);
+	if (number(s, "optimal_batch_size", &opt))
+		fprintf(f, " (optimal %.0f)\n", opt);
+	else
+		fputs(" (optimal -)\n", f);
 	if (number(config, "memory_threshold_warning", &warn) &&
 	    number(config, "memory_threshold_critical", &crit) &&
 	    number(config, "memory_threshold_oom", &oom))

@@ -283,7 +283,13 @@ class ClientTest(unittest.TestCase):
         self.vgmo("optimize")
         out = self.vgmo("history").stdout
         lines = out.splitlines()
-        self.assertRegex(lines[0], r"^TIME +ACTION +OK +BATCH +FREED MiB")
+        self.assertRegex(lines[0],
+                         r"^TIME +WORKER +ACTION +OK +BATCH +FREED MiB")
+        # A pass that moves nothing says so, and names no worker.
+        for l in lines[1:]:
+            self.assertNotIn("batch size(s)", l)
+            if "no batch size changed" in l:
+                self.assertRegex(l, r"^\S+ \S+ +- +")
         self.assertGreaterEqual(len(lines), 2)
         self.assertTrue(any("manual_batch_size" in l for l in lines), out)
         hist = json.loads(self.vgmo("history", "--limit", "1",
@@ -385,7 +391,11 @@ class ClientTest(unittest.TestCase):
         self.vgmo("set-batch-size", "8", "9", rc=2)
         self.vgmo("optimize", "extra", rc=2)
         self.vgmo("enable", "--server", "ftp://x", rc=2)
-        self.vgmo("history", "--server", "127.0.0.1:8080", rc=2)
+        self.vgmo("history", "--server", "gopher://x:70", rc=2)
+        # No scheme means http://: the daemon is asked.
+        out = self.vgmo("status", "--server",
+                        self.daemon.url.replace("http://", "")).stdout
+        self.assertIn("batch size:", out)
         self.vgmo("status", "--backend", "sim", "--server", self.daemon.url,
                   rc=2)
         p = self.vgmo("enable", rc=1, env=clean_env(VGMO_SERVER="nonsense"))
@@ -406,6 +416,17 @@ class ClientTest(unittest.TestCase):
         self.vgmo("enable", env=env)
         self.vgmo("set-batch-size", "auto", env=env)
 
+
+    def test_19_health_port_as_server(self):
+        """The health port or a path given as --server: says which."""
+        with open(os.path.join(self.daemon.state_dir, "serve.out")) as f:
+            health = re.search(r"^health:\s+(http://[^/\s]+)", f.read(),
+                               re.M).group(1)
+        for url in (health, self.daemon.url + "/prefix"):
+            p = self.vgmo("status", "--server", url, rc=1)
+            self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+            self.assertIn("main port", p.stderr)
+            self.assertIn("GET /v1/status", p.stderr)
 
     def test_18_no_answer(self):
         """A listener that never answers: the 10 s limit, one line."""
@@ -470,6 +491,19 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
         self.assertIn(url, p.stderr)
 
+    def test_https_to_http(self):
+        """https:// to a plain daemon: says so, no --cacert advice."""
+        d = Daemon(os.path.join(self.tmp.name, "plain")).start()
+        try:
+            url = d.url.replace("http://", "https://")
+            p = run("status", "--server", url)
+        finally:
+            d.stop()
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("does not speak https", p.stderr)
+        self.assertNotIn("--cacert", p.stderr)
+
 
 class TokenTest(unittest.TestCase):
     """A daemon started with --auth-token-file."""
@@ -523,6 +557,8 @@ class TokenTest(unittest.TestCase):
         p = run("enable", "--token-file", wrong, env=self.env)
         self.assertEqual(p.returncode, 1)
         self.assertIn("refused the token in " + wrong, p.stderr)
+        # A token was sent: no advice to send one.
+        self.assertNotIn("needs the header", p.stderr)
         empty = self.file("empty", "\n")
         p = run("enable", "--token-file", empty, env=self.env)
         self.assertEqual(p.returncode, 1)
