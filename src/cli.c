@@ -83,6 +83,21 @@ bool cli_parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
+bool cli_is_integer(const char *s)
+{
+	if (s == NULL)
+		return false;
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
 bool cli_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -308,7 +323,7 @@ const cli_option cli_engine_options[] = {
          "NVML library path (default $VGMO_NVML_LIBRARY)", CLI_ID_NVML_LIBRARY},
         {NULL, NULL, NULL, 0}};
 
-enum flag_kind { FLAG_STRATEGY, FLAG_REAL, FLAG_INT };
+enum flag_kind { FLAG_STRATEGY, FLAG_REAL, FLAG_INT, FLAG_BOOL };
 
 /* What each config flag sets, in the order of cli_config_options[]. */
 static const struct config_flag {
@@ -323,7 +338,16 @@ static const struct config_flag {
         {"min_batch_size", FLAG_INT},
         {"monitoring_interval", FLAG_REAL},
         {"optimization_interval", FLAG_REAL},
+        {"temperature_threshold", FLAG_REAL},
+        {"cleanup_interval", FLAG_REAL},
+        {"memory_reserve_mb", FLAG_INT},
+        {"gc_threshold", FLAG_REAL},
+        {"fragmentation_threshold", FLAG_REAL},
+        {"enabled", FLAG_BOOL},
 };
+
+_Static_assert(CLI_CONFIG_FLAG_COUNT == VGMO_CONFIG_FIELD_COUNT,
+               "one flag per configuration field");
 
 const cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1] = {
         {"strategy", "NAME", "conservative|balanced|aggressive|adaptive",
@@ -344,6 +368,20 @@ const cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1] = {
          CLI_ID_CONFIG_FLAG + 6},
         {"optimization-interval", "S",
          "optimization_interval, seconds (default 60)", CLI_ID_CONFIG_FLAG + 7},
+        {"temperature-threshold", "C",
+         "temperature_threshold, degrees C (default 80)",
+         CLI_ID_CONFIG_FLAG + 8},
+        {"cleanup-interval", "S", "cleanup_interval, seconds (default 300)",
+         CLI_ID_CONFIG_FLAG + 9},
+        {"memory-reserve-mb", "N", "memory_reserve_mb, MiB (default 1024)",
+         CLI_ID_CONFIG_FLAG + 10},
+        {"gc-threshold", "F", "gc_threshold, 0..1 (default 0.85)",
+         CLI_ID_CONFIG_FLAG + 11},
+        {"fragmentation-threshold", "F",
+         "fragmentation_threshold, 0..1 (default 0.30)",
+         CLI_ID_CONFIG_FLAG + 12},
+        {"enabled", "true|false", "enabled: optimize at all (default true)",
+         CLI_ID_CONFIG_FLAG + 13},
         {NULL, NULL, NULL, 0}};
 
 void cli_engine_opts_init(cli_engine_opts *o)
@@ -392,7 +430,20 @@ static int set_config_flag(cli_engine_opts *o, const char *cmd,
 			        cmd, "invalid --%s '%s': not a number",
 			        opt->name, value);
 		break;
+	case FLAG_BOOL:
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+			return cli_usage_error(
+			        cmd,
+			        "invalid --%s '%s': expected true or false",
+			        opt->name, value);
+		break;
 	case FLAG_INT:
+		if (cli_is_integer(value) &&
+		    !cli_parse_long(value, INT_MIN, INT_MAX, &l))
+			return cli_usage_error(cmd,
+			                       "invalid --%s '%s': out of "
+			                       "range (at most %d)",
+			                       opt->name, value, INT_MAX);
 		if (!cli_parse_long(value, INT_MIN, INT_MAX, &l))
 			return cli_usage_error(
 			        cmd, "invalid --%s '%s': not an integer",

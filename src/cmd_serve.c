@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "daemon_internal.h"
 #include "http.h"
+#include "http_listen.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_HEALTH "127.0.0.1:8081"
@@ -129,6 +130,20 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	                    &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
+	/* Malformed flags are usage errors, found before any backend
+	 * loads. */
+	if (!http_listen_check(a->listen))
+		return cli_usage_error(argv[0],
+		                       "invalid --listen '%s': expected "
+		                       "HOST:PORT or [IPV6]:PORT, e.g. "
+		                       "127.0.0.1:8080",
+		                       a->listen);
+	if (!http_listen_check(a->health))
+		return cli_usage_error(argv[0],
+		                       "invalid --health-listen '%s': "
+		                       "expected HOST:PORT or [IPV6]:PORT, "
+		                       "e.g. 127.0.0.1:8081",
+		                       a->health);
 	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
 		return cli_usage_error(argv[0], "--tls-cert and --tls-key go "
 		                                "together");
@@ -191,9 +206,11 @@ int cmd_serve(int argc, char **argv)
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return cli_fail("out of memory");
+	err[0] = '\0';
 	if (daemon_init(d, &a.engine, a.state_dir, a.token_file, &log, err,
 	                sizeof(err)) != VGMO_OK) {
-		rc = cli_fail("%s", err);
+		/* An empty err: the reason is on stderr already. */
+		rc = err[0] ? cli_fail("%s", err) : CLI_EXIT_FAILURE;
 		goto out;
 	}
 	if (daemon_start_loop(d) != VGMO_OK) {

@@ -55,6 +55,14 @@ bad:
 	                  hp);
 }
 
+bool http_listen_check(const char *hostport)
+{
+	char host[256], port[8];
+
+	return split_hostport(hostport, host, sizeof(host), port, sizeof(port),
+	                      NULL, 0) == VGMO_OK;
+}
+
 void http_listen_format(int fd, char *out, size_t size)
 {
 	struct sockaddr_storage ss;

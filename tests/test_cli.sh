@@ -100,6 +100,15 @@ run 2 status --warning-threshold ' 0.8' && \
 	expect err "invalid --warning-threshold" "leading blank"
 run 2 status --max-batch-size 1.5 && \
 	expect err "invalid --max-batch-size" "fractional integer"
+run 2 status --max-batch-size 100000000000 && \
+	expect err "out of range \(at most 2147483647\)" "integer too large"
+run 2 status --enabled maybe && expect err "expected true or false" \
+	"bad boolean flag"
+run 2 serve --listen localhost && \
+	expect err "invalid --listen 'localhost'" "listen without a port"
+expect_lines err 2 "listen message"
+run 2 serve --health-listen 127.0.0.1:99999 && \
+	expect err "invalid --health-listen" "health port out of range"
 run 2 status --strategy reckless && expect err "invalid --strategy" \
 	"bad strategy"
 run 2 status --backend cuda && expect err "unknown --backend 'cuda'" \
@@ -202,6 +211,16 @@ run 1 status --backend sim --warning-threshold 0.95 \
 	expect err "memory_threshold_(warning|critical)" \
 		"warning >= critical names the field"
 expect_lines err 1 "invalid combination message"
+run 1 serve --backend sim --state-dir "$TMP/state" --listen 127.0.0.1:0 \
+	--health-listen 127.0.0.1:0 --warning-threshold 0.95 &&
+	expect err "memory_threshold_(warning|critical)" "serve names the field"
+expect_lines err 1 "serve: one line for an invalid configuration"
+
+# Every configuration field has a flag.
+run 0 status --backend sim --sim-warmup 0 --json --temperature-threshold 70 \
+	--cleanup-interval 100 --memory-reserve-mb 512 --gc-threshold 0.7 \
+	--fragmentation-threshold 0.4 --enabled false &&
+	expect out '"optimization_enabled": false' "--enabled false"
 run 1 status --backend sim --min-batch-size 8 --max-batch-size 4 &&
 	expect err "(min|max)_batch_size" "min > max names the field"
 
