@@ -148,6 +148,25 @@ else
 	expect out '"backend": "sim"' "JSON backend"
 fi
 
+# The simulated allocator fragments as a real one does: a few percent, under
+# the default fragmentation_threshold (0.30) that VLMMemoryFragmentationHigh
+# alerts on, however long the workload runs.
+if $have_python; then
+	for seed in 1 2 3; do
+		for warm in 60 3600 86400; do
+			run 0 status --backend sim --sim-seed $seed \
+				--sim-warmup $warm --json || continue
+			python3 - "$TMP/out" <<-'EOF' ||
+			import json, sys
+			s = json.load(open(sys.argv[1]))
+			f = s["gpus"][0]["memory_fragmentation"]
+			assert f is not None and 0 <= f < 0.3, f
+			EOF
+				fail "seed $seed, $warm s: fragmentation >= 30 %"
+		done
+	done
+fi
+
 run 0 status --backend sim --sim-gpus=3 --sim-preset l4-24gb \
 	--sim-workload none --sim-seed 9 --json
 if $have_python; then
