@@ -399,6 +399,61 @@ class TestClientDaemon(DaemonCase):
         run("frobnicate", rc=2)
 
 
+class TestExamples(unittest.TestCase):
+    def test_make_images(self):
+        """Valid PNGs (CRCs, sizes, pixel data), the same for a seed."""
+        tmp = tempfile.mkdtemp(prefix="vgmo-test-images-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        script = os.path.join(ROOT, "examples", "make_images.py")
+        for out in ("a", "b"):
+            p = subprocess.run([sys.executable, script, "--out",
+                                os.path.join(tmp, out), "--count", "6"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        names = sorted(os.listdir(os.path.join(tmp, "a")))
+        self.assertEqual(len(names), 6)
+        for name in names:
+            with open(os.path.join(tmp, "a", name), "rb") as f:
+                data = f.read()
+            with open(os.path.join(tmp, "b", name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+            self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+            pos, chunks = 8, {}
+            while pos < len(data):
+                n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+                body = data[pos + 4:pos + 8 + n]
+                crc, = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+                self.assertEqual(zlib.crc32(body), crc, (name, kind))
+                chunks[kind] = body[4:]
+                pos += 12 + n
+            w, h = struct.unpack(">II", chunks[b"IHDR"][:8])
+            self.assertGreaterEqual(min(w, h), 827)
+            self.assertEqual(len(zlib.decompress(chunks[b"IDAT"])),
+                             (w + 1) * h)
+        p = subprocess.run([sys.executable, script, "--out", tmp,
+                            "--count", "0"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+
+    def test_worker_without_its_folder(self):
+        p = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--folder", os.path.join(tempfile.gettempdir(), "no-such-dir-"
+                                      "vgmo-test")],
+            capture_output=True, text=True, timeout=30,
+            env=dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python")))
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("make_images.py", p.stderr)
+        p = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--help"], capture_output=True, text=True, timeout=30,
+            env=dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python")))
+        # Every option says what it does.
+        for words in ("share of the GPU", "time per image",
+                      "print each batch"):
+            self.assertIn(words, " ".join(p.stdout.split()))
+
+
 # -------------------------------------------------- against a stub server
 
 class TestClientStub(unittest.TestCase):
