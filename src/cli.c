@@ -3,6 +3,7 @@
  * the options shared by every command that builds an engine.
  */
 #include "cli.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -146,6 +147,30 @@ static const cli_option *find_option(const cli_group *groups, const char *name,
 	return NULL;
 }
 
+/* "unknown option '--X'", with the nearest option of the command when one
+ * is close. */
+static void unknown_option(const cli_parser *p, const char *name, size_t len)
+{
+	char word[VGMO__SUGGEST_MAX + 1];
+	vgmo__suggestion s;
+
+	snprintf(word, sizeof(word), "%.*s", (int)len, name);
+	vgmo__suggest_init(&s, len < sizeof(word) ? word : NULL);
+	vgmo__suggest_consider(&s, help_option.name);
+	for (const cli_group *g = p->groups; g && g->options; g++) {
+		for (const cli_option *o = g->options; o->name; o++)
+			vgmo__suggest_consider(&s, o->name);
+	}
+	if (s.best != NULL)
+		cli_usage_error(p->cmd,
+		                "unknown option '--%.*s' (did you mean "
+		                "'--%s'?)",
+		                (int)len, name, s.best);
+	else
+		cli_usage_error(p->cmd, "unknown option '--%.*s'", (int)len,
+		                name);
+}
+
 static cli_next_kind take_value(cli_parser *p, const cli_option *o,
                                 const char *eq, const char **value)
 {
@@ -204,8 +229,7 @@ cli_next_kind cli_next(cli_parser *p, const cli_option **opt,
 	len = eq ? (size_t)(eq - name) : strlen(name);
 	*opt = find_option(p->groups, name, len);
 	if (*opt == NULL) {
-		cli_usage_error(p->cmd, "unknown option '--%.*s'", (int)len,
-		                name);
+		unknown_option(p, name, len);
 		return CLI_NEXT_ERROR;
 	}
 	return take_value(p, *opt, eq, value);

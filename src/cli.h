@@ -52,6 +52,10 @@ enum {
 int cli_usage_error(const char *cmd, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
+/* Warns on stderr, one line each, about VGMO_* environment variables that
+ * vgmo does not read, naming the nearest one it does (env_check.c). */
+void cli_check_env(void);
+
 /* Prints "vgmo: <message>" on stderr; returns CLI_EXIT_FAILURE. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -81,6 +81,29 @@ run 2 frobnicate && expect err "unknown command 'frobnicate'" "bad command"
 expect err "try 'vgmo --help'" "bad command hint"
 expect_lines err 2 "bad command message"
 run 2 --frobnicate && expect err "unknown option" "bad global option"
+# Did you mean: commands, options, configuration keys, VGMO_* variables.
+run 2 stauts && expect err "unknown command 'stauts' \(did you mean 'status'\?\)" \
+	"command suggestion"
+expect_lines err 2 "command suggestion message"
+run 2 status --max-batch-sise 3 &&
+	expect err "did you mean '--max-batch-size'\?" "option suggestion"
+run 2 serve --listn 127.0.0.1:0 && expect err "did you mean '--listen'" \
+	"serve option suggestion"
+run 2 status --zzzzzzzz && ! grep -q "did you mean" "$TMP/err" ||
+	fail "a far-off option got a suggestion"
+printf '{"max_batch_sise": 3}\n' >"$TMP/typo.json"
+run 1 status --backend sim --config "$TMP/typo.json" &&
+	expect err 'unknown key "max_batch_sise" \(did you mean "max_batch_size"\?\)' \
+		"config key suggestion"
+RUN_ENV="VGMO_MAX_BATCH_SIZ=3"
+run 0 status --backend sim --sim-warmup 0 &&
+	expect err "VGMO_MAX_BATCH_SIZ .*did you mean VGMO_MAX_BATCH_SIZE\?" \
+		"environment variable suggestion"
+expect_lines err 1 "one warning line"
+RUN_ENV="VGMO_SERVER=http://127.0.0.1:1 VGMO_TEST_ANYTHING=1"
+run 0 status --backend sim --sim-warmup 0 && expect_lines err 0 \
+	"known VGMO_* variables: no warning"
+RUN_ENV=""
 run 2 status --frobnicate && expect err "unknown option '--frobnicate'" \
 	"bad status option"
 expect err "try 'vgmo status --help'" "bad status option hint"
