@@ -1,5 +1,5 @@
 # Thin wrapper around CMake. The two commands the README promises:
-#   make run    install missing dependencies, build, run vgmo
+#   make run    install missing build dependencies, build vgmo, run it
 #   make check  install missing dependencies, build, run every test twice
 #               (plain and with AddressSanitizer + UndefinedBehaviorSanitizer)
 BUILD     ?= build
@@ -22,9 +22,10 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The daemon on the default backend (NVML when a driver answers, else the
-# simulated GPU), state kept under the build folder. Ctrl-C stops it.
-run: build
-	./$(BUILD)/vgmo serve --state-dir $(BUILD)/state
+# simulated GPU), state kept under the build folder. Builds only `vgmo`,
+# one line per step (the log: $(BUILD)/make-run.log). Ctrl-C stops it.
+run:
+	@scripts/run.sh $(BUILD) $(JOBS) $(CMAKE_OPT) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
