@@ -201,6 +201,24 @@ if $have_python; then
 	EOF
 fi
 
+# CSV with named columns; unknown values are empty cells.
+run 0 status --backend sim --sim-gpus 2 --format csv &&
+	expect out '^gpu,name,uuid,pci_bus_id,status,used_mib,total_mib,free_mib,memory_used_pct,utilization_pct,temperature_c,power_w,fragmentation_pct,batch_size,optimal_batch_size,sampled_at$' \
+		"CSV header: every column, stable names"
+expect_lines out 3 "CSV: a header and one line per GPU"
+run 0 status --backend sim --sim-workload none --fields gpu,status,used_mib,fragmentation_pct &&
+	expect out '^gpu,status,used_mib,fragmentation_pct$' "--fields header"
+expect out '^0,(healthy|warning|critical|oom),[0-9]+,$' \
+	"--fields row; fragmentation of an idle GPU is unknown, not 0"
+run 2 status --backend sim --fields gpu,nmae &&
+	expect err "unknown --fields column 'nmae' \(did you mean 'name'" \
+		"bad column"
+run 2 status --backend sim --json --fields gpu &&
+	expect err "--fields goes with --format csv" "--fields with json"
+run 2 status --format xml && expect err "invalid --format 'xml'" "bad format"
+run 0 status --fields help && expect out '^fragmentation_pct ' "--fields help"
+run 0 history --fields help && expect out '^worker ' "history --fields help"
+
 run 0 status --backend sim --sim-warmup 0 --strategy aggressive --json &&
 	expect out '"strategy": "aggressive"' "--strategy"
 

@@ -4,6 +4,8 @@ against a real daemon (`vgmo serve --backend sim`) on free loopback ports.
 
 usage: python3 tests/test_client.py path/to/vgmo [unittest options]
 """
+import csv
+import io
 import json
 import os
 import re
@@ -297,6 +299,24 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(len(hist), 1)
         self.assertIn("action_taken", hist[0])
         self.vgmo("history", "--limit", "0", rc=2)
+        # CSV: stable column names, one row per entry, empty when unknown.
+        text = self.vgmo("history", "--format", "csv").stdout
+        rows = list(csv.reader(io.StringIO(text)))
+        self.assertEqual(rows[0], [
+            "time", "timestamp", "worker", "action", "success",
+            "old_batch_size", "new_batch_size", "freed_mib", "reason",
+            "error"])
+        full = json.loads(self.vgmo("history", "--json").stdout)["history"]
+        self.assertEqual(len(rows) - 1, len(full))
+        for row, entry in zip(rows[1:], full):
+            self.assertEqual(row[2], entry.get("worker") or "")
+            self.assertEqual(row[3], entry["action_taken"])
+            self.assertEqual(row[6], "" if entry["new_batch_size"] is None
+                             else str(entry["new_batch_size"]))
+        text = self.vgmo("history", "--fields", "worker,action").stdout
+        self.assertEqual(text.splitlines()[0], "worker,action")
+        text = self.vgmo("status", "--fields", "gpu,batch_size").stdout
+        self.assertRegex(text, r"^gpu,batch_size\n0,\d+\n$")
 
     # ----------------------------------------------------------- monitor
     def test_12_monitor_piped(self):
