@@ -6,7 +6,7 @@
 #   --build  only what building `vgmo` and libvgmo needs (make run)
 set -eu
 
-PACKAGES="cmake make gcc pkg-config python3 openssl libjansson-dev libcmocka-dev \
+PACKAGES="cmake make gcc pkg-config python3 openssl libjansson-dev libcmocka-dev nodejs \
 	libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk \
 	yamllint python3-yaml python3-kubernetes \
 	clang libclang-rt-14-dev valgrind"

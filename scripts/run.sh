@@ -44,7 +44,7 @@ next_steps() {
 	  $build/vgmo status$opt     # memory, batch sizes, workers
 	  $build/vgmo monitor$opt    # the same, live
 	  python3 examples/make_images.py --out /tmp/pages --count 40 && PYTHONPATH=python python3 examples/vlm_worker.py$opt --folder /tmp/pages -v
-	The build log is $log; README.md has the whole tour.
+	Or open $1/ in a browser. The build log is $log; README.md has the whole tour.
 
 	EOM
 }

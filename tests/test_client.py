@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 VGMO = None  # set from argv in main
 
@@ -447,6 +448,78 @@ class ClientTest(unittest.TestCase):
             self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
             self.assertIn("main port", p.stderr)
             self.assertIn("GET /v1/status", p.stderr)
+
+    def test_20_landing_page(self):
+        """GET /: version, backend, links, GPUs and workers; its script is
+        served from its own path, so a strict CSP allows the page."""
+        with urllib.request.urlopen(self.daemon.url + "/") as r:
+            self.assertEqual(r.headers["Content-Type"],
+                             "text/html; charset=utf-8")
+            csp = r.headers["Content-Security-Policy"]
+            page = r.read().decode()
+        self.assertIn("default-src 'none'", csp)
+        self.assertIn("script-src 'self'", csp)
+        self.assertIn("<h1>vgmo 0.", page)
+        self.assertIn("sim (simulated GPU)", page)
+        for link in ("metrics", "health", "ready", "v1/status"):
+            self.assertIn('href="%s"' % link, page)
+        self.assertRegex(page, r"<td>NVIDIA H100 80GB HBM3 \(sim\)</td>")
+        self.assertRegex(page, r"<tr><td>0</td><td>default</td>")
+        # Nothing inline for a CSP to block, nothing from elsewhere.
+        self.assertNotRegex(page, r"<script(?![^>]*\bsrc=)")
+        self.assertNotRegex(page, r"\s(on\w+|style)=|<style|https?://")
+        self.assertIn('<script src="ui/landing.js"></script>', page)
+        for path in ("ui/landing.js", "health", "v1/status"):
+            with urllib.request.urlopen(self.daemon.url + "/" + path) as r:
+                self.assertEqual(r.status, 200, path)
+        with urllib.request.urlopen(self.daemon.url + "/ui/landing.js") as r:
+            self.assertTrue(r.headers["Content-Type"].startswith(
+                "text/javascript"))
+            script = r.read().decode()
+        self.assertNotIn("innerHTML", script)
+        node = shutil.which("node") or shutil.which("nodejs")
+        if node is None:
+            self.skipTest("node not found: the script is not run")
+        # The script against a small fake DOM and the real status: it
+        # fills both tables, escaping nothing because it never parses HTML.
+        with urllib.request.urlopen(self.daemon.url + "/v1/status") as r:
+            status = r.read().decode()
+        harness = """
+        var tables = {gpus: [], workers: []}, texts = {}, tick;
+        function el(id) { return {set textContent(v) { texts[id] = v; }}; }
+        global.document = {
+          getElementById: el,
+          querySelector: function (q) {
+            var rows = tables[q.split(" ")[0].slice(1)];
+            return {get firstChild() { return rows.length ? 1 : null; },
+                    removeChild: function () { rows.pop(); },
+                    appendChild: function (tr) { rows.push(tr.cells); }};
+          },
+          createElement: function () {
+            var cells = [];
+            return {cells: cells, textContent: "",
+                    appendChild: function (td) { cells.push(td.textContent); }};
+          }
+        };
+        global.setInterval = function (f) { tick = f; };
+        global.fetch = function () {
+          return Promise.resolve({json: function () { return STATUS; }});
+        };
+        SCRIPT
+        tick();
+        setTimeout(function () {
+          console.log(JSON.stringify({tables: tables, texts: texts}));
+        }, 50);
+        """.replace("STATUS", status).replace("SCRIPT", script)
+        p = subprocess.run([node, "-e", harness], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = json.loads(p.stdout)
+        st = json.loads(status)
+        self.assertEqual(got["tables"]["gpus"][0][1], st["gpus"][0]["name"])
+        self.assertEqual(got["tables"]["workers"][0][1], "default")
+        self.assertEqual(got["texts"]["status"], st["status"])
+        self.assertIn("Updated", got["texts"]["updated"])
 
     def test_18_no_answer(self):
         """A listener that never answers: the 10 s limit, one line."""
