@@ -9,6 +9,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_OPT ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGMO_WERROR=ON
 FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 10
+PYTHON    ?= python3
 
 .PHONY: all deps build run check test test-asan fuzz valgrind bench install format clean
 
@@ -63,8 +64,13 @@ bench: build
 
 check: test test-asan fuzz
 
+# The program, the library, the header, vgmo.pc, the man page, the bash and
+# zsh completions, and the Python package (pip, offline: python/ builds
+# with the standard library alone), all under $(PREFIX), within $(DESTDIR).
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+	$(PYTHON) -m pip install --no-deps --no-index --no-warn-script-location \
+		--prefix $(PREFIX) $(if $(DESTDIR),--root $(DESTDIR)) ./python
 
 format:
 	clang-format -i include/vgmo/*.h lib/*.c lib/*.h src/*.c src/*.h tests/*.c tests/*.h \
