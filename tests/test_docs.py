@@ -114,6 +114,25 @@ class Completion(unittest.TestCase):
         self.assertIn("--config", lines[4].split())
 
 
+class ErrorTable(unittest.TestCase):
+    def test_docs_list_every_message(self):
+        """docs/cli.md's table is what scripts/gen-errors.py makes of the
+        code, and no message spans two lines."""
+        p = run([sys.executable, os.path.join(ROOT, "scripts",
+                                              "gen-errors.py"), "--check"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_a_message_in_the_table_is_the_programs(self):
+        with open(os.path.join(ROOT, "docs", "cli.md")) as f:
+            doc = f.read()
+        p = run([VGMO, "stauts"])
+        # "vgmo: unknown command 'stauts' (did you mean 'status'?)"
+        self.assertIn("`unknown command '<text>' (did you mean '<text>'?)`",
+                      doc)
+        self.assertIn("unknown command 'stauts' (did you mean 'status'?)",
+                      p.stderr)
+
+
 class PythonPackage(unittest.TestCase):
     def test_pip_install_offline(self):
         """No index at all: the build needs nothing from one."""
