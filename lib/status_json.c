@@ -145,7 +145,9 @@ static json_t *process_json(const vgmo_gpu_process *p)
 	json_t *o = json_object();
 	int rc = 0;
 
-	rc |= json_object_set_new(o, "pid", json_integer(p->pid));
+	/* 0: unknown (a simulated process has none). */
+	rc |= json_object_set_new(o, "pid",
+	                          p->pid ? json_integer(p->pid) : json_null());
 	rc |= json_object_set_new(o, "name", str_or_null(p->name));
 	rc |= json_object_set_new(
 	        o, "used_bytes",
