@@ -549,8 +549,9 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
-		                  "state directory %s: %s", state_dir,
-		                  strerror(errno));
+		                  "state directory %s: %s (give --state-dir a "
+		                  "folder vgmo may create and write)",
+		                  state_dir, strerror(errno));
 	if (token_file) {
 		rc = read_token(token_file, &d->token, err, errlen);
 		if (rc != VGMO_OK)

@@ -134,7 +134,16 @@ int http_listen_open(const char *hostport, int *family, char *err,
 	}
 	freeaddrinfo(list);
 	if (fd < 0)
-		vgmo__errf(err, errlen, VGMO_ERR_IO, "cannot listen on %s: %s",
-		           hostport, strerror(saved ? saved : EADDRNOTAVAIL));
+		vgmo__errf(err, errlen, VGMO_ERR_IO,
+		           "cannot listen on %s: %s%s", hostport,
+		           strerror(saved ? saved : EADDRNOTAVAIL),
+		           saved == EADDRINUSE
+		                   ? " (another program, perhaps another vgmo "
+		                     "serve, has that port: give --listen or "
+		                     "--health-listen a free one, or port 0)"
+		           : saved == EACCES
+		                   ? " (a port under 1024 needs privileges: "
+		                     "choose one above 1023)"
+		                   : "");
 	return fd;
 }
