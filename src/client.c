@@ -50,8 +50,9 @@ static int read_token(const char *path, char buf[TOKEN_MAX + 2])
 
 	f = fopen(path, "r");
 	if (f == NULL)
-		return cli_fail("cannot read the token file %s: %s", path,
-		                strerror(errno));
+		return cli_fail("cannot read the token file %s: %s (check "
+		                "--token-file or VGMO_TOKEN_FILE)",
+		                path, strerror(errno));
 	n = fread(buf, 1, TOKEN_MAX + 1, f);
 	if (ferror(f)) {
 		rc = cli_fail("cannot read the token file %s: %s", path,
@@ -67,7 +68,10 @@ static int read_token(const char *path, char buf[TOKEN_MAX + 2])
 		n--;
 	buf[n] = '\0';
 	if (n == 0) {
-		rc = cli_fail("the token file %s is empty", path);
+		rc = cli_fail("the token file %s is empty: write the daemon's "
+		              "token in it (the file serve "
+		              "--auth-token-file reads)",
+		              path);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -121,8 +125,9 @@ int client_open(client **out, const client_opts *o)
 			goto fail;
 	}
 	if (c->cacert != NULL && access(c->cacert, R_OK) != 0) {
-		rc = cli_fail("cannot read the CA file %s: %s", c->cacert,
-		              strerror(errno));
+		rc = cli_fail("cannot read the CA file %s: %s (check --cacert "
+		              "or VGMO_CACERT)",
+		              c->cacert, strerror(errno));
 		goto fail;
 	}
 	opts.cacert = c->cacert;
