@@ -4,9 +4,11 @@
  * (http.c, api.c), prints the bound URLs, then waits for signals:
  * SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "cli.h"
@@ -147,6 +149,14 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
 		return cli_usage_error(argv[0], "--tls-cert and --tls-key go "
 		                                "together");
+	/* Files that cannot be read fail now, not after the backend
+	 * loaded (they are read again, for real, when the server starts). */
+	if (a->tls_cert && access(a->tls_cert, R_OK) != 0)
+		return cli_fail("cannot read --tls-cert %s: %s", a->tls_cert,
+		                strerror(errno));
+	if (a->tls_key && access(a->tls_key, R_OK) != 0)
+		return cli_fail("cannot read --tls-key %s: %s", a->tls_key,
+		                strerror(errno));
 	return CLI_EXIT_OK;
 }
 

@@ -130,6 +130,9 @@ run 2 status --enabled maybe && expect err "expected true or false" \
 run 2 serve --listen localhost && \
 	expect err "invalid --listen 'localhost'" "listen without a port"
 expect_lines err 2 "listen message"
+run 1 serve --backend sim --tls-cert "$TMP/no-cert.pem" --tls-key "$TMP/no-key.pem" &&
+	expect err "cannot read --tls-cert .*no-cert\.pem" \
+		"an unreadable certificate, before any backend"
 run 2 serve --health-listen 127.0.0.1:99999 && \
 	expect err "invalid --health-listen" "health port out of range"
 run 2 status --strategy reckless && expect err "invalid --strategy" \
