@@ -268,8 +268,8 @@ def main(argv=None):
     ap.add_argument("--folder", required=True, help="folder of images")
     ap.add_argument("--token-file", help="the daemon's bearer token")
     ap.add_argument("--weight", type=float, default=1.0,
-                    help="share of the GPU relative to other workers "
-                    "(default 1)")
+                    help="this worker's share of the GPU against other "
+                    "workers on it (default 1.0)")
     ap.add_argument("--model", help="MODULE:FUNCTION taking a list of "
                     "image paths (needs PyTorch and a GPU)")
     ap.add_argument("--unit", choices=("images", "tokens"), default="images",
@@ -287,16 +287,27 @@ def main(argv=None):
                     help="fake model: memory per megapixel in a batch")
     ap.add_argument("--gpu-gib", type=float, default=79.6,
                     help="fake model: device memory (the sim's H100)")
-    ap.add_argument("--seconds-per-image", type=float, default=0.01)
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--seconds-per-image", type=float, default=0.01,
+                    help="fake model: time per image (default 0.01)")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print each batch: size, peak memory, time")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    files = sorted(os.path.join(args.folder, f)
-                   for f in os.listdir(args.folder)
+    try:
+        names = os.listdir(args.folder)
+    except OSError as e:
+        print("vlm_worker: cannot read --folder %s: %s (make one with: "
+              "python3 examples/make_images.py --out %s --count 40)"
+              % (args.folder, e.strerror or e, args.folder), file=sys.stderr)
+        return 1
+    files = sorted(os.path.join(args.folder, f) for f in names
                    if f.lower().endswith(IMAGE_EXTS))
     if not files:
-        print("no images in %s" % args.folder, file=sys.stderr)
+        print("vlm_worker: no images (%s) in %s (make some with: python3 "
+              "examples/make_images.py --out %s --count 40)"
+              % (", ".join(IMAGE_EXTS), args.folder, args.folder),
+              file=sys.stderr)
         return 1
     gpu = int(args.gpu) if args.gpu.isdigit() else args.gpu
     token = vgmo.read_token_file(args.token_file) if args.token_file \

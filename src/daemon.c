@@ -549,16 +549,17 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
-		                  "state directory %s: %s", state_dir,
-		                  strerror(errno));
+		                  "state directory %s: %s (give --state-dir a "
+		                  "folder vgmo may create and write)",
+		                  state_dir, strerror(errno));
 	if (token_file) {
 		rc = read_token(token_file, &d->token, err, errlen);
 		if (rc != VGMO_OK)
 			return rc;
 	}
+	/* cli_* print their one line: err stays empty. */
 	if (cli_build_config(opts, &d->base) != CLI_EXIT_OK)
-		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG,
-		                  "invalid configuration");
+		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG, "%s", "");
 	/* Temp files of a save the last run died in: never the state. */
 	if (vgmo__state_clean_temps(state_dir, &stale, why, sizeof(why)) !=
 	    VGMO_OK)
@@ -594,8 +595,7 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		eff = d->base;
 	}
 	if (cli_engine_create(opts, &eff, &eo, &d->engine) != CLI_EXIT_OK)
-		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND,
-		                  "cannot start the engine");
+		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND, "%s", "");
 	d->simulated = strcmp(vgmo_engine_backend(d->engine), "sim") == 0;
 	/* Each device's call times out after eo.call_timeout, or the
 	 * monitoring interval the engine was created with (engine.c). */

@@ -441,6 +441,90 @@ class TestClientDaemon(DaemonCase):
         self.assertGreaterEqual(max(sizes), 8, out.stdout)
 
 
+    def test_python_m_vgmo(self):
+        """python3 -m vgmo status|history|monitor, as vgmo's own reads."""
+        d = self.start()
+        env = dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python"))
+
+        def run(*args, rc=0):
+            p = subprocess.run([sys.executable, "-m", "vgmo", *args],
+                               capture_output=True, text=True, timeout=30,
+                               env=env)
+            self.assertEqual(p.returncode, rc, p.stderr)
+            return p
+        out = run("status", "--server", d.url).stdout
+        self.assertRegex(out, r"(?m)^backend: +sim$")
+        self.assertRegex(out, r"(?m)^ +0  NVIDIA")
+        st = json.loads(run("status", "--json", "--server",
+                            d.url.replace("http://", "")).stdout)
+        self.assertEqual(st["backend"], "sim")
+        out = run("history", "--limit", "5", "--server", d.url).stdout
+        self.assertTrue(out.startswith(("TIME", "no optimization")), out)
+        out = run("monitor", "--interval", "0.2", "--duration", "0.5",
+                  "--server", d.url).stdout
+        self.assertRegex(out, r"(?m)^\d{4}-\d\d-\d\d .* batch ")
+        p = run("status", "--server", "127.0.0.1:1", rc=1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("cannot reach the daemon", p.stderr)
+        run("history", "--limit", "0", rc=2)
+        run("frobnicate", rc=2)
+
+
+class TestExamples(unittest.TestCase):
+    def test_make_images(self):
+        """Valid PNGs (CRCs, sizes, pixel data), the same for a seed."""
+        tmp = tempfile.mkdtemp(prefix="vgmo-test-images-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        script = os.path.join(ROOT, "examples", "make_images.py")
+        for out in ("a", "b"):
+            p = subprocess.run([sys.executable, script, "--out",
+                                os.path.join(tmp, out), "--count", "6"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        names = sorted(os.listdir(os.path.join(tmp, "a")))
+        self.assertEqual(len(names), 6)
+        for name in names:
+            with open(os.path.join(tmp, "a", name), "rb") as f:
+                data = f.read()
+            with open(os.path.join(tmp, "b", name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+            self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+            pos, chunks = 8, {}
+            while pos < len(data):
+                n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+                body = data[pos + 4:pos + 8 + n]
+                crc, = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+                self.assertEqual(zlib.crc32(body), crc, (name, kind))
+                chunks[kind] = body[4:]
+                pos += 12 + n
+            w, h = struct.unpack(">II", chunks[b"IHDR"][:8])
+            self.assertGreaterEqual(min(w, h), 827)
+            self.assertEqual(len(zlib.decompress(chunks[b"IDAT"])),
+                             (w + 1) * h)
+        p = subprocess.run([sys.executable, script, "--out", tmp,
+                            "--count", "0"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+
+    def test_worker_without_its_folder(self):
+        p = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--folder", os.path.join(tempfile.gettempdir(), "no-such-dir-"
+                                      "vgmo-test")],
+            capture_output=True, text=True, timeout=30,
+            env=dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python")))
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("make_images.py", p.stderr)
+        p = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--help"], capture_output=True, text=True, timeout=30,
+            env=dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python")))
+        # Every option says what it does.
+        for words in ("share of the GPU", "time per image",
+                      "print each batch"):
+            self.assertIn(words, " ".join(p.stdout.split()))
+
+
 # -------------------------------------------------- against a stub server
 
 class TestClientStub(unittest.TestCase):
@@ -681,6 +765,70 @@ class TestSeedApi(unittest.TestCase):
                 opt.update_config(MemoryConfig(min_batch_size=0))
         with self.assertRaises(vgmo.VgmoError):
             VLMGPUMemoryOptimizer(backend="nope")
+
+    def test_config_refused_at_construction(self):
+        from vgmo import MemoryConfig, VLMGPUMemoryOptimizer
+        with self.assertRaises(ValueError) as cm:
+            MemoryConfig(memory_threshold_warning=1.5, min_batch_size=0)
+        self.assertIn("memory_threshold_warning: must be a number from 0 "
+                      "to 1 (got 1.5)", str(cm.exception))
+        self.assertIn("min_batch_size", str(cm.exception))
+        with self.assertRaises(ValueError):
+            MemoryConfig(strategy="reckless")
+        with self.assertRaises(ValueError):
+            MemoryConfig(max_batch_size=2.5)
+        self.assertEqual(MemoryConfig(strategy="aggressive").strategy,
+                         vgmo.MemoryOptimizationStrategy.AGGRESSIVE)
+        # Changed after construction: the engine refuses it, ValueError.
+        cfg = MemoryConfig()
+        cfg.memory_threshold_oom = 0.5
+        with self.assertRaises(ValueError) as cm:
+            VLMGPUMemoryOptimizer(cfg, backend="sim")
+        self.assertIn("memory_threshold_oom", str(cm.exception))
+
+    def test_config_rules_match_the_library(self):
+        """MemoryConfig.violations() says what vgmo_config_validate says."""
+        from vgmo import MemoryConfig
+        lib = native.load_library(None)
+        rng = random.Random(16)
+        picks = {
+            "monitoring_interval": [5.0, 0.0, -1.0, 1e-3],
+            "memory_threshold_warning": [0.8, 0.95, 1.5, -0.1, 0.0],
+            "memory_threshold_critical": [0.9, 0.8, 2.0, 0.95],
+            "memory_threshold_oom": [0.95, 0.9, 1.0, 1.2],
+            "temperature_threshold": [80.0, 0.0, -5.0],
+            "optimization_interval": [60.0, 0.0],
+            "cleanup_interval": [300.0, -1.0],
+            "max_batch_size": [16, 0, 1, 4, -3],
+            "min_batch_size": [1, 0, 8, 20],
+            "memory_reserve_mb": [1024, 0, -1],
+            "gc_threshold": [0.85, 1.1],
+            "fragmentation_threshold": [0.3, -0.2],
+        }
+        for _ in range(300):
+            cfg = MemoryConfig()
+            for name, values in picks.items():
+                if rng.random() < 0.3:
+                    setattr(cfg, name, rng.choice(values))
+            err = ctypes.create_string_buffer(2048)
+            rc = lib.vgmo_config_validate(ctypes.byref(cfg._to_c()), err,
+                                          ctypes.sizeof(err))
+            want = err.value.decode().split("; ") if rc else []
+            self.assertEqual(cfg.violations(), want, cfg)
+
+    def test_memory_metrics(self):
+        from vgmo import MemoryMetrics, VLMGPUMemoryOptimizer
+        with VLMGPUMemoryOptimizer(backend="sim", sim_gpus=2) as opt:
+            metrics = opt.get_memory_metrics()
+            status = opt.get_memory_status()
+        self.assertEqual([m.gpu_index for m in metrics], [0, 1])
+        self.assertEqual(metrics[0].total_memory_mb,
+                         status["gpus"][0]["total_memory_mb"])
+        # The simulated GPU has no reserved memory to report: None.
+        top = MemoryMetrics.from_status(status)
+        self.assertEqual(top.memory_usage_percent,
+                         status["memory_usage_percent"])
+        self.assertIsNone(MemoryMetrics.from_status({}).gpu_temperature)
 
 
 def main():
