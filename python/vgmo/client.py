@@ -328,7 +328,7 @@ class Client:
                 try:
                     self._request("DELETE", "/v1/clients/%d" % self.id)
                 except (_Transient, _Gone, VgmoError) as e:
-                    log.debug("vgmo: leaving %s: %s", self.server, e)
+                    log.debug("leaving %s: %s", self.server, e)
             self.id = None
             self._drop_connection()
 
@@ -410,7 +410,7 @@ class Client:
             ans = self._request("POST", "/v1/clients/%d/report" % self.id,
                                 body)
         except _Gone:
-            log.info("vgmo: the daemon at %s forgot client %s (id %d); "
+            log.info("the daemon at %s forgot client %s (id %d); "
                      "registering again", self.server, self.name, self.id)
             self.id = None
             self._register()
@@ -432,7 +432,7 @@ class Client:
             self._freed = 0  # refused: not to be sent again
             msg = str(e)
             if msg != self._last_error:
-                log.error("vgmo: the daemon at %s refused client %s: %s",
+                log.error("the daemon at %s refused client %s: %s",
                           self.server, self.name, msg)
                 self._last_error = msg
 
@@ -451,7 +451,7 @@ class Client:
     def _failed(self, e: Exception) -> None:
         self._drop_connection()
         if not self._away:
-            log.warning("vgmo: the daemon at %s is unreachable (%s); "
+            log.warning("the daemon at %s is unreachable (%s); "
                         "client %s keeps batch size %d until it answers",
                         self.server, e, self.name, self._batch)
             self._away = True
@@ -462,7 +462,7 @@ class Client:
 
     def _recovered(self) -> None:
         if self._away:
-            log.info("vgmo: the daemon at %s answers again; client %s "
+            log.info("the daemon at %s answers again; client %s "
                         "(id %s) has batch size %d", self.server, self.name,
                         self.id, self._batch)
         self._away = False

@@ -327,7 +327,7 @@ class VLMGPUMemoryOptimizer:
         #: why "auto" fell back to the simulated GPU ("" when it did not)
         self.notice = notice.decode() if notice else ""
         if self.notice:
-            log.info("vgmo: %s", self.notice)
+            log.info("%s", self.notice)
         self._simulated = self.backend == "sim"
         # The seed's optimizer starts idle until start_monitoring().
         self._lib.vgmo_engine_set_monitoring(self._engine, False)
