@@ -273,7 +273,9 @@ static void print_text(const args *a, const vgmo_vlm_model *m,
 		               ? "  (starts there, climbs by measuring)"
 		               : "");
 	if (p->batch[VGMO_STRATEGY_AGGRESSIVE] > c->max_batch_size)
-		printf("max_batch_size is %d: vgmo would not go past it.\n",
+		printf("max_batch_size is %d: vgmo would not go past it "
+		       "(raise it in --config, or with vgmo configure "
+		       "--max-batch-size on a daemon).\n",
 		       c->max_batch_size);
 	if (p->batch[VGMO_STRATEGY_BALANCED] == 0)
 		puts("nothing fits: the weights alone exceed the budget.");
