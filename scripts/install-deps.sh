@@ -9,7 +9,7 @@ set -eu
 PACKAGES="cmake make gcc pkg-config python3 openssl libjansson-dev libcmocka-dev nodejs \
 	libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk \
 	yamllint python3-yaml python3-kubernetes \
-	clang libclang-rt-14-dev valgrind zsh groff-base"
+	clang libclang-rt-14-dev valgrind zsh groff-base gcovr"
 if [ "${1:-}" = "--build" ]; then
 	PACKAGES="cmake make gcc pkg-config libjansson-dev libmicrohttpd-dev \
 		libcurl4-openssl-dev"
