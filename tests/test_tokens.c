@@ -1,0 +1,191 @@
+/*
+ * test_tokens.c - a tokens worker on the simulated GPU (lib/tokens.c): the
+ * next batch climbs from one request by at most CLIMB times what ran, a
+ * request alone is refused only when even its point estimate (no margin)
+ * does not fit, and "never" means it would not fit the whole GPU.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine_internal.h"
+#include "sim.h"
+#include "util.h"
+#include "vlm_models.h"
+
+static vgmo_engine *make(int *id)
+{
+	vgmo_config c;
+	vgmo_engine_options o;
+	vgmo_engine *e = NULL;
+	vgmo_vlm_model m;
+
+	vgmo_config_defaults(&c);
+	c.max_batch_size = 64;
+	vgmo_engine_options_init(&o);
+	o.backend = "sim";
+	o.sim.workload = "none";
+	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, id), VGMO_OK);
+	assert_int_equal(vgmo_model_preset_find("qwen2-vl-7b", &m), VGMO_OK);
+	assert_int_equal(
+	        vgmo_engine_set_worker_model(e, *id, &m, VGMO_PADDING_PADDED),
+	        VGMO_OK);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	return e;
+}
+
+/* A batch of `n` requests of `r`'s shape, reported at the planner's
+ * estimate (what the prior expects: nothing to unlearn). */
+static void ran(vgmo_engine *e, int id, const vgmo_request_shape *r, size_t n)
+{
+	vgmo_request_shape batch[64];
+	vgmo__batch_shape shape = {0};
+	vgmo_vlm_model m;
+	vgmo_report rep = {0};
+	double fixed, peak;
+
+	assert_true(n <= 64);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	for (size_t i = 0; i < n; i++)
+		batch[i] = *r;
+	shape.image_tokens = (double)r->image_tokens * n;
+	shape.text_tokens = (double)r->text_tokens * n;
+	shape.output_tokens = (double)r->output_tokens * n;
+	shape.requests = (double)n;
+	fixed = vgmo__estimate_fixed(&m, VGMO_DTYPE_BF16);
+	peak = fixed + vgmo__estimate_batch(&m, VGMO_DTYPE_BF16, &shape);
+	rep.items = (uint32_t)n;
+	rep.peak_bytes = (uint64_t)peak;
+	rep.allocated_bytes = (uint64_t)fixed;
+	rep.reserved_bytes = (uint64_t)peak;
+	rep.seconds = 1.0;
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, batch, n, NULL),
+	                 VGMO_OK);
+}
+
+/* Small requests, room for far more than max_batch_size of them: the
+ * first batch is one request, and each next at most twice what ran. */
+static void test_climb_doubles_at_most(void **state)
+{
+	vgmo_request_shape q[64], r = {.images = 1,
+	                               .image_tokens = 256,
+	                               .text_tokens = 40,
+	                               .output_tokens = 64};
+	static const size_t want[] = {1, 2, 4, 8, 16, 32, 64, 64};
+	vgmo_batch_plan p;
+	vgmo_engine *e;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	for (size_t i = 0; i < 64; i++)
+		q[i] = r;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(vgmo_engine_plan_batch(e, id, q, 64, &p),
+		                 VGMO_OK);
+		assert_int_equal(p.head.verdict, VGMO_FIT_OK);
+		if (p.take != want[i])
+			fail_msg("batch %zu: %zu requests, want %zu", i, p.take,
+			         want[i]);
+		ran(e, id, &r, p.take);
+	}
+	vgmo_engine_destroy(e);
+}
+
+/* The verdict for a text-only request of `text` prompt tokens. */
+static vgmo_fit_verdict fit(vgmo_engine *e, int id, uint32_t text,
+                            vgmo_fit *out)
+{
+	vgmo_request_shape r = {.text_tokens = text, .output_tokens = 16};
+
+	assert_int_equal(vgmo_engine_fit(e, id, &r, out), VGMO_OK);
+	return out->verdict;
+}
+
+/* The largest prompt whose verdict is at most `v` (OK < NOT_NOW <
+ * NEVER), by bisection. */
+static uint32_t largest(vgmo_engine *e, int id, vgmo_fit_verdict v)
+{
+	uint32_t lo = 1, hi = 100000000;
+	vgmo_fit f;
+
+	assert_true(fit(e, id, lo, &f) <= v);
+	assert_true(fit(e, id, hi, &f) > v);
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (fit(e, id, mid, &f) <= v)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Alone, a request runs unless even its point estimate is past the room:
+ * refused, it would be lost; run, it teaches the model. So the largest
+ * request that "fits" needs more than the room with the margin. */
+static void test_alone_runs_on_the_point_estimate(void **state)
+{
+	vgmo_engine *e;
+	vgmo_fit f;
+	uint32_t n;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	n = largest(e, id, VGMO_FIT_OK);
+	assert_int_equal(fit(e, id, n, &f), VGMO_FIT_OK);
+	if (!(f.need_bytes > f.room_bytes))
+		fail_msg("%u tokens: need %llu <= room %llu", n,
+		         (unsigned long long)f.need_bytes,
+		         (unsigned long long)f.room_bytes);
+	/* The largest prompt that fits with the margin is smaller. */
+	assert_true(f.max_prompt_tokens < n);
+	assert_true(f.max_prompt_tokens > 1000);
+	vgmo_engine_destroy(e);
+}
+
+/* "Never" is for a request whose point estimate does not fit the whole
+ * GPU; one that would fit it, were the other memory free, is "not now",
+ * even when its need with the margin is past the GPU's total. */
+static void test_never_is_past_the_whole_gpu(void **state)
+{
+	vgmo_engine *e;
+	vgmo_fit f;
+	uint32_t now, ever;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	now = largest(e, id, VGMO_FIT_OK);
+	/* Another process takes half the GPU: less fits now, as much ever. */
+	vgmo__sim_set_external(e->bctx, 0, e->samples[0].memory_total / 2);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	assert_true(largest(e, id, VGMO_FIT_OK) < now * 0.7);
+	ever = largest(e, id, VGMO_FIT_NOT_NOW);
+	assert_int_equal(fit(e, id, ever, &f), VGMO_FIT_NOT_NOW);
+	if (!(f.need_bytes > e->samples[0].memory_total))
+		fail_msg("%u tokens: need %llu <= the GPU's %llu", ever,
+		         (unsigned long long)f.need_bytes,
+		         (unsigned long long)e->samples[0].memory_total);
+	assert_int_equal(fit(e, id, ever + 1, &f), VGMO_FIT_NEVER);
+	assert_non_null(strstr(f.reason, "never fits"));
+	vgmo_engine_destroy(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_climb_doubles_at_most),
+	        cmocka_unit_test(test_alone_runs_on_the_point_estimate),
+	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
