@@ -17,7 +17,7 @@
 #include "util.h"
 #include "vlm_models.h"
 
-static vgmo_engine *make(int *id)
+static vgmo_engine *make_with(int *id, const char *model)
 {
 	vgmo_config c;
 	vgmo_engine_options o;
@@ -31,12 +31,17 @@ static vgmo_engine *make(int *id)
 	o.sim.workload = "none";
 	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
 	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, id), VGMO_OK);
-	assert_int_equal(vgmo_model_preset_find("qwen2-vl-7b", &m), VGMO_OK);
+	assert_int_equal(vgmo_model_preset_find(model, &m), VGMO_OK);
 	assert_int_equal(
 	        vgmo_engine_set_worker_model(e, *id, &m, VGMO_PADDING_PADDED),
 	        VGMO_OK);
 	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
 	return e;
+}
+
+static vgmo_engine *make(int *id)
+{
+	return make_with(id, "qwen2-vl-7b");
 }
 
 /* A batch of `n` requests of `r`'s shape, reported at the planner's
@@ -179,12 +184,107 @@ static void test_never_is_past_the_whole_gpu(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* The pixels per image that give the image tokens that fit, by the
+ * model's own rule; none for a model whose image count is fixed. */
+static void test_max_pixels_by_the_models_rule(void **state)
+{
+	vgmo_request_shape r = {.images = 2,
+	                        .image_tokens = 2000,
+	                        .text_tokens = 100,
+	                        .output_tokens = 16};
+	vgmo_vlm_model m;
+	vgmo_engine *e;
+	vgmo_fit f;
+	double per, tiles;
+	int id;
+
+	(void)state;
+	e = make_with(&id, "qwen2-vl-7b");
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	assert_int_equal(f.max_image_tokens, f.max_prompt_tokens - 100);
+	per = floor((double)f.max_image_tokens / 2);
+	assert_true(f.max_pixels == (uint64_t)(per * m.factor * m.factor));
+	vgmo_engine_destroy(e);
+
+	e = make_with(&id, "internvl2-8b"); /* tiles, a thumbnail past 2 */
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	tiles = floor(floor((double)f.max_image_tokens / 2) /
+	              m.tokens_per_tile);
+	assert_true(tiles > 2);
+	assert_true(f.max_pixels == (uint64_t)((tiles - 1) * m.tile * m.tile));
+	vgmo_engine_destroy(e);
+
+	e = make_with(&id, "llava-1.5-7b"); /* a fixed count */
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_true(f.max_prompt_tokens > 0);
+	assert_true(f.max_pixels == 0);
+	vgmo_engine_destroy(e);
+}
+
+/* An items worker is asked the same questions: one item, whatever its
+ * shape, and its batch size from the head of the queue. */
+static void test_items_worker_and_bad_calls(void **state)
+{
+	vgmo_request_shape q[8] = {{.text_tokens = 100, .output_tokens = 16}};
+	vgmo_report rep = {.items = 2, .peak_bytes = 1};
+	vgmo_config c;
+	vgmo_engine_options o;
+	vgmo_engine *e = NULL;
+	vgmo_batch_plan p;
+	vgmo_vlm_model m;
+	vgmo_fit f;
+	int id;
+
+	(void)state;
+	vgmo_config_defaults(&c);
+	vgmo_engine_options_init(&o);
+	o.backend = "sim";
+	o.sim.workload = "none";
+	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, &id), VGMO_OK);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &q[0], &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	assert_true(f.max_prompt_tokens == 0); /* it counts items */
+	assert_int_equal(vgmo_engine_set_batch_size(e, id, 3, NULL, 0),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 8, &p), VGMO_OK);
+	assert_int_equal(p.take, 3);
+	assert_true(p.need_bytes > 0 && p.need_bytes < p.room_bytes);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 2, &p), VGMO_OK);
+	assert_int_equal(p.take, 2);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 0, &p), VGMO_OK);
+	assert_int_equal(p.take, 0);
+	/* What an items worker cannot be asked. */
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_ERR_STATE);
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, q, 2, NULL),
+	                 VGMO_ERR_STATE);
+	/* Calls that are wrong whoever makes them. */
+	assert_int_equal(vgmo_engine_fit(e, 99, &q[0], &f), VGMO_ERR_NOT_FOUND);
+	assert_int_equal(vgmo_engine_fit(e, id, NULL, &f), VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_engine_plan_batch(e, 99, q, 1, &p),
+	                 VGMO_ERR_NOT_FOUND);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, NULL, 1, &p),
+	                 VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_engine_worker_model(e, 99, &m),
+	                 VGMO_ERR_NOT_FOUND);
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, q, 3, NULL),
+	                 VGMO_ERR_INVALID); /* 2 items, 3 shapes */
+	assert_int_equal(vgmo_engine_report_batch(e, 99, &rep, q, 2, NULL),
+	                 VGMO_ERR_NOT_FOUND);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_climb_doubles_at_most),
 	        cmocka_unit_test(test_alone_runs_on_the_point_estimate),
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
+	        cmocka_unit_test(test_max_pixels_by_the_models_rule),
+	        cmocka_unit_test(test_items_worker_and_bad_calls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
