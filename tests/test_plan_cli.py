@@ -280,6 +280,14 @@ class Plan(Tmp):
 
     def test_bad_input_names_the_flag(self):
         m = ("--model", "qwen2-vl-7b")
+        # Every preset --help lists is offered, not only some.
+        presets = [l for l in ok("plan", "--help").splitlines()
+                   if l.startswith("GPU presets:")][0]
+        presets = presets.split(":", 1)[1].replace(",", " ").split()
+        self.assertGreaterEqual(len(presets), 8)
+        p = vgmo("plan", "--model", "qwen2-vl-7b", "--gpu", "b200")
+        for name in presets:
+            self.assertIn(name, p.stderr.splitlines()[0])
         for args, flag in (
                 (("--gpu", "b200"), "--gpu"),
                 (("--gpu-memory", "0"), "--gpu-memory"),
