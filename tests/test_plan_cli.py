@@ -477,6 +477,41 @@ class Benchmark(Tmp):
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertIn("targets: all met", p.stdout)
 
+    def test_sweep(self):
+        row = [l for l in ok("benchmark", "--list-truth").splitlines()
+               if l.startswith("| `act_scale` |")][0].split("|")
+        default = float(row[2])
+        lo, hi = (float(x) for x in row[3].split(" to "))
+        want = [lo, (lo + default) / 2, default, (default + hi) / 2, hi]
+        md = os.path.join(self.dir, "s.md")
+        args = ("benchmark", "--quiet", "--workload", "photos", "--seeds",
+                "1-2", "--duration", "100", "--policies", "balanced,oracle")
+        text = ok(*args, "--sweep", "act_scale", "--markdown", md)
+        rows = [l.split() for l in text.splitlines()
+                if l.startswith("  act_scale = ")]
+        self.assertEqual([float(r[2]) for r in rows], want)
+        with open(md) as f:
+            mrows = [l for l in f if l.startswith("| act_scale = ")]
+        self.assertEqual(len(mrows), 5)
+        for r, m in zip(rows, mrows):
+            cells = [c.strip() for c in m.strip().strip("|").split("|")]
+            self.assertEqual(cells[1], " ".join(r[3:6]))
+            self.assertEqual(cells[2], "1.000 (1.000) 0")  # the oracle
+        # Each row is the run at that value: the last, as --truth sets it.
+        out = os.path.join(self.dir, "hi.json")
+        ok(*args, "--truth", "act_scale=%g" % hi, "--output", out)
+        with open(out) as f:
+            s = json.load(f)["workloads"][0]["summary"][0]
+        self.assertEqual(rows[-1][3:5], ["%.3f" % s["ratio_median"],
+                                         "(%.3f)" % s["ratio_min"]])
+        # A discrete parameter visits each of its integers.
+        text = ok(*args, "--sweep", "logits")
+        self.assertEqual([l.split()[2] for l in text.splitlines()
+                          if l.startswith("  logits = ")], ["0", "1"])
+        self.failed("benchmark", args[1:] + (
+            "--sweep", "logits", "--markdown",
+            os.path.join(self.dir, "no", "s.md")), "cannot write the tables")
+
     def test_list_truth(self):
         out = ok("benchmark", "--list-truth").splitlines()
         self.assertTrue(out[0].startswith("| parameter | default | range"))
