@@ -488,7 +488,10 @@ static void test_tick_cleans_past_gc_threshold(void **state)
 	assert_int_equal(cleanups(e), 0);
 	use_fraction(e, 0.87); /* gc_threshold is 0.85 */
 	assert_int_equal(vgmo_engine_sim_run(e, 100), VGMO_OK);
-	assert_true(cleanups(e) >= 2);
+	/* Once per cleanup_interval, not at every sample. */
+	if (!(cleanups(e) >= 3 && cleanups(e) <= 4))
+		fail_msg("%llu cleanups in 100 s, every 30 s",
+		         (unsigned long long)cleanups(e));
 	vgmo_engine_destroy(e);
 }
 
@@ -558,6 +561,52 @@ static void test_items_climb_in_steps(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* After an OOM at n items, no batch size at or past the ceiling, however
+ * cheap the batches below it and however much room there is now (the OOM
+ * came while another process held most of the GPU): the ceiling rises
+ * one item at a time after a run of clean reports, never by the climb.
+ * Aggressive, with a large reserve: its room to the OOM line is far more
+ * than its demand, which the ceiling caps, asks for. */
+static void test_oom_ceiling_holds(void **state)
+{
+	vgmo_config c;
+	vgmo_engine *e;
+	vgmo_report r = {0};
+	vgmo_decision d;
+	int id;
+
+	(void)state;
+	vgmo_config_defaults(&c);
+	c.max_batch_size = 256;
+	c.strategy = VGMO_STRATEGY_AGGRESSIVE;
+	c.memory_reserve_mb = 30000;
+	e = make(&c, "none", 1, 100);
+	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, &id), VGMO_OK);
+	use_fraction(e, 0.85);
+	e->workers[id]->batch_size = 12;
+	r.items = 12;
+	r.oom = true;
+	assert_int_equal(vgmo_engine_report(e, id, &r, &d), VGMO_OK);
+	assert_int_equal(e->workers[id]->ceiling, 12);
+	vgmo__sim_set_external(e->bctx, 0, 0);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	for (int i = 0; i < 200; i++) {
+		r.oom = false;
+		r.items = (uint32_t)vgmo_engine_batch_size(e, id);
+		r.peak_bytes = UINT64_C(1) << 30;
+		r.allocated_bytes = UINT64_C(1) << 29;
+		r.reserved_bytes = UINT64_C(1) << 30;
+		assert_int_equal(vgmo_engine_report(e, id, &r, &d), VGMO_OK);
+		if (d.batch_size >= e->workers[id]->ceiling)
+			fail_msg("report %d: batch size %d, ceiling %d", i,
+			         d.batch_size, e->workers[id]->ceiling);
+	}
+	/* Three runs of 64 clean reports: the ceiling rose by three. */
+	assert_int_equal(e->workers[id]->ceiling, 15);
+	assert_int_equal(vgmo_engine_batch_size(e, id), 14);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +627,7 @@ int main(void)
 	        cmocka_unit_test(test_tick_cleans_past_gc_threshold),
 	        cmocka_unit_test(test_no_cleanup_within_room),
 	        cmocka_unit_test(test_items_climb_in_steps),
+	        cmocka_unit_test(test_oom_ceiling_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -277,6 +277,46 @@ static void test_items_worker_and_bad_calls(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* A request at least as large, feature by feature, as a batch that ran
+ * out of memory with as much room as now is refused, whatever the model
+ * predicts for it: it would fail too. A smaller one still runs. */
+static void test_doomed_by_an_oom(void **state)
+{
+	vgmo_request_shape small = {.text_tokens = 1000, .output_tokens = 16};
+	vgmo_request_shape big = {.text_tokens = 4000, .output_tokens = 16};
+	vgmo_request_shape bigger = {.text_tokens = 4100, .output_tokens = 32};
+	vgmo_report rep = {0};
+	vgmo_engine *e;
+	vgmo_fit f;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	/* Batches of all sizes up to twice the small one: a model that
+	 * one OOM does not overturn. */
+	for (int i = 0; i < 200; i++) {
+		vgmo_request_shape r = small;
+
+		r.text_tokens = 200 + (uint32_t)(i % 10) * 200;
+		ran(e, id, &r, 1 + (size_t)(i % 3));
+	}
+	assert_int_equal(vgmo_engine_fit(e, id, &big, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	/* Another process spiked while it ran: out of memory. */
+	rep.items = 1;
+	rep.oom = true;
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, &big, 1, NULL),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &big, &f), VGMO_OK);
+	/* It, and anything larger, is not run now. */
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
+	assert_int_equal(vgmo_engine_fit(e, id, &bigger, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
+	assert_int_equal(vgmo_engine_fit(e, id, &small, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -285,6 +325,7 @@ int main(void)
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),
 	        cmocka_unit_test(test_items_worker_and_bad_calls),
+	        cmocka_unit_test(test_doomed_by_an_oom),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
