@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "engine_internal.h"
+#include "sim.h"
 #include "util.h"
 
 #define GIB ((double)VGMO__GIB)
@@ -329,6 +330,39 @@ static void test_oom_budget_adds_the_reserve(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* Where the backend lists processes, a worker holds what its process
+ * uses on the device (here 30 GiB: a second allocator besides the 10 it
+ * reported), not what it reported; another process's figure is not its. */
+static void test_held_by_its_process(void **state)
+{
+	vgmo_engine *e = make(0);
+	vgmo_worker_spec sp = {
+	        .name = "p", .weight = 1.0, .leased = true, .pid = 4242};
+	vgmo_gpu_sample *s = &e->samples[0];
+	uint64_t reported, plain;
+	int id;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id, NULL),
+	                 VGMO_OK);
+	report(e, id, 4, 8 * GIB, 0.5 * GIB);
+	reported = W(e, id)->last_reserved;
+	vgmo__sim_set_external(e->bctx, 0, UINT64_C(40) << 30);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	plain = e->unattributed[0];
+	s->processes[0] =
+	        (vgmo_gpu_process){.pid = 7, .used_bytes = UINT64_C(5) << 30};
+	s->processes[1] = (vgmo_gpu_process){.pid = 4242,
+	                                     .used_bytes = UINT64_C(30) << 30};
+	s->process_count = 2;
+	s->present |= VGMO_HAS_PROCESSES;
+	e->fresh_sample = true;
+	vgmo__device_budgets(e, 0);
+	assert_true(e->unattributed[0] ==
+	            plain - ((UINT64_C(30) << 30) - reported));
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +375,7 @@ int main(void)
 	        cmocka_unit_test(test_register_resumes_and_validates),
 	        cmocka_unit_test(test_need_above_share_gets_the_share),
 	        cmocka_unit_test(test_oom_budget_adds_the_reserve),
+	        cmocka_unit_test(test_held_by_its_process),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -317,6 +317,39 @@ static void test_doomed_by_an_oom(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* A batch that ran vouches for any request no larger only while its peak
+ * still fits: once another process took the room it had (the worker now
+ * holds less, after a small batch), the same request waits. */
+static void test_what_ran_vouches_only_in_its_room(void **state)
+{
+	vgmo_request_shape r = {.text_tokens = 20000, .output_tokens = 16};
+	vgmo_request_shape small = {.text_tokens = 100, .output_tokens = 16};
+	vgmo_engine *e;
+	vgmo_fit f;
+	uint64_t peak;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	ran(e, id, &r, 1);
+	peak = e->workers[id]->last_reserved;
+	ran(e, id, &small, 1); /* its allocator now holds less */
+	assert_true(e->workers[id]->last_reserved < peak);
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	/* Another process leaves less room than the large batch's peak,
+	 * more than the worker holds now. */
+	vgmo__sim_set_external(e->bctx, 0,
+	                       e->samples[0].memory_total -
+	                               (peak + e->workers[id]->last_reserved) /
+	                                       2);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_true(f.room_bytes < peak);
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +359,7 @@ int main(void)
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),
 	        cmocka_unit_test(test_items_worker_and_bad_calls),
 	        cmocka_unit_test(test_doomed_by_an_oom),
+	        cmocka_unit_test(test_what_ran_vouches_only_in_its_room),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
