@@ -53,6 +53,13 @@ margin-no-floor	lib/cost.c	s/return exp(fmax(mean(c) + z \* widen \* sigma(c), c
 items-ceiling	lib/workers.c	s/if (w->ceiling > 0 \&\& t >= w->ceiling)/if (0)/	UNIT
 tokens-doomed	lib/tokens.c	s/bool over = room <= o->peak;/bool over = false;/	UNIT
 cleanup-interval	lib/engine.c	s/if (c.enabled \&\& now - e->last_cleanup >= c.cleanup_interval) {/if (c.enabled) {/	UNIT
+units-margin	lib/tokens.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
+items-margin	lib/workers.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
+shares-oom-line	lib/shares.c	s/ao = fmax(0.0, total - unattributed);/ao = total;/	UNIT
+shares-held-pid	lib/shares.c	s/if (s->processes\[i\].pid == w->pid \&\&/if (s->processes[i].pid != w->pid \&\&/	UNIT
+cleanup-over-room	lib/optimize.c	s/(double)w->last_reserved > w->budget_oom)/(double)w->last_reserved < w->budget_oom)/	UNIT
+oom-asks-cleanup	lib/workers.c	s/^\t\tw->cleanup_wanted = true;$/\t\tw->cleanup_wanted = false;/	UNIT
+tokens-dominated	lib/tokens.c	s/if (under \&\& r->peak <= room)/if (under)/	UNIT
 plan-conservative	lib/planner.c	s/(int)floor(0.7 \* bal);/(int)floor(0.8 * bal);/	UNIT+test_plan_cli
 plan-aggressive-cap	lib/planner.c	s/= aggr < cap ? aggr : cap;/= aggr;/	UNIT+test_plan_cli
 bench-config-max	src/cmd_benchmark.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
