@@ -157,13 +157,19 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		a->model = v;
 		break;
 	case OPT_GPU:
-		if (vgmo_gpu_preset_memory(v, &a->memory) != VGMO_OK)
-			return cli_usage_error(
-			        cmd,
-			        "unknown --gpu '%s' (choose "
-			        "h100-80gb, a100-40gb or l4-24gb; "
-			        "or --gpu-memory SIZE)",
-			        v);
+		if (vgmo_gpu_preset_memory(v, &a->memory) != VGMO_OK) {
+			char known[256] = "";
+			const char *const *p = vgmo_sim_presets();
+
+			for (size_t i = 0; p[i]; i++)
+				snprintf(known + strlen(known),
+				         sizeof(known) - strlen(known), "%s%s",
+				         i ? ", " : "", p[i]);
+			return cli_usage_error(cmd,
+			                       "unknown --gpu '%s' (choose one "
+			                       "of %s; or --gpu-memory SIZE)",
+			                       v, known);
+		}
 		a->gpu = v;
 		break;
 	case OPT_GPU_MEMORY:
