@@ -1,15 +1,15 @@
 /*
  * tokens.c - a tokens worker's batches: the features of a batch of request
  * shapes, the next batch from the head of a queue, whether one request
- * fits (and what would), and the reports that teach its cost. Also the
- * older unit calls (a batch's prompt tokens as one number), on the same
- * model.
+ * fits (and what would), and the reports that teach its cost. The older
+ * unit calls, on the same model, are in units.c.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "engine_internal.h"
+#include "tokens.h"
 #include "util.h"
 #include "vlm_models.h"
 
@@ -72,7 +72,7 @@ const char *vgmo_fit_verdict_name(vgmo_fit_verdict v)
 /* The most requests the next batch may hold: a manual batch size, else
  * max_batch_size; before the first batch ran one request, then at most
  * twice the largest that ran (climbing in safe steps). */
-static size_t cap_of(const vgmo_engine *e, const vgmo__worker *w)
+size_t vgmo__tokens_cap(const vgmo_engine *e, const vgmo__worker *w)
 {
 	int cap = w->manual ? w->manual : e->cfg.max_batch_size;
 
@@ -125,8 +125,8 @@ static bool doomed(const vgmo__worker *w, const double *x, double room)
 
 /* Largest prompt length (tokens) of one request with `out` output tokens
  * whose need fits `room`. */
-static uint32_t max_prompt(const vgmo__need_in *in, bool packed, double out,
-                           double image_share, double room)
+uint32_t vgmo__max_prompt(const vgmo__need_in *in, bool packed, double out,
+                          double image_share, double room)
 {
 	long long lo = 0, hi = MAX_TOKENS;
 
@@ -202,7 +202,7 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 	}
 	out->room_bytes = (uint64_t)room;
 	if (w->tokens)
-		out->max_prompt_tokens = max_prompt(
+		out->max_prompt_tokens = vgmo__max_prompt(
 		        &in, packed, r->output_tokens,
 		        p.sum_len > 0 ? r->image_tokens / p.sum_len : 0, room);
 	out->max_image_tokens =
@@ -275,7 +275,7 @@ vgmo_err vgmo_engine_worker_model(const vgmo_engine *e, int worker,
 static void plan(const vgmo_engine *e, const vgmo__worker *w,
                  const vgmo_request_shape *q, size_t n, vgmo_batch_plan *out)
 {
-	size_t cap = cap_of(e, w);
+	size_t cap = vgmo__tokens_cap(e, w);
 	double room, base, waste = 0, x[VGMO__COST_MAX];
 	vgmo__need_in in;
 	prefix p = {0};
@@ -379,151 +379,7 @@ vgmo_err vgmo_engine_report_batch(vgmo_engine *e, int worker,
 		        w->padding == VGMO_PADDING_UNKNOWN ? xp : NULL, out);
 		w->batch_work = 0;
 		if (out)
-			out->batch_size = (int)cap_of(e, w);
-	}
-	pthread_mutex_unlock(&e->lock);
-	return rc;
-}
-
-/* ------------------------------------------------------ the unit calls */
-
-/* Lock held: a worker that reports units is a packed tokens worker whose
- * output tokens are not told apart. */
-static void make_units(vgmo_engine *e, vgmo__worker *w, double fixed,
-                       double unit)
-{
-	double prior[VGMO__COST_MAX] = {0};
-
-	(void)e;
-	prior[VGMO__X_PROMPT] = unit;
-	w->tokens = true;
-	w->padding = VGMO_PADDING_PACKED;
-	vgmo__cost_init(&w->cost, VGMO__COST_MAX, prior, fixed);
-	w->cost_packed = w->cost;
-	vgmo__strlcpy(w->unit, "tokens", sizeof(w->unit));
-}
-
-static uint64_t unit_budget(const vgmo_engine *e, const vgmo__worker *w)
-{
-	vgmo__need_in in;
-	double room;
-	bool packed;
-
-	if (!w->cost.samples && !(w->cost.prior[VGMO__X_PROMPT] > 0))
-		return 0;
-	if (!vgmo__worker_room(e, w, &room))
-		return 0;
-	vgmo__worker_need_in(e, w, &in, &packed);
-	return max_prompt(&in, true, 0, 0, room);
-}
-
-static void fill(const vgmo_engine *e, const vgmo__worker *w,
-                 vgmo_unit_decision *out)
-{
-	bool unit = w->tokens && !w->manual && e->cfg.enabled;
-
-	out->unit_budget = unit ? unit_budget(e, w) : 0;
-	out->max_items =
-	        unit && out->unit_budget ? (int)cap_of(e, w) : w->batch_size;
-}
-
-vgmo_err vgmo_engine_set_unit_prior(vgmo_engine *e, int worker,
-                                    uint64_t fixed_bytes, double unit_bytes)
-{
-	vgmo__worker *w;
-	vgmo_err rc = VGMO_OK;
-
-	if (!(unit_bytes > 0) || !isfinite(unit_bytes))
-		return VGMO_ERR_INVALID;
-	pthread_mutex_lock(&e->lock);
-	w = vgmo__worker_get(e, worker);
-	if (w == NULL)
-		rc = VGMO_ERR_NOT_FOUND;
-	else if (w->cost.samples == 0)
-		make_units(e, w, (double)fixed_bytes, unit_bytes);
-	pthread_mutex_unlock(&e->lock);
-	return rc;
-}
-
-vgmo_err vgmo_engine_report_units(vgmo_engine *e, int worker,
-                                  const vgmo_report *r, uint64_t units,
-                                  vgmo_unit_decision *out)
-{
-	double x[VGMO__COST_MAX] = {0};
-	vgmo_decision d;
-	vgmo__worker *w;
-	uint64_t before;
-	vgmo_err rc;
-
-	if (r == NULL || units == 0 || r->items == 0)
-		return VGMO_ERR_INVALID;
-	x[VGMO__X_ONE] = 1;
-	x[VGMO__X_PROMPT] = (double)units;
-	x[VGMO__X_REQUESTS] = r->items;
-	pthread_mutex_lock(&e->lock);
-	w = vgmo__worker_get(e, worker);
-	if (w == NULL) {
-		rc = VGMO_ERR_NOT_FOUND;
-		goto out;
-	}
-	if (!w->tokens)
-		make_units(e, w, 0, 0);
-	before = unit_budget(e, w);
-	rc = vgmo__worker_take(e, w, r, x, NULL, &d);
-	if (out) {
-		fill(e, w, out);
-		out->cleanup = d.cleanup;
-		out->changed = out->unit_budget != before;
-	}
-out:
-	pthread_mutex_unlock(&e->lock);
-	return rc;
-}
-
-vgmo_err vgmo_engine_unit_decision(vgmo_engine *e, int worker,
-                                   vgmo_unit_decision *out)
-{
-	const vgmo__worker *w;
-	vgmo_err rc = VGMO_OK;
-
-	pthread_mutex_lock(&e->lock);
-	w = vgmo__worker_get(e, worker);
-	if (w == NULL) {
-		rc = VGMO_ERR_NOT_FOUND;
-	} else if (out) {
-		fill(e, w, out);
-		out->cleanup = false;
-		out->changed = false;
-	}
-	pthread_mutex_unlock(&e->lock);
-	return rc;
-}
-
-vgmo_err vgmo_engine_set_worker_model(vgmo_engine *e, int worker,
-                                      const vgmo_vlm_model *m,
-                                      vgmo_padding padding)
-{
-	vgmo_worker_spec sp = {.unit = "tokens", .padding = padding};
-	vgmo__worker *w;
-	vgmo_err rc = VGMO_OK;
-
-	if ((unsigned)padding > VGMO_PADDING_PACKED ||
-	    (m && vgmo__model_check(m, NULL, 0) != VGMO_OK))
-		return VGMO_ERR_INVALID;
-	pthread_mutex_lock(&e->lock);
-	w = vgmo__worker_get(e, worker);
-	if (w == NULL) {
-		rc = VGMO_ERR_NOT_FOUND;
-	} else if (w->cost.samples > 0) {
-		rc = VGMO_ERR_STATE; /* it learned already */
-	} else {
-		w->tokens = true;
-		w->padding = padding;
-		w->has_model = m != NULL;
-		if (m)
-			w->model = *m;
-		vgmo__strlcpy(w->unit, "tokens", sizeof(w->unit));
-		vgmo__worker_init_cost(e, w, &sp);
+			out->batch_size = (int)vgmo__tokens_cap(e, w);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return rc;
