@@ -113,22 +113,96 @@ fail:
 	return NULL;
 }
 
-vgmo_err vgmo__config_apply_overrides(const vgmo_config *base,
-                                      const json_t *overrides, vgmo_config *out,
-                                      char *err, size_t errlen)
+static vgmo_err apply_text(vgmo_config *c, const json_t *obj, char *err,
+                           size_t errlen)
 {
-	vgmo_config c = *base;
-	char *text = json_dumps(overrides, JSON_COMPACT);
+	char *text = json_dumps(obj, JSON_COMPACT);
 	vgmo_err rc;
 
 	if (text == NULL)
 		return VGMO_ERR_NOMEM;
-	rc = vgmo_config_load_string(&c, text, strlen(text),
+	rc = vgmo_config_load_string(c, text, strlen(text),
 	                             "saved configuration overrides", err,
 	                             errlen);
 	free(text);
+	return rc;
+}
+
+vgmo_err vgmo__config_apply_overrides(const vgmo_config *base,
+                                      json_t *overrides, vgmo_config *out,
+                                      char *err, size_t errlen)
+{
+	vgmo_config c = *base;
+	json_t *left = NULL, *one = NULL, *v;
+	const char *key;
+	void *tmp;
+	char why[512];
+	size_t len = 0;
+	bool progress = true;
+	vgmo_err rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	rc = apply_text(&c, overrides, why, sizeof(why));
+	if (rc != VGMO_ERR_PARSE && rc != VGMO_ERR_CONFIG)
+		goto done;
+	/* Key by key, again while any key goes in: one may need another
+	 * (warning below critical) to be valid. */
+	left = json_deep_copy(overrides);
+	if (left == NULL)
+		return VGMO_ERR_NOMEM;
+	while (progress) {
+		progress = false;
+		json_object_foreach_safe(left, tmp, key, v)
+		{
+			vgmo_config t = c;
+
+			one = json_object();
+			if (one == NULL || json_object_set(one, key, v) != 0) {
+				rc = VGMO_ERR_NOMEM;
+				goto done;
+			}
+			if (apply_text(&t, one, why, sizeof(why)) == VGMO_OK) {
+				c = t;
+				json_object_del(left, key);
+				progress = true;
+			}
+			json_decref(one);
+			one = NULL;
+		}
+	}
+	/* What is left is dropped, each with its reason. */
+	json_object_foreach(left, key, v)
+	{
+		vgmo_config t = c;
+
+		one = json_pack("{s:O}", key, v);
+		if (one == NULL) {
+			rc = VGMO_ERR_NOMEM;
+			goto done;
+		}
+		apply_text(&t, one, why, sizeof(why));
+		json_decref(one);
+		one = NULL;
+		json_object_del(overrides, key);
+		if (err != NULL && len + 1 < errlen) {
+			int n = snprintf(err + len, errlen - len, "%s%s",
+			                 len ? "; " : "", why);
+
+			if (n > 0)
+				len += (size_t)n < errlen - len
+				               ? (size_t)n
+				               : errlen - len - 1;
+		}
+	}
+	rc = VGMO_OK;
+done:
+	json_decref(one);
+	json_decref(left);
 	if (rc == VGMO_OK)
 		*out = c;
+	else if (rc != VGMO_ERR_NOMEM)
+		vgmo__errf(err, errlen, rc, "%s", why);
 	return rc;
 }
 
@@ -173,7 +247,7 @@ static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
 		if (!json_is_string(w) || !json_is_integer(g) ||
 		    !json_is_integer(n) || json_integer_value(g) < 0 ||
 		    json_integer_value(n) < 1 ||
-		    json_integer_value(n) > 1000000 ||
+		    json_integer_value(n) > VGMO_BATCH_MAX ||
 		    json_string_length(w) >= sizeof(st->batch[0].worker))
 			return vgmo__errf(
 			        err, errlen, VGMO_ERR_PARSE,

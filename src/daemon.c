@@ -575,6 +575,20 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 	else if (rc != VGMO_OK)
 		return vgmo__errf(err, errlen, rc, "%s", why);
+	/* A saved override that is out of range now (or was saved by a
+	 * version without ranges) is dropped with its reason; the next save
+	 * forgets it. */
+	eff = d->base;
+	rc = vgmo__config_apply_overrides(&d->base, d->state.config_overrides,
+	                                  &eff, why, sizeof(why));
+	if (rc != VGMO_OK)
+		return vgmo__errf(err, errlen, rc,
+		                  "cannot apply the saved "
+		                  "configuration overrides");
+	if (why[0] != '\0')
+		vgmo_log_write(log, VGMO_LOG_WARN,
+		               "saved configuration override dropped",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 	/* A new epoch per start keeps client ids of an earlier run from
 	 * landing on a different client of this one. */
 	d->state.epoch++;
@@ -583,16 +597,6 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		               "cannot write the state directory", "error=%s",
 		               vgmo_log_quote(why, q, sizeof(q)));
 	d->id_base = (int)((d->state.epoch % 2047 + 1) << 20);
-	eff = d->base;
-	if (json_object_size(d->state.config_overrides) &&
-	    vgmo__config_apply_overrides(&d->base, d->state.config_overrides,
-	                                 &eff, why, sizeof(why)) != VGMO_OK) {
-		vgmo_log_write(log, VGMO_LOG_ERROR,
-		               "saved configuration overrides no longer valid; "
-		               "using the configuration as given",
-		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
-		eff = d->base;
-	}
 	if (cli_engine_create(opts, &eff, &eo, &d->engine) != CLI_EXIT_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND,
 		                  "cannot start the engine");
@@ -638,9 +642,13 @@ void daemon_reload(vgmo_daemon *d)
 		pthread_mutex_unlock(&d->admin);
 		vgmo_log_write(d->log, VGMO_LOG_ERROR,
 		               "reload failed: keeping the old configuration",
-		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
+		               "error=out of memory");
 		return;
 	}
+	if (why[0] != '\0')
+		vgmo_log_write(d->log, VGMO_LOG_WARN,
+		               "saved configuration override dropped",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 	vgmo_engine_get_config(d->engine, &old);
 	d->base = base;
 	if (vgmo_engine_set_config(d->engine, &eff, why, sizeof(why)) ==

@@ -448,6 +448,89 @@ class Disk(unittest.TestCase):
         self.assertTrue(d.alive())
 
 
+class Ranges(unittest.TestCase):
+    """Issue 13, items 1 and 2: a value out of range is refused the same
+    way from a flag, the environment, a file and the API, and a saved one
+    is dropped at start with its reason."""
+
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-ranges-")
+        self.state = os.path.join(self.tmp.path, "state")
+
+    def tearDown(self):
+        self.tmp.remove()
+
+    def refused_at_start(self, *extra, env=None):
+        d = R.Daemon(BIN, self.state, *extra, env=env, wait=False)
+        try:
+            rc = d.proc.wait(timeout=10)
+        finally:
+            d.stop()
+        return rc, d.stderr()
+
+    def test_int_max_refused_everywhere(self):
+        rc, err = self.refused_at_start("--max-batch-size", "2147483647")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("max_batch_size: must be at most 1000000", err)
+        rc, err = self.refused_at_start(
+            env={"VGMO_MONITORING_INTERVAL": "1e-9"})
+        self.assertNotEqual(rc, 0)
+        self.assertIn("monitoring_interval: must be at least 0.1", err)
+        cfg = os.path.join(self.tmp.path, "c.json")
+        with open(cfg, "w") as f:
+            f.write('{"memory_reserve_mb": 9223372036854775807}')
+        rc, err = self.refused_at_start("--config", cfg)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("memory_reserve_mb: must be at most 16777216", err)
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            for key, value in (("max_batch_size", 2147483647),
+                               ("min_batch_size", 2147483647),
+                               ("memory_reserve_mb", 2 ** 63 - 1),
+                               ("monitoring_interval", 1e-9),
+                               ("temperature_threshold", 1e300)):
+                st, _, data = d.request("PUT", "/v1/config", {key: value})
+                self.assertEqual(st, 400, data)
+                self.assertEqual(json.loads(data)["error"]["fields"][-1],
+                                 key)
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             16)
+            # A registration and /health answer at once.
+            d.json("POST", "/v1/clients", {"name": "w1"}, want=201)
+            self.assertTrue(d.alive())
+        finally:
+            d.cleanup()
+
+    def test_saved_override_out_of_range_dropped(self):
+        os.makedirs(self.state)
+        with open(os.path.join(self.state, "state.json"), "w") as f:
+            json.dump({"version": 1, "monitoring": True, "epoch": 3,
+                       "batch_size_overrides": [],
+                       "config_overrides": {
+                           "max_batch_size": 2147483647,
+                           "monitoring_interval": 1e-9,
+                           "gc_threshold": 0.5}}, f)
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            cfg = d.json("GET", "/v1/config")
+            self.assertEqual(cfg["max_batch_size"], 16)
+            self.assertEqual(cfg["monitoring_interval"], 0.5)
+            self.assertEqual(cfg["gc_threshold"], 0.5)  # the valid one
+            err = d.stderr()
+            self.assertIn("saved configuration override dropped", err)
+            self.assertIn("max_batch_size: must be at most 1000000", err)
+            self.assertIn("monitoring_interval: must be at least 0.1", err)
+            self.assertTrue(d.alive())
+            # Forgotten by the next save.
+            d.json("PUT", "/v1/config", {"cleanup_interval": 100})
+            with open(os.path.join(self.state, "state.json")) as f:
+                saved = json.load(f)["config_overrides"]
+            self.assertEqual(saved, {"gc_threshold": 0.5,
+                                     "cleanup_interval": 100.0})
+        finally:
+            d.cleanup()
+
+
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
     FAKE = os.path.abspath(sys.argv.pop(1))

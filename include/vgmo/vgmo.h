@@ -86,6 +86,18 @@ typedef struct vgmo_config {
 
 #define VGMO_CONFIG_FIELD_COUNT 14
 
+/* The range of every numeric field, applied by vgmo_config_validate and so
+ * to flags, environment, files, the API and saved state alike. The
+ * thresholds, gc_threshold and fragmentation_threshold are fractions in
+ * [0, 1]; the rest: */
+#define VGMO_CONFIG_INTERVAL_MIN 0.1      /* s, the three intervals */
+#define VGMO_CONFIG_MONITORING_MAX 3600.0 /* s, monitoring_interval */
+#define VGMO_CONFIG_INTERVAL_MAX 1e7      /* s, optimization, cleanup */
+#define VGMO_CONFIG_TEMPERATURE_MIN 1.0   /* degrees C */
+#define VGMO_CONFIG_TEMPERATURE_MAX 200.0
+#define VGMO_BATCH_MAX 1000000              /* min_batch_size, max_batch_size */
+#define VGMO_CONFIG_RESERVE_MB_MAX 16777216 /* memory_reserve_mb: 16 TiB */
+
 VGMO_API void vgmo_config_defaults(vgmo_config *cfg);
 
 /* Checks every rule and reports every violation at once in `err`
