@@ -113,8 +113,13 @@ struct vgmo_engine {
 	bool worsened; /* a status got worse since the last optimization */
 	bool monitoring;
 	double last_sample, last_optimize, last_cleanup; /* mono; < 0 never */
-	vgmo__worker **workers; /* slot == id; NULL when removed */
+	/* Slot id % nworkers (a power of two, at most half full); NULL when
+	 * free. Ids are never reused: next_id only grows. */
+	vgmo__worker **workers;
 	size_t nworkers;
+	size_t nlive, nleased;
+	size_t max_leased; /* 0: no cap on leased workers */
+	int next_id;
 	vgmo__history history;
 	vgmo_counters counters;
 	vgmo__cleanup_hook *hooks;
@@ -138,6 +143,8 @@ double vgmo__engine_wall(const vgmo_engine *e);
 
 /* Lock held. */
 vgmo__worker *vgmo__worker_get(const vgmo_engine *e, int id);
+/* Lock held: frees the worker and its slot. */
+void vgmo__worker_free(vgmo_engine *e, vgmo__worker *w);
 /* Lock held: the worker's budgets on its device under the critical and the
  * OOM thresholds; false when the device's memory is unknown. */
 bool vgmo__worker_budgets(const vgmo_engine *e, const vgmo__worker *w,

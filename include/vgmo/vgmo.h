@@ -418,10 +418,17 @@ typedef struct vgmo_worker_spec {
 } vgmo_worker_spec;
 
 /* Adds the worker, or finds the one of that name on that GPU (then its
- * learned model is kept, its weight and lease renewed, *existed true). */
+ * learned model is kept, its weight and lease renewed, *existed true).
+ * Worker ids are never reused in the engine's life. A leased spec never
+ * takes over a built-in worker ("default", the simulated ones):
+ * VGMO_ERR_PERMISSION; past vgmo_engine_set_max_clients: VGMO_ERR_STATE. */
 VGMO_API vgmo_err vgmo_engine_worker_register(vgmo_engine *e,
                                               const vgmo_worker_spec *spec,
                                               int *id_out, bool *existed);
+
+/* At most `max` leased workers (clients) at once; 0: no cap. A
+ * registration past the cap is refused with VGMO_ERR_STATE. */
+VGMO_API void vgmo_engine_set_max_clients(vgmo_engine *e, size_t max);
 
 /* Feeds one batch's report into the worker's model; an OOM halves the batch
  * size at once. `out` receives the next batch size. */
