@@ -25,7 +25,9 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_LOG_LEVEL,
-	OPT_LEASE
+	OPT_LEASE,
+	OPT_MAX_CLIENTS,
+	OPT_MAX_CLIENT_WEIGHT
 };
 
 static const cli_option serve_options[] = {
@@ -48,6 +50,13 @@ static const cli_option serve_options[] = {
          "a client silent this long is unhealthy, twice as long dropped "
          "(default 30)",
          OPT_LEASE},
+        {"max-clients", "N",
+         "registered clients at most; more are refused with 429 "
+         "(default 1024)",
+         OPT_MAX_CLIENTS},
+        {"max-client-weight", "W",
+         "the largest weight a client may register with (default 100)",
+         OPT_MAX_CLIENT_WEIGHT},
         {NULL, NULL, NULL, 0}};
 
 static const cli_group serve_groups[] = {
@@ -62,6 +71,8 @@ struct serve_args {
 	const char *listen, *health, *state_dir, *token_file;
 	const char *tls_cert, *tls_key;
 	vgmo_log_level level;
+	long max_clients;
+	double max_client_weight;
 	bool help;
 };
 
@@ -99,6 +110,24 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 			                       "between 0.1 and 86400",
 			                       value);
 		break;
+	case OPT_MAX_CLIENTS:
+		if (!cli_parse_long(value, 1, 1000000, &a->max_clients))
+			return cli_usage_error(cmd,
+			                       "invalid --max-clients '%s': "
+			                       "expected an integer from 1 to "
+			                       "1000000",
+			                       value);
+		break;
+	case OPT_MAX_CLIENT_WEIGHT:
+		if (!cli_parse_double(value, &a->max_client_weight) ||
+		    !(a->max_client_weight > 0) || a->max_client_weight > 1e6)
+			return cli_usage_error(
+			        cmd,
+			        "invalid --max-client-weight "
+			        "'%s': expected a number greater "
+			        "than 0, at most 1000000",
+			        value);
+		break;
 	case OPT_LOG_LEVEL:
 		if (!vgmo_log_parse_level(value, &a->level))
 			return cli_usage_error(
@@ -125,6 +154,8 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	if (a->state_dir == NULL || a->state_dir[0] == '\0')
 		a->state_dir = DEFAULT_STATE_DIR;
 	a->level = VGMO_LOG_INFO;
+	a->max_clients = DAEMON_MAX_CLIENTS;
+	a->max_client_weight = DAEMON_MAX_CLIENT_WEIGHT;
 	rc = cli_parse_args(argc, argv, serve_groups, on_option, NULL, a,
 	                    &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
@@ -196,6 +227,8 @@ int cmd_serve(int argc, char **argv)
 		rc = cli_fail("%s", err);
 		goto out;
 	}
+	d->max_client_weight = a.max_client_weight;
+	vgmo_engine_set_max_clients(d->engine, (size_t)a.max_clients);
 	if (daemon_start_loop(d) != VGMO_OK) {
 		rc = cli_fail("cannot start the monitoring loop");
 		goto out;

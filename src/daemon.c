@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
@@ -30,14 +31,14 @@ vgmo_engine *daemon_engine(vgmo_daemon *d)
 	return d->engine;
 }
 
-int daemon_client_id(vgmo_daemon *d, int worker)
+int64_t daemon_client_id(vgmo_daemon *d, int worker)
 {
 	return d->id_base + worker;
 }
 
-int daemon_client_worker(vgmo_daemon *d, long id)
+int daemon_client_worker(vgmo_daemon *d, int64_t id)
 {
-	return id > d->id_base && id - d->id_base < (1 << 20)
+	return id > d->id_base && id - d->id_base <= INT32_MAX
 	               ? (int)(id - d->id_base)
 	               : -1;
 }
@@ -481,6 +482,28 @@ bool daemon_token_ok(vgmo_daemon *d, const char *header)
 	return diff == 0;
 }
 
+bool daemon_operator_ok(vgmo_daemon *d, const char *header)
+{
+	return d->token != NULL && daemon_token_ok(d, header);
+}
+
+void daemon_client_secret(vgmo_daemon *d, int worker, char *out)
+{
+	client_secret_make(&d->secret_key, daemon_client_id(d, worker), out);
+}
+
+bool daemon_client_secret_ok(vgmo_daemon *d, int worker, const char *given)
+{
+	return worker >= 0 &&
+	       client_secret_ok(&d->secret_key, daemon_client_id(d, worker),
+	                        given);
+}
+
+double daemon_max_client_weight(vgmo_daemon *d)
+{
+	return d->max_client_weight;
+}
+
 /* -------------------------------------------------------- set up, down */
 
 static vgmo_err read_token(const char *path, char **out, char *err,
@@ -556,6 +579,11 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		if (rc != VGMO_OK)
 			return rc;
 	}
+	if (client_secret_key_init(&d->secret_key) != VGMO_OK)
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "cannot draw the client secret key: %s",
+		                  strerror(errno));
+	d->max_client_weight = DAEMON_MAX_CLIENT_WEIGHT;
 	if (cli_build_config(opts, &d->base) != CLI_EXIT_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG,
 		                  "invalid configuration");
@@ -596,7 +624,8 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		vgmo_log_write(log, VGMO_LOG_ERROR,
 		               "cannot write the state directory", "error=%s",
 		               vgmo_log_quote(why, q, sizeof(q)));
-	d->id_base = (int)((d->state.epoch % 2047 + 1) << 20);
+	/* Worker ids are never reused in a run and stay under 2^31. */
+	d->id_base = (int64_t)d->state.epoch << 31;
 	if (cli_engine_create(opts, &eff, &eo, &d->engine) != CLI_EXIT_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND,
 		                  "cannot start the engine");

@@ -67,14 +67,26 @@ vgmo_err daemon_optimize(vgmo_daemon *d, const char *who, vgmo_result *out);
 /* Bearer token check (constant time). True when no token is configured. */
 bool daemon_token_ok(vgmo_daemon *d, const char *authorization_header);
 
+/* The operator's token was configured and `authorization_header` holds
+ * it: the caller may act for any client. */
+bool daemon_operator_ok(vgmo_daemon *d, const char *authorization_header);
+/* Client `worker`'s secret (CLIENT_SECRET_LEN + 1 bytes into `out`), and
+ * whether `given` (NULL: none) is it. */
+void daemon_client_secret(vgmo_daemon *d, int worker, char *out);
+bool daemon_client_secret_ok(vgmo_daemon *d, int worker, const char *given);
+/* The largest weight a client may register with. */
+double daemon_max_client_weight(vgmo_daemon *d);
+
 /* The engine, for read-only helpers (batch size lookups). */
 vgmo_engine *daemon_engine(vgmo_daemon *d);
 
-/* Client ids differ from run to run (a new epoch per start), so a report
- * meant for a client of an earlier run is refused, not misattributed. */
-int daemon_client_id(vgmo_daemon *d, int worker);
+/* Client ids are 64-bit: the start's epoch times 2^31 plus the worker
+ * id, which the engine never reuses; so no id names two clients, in one
+ * run or across restarts, and a report meant for a client of an earlier
+ * run is refused, not misattributed. */
+int64_t daemon_client_id(vgmo_daemon *d, int worker);
 /* The worker of a client id, or -1. */
-int daemon_client_worker(vgmo_daemon *d, long id);
+int daemon_client_worker(vgmo_daemon *d, int64_t id);
 
 /* Lease length of registered clients, seconds. */
 double daemon_lease(vgmo_daemon *d);

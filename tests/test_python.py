@@ -231,9 +231,13 @@ class TestClientDaemon(DaemonCase):
                           seen["unit"], seen["state"]),
                          (c.id, 0, 2.0, "images", "healthy"))
         self.assertEqual(c.info()["name"], "docparse-1")
-        # The same name again resumes the same client.
-        again = self.client(d, "docparse-1", weight=2.0, unit="images")
-        self.assertEqual(again.id, c.id)
+        # The same name again, without this client's secret, is another
+        # worker's: refused while this one reports (it keeps trying).
+        again = self.client(d, "docparse-1", weight=1e-6, unit="images")
+        self.assertIsNone(again.id)
+        self.assertFalse(again.connected)
+        self.assertEqual(d.clients()["docparse-1"]["weight"], 2.0)
+        again.close()
         with self.assertRaises(ValueError):
             vgmo.Client(d.url, "bad name")
         with self.assertRaises(vgmo.VgmoError) as cm:

@@ -841,7 +841,7 @@ VGMO_API int vgmo_client_batch_size(const vgmo_client *c);
 
 /* The id the daemon gave the client (it changes when the client registers
  * again), or -1 while it is not registered. */
-VGMO_API int vgmo_client_id(const vgmo_client *c);
+VGMO_API int64_t vgmo_client_id(const vgmo_client *c);
 
 /* Reports one batch: r->items >= 1; r->peak_bytes > 0 unless r->oom;
  * r->allocated_bytes, r->reserved_bytes, r->seconds and r->freed_bytes
