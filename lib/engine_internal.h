@@ -84,6 +84,11 @@ typedef struct vgmo__worker {
 	bool simulated; /* run by the sim driver: the backend counts it */
 	bool unhealthy;
 	double last_seen; /* engine mono time of the last report */
+	/* History entries its reports may still add (a token bucket), and
+	 * freed bytes not in the history yet. */
+	double hist_tokens, hist_at;
+	bool hist_started;
+	uint64_t freed_unrecorded;
 	double first_seen;
 } vgmo__worker;
 
@@ -176,8 +181,9 @@ void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
  * disabled or overridden, moves its batch size through the dead band.
  * Returns true when the batch size changed. */
 bool vgmo__worker_update(vgmo_engine *e, vgmo__worker *w);
-/* Lock held: history entry for a batch size change. */
-void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
+/* Lock held: history entry for a batch size change (a client's are
+ * rate-limited). */
+void vgmo__worker_record(vgmo_engine *e, vgmo__worker *w, int old,
                          const char *action, const char *reason);
 /* Cleanup; unless `forced` (an operator asked), only on the devices where
  * emptying caches frees memory someone needs (optimize.c). */

@@ -281,7 +281,9 @@ vgmo_err vgmo__state_load(const char *dir, vgmo__state *st, char *err,
 		                  "%s: path too long", dir);
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return VGMO_OK; /* first start */
-	rc = vgmo__read_file(path, STATE_MAX, &text, &len, why, sizeof(why));
+	rc = vgmo__read_file_ex(path, STATE_MAX,
+	                        VGMO__READ_REGULAR | VGMO__READ_NOFOLLOW, &text,
+	                        &len, why, sizeof(why));
 	if (rc != VGMO_OK)
 		return vgmo__errf(err, errlen, rc, "%s", why);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

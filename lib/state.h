@@ -84,6 +84,14 @@ vgmo_err vgmo__journal_append(const char *dir, const char *name,
                               const json_t *line, size_t rotate_bytes,
                               char *err, size_t errlen);
 
+/* The same for `nlines` lines at once: one write, one fsync. The file is
+ * opened without following a link or blocking on a FIFO, and must be a
+ * regular file. */
+vgmo_err vgmo__journal_append_lines(const char *dir, const char *name,
+                                    json_t *const *lines, size_t nlines,
+                                    size_t rotate_bytes, char *err,
+                                    size_t errlen);
+
 /* Calls `fn` for each parsable line of NAME.1 then NAME, oldest first;
  * returns how many lines were skipped as unparsable in *skipped. */
 vgmo_err vgmo__journal_read(const char *dir, const char *name,

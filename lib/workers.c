@@ -570,11 +570,40 @@ bool vgmo__worker_update(vgmo_engine *e, vgmo__worker *w)
 	return true;
 }
 
-void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
+/* A client's reports may add at most HISTORY_BURST history entries at
+ * once and HISTORY_RATE a second after that (a token bucket): a flood of
+ * reports cannot flood the history, nor the disk behind it. Built-in
+ * workers are not limited. */
+#define HISTORY_BURST 20.0
+#define HISTORY_RATE 2.0
+
+static bool history_allowed(vgmo_engine *e, vgmo__worker *w)
+{
+	double now = vgmo__engine_now(e);
+
+	if (!w->leased)
+		return true;
+	if (!w->hist_started || now < w->hist_at)
+		w->hist_tokens = HISTORY_BURST;
+	else
+		w->hist_tokens = fmin(HISTORY_BURST,
+		                      w->hist_tokens + (now - w->hist_at) *
+		                                               HISTORY_RATE);
+	w->hist_started = true;
+	w->hist_at = now;
+	if (w->hist_tokens < 1.0)
+		return false;
+	w->hist_tokens -= 1.0;
+	return true;
+}
+
+void vgmo__worker_record(vgmo_engine *e, vgmo__worker *w, int old,
                          const char *action, const char *reason)
 {
 	vgmo_result r = {0};
 
+	if (!history_allowed(e, w))
+		return;
 	r.success = true;
 	snprintf(r.action_taken, sizeof(r.action_taken), "%s", action);
 	r.memory_freed_mb = -1;
@@ -586,12 +615,19 @@ void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
 	vgmo__engine_record(e, &r);
 }
 
-/* The cleanup it released, as the worker reports it. */
-static void record_freed(vgmo_engine *e, const vgmo__worker *w, uint64_t freed)
+/* The cleanup it released, as the worker reports it: counted at once, in
+ * the history when the rate allows (what was held back goes with the next
+ * entry). */
+static void record_freed(vgmo_engine *e, vgmo__worker *w, uint64_t freed)
 {
 	vgmo_result fr = {0};
 
 	e->counters.freed_bytes += freed;
+	w->freed_unrecorded += freed;
+	if (!history_allowed(e, w))
+		return;
+	freed = w->freed_unrecorded;
+	w->freed_unrecorded = 0;
 	fr.success = true;
 	snprintf(fr.action_taken, sizeof(fr.action_taken), "%s",
 	         VGMO_ACTION_MEMORY_CLEANUP);

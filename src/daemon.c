@@ -63,40 +63,47 @@ void daemon_log_info(vgmo_daemon *d, const char *msg, const char *fmt, ...)
 
 /* ------------------------------------------------------------- history */
 
-/* Writes results recorded since the last call to history.jsonl. */
+/* Writes results recorded since the last call to history.jsonl, a batch
+ * at a time (one write, one fsync each); the loop is alive after each. */
 static void flush_history(vgmo_daemon *d)
 {
 	vgmo_result buf[HISTORY_BATCH];
+	json_t *lines[HISTORY_BATCH];
 	uint64_t next;
-	size_t n;
+	size_t n, k;
 	char err[256];
+	vgmo_err rc;
 
 	while ((n = vgmo_engine_history_since(d->engine, d->history_seq, buf,
 	                                      HISTORY_BATCH, &next)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			json_t *j = vgmo__result_to_json(&buf[i]);
-			vgmo_err rc =
-			        j ? vgmo__journal_append(
-			                    d->state_dir, VGMO__HISTORY_FILE, j,
-			                    HISTORY_ROTATE, err, sizeof(err))
-			          : VGMO_ERR_NOMEM;
-
-			json_decref(j);
-			if (rc != VGMO_OK) {
-				/* Keep serving; say it once until it mends. */
-				if (!d->history_failing) {
-					char q[300];
-
-					vgmo_log_write(
-					        d->log, VGMO_LOG_ERROR,
-					        "cannot write history",
-					        "error=%s",
-					        vgmo_log_quote(err, q,
-					                       sizeof(q)));
-				}
-				d->history_failing = true;
-				return;
+		rc = VGMO_OK;
+		for (k = 0; k < n; k++) {
+			lines[k] = vgmo__result_to_json(&buf[k]);
+			if (lines[k] == NULL) {
+				rc = VGMO_ERR_NOMEM;
+				snprintf(err, sizeof(err), "out of memory");
+				break;
 			}
+		}
+		if (rc == VGMO_OK)
+			rc = vgmo__journal_append_lines(
+			        d->state_dir, VGMO__HISTORY_FILE, lines, n,
+			        HISTORY_ROTATE, err, sizeof(err));
+		for (size_t i = 0; i < k; i++)
+			json_decref(lines[i]);
+		atomic_store(&d->heartbeat_ms, mono_ms());
+		if (rc != VGMO_OK) {
+			/* Keep serving; say it once until it mends. */
+			if (!d->history_failing) {
+				char q[300];
+
+				vgmo_log_write(
+				        d->log, VGMO_LOG_ERROR,
+				        "cannot write history", "error=%s",
+				        vgmo_log_quote(err, q, sizeof(q)));
+			}
+			d->history_failing = true;
+			return;
 		}
 		if (d->history_failing)
 			vgmo_log_write(d->log, VGMO_LOG_INFO,
@@ -511,7 +518,8 @@ static vgmo_err read_token(const char *path, char **out, char *err,
 {
 	char *text = NULL;
 	size_t len = 0;
-	vgmo_err rc = vgmo__read_file(path, 4096, &text, &len, err, errlen);
+	vgmo_err rc = vgmo__read_file_ex(path, 4096, VGMO__READ_REGULAR, &text,
+	                                 &len, err, errlen);
 
 	if (rc != VGMO_OK)
 		return rc;
@@ -575,9 +583,18 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		                  "state directory %s: %s", state_dir,
 		                  strerror(errno));
 	if (token_file) {
+		struct stat sb;
+
 		rc = read_token(token_file, &d->token, err, errlen);
 		if (rc != VGMO_OK)
 			return rc;
+		if (stat(token_file, &sb) == 0 && (sb.st_mode & 0077))
+			vgmo_log_write(log, VGMO_LOG_WARN,
+			               "the token file is readable by others: "
+			               "chmod 600 it",
+			               "file=%s mode=%04o",
+			               vgmo_log_quote(token_file, q, sizeof(q)),
+			               (unsigned)(sb.st_mode & 07777));
 	}
 	if (client_secret_key_init(&d->secret_key) != VGMO_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,

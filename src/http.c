@@ -435,12 +435,12 @@ static vgmo_err load_tls(struct http_server *s, const char *cert,
 		                  "cannot use TLS certificate %s: this "
 		                  "libmicrohttpd was built without TLS support",
 		                  cert);
-	if (vgmo__read_file(cert, TLS_FILE_MAX, &s->cert, &len, why,
-	                    sizeof(why)) != VGMO_OK)
+	if (vgmo__read_file_ex(cert, TLS_FILE_MAX, VGMO__READ_REGULAR, &s->cert,
+	                       &len, why, sizeof(why)) != VGMO_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "cannot read TLS certificate: %s", why);
-	if (vgmo__read_file(key, TLS_FILE_MAX, &s->key, &s->key_len, why,
-	                    sizeof(why)) != VGMO_OK)
+	if (vgmo__read_file_ex(key, TLS_FILE_MAX, VGMO__READ_REGULAR, &s->key,
+	                       &s->key_len, why, sizeof(why)) != VGMO_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "cannot read TLS key: %s", why);
 	return VGMO_OK;

@@ -341,6 +341,61 @@ class Trust(unittest.TestCase):
                 d.cleanup()
                 self.daemons.remove(d)
 
+    def test_freed_bytes_flood_rate_limited(self):
+        # Item 5: each report with freed_bytes was a history line with its
+        # own fsync, and liveness waited on them. Now a client's history
+        # entries are rate-limited and the writes batched.
+        d = self.start()
+        c = self.register(d, "freer")
+        stop = threading.Event()
+        sent = [0]
+
+        def flood():
+            conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+            body = dict(honest(), freed_bytes=1 << 20)
+            while not stop.is_set():
+                conn.request("POST", "/v1/clients/%d/report" % c["id"],
+                             json.dumps(body),
+                             {R.SECRET_HEADER: c["secret"]})
+                r = conn.getresponse()
+                r.read()
+                sent[0] += r.status == 200
+            conn.close()
+
+        threads = [threading.Thread(target=flood) for _ in range(4)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        try:
+            health = []
+            while time.monotonic() - t0 < 3:
+                health.append(d.request("GET", "/health", health=True,
+                                        timeout=5)[0])
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        elapsed = time.monotonic() - t0
+        self.assertGreater(sent[0], 200)
+        self.assertEqual(set(health), {200})
+        hist = [h for h in d.json("GET", "/v1/history?limit=10000")[
+            "history"] if h["worker"] == "freer"]
+        # A burst of 20, then 2 a second.
+        self.assertLessEqual(len(hist), 20 + 2 * elapsed + 2)
+        # Nothing freed is lost: the held-back bytes go with the next entry.
+        freed = [h["memory_freed_mb"] for h in hist
+                 if h["memory_freed_mb"] is not None]
+        self.assertGreater(sum(freed), len(freed))
+
+    def test_leases_expire_while_monitoring_is_stopped(self):
+        d = self.start("--lease", "0.5")
+        c = self.register(d, "quiet")
+        d.json("POST", "/v1/monitoring/stop")
+        R.wait_for("the lease to expire", lambda: d.request(
+            "GET", "/v1/clients/%d" % c["id"])[0] == 404, timeout=5)
+        self.assertTrue(d.alive())
+
     def test_client_cap(self):
         d = self.start("--max-clients", "3")
         ids = [self.register(d, "c%d" % i)["id"] for i in range(3)]

@@ -33,6 +33,7 @@ Python standard library only; every mount is undone.
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -529,6 +530,101 @@ class Ranges(unittest.TestCase):
                                      "cleanup_interval": 100.0})
         finally:
             d.cleanup()
+
+
+class StateDirTraps(unittest.TestCase):
+    """Issue 13, item 8: links and FIFOs planted in the state directory
+    (and as the config file) are refused, never followed, never waited
+    on; and import-config echoes nothing of a file it cannot parse."""
+
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-traps-")
+        self.state = os.path.join(self.tmp.path, "state")
+        os.makedirs(self.state)
+
+    def tearDown(self):
+        self.tmp.remove()
+
+    def test_audit_symlink_not_followed(self):
+        target = os.path.join(self.tmp.path, "target")
+        with open(target, "w") as f:
+            f.write("keep\n")
+        os.symlink(target, os.path.join(self.state, "audit.log"))
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            d.json("PUT", "/v1/config", {"max_batch_size": 12})
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             12)
+            self.assertIn("cannot write the audit log", d.stderr())
+            self.assertTrue(d.alive())
+        finally:
+            d.cleanup()
+        self.assertEqual(read(target), "keep\n")
+
+    def test_fifo_history_does_not_block(self):
+        os.mkfifo(os.path.join(self.state, "history.jsonl"))
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            d.json("POST", "/v1/optimize")
+            R.wait_for("the history error", lambda:
+                       "not a regular file" in d.stderr(), timeout=5)
+            self.assertTrue(d.alive())
+        finally:
+            d.cleanup()
+
+    def test_fifo_state_refused_at_once(self):
+        os.mkfifo(os.path.join(self.state, "state.json"))
+        t0 = time.monotonic()
+        d = R.Daemon(BIN, self.state, wait=False)
+        try:
+            rc = d.proc.wait(timeout=10)
+        finally:
+            d.stop()
+        self.assertNotEqual(rc, 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("state.json: not a regular file", d.stderr())
+
+    def test_fifo_config_refused_and_reload_not_blocked(self):
+        cfg = os.path.join(self.tmp.path, "c.json")
+        os.mkfifo(cfg)
+        d = R.Daemon(BIN, self.state, "--config", cfg, wait=False)
+        try:
+            rc = d.proc.wait(timeout=10)
+        finally:
+            d.stop()
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not a regular file", d.stderr())
+        os.unlink(cfg)
+        with open(cfg, "w") as f:
+            f.write('{"max_batch_size": 10}')
+        d = R.Daemon(BIN, self.state, "--config", cfg)
+        try:
+            os.unlink(cfg)
+            os.mkfifo(cfg)
+            d.proc.send_signal(signal.SIGHUP)
+            R.wait_for("the reload to fail", lambda:
+                       "reload failed" in d.stderr(), timeout=5)
+            self.assertTrue(d.alive())
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             10)
+        finally:
+            d.cleanup()
+
+    def test_import_config_echoes_no_content(self):
+        secret = os.path.join(self.tmp.path, "shadow")
+        with open(secret, "w") as f:
+            f.write("root:$6$s3cr3tHash:19000:0:99999:7:::\n")
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            p = subprocess.run([BIN, "import-config", secret, "--server",
+                                "http://" + d.main], capture_output=True,
+                               text=True, timeout=10)
+        finally:
+            d.cleanup()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(secret, p.stderr)
+        self.assertNotIn("root", p.stderr.replace(secret, ""))
+        self.assertNotIn("s3cr3t", p.stderr)
 
 
 if __name__ == "__main__":
