@@ -4,7 +4,9 @@
  * (http.c, api.c), prints the bound URLs, then waits for signals:
  * SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.
  */
+#include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,25 +168,71 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-/* Waits for SIGTERM/SIGINT (returns) and handles SIGHUP (reloads). */
-static void wait_for_signals(vgmo_daemon *d, const sigset_t *set)
+/* Signals go to one thread from the start: a SIGTERM during start-up
+ * ends the process at once (every state write is atomic, and the next
+ * start removes a temp file a write left); later ones are handed to the
+ * main thread, which stops cleanly or reloads. */
+typedef struct signals {
+	sigset_t set;
+	vgmo_log *log;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool ready; /* start-up is over */
+	bool stop, reload;
+	int stop_sig;
+} signals;
+
+static void *signal_main(void *arg)
 {
+	signals *g = arg;
 	int sig;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
+		if (sigwait(&g->set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP) {
-			vgmo_log_write(d->log, VGMO_LOG_INFO,
-			               "SIGHUP: reloading the configuration",
-			               NULL);
-			daemon_reload(d);
-			continue;
+		pthread_mutex_lock(&g->lock);
+		if (sig != SIGHUP && !g->ready) {
+			pthread_mutex_unlock(&g->lock);
+			vgmo_log_write(g->log, VGMO_LOG_INFO,
+			               "stopping during start-up", "signal=%s",
+			               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			_exit(CLI_EXIT_OK);
 		}
-		vgmo_log_write(d->log, VGMO_LOG_INFO, "stopping", "signal=%s",
-		               sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		return;
+		if (sig == SIGHUP) {
+			g->reload = true; /* after start-up, if during it */
+		} else {
+			g->stop = true;
+			g->stop_sig = sig;
+		}
+		pthread_cond_signal(&g->cond);
+		pthread_mutex_unlock(&g->lock);
+		if (sig != SIGHUP)
+			return NULL;
 	}
+}
+
+/* Returns when asked to stop; reloads on SIGHUP meanwhile. */
+static void wait_for_signals(vgmo_daemon *d, signals *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->ready = true;
+	for (;;) {
+		while (!g->stop && !g->reload)
+			pthread_cond_wait(&g->cond, &g->lock);
+		if (g->stop)
+			break;
+		g->reload = false;
+		pthread_mutex_unlock(&g->lock);
+		vgmo_log_write(d->log, VGMO_LOG_INFO,
+		               "SIGHUP: reloading the configuration", NULL);
+		daemon_reload(d);
+		pthread_mutex_lock(&g->lock);
+	}
+	pthread_mutex_unlock(&g->lock);
+	vgmo_log_write(d->log, VGMO_LOG_INFO, "stopping", "signal=%s",
+	               g->stop_sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	pthread_join(g->thread, NULL);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -192,10 +240,12 @@ int cmd_serve(int argc, char **argv)
 	struct serve_args a;
 	vgmo_daemon *d = NULL;
 	http_server *main_srv = NULL, *health_srv = NULL;
+	http_listener main_l = {.fd = -1}, health_l = {.fd = -1};
 	vgmo_log log = {VGMO_LOG_INFO, stderr};
 	char err[512], q[600], bound[HTTP_ADDR_MAX], hbound[HTTP_ADDR_MAX];
 	const char *scheme;
-	sigset_t set;
+	signals g = {.log = &log};
+	bool watching = false;
 	int rc = parse_args(&a, argc, argv);
 
 	if (rc != CLI_EXIT_OK)
@@ -211,17 +261,35 @@ int cmd_serve(int argc, char **argv)
 	}
 	log.level = a.level;
 	/* Every thread created from here on inherits the blocked set, so
-	 * only sigwait below sees these signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	 * only the signal thread sees these signals. */
+	sigemptyset(&g.set);
+	sigaddset(&g.set, SIGTERM);
+	sigaddset(&g.set, SIGINT);
+	sigaddset(&g.set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &g.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	if (pthread_create(&g.thread, NULL, signal_main, &g) != 0) {
+		rc = cli_fail("cannot start the signal thread");
+		goto out;
+	}
+	watching = true;
 
+	/* The addresses first: a daemon that cannot serve touches no
+	 * state. */
+	if (http_listener_open(&main_l, a.listen, err, sizeof(err)) !=
+	            VGMO_OK ||
+	    http_listener_open(&health_l, a.health, err, sizeof(err)) !=
+	            VGMO_OK) {
+		rc = cli_fail("%s", err);
+		goto out;
+	}
 	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return cli_fail("out of memory");
+	if (d == NULL) {
+		rc = cli_fail("out of memory");
+		goto out;
+	}
 	if (daemon_init(d, &a.engine, a.state_dir, a.token_file, &log, err,
 	                sizeof(err)) != VGMO_OK) {
 		rc = cli_fail("%s", err);
@@ -233,10 +301,10 @@ int cmd_serve(int argc, char **argv)
 		rc = cli_fail("cannot start the monitoring loop");
 		goto out;
 	}
-	if (http_server_start(&main_srv, a.listen, a.tls_cert, a.tls_key,
+	if (http_server_start(&main_srv, &main_l, a.tls_cert, a.tls_key,
 	                      api_main_routes, d, bound, sizeof(bound), err,
 	                      sizeof(err)) != VGMO_OK ||
-	    http_server_start(&health_srv, a.health, NULL, NULL,
+	    http_server_start(&health_srv, &health_l, NULL, NULL,
 	                      api_health_routes, d, hbound, sizeof(hbound), err,
 	                      sizeof(err)) != VGMO_OK) {
 		rc = cli_fail("%s", err);
@@ -256,12 +324,22 @@ int cmd_serve(int argc, char **argv)
 	               vgmo_engine_backend(d->engine), bound, hbound,
 	               vgmo_log_quote(a.state_dir, q, sizeof(q)),
 	               d->token ? "token" : "none", a.tls_cert ? "on" : "off");
-	wait_for_signals(d, &set);
+	wait_for_signals(d, &g);
+	watching = false;
 	rc = CLI_EXIT_OK;
 out:
+	if (watching) {
+		pthread_cancel(g.thread);
+		pthread_join(g.thread, NULL);
+	}
 	http_server_stop(main_srv);
 	http_server_stop(health_srv);
-	daemon_shutdown(d);
+	http_listener_close(&main_l);
+	http_listener_close(&health_l);
+	if (d != NULL)
+		daemon_shutdown(d);
 	free(d);
+	pthread_cond_destroy(&g.cond);
+	pthread_mutex_destroy(&g.lock);
 	return rc;
 }

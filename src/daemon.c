@@ -4,14 +4,17 @@
  * and liveness.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon_internal.h"
 #include "result_json.h"
@@ -577,11 +580,25 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	pthread_mutex_init(&d->admin, NULL);
 	pthread_mutex_init(&d->wake_lock, NULL);
 	pthread_cond_init(&d->wake, NULL);
+	d->lock_fd = -1;
 	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "state directory %s: %s", state_dir,
 		                  strerror(errno));
+	/* One daemon per state directory, locked before anything in it is
+	 * written (the lock goes with the process, however it ends). */
+	d->lock_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->lock_fd < 0)
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "state directory %s: %s", state_dir,
+		                  strerror(errno));
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return vgmo__errf(err, errlen, VGMO_ERR_STATE,
+		                  "state directory %s: %s", state_dir,
+		                  errno == EWOULDBLOCK
+		                          ? "in use by another vgmo serve"
+		                          : strerror(errno));
 	if (token_file) {
 		struct stat sb;
 
@@ -719,6 +736,10 @@ void daemon_shutdown(vgmo_daemon *d)
 	vgmo__state_free(&d->state);
 	free(d->token);
 	d->token = NULL;
+	memset(&d->secret_key, 0, sizeof(d->secret_key));
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	d->lock_fd = -1;
 	pthread_cond_destroy(&d->wake);
 	pthread_mutex_destroy(&d->wake_lock);
 	pthread_mutex_destroy(&d->admin);

@@ -18,7 +18,8 @@ struct vgmo_daemon {
 	const cli_engine_opts *opts; /* to rebuild the config on SIGHUP */
 	vgmo_config base;            /* defaults < file < environment < flags */
 	char state_dir[1024];
-	char *token;                  /* NULL: no token configured */
+	int lock_fd; /* the state directory, flock'ed; -1 none */
+	char *token; /* NULL: no token configured */
 	client_secret_key secret_key; /* per-client secrets, this run's */
 	double max_client_weight;     /* serve --max-client-weight */
 	vgmo_log *log;

@@ -465,7 +465,23 @@ static void free_server(struct http_server *s)
 	free(s);
 }
 
-vgmo_err http_server_start(http_server **out, const char *hostport,
+vgmo_err http_listener_open(http_listener *l, const char *hostport, char *err,
+                            size_t errlen)
+{
+	vgmo__strlcpy(l->hostport, hostport, sizeof(l->hostport));
+	l->family = AF_INET;
+	l->fd = http_listen_open(hostport, &l->family, err, errlen);
+	return l->fd < 0 ? VGMO_ERR_IO : VGMO_OK;
+}
+
+void http_listener_close(http_listener *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+vgmo_err http_server_start(http_server **out, http_listener *l,
                            const char *tls_cert, const char *tls_key,
                            const http_route *routes, void *ctx, char *bound,
                            size_t boundlen, char *err, size_t errlen)
@@ -474,23 +490,22 @@ vgmo_err http_server_start(http_server **out, const char *hostport,
 	                 MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[3];
 	struct http_server *s;
+	const char *hostport = l->hostport;
 	vgmo_err rc;
-	int fd = -1, family = AF_INET;
+	int fd = l->fd, family = l->family;
 
+	l->fd = -1; /* ours now */
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
-	if (s == NULL)
+	if (s == NULL) {
+		close(fd);
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	}
 	s->routes = routes;
 	s->ctx = ctx;
 	rc = load_tls(s, tls_cert, tls_key, err, errlen);
 	if (rc != VGMO_OK)
 		goto fail;
-	fd = http_listen_open(hostport, &family, err, errlen);
-	if (fd < 0) {
-		rc = VGMO_ERR_IO;
-		goto fail;
-	}
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (s->cert != NULL)

@@ -627,6 +627,62 @@ class StateDirTraps(unittest.TestCase):
         self.assertNotIn("s3cr3t", p.stderr)
 
 
+class OneDaemonPerStateDir(unittest.TestCase):
+    """Issue 13, item 7: a second daemon on the same state directory, or
+    one that cannot bind its port, stops before it writes anything."""
+
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-lock-")
+        self.state = os.path.join(self.tmp.path, "state")
+
+    def tearDown(self):
+        self.tmp.remove()
+
+    def epoch(self):
+        with open(os.path.join(self.state, "state.json")) as f:
+            return json.load(f)["epoch"]
+
+    def test_second_daemon_refused(self):
+        first = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            first.json("PUT", "/v1/config", {"max_batch_size": 20})
+            epoch = self.epoch()
+            before = read(os.path.join(self.state, "state.json"), "rb")
+            # A temp file of a save in flight must survive a second start.
+            planted = os.path.join(self.state, "state.json.tmp.abcdef")
+            with open(planted, "w") as f:
+                f.write("{}")
+            second = R.Daemon(BIN, self.state, wait=False)
+            rc = second.proc.wait(timeout=10)
+            second.stop()
+            self.assertNotEqual(rc, 0)
+            self.assertIn("in use by another vgmo serve", second.stderr())
+            self.assertEqual(self.epoch(), epoch)
+            self.assertEqual(read(os.path.join(self.state, "state.json"),
+                                  "rb"), before)
+            self.assertTrue(os.path.exists(planted))
+            os.unlink(planted)
+            # A daemon that cannot bind touches nothing either.
+            third = R.Daemon(BIN, self.state, "--listen", first.main,
+                             wait=False)
+            rc = third.proc.wait(timeout=10)
+            third.stop()
+            self.assertNotEqual(rc, 0)
+            self.assertNotIn("in use by another", third.stderr())
+            self.assertEqual(self.epoch(), epoch)
+            first.json("PUT", "/v1/config", {"max_batch_size": 21})
+            self.assertTrue(first.alive())
+        finally:
+            first.cleanup()
+        # Released with the process: the next start takes it.
+        d = R.Daemon(BIN, self.state)
+        try:
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             21)
+        finally:
+            d.cleanup()
+
+
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
     FAKE = os.path.abspath(sys.argv.pop(1))
