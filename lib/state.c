@@ -206,6 +206,48 @@ done:
 	return rc;
 }
 
+typedef struct ordered {
+	vgmo__batch_override b;
+	size_t at; /* its place in the file */
+} ordered;
+
+static int by_worker(const void *x, const void *y)
+{
+	const ordered *a = x, *b = y;
+	int c = a->b.gpu != b->b.gpu ? (a->b.gpu < b->b.gpu ? -1 : 1)
+	                             : strcmp(a->b.worker, b->b.worker);
+
+	return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+/* One entry per worker and GPU, the last one in the file winning, in
+ * O(n log n). Left as it is when out of memory (duplicates are harmless:
+ * the last one found applies). */
+static void dedupe(vgmo__state *st)
+{
+	ordered *o;
+	size_t n = 0;
+
+	if (st->nbatch < 2)
+		return;
+	o = malloc(st->nbatch * sizeof(*o));
+	if (o == NULL)
+		return;
+	for (size_t i = 0; i < st->nbatch; i++)
+		o[i] = (ordered){st->batch[i], i};
+	qsort(o, st->nbatch, sizeof(*o), by_worker);
+	for (size_t i = 0; i < st->nbatch; i++) {
+		bool last = i + 1 == st->nbatch ||
+		            o[i + 1].b.gpu != o[i].b.gpu ||
+		            strcmp(o[i + 1].b.worker, o[i].b.worker) != 0;
+
+		if (last)
+			st->batch[n++] = o[i].b;
+	}
+	st->nbatch = n;
+	free(o);
+}
+
 static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
                             size_t errlen)
 {
@@ -238,6 +280,16 @@ static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
 		return vgmo__errf(err, errlen, VGMO_ERR_PARSE,
 		                  "key \"epoch\": expected a whole number");
 	st->epoch = ep ? (uint32_t)json_integer_value(ep) : 0;
+	/* Room for all at once: vgmo__state_set_batch looks for the name
+	 * first, which would make a large file quadratic to load. */
+	free(st->batch);
+	st->batch = NULL;
+	st->nbatch = 0;
+	if (json_array_size(batch) > 0) {
+		st->batch = calloc(json_array_size(batch), sizeof(*st->batch));
+		if (st->batch == NULL)
+			return VGMO_ERR_NOMEM;
+	}
 	json_array_foreach(batch, i, item)
 	{
 		json_t *w = json_object_get(item, "worker");
@@ -254,11 +306,14 @@ static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
 			        "batch_size_overrides[%zu]: expected "
 			        "{\"worker\", \"gpu\", \"batch_size\"}",
 			        i);
-		if (vgmo__state_set_batch(st, json_string_value(w),
-		                          (unsigned)json_integer_value(g),
-		                          (int)json_integer_value(n)))
-			return VGMO_ERR_NOMEM;
+		vgmo__strlcpy(st->batch[st->nbatch].worker,
+		              json_string_value(w),
+		              sizeof(st->batch[st->nbatch].worker));
+		st->batch[st->nbatch].gpu = (unsigned)json_integer_value(g);
+		st->batch[st->nbatch].batch_size = (int)json_integer_value(n);
+		st->nbatch++;
 	}
+	dedupe(st);
 	return VGMO_OK;
 }
 

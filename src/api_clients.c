@@ -281,6 +281,8 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 		goto out;
 	}
 	daemon_client_secret(d, id, secret);
+	if (!existed)
+		daemon_client_added(d, id, sp.name, sp.gpu);
 	if (token_bytes > 0 && strcmp(sp.unit, "tokens") == 0 && !existed)
 		vgmo_engine_set_unit_prior(daemon_engine(d), id, sp.prior_fixed,
 		                           token_bytes);

@@ -540,26 +540,59 @@ static vgmo_err read_token(const char *path, char **out, char *err,
 	return VGMO_OK;
 }
 
+/* The saved batch size of a worker; 0 when none. Admin lock held. */
+static int saved_batch(const vgmo_daemon *d, const char *name, unsigned gpu)
+{
+	for (size_t i = 0; i < d->state.nbatch; i++)
+		if (d->state.batch[i].gpu == gpu &&
+		    strcmp(d->state.batch[i].worker, name) == 0)
+			return d->state.batch[i].batch_size;
+	return 0;
+}
+
+static void apply_saved_batch(vgmo_daemon *d, int id, const char *name,
+                              int size)
+{
+	char err[256], q[300], wq[96];
+
+	if (vgmo_engine_set_batch_size(d->engine, id, size, err, sizeof(err)) !=
+	    VGMO_OK)
+		vgmo_log_write(d->log, VGMO_LOG_WARN,
+		               "saved batch size not restored",
+		               "worker=%s error=%s",
+		               vgmo_log_quote(name, wq, sizeof(wq)),
+		               vgmo_log_quote(err, q, sizeof(q)));
+}
+
+/* Saved batch sizes of the workers that exist at start (the built-in
+ * ones); a client's is applied when it registers (daemon_client_added).
+ * Linear in the saved state, whatever its size. */
 static void restore_batch_sizes(vgmo_daemon *d)
 {
-	for (size_t i = 0; i < d->state.nbatch; i++) {
-		const vgmo__batch_override *b = &d->state.batch[i];
-		int id;
-		char err[256], q[300], wq[96];
+	vgmo_snapshot *s;
 
-		if (vgmo_engine_worker_add(d->engine, b->worker, b->gpu, 1.0,
-		                           &id) != VGMO_OK ||
-		    vgmo_engine_set_batch_size(d->engine, id, b->batch_size,
-		                               err, sizeof(err)) != VGMO_OK) {
-			vgmo_log_write(
-			        d->log, VGMO_LOG_WARN,
-			        "saved batch size not restored",
-			        "worker=%s error=%s",
-			        vgmo_log_quote(b->worker, wq, sizeof(wq)),
-			        vgmo_log_quote(err, q, sizeof(q)));
-			continue;
-		}
+	if (d->state.nbatch == 0 ||
+	    vgmo_engine_snapshot_ex(d->engine, 0, &s) != VGMO_OK)
+		return;
+	for (size_t i = 0; i < vgmo_snapshot_worker_count(s); i++) {
+		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
+		int size = saved_batch(d, w->name, w->gpu);
+
+		if (size)
+			apply_saved_batch(d, w->id, w->name, size);
 	}
+	vgmo_snapshot_free(s);
+}
+
+void daemon_client_added(vgmo_daemon *d, int id, const char *name, unsigned gpu)
+{
+	int size;
+
+	pthread_mutex_lock(&d->admin);
+	size = saved_batch(d, name, gpu);
+	if (size)
+		apply_saved_batch(d, id, name, size);
+	pthread_mutex_unlock(&d->admin);
 }
 
 vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,

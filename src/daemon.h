@@ -74,6 +74,10 @@ bool daemon_operator_ok(vgmo_daemon *d, const char *authorization_header);
  * whether `given` (NULL: none) is it. */
 void daemon_client_secret(vgmo_daemon *d, int worker, char *out);
 bool daemon_client_secret_ok(vgmo_daemon *d, int worker, const char *given);
+/* A new client was registered: applies the batch size an operator saved
+ * for its name, if any. */
+void daemon_client_added(vgmo_daemon *d, int id, const char *name,
+                         unsigned gpu);
 /* The largest weight a client may register with. */
 double daemon_max_client_weight(vgmo_daemon *d);
 

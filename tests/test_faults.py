@@ -683,6 +683,42 @@ class OneDaemonPerStateDir(unittest.TestCase):
             d.cleanup()
 
 
+class LargeState(unittest.TestCase):
+    """Issue 13, item 8: start-up is linear in the state's size."""
+
+    def test_50k_batch_overrides(self):
+        tmp = R.TempDir("vgmo-test-large-")
+        state = os.path.join(tmp.path, "state")
+        os.makedirs(state)
+        try:
+            batch = [{"worker": "w%d" % i, "gpu": 0, "batch_size": 3}
+                     for i in range(50000)]
+            batch.append({"worker": "w7", "gpu": 0, "batch_size": 5})
+            with open(os.path.join(state, "state.json"), "w") as f:
+                json.dump({"version": 1, "monitoring": True, "epoch": 1,
+                           "config_overrides": {},
+                           "batch_size_overrides": batch}, f)
+            t0 = time.monotonic()
+            d = R.Daemon(BIN, state, "--sim-workload", "none")
+            took = time.monotonic() - t0
+            try:
+                # Quadratic took minutes; linear well under a second
+                # (10 s leaves room for sanitizer builds).
+                self.assertLess(took, 10)
+                # A client gets its saved size when it registers; the last
+                # entry for a name wins.
+                for name, size in (("w7", 5), ("w49999", 3)):
+                    c = d.json("POST", "/v1/clients",
+                               {"name": name, "gpu": 0}, want=201)
+                    got = d.json("GET", "/v1/clients/%d" % c["id"])
+                    self.assertEqual(got["manual_batch_size"], size)
+                self.assertTrue(d.alive())
+            finally:
+                d.cleanup()
+        finally:
+            tmp.remove()
+
+
 if __name__ == "__main__":
     BIN = os.path.abspath(sys.argv.pop(1))
     FAKE = os.path.abspath(sys.argv.pop(1))
