@@ -610,6 +610,41 @@ class StateDirTraps(unittest.TestCase):
         finally:
             d.cleanup()
 
+    def test_export_config_replaces_only_regular_files(self):
+        # Item 9: --output over a FIFO, a link or a device is refused and
+        # leaves it as it was; over a regular file it works.
+        fifo = os.path.join(self.tmp.path, "fifo")
+        os.mkfifo(fifo)
+        target = os.path.join(self.tmp.path, "target")
+        with open(target, "w") as f:
+            f.write("keep")
+        link = os.path.join(self.tmp.path, "link")
+        os.symlink(target, link)
+        plain = os.path.join(self.tmp.path, "plain.json")
+        with open(plain, "w") as f:
+            f.write("old")
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            for path in (fifo, link, "/dev/null"):
+                p = subprocess.run([BIN, "export-config", "--output", path,
+                                    "--server", "http://" + d.main],
+                                   capture_output=True, text=True,
+                                   timeout=10)
+                self.assertNotEqual(p.returncode, 0, path)
+                self.assertIn("not a regular file", p.stderr)
+            p = subprocess.run([BIN, "export-config", "--output", plain,
+                                "--server", "http://" + d.main],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        finally:
+            d.cleanup()
+        import stat
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(read(target), "keep")
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+        self.assertEqual(json.loads(read(plain))["max_batch_size"], 16)
+
     def test_import_config_echoes_no_content(self):
         secret = os.path.join(self.tmp.path, "shadow")
         with open(secret, "w") as f:
