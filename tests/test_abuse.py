@@ -9,7 +9,10 @@ daemon still serves others (/health on both listeners). Cases: an 8 KiB
 URL and an 8 KiB header (served), 40 KiB ones (414, 431), a body over
 64 KiB (413 before it is read), a chunked body over 64 KiB (413), a
 Content-Length that is not a number (400), two Content-Length headers or
-Content-Length with Transfer-Encoding (400: request smuggling), unknown
+Content-Length with Transfer-Encoding (400: request smuggling), a blank in
+a header name ("Content-Length : 5": 400 and the connection closed, so a
+smuggled body never runs), a transfer coding other than chunked (501 at
+once), "%00" in the path (no route: 404), unknown
 and lowercase methods (405 with Allow), an HTTP version it does not speak
 (505), an unparsable request line (closed), more connections from one
 address than the per-address limit (128: the next is closed at once, other
@@ -137,6 +140,35 @@ class Abuse(unittest.TestCase):
             self.assertIn(b"conflicting Content-Length", r)
         # Nothing was applied.
         self.assertEqual(self.d.json("GET", "/v1/batch-size"), before)
+
+    def test_blank_in_header_name_no_smuggling(self):
+        # Issue 13: "Content-Length : N" was ignored and the body ran as a
+        # second request (a smuggled POST /v1/disable was applied).
+        inner = b"POST /v1/disable HTTP/1.1\r\nHost: x\r\n\r\n"
+        for name in (b"Content-Length :", b"Content-Length\t:",
+                     b"X Y:"):
+            r = self.expect(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n" +
+                            name + b" %d\r\n\r\n" % len(inner) + inner, 400)
+            self.assertIn(b"Connection: close", r)
+            self.assertIn(b"header name holds a blank", r)
+        self.assertIs(self.d.json("GET", "/v1/status")[
+            "optimization_enabled"], True)
+
+    def test_unknown_transfer_coding_501(self):
+        t0 = time.monotonic()
+        for te in (b"gzip", b"gzip, chunked", b"identity"):
+            r = self.expect(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n"
+                            b"Transfer-Encoding: " + te + b"\r\n\r\n{}",
+                            501)
+            self.assertIn(b"only chunked", r)
+        self.assertLess(time.monotonic() - t0, 5)  # not the idle timeout
+
+    def test_nul_in_path_refused(self):
+        self.expect(b"GET /v1/status%00/x HTTP/1.1\r\nHost: x\r\n\r\n",
+                    404)
+        self.expect(b"GET /v1/status%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404)
+        # Other escapes still decode.
+        self.expect(b"GET /v1/stat%75s HTTP/1.1\r\nHost: x\r\n\r\n", 200)
 
     def test_bad_content_length(self):
         for v in (b"abc", b"-1", b"1 2"):
