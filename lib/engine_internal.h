@@ -104,7 +104,10 @@ struct vgmo_engine {
 	char notice[256];
 	vgmo_clock clock;
 	bool virtual_clock;
-	double vmono, vwall0; /* the virtual clock, when in use */
+	/* The virtual clock, when in use: advanced by the writer, read by
+	 * any thread (vgmo__engine_now), hence atomic. */
+	_Atomic double vmono;
+	double vwall0;
 	unsigned ndev;
 	double prior_item; /* an items worker's prior cost per item */
 	double lease;      /* seconds */

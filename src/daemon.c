@@ -125,6 +125,29 @@ static void restore_one(const json_t *line, void *ctx)
 		vgmo_engine_history_restore(d->engine, &r);
 }
 
+/* Loop thread: runs the optimizations operators asked for since the last
+ * pass, once for all of them. */
+static void serve_optimize(vgmo_daemon *d)
+{
+	vgmo_result r;
+	uint64_t upto;
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->wake_lock);
+	upto = d->opt_asked;
+	pthread_mutex_unlock(&d->wake_lock);
+	if (upto == d->opt_done)
+		return;
+	memset(&r, 0, sizeof(r));
+	rc = vgmo_engine_optimize(d->engine, true, &r);
+	pthread_mutex_lock(&d->wake_lock);
+	d->opt_result = r;
+	d->opt_rc = rc;
+	d->opt_done = upto;
+	pthread_cond_broadcast(&d->opt_cond);
+	pthread_mutex_unlock(&d->wake_lock);
+}
+
 /* ---------------------------------------------------------------- loop */
 
 static void *loop_main(void *arg)
@@ -144,6 +167,7 @@ static void *loop_main(void *arg)
 		else
 			vgmo_engine_tick(d->engine);
 		last = now;
+		serve_optimize(d);
 		flush_history(d);
 		atomic_store(&d->heartbeat_ms, mono_ms());
 
@@ -154,7 +178,7 @@ static void *loop_main(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		if (!d->stop)
+		if (!d->stop && d->opt_asked == d->opt_done)
 			pthread_cond_timedwait(&d->wake, &d->wake_lock, &until);
 		stop = d->stop;
 		pthread_mutex_unlock(&d->wake_lock);
@@ -162,6 +186,10 @@ static void *loop_main(void *arg)
 			break;
 	}
 	flush_history(d);
+	/* Whoever still waits for an optimization hears that it stopped. */
+	pthread_mutex_lock(&d->wake_lock);
+	pthread_cond_broadcast(&d->opt_cond);
+	pthread_mutex_unlock(&d->wake_lock);
 	return NULL;
 }
 
@@ -340,6 +368,24 @@ vgmo_err daemon_set_config(vgmo_daemon *d, const vgmo_config *cfg,
 	return rc;
 }
 
+vgmo_err daemon_patch_config(vgmo_daemon *d, const char *body, size_t len,
+                             const char *source, const char *who,
+                             vgmo_config *out, char *err, size_t errlen)
+{
+	vgmo_config c;
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->admin);
+	vgmo_engine_get_config(d->engine, &c);
+	rc = vgmo_config_load_string(&c, body, len, source, err, errlen);
+	if (rc == VGMO_OK)
+		rc = set_config_locked(d, &c, who, err, errlen);
+	if (rc == VGMO_OK)
+		*out = c;
+	pthread_mutex_unlock(&d->admin);
+	return rc;
+}
+
 vgmo_err daemon_set_enabled(vgmo_daemon *d, bool enabled, const char *who,
                             char *err, size_t errlen)
 {
@@ -460,11 +506,21 @@ out:
 vgmo_err daemon_optimize(vgmo_daemon *d, const char *who, vgmo_result *out)
 {
 	char q[128], aq[64];
+	uint64_t ticket;
 	vgmo_err rc;
 
-	pthread_mutex_lock(&d->admin);
-	rc = vgmo_engine_optimize(d->engine, true, out);
-	pthread_mutex_unlock(&d->admin);
+	pthread_mutex_lock(&d->wake_lock);
+	ticket = ++d->opt_asked;
+	pthread_cond_broadcast(&d->wake);
+	while (d->opt_done < ticket && d->loop_started && !d->stop)
+		pthread_cond_wait(&d->opt_cond, &d->wake_lock);
+	if (d->opt_done >= ticket) {
+		*out = d->opt_result;
+		rc = d->opt_rc;
+	} else {
+		rc = VGMO_ERR_STATE; /* stopping */
+	}
+	pthread_mutex_unlock(&d->wake_lock);
 	vgmo_log_write(d->log, VGMO_LOG_INFO, "optimization requested",
 	               "who=%s action=%s", vgmo_log_quote(who, q, sizeof(q)),
 	               vgmo_log_quote(out->action_taken, aq, sizeof(aq)));
@@ -613,6 +669,7 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	pthread_mutex_init(&d->admin, NULL);
 	pthread_mutex_init(&d->wake_lock, NULL);
 	pthread_cond_init(&d->wake, NULL);
+	pthread_cond_init(&d->opt_cond, NULL);
 	d->lock_fd = -1;
 	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
@@ -774,6 +831,7 @@ void daemon_shutdown(vgmo_daemon *d)
 		close(d->lock_fd);
 	d->lock_fd = -1;
 	pthread_cond_destroy(&d->wake);
+	pthread_cond_destroy(&d->opt_cond);
 	pthread_mutex_destroy(&d->wake_lock);
 	pthread_mutex_destroy(&d->admin);
 }

@@ -57,11 +57,19 @@ vgmo_err daemon_set_config(vgmo_daemon *d, const vgmo_config *cfg,
  * single batch size); 0 clears the override; outside [min, max] refused. */
 vgmo_err daemon_set_batch_size(vgmo_daemon *d, int id, int size,
                                const char *who, char *err, size_t errlen);
+/* The config in force with the keys of JSON object `body` applied
+ * (vgmo_config_load_string's rules, `source` naming it in messages), then
+ * as daemon_set_config; read and written under one lock. The result goes
+ * to *out. */
+vgmo_err daemon_patch_config(vgmo_daemon *d, const char *body, size_t len,
+                             const char *source, const char *who,
+                             vgmo_config *out, char *err, size_t errlen);
 vgmo_err daemon_set_enabled(vgmo_daemon *d, bool enabled, const char *who,
                             char *err, size_t errlen);
 vgmo_err daemon_set_monitoring(vgmo_daemon *d, bool on, const char *who,
                                char *err, size_t errlen);
-/* Runs an optimization pass now (forced) and records it. */
+/* Runs an optimization pass now (forced) and records it: on the loop
+ * thread, the engine's one writer, while the caller waits for it. */
 vgmo_err daemon_optimize(vgmo_daemon *d, const char *who, vgmo_result *out);
 
 /* Bearer token check (constant time). True when no token is configured. */

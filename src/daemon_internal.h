@@ -34,6 +34,12 @@ struct vgmo_daemon {
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake;
 	bool stop;
+	/* Operators' optimizations, run by the loop (the engine's writer):
+	 * asked and done count requests; guarded by wake_lock. */
+	pthread_cond_t opt_cond;
+	uint64_t opt_asked, opt_done;
+	vgmo_result opt_result;
+	vgmo_err opt_rc;
 	_Atomic uint64_t heartbeat_ms; /* monotonic ms of the last loop pass */
 	uint64_t history_seq;          /* results already written */
 	bool history_failing;          /* logged once until it recovers */

@@ -24,6 +24,7 @@ throughout), and slow clients that send half a request: cut off after the
 import os
 import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -169,6 +170,39 @@ class Abuse(unittest.TestCase):
         self.expect(b"GET /v1/status%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404)
         # Other escapes still decode.
         self.expect(b"GET /v1/stat%75s HTTP/1.1\r\nHost: x\r\n\r\n", 200)
+
+    def test_concurrent_config_puts_all_count(self):
+        # Issue 13, item 11: a PUT read the config outside the admin lock
+        # and wrote it back whole, so one of two PUTs at once could be
+        # lost. Two writers of different keys: both last values stay.
+        def put(key, values):
+            for v in values:
+                self.d.json("PUT", "/v1/config", {key: v})
+
+        a = [0.5 + i / 1000 for i in range(60)]
+        b = [100.0 + i for i in range(60)]
+        threads = [threading.Thread(target=put, args=("gc_threshold", a)),
+                   threading.Thread(target=put,
+                                    args=("cleanup_interval", b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cfg = self.d.json("GET", "/v1/config")
+        self.assertEqual((cfg["gc_threshold"], cfg["cleanup_interval"]),
+                         (a[-1], b[-1]))
+        # Optimizations asked at once run on the loop thread, each
+        # answered.
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            self.d.json("POST", "/v1/optimize"))) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 8)
+        self.assertTrue(all("action_taken" in r for r in results))
+        self.assert_serving()
 
     def test_bad_content_length(self):
         for v in (b"abc", b"-1", b"1 2"):
