@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_HEALTH "127.0.0.1:8081"
 #define DEFAULT_STATE_DIR "/var/lib/vgmo"
+#define HEALTH_IDLE_TIMEOUT_S 5
 
 enum {
 	OPT_LISTEN = 1,
@@ -168,6 +170,22 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/* A secret that others on the host can read is logged (not refused: a
+ * mounted secret may have its own rules). */
+static void warn_if_readable(vgmo_log *log, const char *path, const char *what)
+{
+	struct stat sb;
+	char q[600];
+
+	if (path != NULL && stat(path, &sb) == 0 && (sb.st_mode & 0077))
+		vgmo_log_write(log, VGMO_LOG_WARN,
+		               "a secret file is readable "
+		               "by others: chmod 600 it",
+		               "what=%s file=%s mode=%04o", what,
+		               vgmo_log_quote(path, q, sizeof(q)),
+		               (unsigned)(sb.st_mode & 07777));
+}
+
 /* Signals go to one thread from the start: a SIGTERM during start-up
  * ends the process at once (every state write is atomic, and the next
  * start removes a temp file a write left); later ones are handed to the
@@ -285,6 +303,10 @@ int cmd_serve(int argc, char **argv)
 		rc = cli_fail("%s", err);
 		goto out;
 	}
+	/* Probes are one short request: a connection silent for 5 s on the
+	 * health listener is cut, so slow ones cannot keep liveness out. */
+	health_l.idle_timeout_s = HEALTH_IDLE_TIMEOUT_S;
+	warn_if_readable(&log, a.tls_key, "the TLS key file");
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {
 		rc = cli_fail("out of memory");

@@ -32,7 +32,7 @@
 #define POOL_MAX 4
 #define CONNECTION_LIMIT 256
 #define PER_IP_LIMIT 128
-#define IDLE_TIMEOUT_S 30
+#define IDLE_TIMEOUT_S HTTP_IDLE_TIMEOUT_S
 /* A chunked body over the cap is read and dropped up to this much more. */
 #define DISCARD_MAX (16u * HTTP_BODY_MAX)
 
@@ -562,6 +562,7 @@ vgmo_err http_listener_open(http_listener *l, const char *hostport, char *err,
                             size_t errlen)
 {
 	vgmo__strlcpy(l->hostport, hostport, sizeof(l->hostport));
+	l->idle_timeout_s = 0;
 	l->family = AF_INET;
 	l->fd = http_listen_open(hostport, &l->family, err, errlen);
 	return l->fd < 0 ? VGMO_ERR_IO : VGMO_OK;
@@ -586,6 +587,7 @@ vgmo_err http_server_start(http_server **out, http_listener *l,
 	const char *hostport = l->hostport;
 	vgmo_err rc;
 	int fd = l->fd, family = l->family;
+	unsigned idle = l->idle_timeout_s;
 
 	l->fd = -1; /* ours now */
 	*out = NULL;
@@ -612,7 +614,8 @@ vgmo_err http_server_start(http_server **out, http_listener *l,
 	        MHD_OPTION_THREAD_POOL_SIZE, pool_size(),
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
-	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+	        MHD_OPTION_CONNECTION_TIMEOUT,
+	        idle ? idle : (unsigned)IDLE_TIMEOUT_S,
 	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
 	        s->cert != NULL ? tls : tls + 2, MHD_OPTION_END);

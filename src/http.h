@@ -77,7 +77,13 @@ typedef struct http_listener {
 	int fd; /* -1: none */
 	int family;
 	char hostport[256]; /* as given, for messages */
+	/* Seconds a connection may stay silent; 0: HTTP_IDLE_TIMEOUT_S. The
+	 * health listener's is short, so that slow connections cannot hold
+	 * its slots for long. */
+	unsigned idle_timeout_s;
 } http_listener;
+
+#define HTTP_IDLE_TIMEOUT_S 30
 
 /* Binds and listens on `hostport` ("127.0.0.1:8080", "[::1]:0",
  * "[::]:8080" for both IPv6 and IPv4, "localhost:8080"; port 0 picks a

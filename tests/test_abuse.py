@@ -19,7 +19,8 @@ address than the per-address limit (128: the next is closed at once, other
 addresses are served), more than the total limit (256: the next waits in
 the backlog and is served when a slot frees; the health listener serves
 throughout), and slow clients that send half a request: cut off after the
-30 s idle timeout while others are served. Python standard library only.
+30 s idle timeout while others are served (5 s on the health listener).
+Python standard library only.
 """
 import os
 import socket
@@ -202,6 +203,23 @@ class Abuse(unittest.TestCase):
             t.join()
         self.assertEqual(len(results), 8)
         self.assertTrue(all("action_taken" in r for r in results))
+        self.assert_serving()
+
+    def test_health_listener_cuts_slow_clients_fast(self):
+        # Issue 13, item 10 (in part): slow connections on the health
+        # listener are cut after 5 s, not 30, so they cannot keep the
+        # liveness probe out for long.
+        s = socket.create_connection(("127.0.0.1", self.d.health_port),
+                                     timeout=15)
+        try:
+            t0 = time.monotonic()
+            s.sendall(b"GET /hea")
+            self.assertEqual(s.recv(100), b"")
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+        self.assertGreater(took, 3)
+        self.assertLess(took, 10)
         self.assert_serving()
 
     def test_bad_content_length(self):
