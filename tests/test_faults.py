@@ -473,6 +473,10 @@ class Ranges(unittest.TestCase):
         rc, err = self.refused_at_start("--max-batch-size", "2147483647")
         self.assertNotEqual(rc, 0)
         self.assertIn("max_batch_size: must be at most 1000000", err)
+        for flag in ("--max-clients", "--lease", "--max-client-weight"):
+            rc, err = self.refused_at_start(flag, "2147483647")
+            self.assertNotEqual(rc, 0)
+            self.assertIn("invalid " + flag, err)
         rc, err = self.refused_at_start(
             env={"VGMO_MONITORING_INTERVAL": "1e-9"})
         self.assertNotEqual(rc, 0)
@@ -496,6 +500,18 @@ class Ranges(unittest.TestCase):
                                  key)
             self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
                              16)
+            # The other integers the API takes, at INT_MAX and past it.
+            for path, body, field in (
+                    ("/v1/batch-size", {"batch_size": 2147483647},
+                     "batch_size"),
+                    ("/v1/batch-size", {"batch_size": 2 ** 63 - 1},
+                     "batch_size"),
+                    ("/v1/clients", {"name": "w", "gpu": 2147483647},
+                     "gpu")):
+                st, _, data = d.request("PUT" if "batch" in path else
+                                        "POST", path, body)
+                self.assertEqual(st, 400, (path, data))
+                self.assertIn(field, data.decode())
             # A registration and /health answer at once.
             d.json("POST", "/v1/clients", {"name": "w1"}, want=201)
             self.assertTrue(d.alive())
