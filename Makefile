@@ -1,5 +1,5 @@
 # Thin wrapper around CMake. The two commands the README promises:
-#   make run    install missing dependencies, build, run vgmo
+#   make run    install missing build dependencies, build vgmo, run it
 #   make check  install missing dependencies, build, run every test twice
 #               (plain and with AddressSanitizer + UndefinedBehaviorSanitizer),
 #               and the daemon and client tests under ThreadSanitizer
@@ -11,6 +11,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_OPT ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGMO_WERROR=ON
 FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 10
+PYTHON    ?= python3
 
 .PHONY: all deps build run check test test-asan test-tsan fuzz valgrind bench install format clean
 
@@ -24,9 +25,10 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The daemon on the default backend (NVML when a driver answers, else the
-# simulated GPU), state kept under the build folder. Ctrl-C stops it.
-run: build
-	./$(BUILD)/vgmo serve --state-dir $(BUILD)/state
+# simulated GPU), state kept under the build folder. Builds only `vgmo`,
+# one line per step (the log: $(BUILD)/make-run.log). Ctrl-C stops it.
+run:
+	@scripts/run.sh $(BUILD) $(JOBS) $(CMAKE_OPT) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -75,8 +77,13 @@ bench: build
 
 check: test test-asan test-tsan fuzz
 
+# The program, the library, the header, vgmo.pc, the man page, the bash and
+# zsh completions, and the Python package (pip, offline: python/ builds
+# with the standard library alone), all under $(PREFIX), within $(DESTDIR).
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+	$(PYTHON) -m pip install --no-deps --no-index --no-warn-script-location \
+		--prefix $(PREFIX) $(if $(DESTDIR),--root $(DESTDIR)) ./python
 
 format:
 	clang-format -i include/vgmo/*.h lib/*.c lib/*.h src/*.c src/*.h tests/*.c tests/*.h \

@@ -16,6 +16,14 @@ in the batch, with some noise, and it runs out of memory when the batch
 does not fit in the simulated device -- so the worker drives the daemon's
 simulated GPU the way a real one would.
 
+With ``--unit tokens`` the worker tells vgmo each image's shape before it
+runs (``Client.plan``): vgmo answers how many images from the head of the
+queue fit, and refuses up front an image that could never fit (it is
+skipped with vgmo's reason and the largest size that would fit) instead
+of running it out of memory. Image tokens are counted as a Qwen2-VL-style
+processor does (one token per 28 x 28 pixels), or with ``--vgmo-model``'s
+preset.
+
 Standard library only (PyTorch when --model is given and a GPU is there).
 """
 
@@ -70,6 +78,22 @@ def _jpeg_size(f):
             h, w = struct.unpack(">xHH", f.read(5))
             return w, h
         f.seek(length - 2, os.SEEK_CUR)
+
+
+def request_of(path, count_tokens):
+    """The request vgmo judges for one image: its size (and, without a
+    model preset at the daemon, its tokens)."""
+    try:
+        size = image_size(path)
+    except (OSError, struct.error):
+        size = None
+    if not size:
+        side = max(1, int(pixels(path) ** 0.5))
+        size = (side, side)
+    req = {"images": [size]}
+    if count_tokens:
+        req["image_tokens"] = -(-size[0] // 28) * -(-size[1] // 28)
+    return req
 
 
 def pixels(path):
@@ -129,21 +153,32 @@ def gpu_available():
     return torch.cuda.is_available()
 
 
+def run_batch(client, model, paths, freed, requests=None):
+    """Runs one batch on the fake model and reports it. Returns its peak
+    (None: out of memory) and the bytes a cleanup freed, to send next."""
+    start = time.monotonic()
+    try:
+        _, peak = model(paths)
+    except FakeOOM:
+        client.report_oom(len(paths), allocated_bytes=model.fixed,
+                          reserved_bytes=model.reserved)
+        return None, model.cleanup()  # as after a real OOM
+    client.report(len(paths), peak, allocated_bytes=model.fixed,
+                  reserved_bytes=model.reserved,
+                  seconds=time.monotonic() - start, freed_bytes=freed,
+                  requests=requests)
+    return peak, model.cleanup() if client.cleanup_requested else None
+
+
 def run_fake(client, model, files, verbose):
     stats = {"batches": 0, "ooms": 0, "images": 0}
     freed = None
     i = 0
     while i < len(files):
-        n = max(1, client.batch_size())
-        batch = files[i:i + n]
-        start = time.monotonic()
-        try:
-            _, peak = model(batch)
-        except FakeOOM:
+        batch = files[i:i + max(1, client.batch_size())]
+        peak, freed = run_batch(client, model, batch, freed)
+        if peak is None:
             stats["ooms"] += 1
-            client.report_oom(len(batch), allocated_bytes=model.fixed,
-                              reserved_bytes=model.reserved)
-            freed = model.cleanup()  # as after a real OOM
             if verbose:
                 print("batch of %d: out of memory; next %d" %
                       (len(batch), client.batch_size()))
@@ -152,19 +187,51 @@ def run_fake(client, model, files, verbose):
                       file=sys.stderr)
                 i += 1
             continue
-        nxt = client.report(len(batch), peak, allocated_bytes=model.fixed,
-                            reserved_bytes=model.reserved,
-                            seconds=time.monotonic() - start,
-                            freed_bytes=freed)
-        freed = None
-        if client.cleanup_requested:
-            freed = model.cleanup()
         stats["batches"] += 1
         stats["images"] += len(batch)
         i += len(batch)
         if verbose:
             print("batch of %d: peak %.2f GiB; next %d" %
-                  (len(batch), peak / GIB, nxt))
+                  (len(batch), peak / GIB, client.batch_size()))
+    return stats
+
+
+PLAN_AHEAD = 64  # requests from the head of the queue sent to /plan
+
+
+def run_fake_planned(client, model, files, verbose, count_tokens):
+    """run_fake, asking vgmo how many requests from the head fit."""
+    stats = {"batches": 0, "ooms": 0, "images": 0, "refused": 0}
+    queue = [(f, request_of(f, count_tokens)) for f in files]
+    freed = None
+    while queue:
+        plan = client.plan([r for _, r in queue[:PLAN_AHEAD]])
+        if plan.take == 0:
+            path, _ = queue.pop(0)
+            stats["refused"] += 1
+            print("%s does not fit: %s; skipped" % (path, plan.head.reason),
+                  file=sys.stderr)
+            if plan.head.max_pixels:
+                print("  (at most %d pixels per image fit now)" %
+                      plan.head.max_pixels, file=sys.stderr)
+            continue
+        batch = queue[:plan.take]
+        peak, freed = run_batch(client, model, [p for p, _ in batch], freed,
+                                [r for _, r in batch])
+        if peak is None:
+            stats["ooms"] += 1
+            if verbose:
+                print("batch of %d: out of memory" % len(batch))
+            if len(batch) == 1:  # it failed alone: skip it
+                print("%s does not fit on the GPU; skipped" % batch[0][0],
+                      file=sys.stderr)
+                del queue[:1]
+            continue  # the plan after an OOM is smaller
+        stats["batches"] += 1
+        stats["images"] += len(batch)
+        del queue[:len(batch)]
+        if verbose:
+            print("batch of %d: peak %.2f GiB" % (len(batch), peak / GIB))
     return stats
 
 
@@ -200,9 +267,18 @@ def main(argv=None):
     ap.add_argument("--gpu", default="0", help="GPU index or UUID")
     ap.add_argument("--folder", required=True, help="folder of images")
     ap.add_argument("--token-file", help="the daemon's bearer token")
-    ap.add_argument("--weight", type=float, default=1.0)
+    ap.add_argument("--weight", type=float, default=1.0,
+                    help="this worker's share of the GPU against other "
+                    "workers on it (default 1.0)")
     ap.add_argument("--model", help="MODULE:FUNCTION taking a list of "
                     "image paths (needs PyTorch and a GPU)")
+    ap.add_argument("--unit", choices=("images", "tokens"), default="images",
+                    help="images: vgmo gives a batch size; tokens: vgmo "
+                    "plans each batch from the images' sizes and refuses "
+                    "one that cannot fit (fake model only)")
+    ap.add_argument("--vgmo-model", metavar="PRESET",
+                    help="with --unit tokens: the model preset vgmo "
+                    "counts image tokens with (vgmo plan --help)")
     ap.add_argument("--passes", type=int, default=1,
                     help="times through the folder, 0 for ever")
     ap.add_argument("--fixed-gib", type=float, default=16.0,
@@ -211,16 +287,27 @@ def main(argv=None):
                     help="fake model: memory per megapixel in a batch")
     ap.add_argument("--gpu-gib", type=float, default=79.6,
                     help="fake model: device memory (the sim's H100)")
-    ap.add_argument("--seconds-per-image", type=float, default=0.01)
-    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--seconds-per-image", type=float, default=0.01,
+                    help="fake model: time per image (default 0.01)")
+    ap.add_argument("-v", "--verbose", action="store_true",
+                    help="print each batch: size, peak memory, time")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    files = sorted(os.path.join(args.folder, f)
-                   for f in os.listdir(args.folder)
+    try:
+        names = os.listdir(args.folder)
+    except OSError as e:
+        print("vlm_worker: cannot read --folder %s: %s (make one with: "
+              "python3 examples/make_images.py --out %s --count 40)"
+              % (args.folder, e.strerror or e, args.folder), file=sys.stderr)
+        return 1
+    files = sorted(os.path.join(args.folder, f) for f in names
                    if f.lower().endswith(IMAGE_EXTS))
     if not files:
-        print("no images in %s" % args.folder, file=sys.stderr)
+        print("vlm_worker: no images (%s) in %s (make some with: python3 "
+              "examples/make_images.py --out %s --count 40)"
+              % (", ".join(IMAGE_EXTS), args.folder, args.folder),
+              file=sys.stderr)
         return 1
     gpu = int(args.gpu) if args.gpu.isdigit() else args.gpu
     token = vgmo.read_token_file(args.token_file) if args.token_file \
@@ -228,9 +315,12 @@ def main(argv=None):
     use_torch = args.model is not None and gpu_available()
     if args.model is not None and not use_torch:
         print("no PyTorch GPU: using the fake model", file=sys.stderr)
+    planned = args.unit == "tokens" and not use_torch
     client = vgmo.Client(args.server, args.name, gpu=gpu, token=token,
-                         weight=args.weight, unit="images")
-    total = {"batches": 0, "ooms": 0, "images": 0}
+                         weight=args.weight,
+                         unit="tokens" if planned else "images",
+                         model=args.vgmo_model if planned else None)
+    total = {"batches": 0, "ooms": 0, "images": 0, "refused": 0}
     start = time.monotonic()
     with client:
         if use_torch:
@@ -244,6 +334,10 @@ def main(argv=None):
                               args.seconds_per_image)
 
             def one_pass():
+                if planned:
+                    return run_fake_planned(client, model, files,
+                                            args.verbose,
+                                            args.vgmo_model is None)
                 return run_fake(client, model, files, args.verbose)
         done = 0
         while args.passes == 0 or done < args.passes:
@@ -251,10 +345,11 @@ def main(argv=None):
                 total[k] += v
             done += 1
         final = client.batch_size()
-    print("processed %d images in %d batches (%d out of memory) in %.1f s; "
-          "last batch size %d" % (total["images"], total["batches"],
-                                  total["ooms"], time.monotonic() - start,
-                                  final))
+    print("processed %d images in %d batches (%d out of memory%s) in "
+          "%.1f s; last batch size %d" %
+          (total["images"], total["batches"], total["ooms"],
+           ", %d refused" % total["refused"] if planned else "",
+           time.monotonic() - start, final))
     return 0
 
 

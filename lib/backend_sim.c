@@ -240,6 +240,30 @@ static uint64_t gpu_used(const sim_gpu *g)
 	return used > g->preset->total ? g->preset->total : used;
 }
 
+/* What nvidia-smi would list: the synthetic worker (its context and its
+ * allocator's reserve) and the memory other processes hold, one entry each.
+ * A simulated process has no pid: 0, which reads as unknown. */
+static void sim_processes(const sim_gpu *g, vgmo_gpu_sample *out)
+{
+	unsigned n = 0;
+
+	if (g->worker) {
+		out->processes[n].used_bytes =
+		        (uint64_t)(context_of(g) + g->reserved);
+		snprintf(out->processes[n].name, sizeof(out->processes[n].name),
+		         "vlm-worker (sim)");
+		n++;
+	}
+	if (g->external > 0) {
+		out->processes[n].used_bytes = g->external;
+		snprintf(out->processes[n].name, sizeof(out->processes[n].name),
+		         "other processes (sim)");
+		n++;
+	}
+	out->process_count = n;
+	out->process_total = n;
+}
+
 static vgmo_err sim_sample(void *ctx, unsigned idx, vgmo_gpu_sample *out)
 {
 	vgmo__sim *s = ctx;
@@ -293,6 +317,8 @@ static vgmo_err sim_sample(void *ctx, unsigned idx, vgmo_gpu_sample *out)
 		        1.0 -
 		        fmin(1.0, fmax(g->peak, g->allocated) / g->reserved);
 	}
+	out->present |= VGMO_HAS_PROCESSES;
+	sim_processes(g, out);
 	out->sampled_at = sim_wall(s);
 	return VGMO_OK;
 }

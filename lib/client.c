@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "client_fit.h"
 #include "client_http.h"
 #include "util.h"
 
@@ -24,7 +25,11 @@ struct vgmo_client {
 	char name[64];
 	unsigned gpu;
 	double weight;
-	int64_t id; /* -1: not registered */
+	char unit[8];   /* "items", "images", "tokens" */
+	char model[64]; /* a preset, "" for none */
+	vgmo_padding padding;
+	uint32_t pid; /* 0: not sent */
+	int64_t id;   /* -1: not registered */
 	int batch_size;
 	bool cleanup;           /* the daemon's last answer asked for one */
 	uint64_t freed_pending; /* freed bytes not delivered yet */
@@ -92,9 +97,19 @@ static vgmo_err do_register(vgmo_client *c, char *err, size_t errlen)
 
 	body = json_pack("{s:s, s:I, s:f, s:s}", "name", c->name, "gpu",
 	                 (json_int_t)c->gpu, "weight", c->weight, "unit",
-	                 "items");
+	                 c->unit);
 	if (body == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	if ((c->model[0] &&
+	     json_object_set_new(body, "model", json_string(c->model))) ||
+	    (c->padding != VGMO_PADDING_UNKNOWN &&
+	     json_object_set_new(body, "padding",
+	                         json_string(vgmo_padding_name(c->padding)))) ||
+	    (c->pid &&
+	     json_object_set_new(body, "pid", json_integer(c->pid)))) {
+		json_decref(body);
+		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	}
 	rc = vgmo__http_request(&c->http, "POST", "/v1/clients", body, &ans,
 	                        err, errlen);
 	if (rc != VGMO_OK)
@@ -155,31 +170,44 @@ static json_t *report_json(const vgmo_report *r, uint64_t freed)
 	return o;
 }
 
-static vgmo_err post_report(vgmo_client *c, const json_t *body, char *err,
+/* POSTs `body` to /v1/clients/{id}/{what}, registering first (again when
+ * the daemon forgot the client); *ans (to json_decref) the answer. */
+static vgmo_err post_client(vgmo_client *c, const char *what,
+                            const json_t *body, json_t **ans, char *err,
                             size_t errlen)
 {
 	char path[64];
-	json_t *ans = NULL;
 	vgmo_err rc = VGMO_OK;
 
+	*ans = NULL;
 	if (c->id < 0)
 		rc = do_register(c, err, errlen);
 	if (rc != VGMO_OK)
 		return rc;
-	snprintf(path, sizeof(path), "/v1/clients/%" PRId64 "/report", c->id);
-	rc = vgmo__http_request(&c->http, "POST", path, body, &ans, err,
-	                        errlen);
+	snprintf(path, sizeof(path), "/v1/clients/%" PRId64 "/%s", c->id, what);
+	rc = vgmo__http_request(&c->http, "POST", path, body, ans, err, errlen);
 	if (rc == VGMO_ERR_NOT_FOUND) {
 		/* The daemon forgot us (restart, lease): register again. */
+		json_decref(*ans);
+		*ans = NULL;
 		c->id = -1;
 		rc = do_register(c, err, errlen);
 		if (rc != VGMO_OK)
 			return rc;
-		snprintf(path, sizeof(path), "/v1/clients/%" PRId64 "/report",
-		         c->id);
-		rc = vgmo__http_request(&c->http, "POST", path, body, &ans, err,
+		snprintf(path, sizeof(path), "/v1/clients/%" PRId64 "/%s",
+		         c->id, what);
+		rc = vgmo__http_request(&c->http, "POST", path, body, ans, err,
 		                        errlen);
 	}
+	return rc;
+}
+
+static vgmo_err post_report(vgmo_client *c, const json_t *body, char *err,
+                            size_t errlen)
+{
+	json_t *ans = NULL;
+	vgmo_err rc = post_client(c, "report", body, &ans, err, errlen);
+
 	if (rc == VGMO_OK)
 		apply(c, ans);
 	json_decref(ans);
@@ -197,8 +225,9 @@ static void decide(const vgmo_client *c, vgmo_decision *out, int before)
 
 /* ---------------------------------------------------------------- API */
 
-vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
-                            vgmo_decision *out, char *err, size_t errlen)
+static vgmo_err report(vgmo_client *c, const vgmo_report *r,
+                       const vgmo_request_shape *shapes, vgmo_decision *out,
+                       char *err, size_t errlen)
 {
 	int before = c ? c->batch_size : 0;
 	json_t *body;
@@ -228,6 +257,12 @@ vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
 		        c->http.url, c->next_try - vgmo__mono_now());
 	}
 	body = report_json(r, c->freed_pending);
+	if (body && shapes &&
+	    json_object_set_new(body, "requests",
+	                        vgmo__client_shapes_json(shapes, r->items))) {
+		json_decref(body);
+		body = NULL;
+	}
 	if (body == NULL) {
 		decide(c, out, before);
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
@@ -244,6 +279,24 @@ vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
 	}
 	decide(c, out, before);
 	return rc;
+}
+
+vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
+                            vgmo_decision *out, char *err, size_t errlen)
+{
+	return report(c, r, NULL, out, err, errlen);
+}
+
+vgmo_err vgmo_client_report_batch(vgmo_client *c, const vgmo_report *r,
+                                  const vgmo_request_shape *batch, size_t n,
+                                  vgmo_decision *out, char *err, size_t errlen)
+{
+	if (batch == NULL || r == NULL || n != r->items) {
+		decide(c, out, c ? c->batch_size : 0);
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "a batch report lists one shape per item");
+	}
+	return report(c, r, batch, out, err, errlen);
 }
 
 vgmo_err vgmo_client_report_oom(vgmo_client *c, uint32_t items,
@@ -268,27 +321,57 @@ vgmo_err vgmo_client_open(vgmo_client **out, const char *server_url,
                           const char *name, unsigned gpu, double weight,
                           const char *token, char *err, size_t errlen)
 {
+	vgmo_worker_spec sp = {
+	        .name = name, .gpu = gpu, .weight = weight, .leased = true};
+
+	return vgmo_client_open_spec(out, server_url, &sp, token, err, errlen);
+}
+
+vgmo_err vgmo_client_open_spec(vgmo_client **out, const char *server_url,
+                               const vgmo_worker_spec *sp, const char *token,
+                               char *err, size_t errlen)
+{
 	const char *url = server_url;
+	const char *unit = sp && sp->unit ? sp->unit : "items";
 	vgmo_client *c;
 	vgmo_err rc;
 
-	if (out == NULL)
-		return vgmo__errf(err, errlen, VGMO_ERR_INVALID, "out is NULL");
+	if (out == NULL || sp == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "out or spec is NULL");
 	*out = NULL;
 	if (url == NULL)
 		url = getenv("VGMO_SERVER");
 	if (url == NULL || url[0] == '\0')
 		url = DEFAULT_SERVER;
-	if (name == NULL || !name_ok(name))
+	if (sp->name == NULL || !name_ok(sp->name))
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "the name must be 1 to 63 characters "
 		                  "[A-Za-z0-9._-]");
+	if (strcmp(unit, "items") != 0 && strcmp(unit, "images") != 0 &&
+	    strcmp(unit, "tokens") != 0)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "unit \"%.16s\": expected items, images or "
+		                  "tokens",
+		                  unit);
+	if (sp->model && strlen(sp->model) >= 64)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "model: a preset name has at most 63 "
+		                  "characters");
+	if ((unsigned)sp->padding > VGMO_PADDING_PACKED)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "padding: not a vgmo_padding");
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
-	vgmo__strlcpy(c->name, name, sizeof(c->name));
-	c->gpu = gpu;
-	c->weight = weight > 0 ? weight : 1.0;
+	vgmo__strlcpy(c->name, sp->name, sizeof(c->name));
+	vgmo__strlcpy(c->unit, unit, sizeof(c->unit));
+	if (sp->model)
+		vgmo__strlcpy(c->model, sp->model, sizeof(c->model));
+	c->padding = sp->padding;
+	c->pid = sp->pid;
+	c->gpu = sp->gpu;
+	c->weight = sp->weight > 0 ? sp->weight : 1.0;
 	c->id = -1;
 	c->batch_size = 1;
 	rc = vgmo__http_open(&c->http, url, token, err, errlen);
@@ -319,4 +402,97 @@ void vgmo_client_close(vgmo_client *c)
 	}
 	vgmo__http_close(&c->http);
 	free(c);
+}
+
+/* ------------------------------------------------- before a batch runs */
+
+/* While the daemon is away: run what the batch size allows, unjudged. */
+static void unjudged(vgmo_fit *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->verdict = VGMO_FIT_OK;
+	snprintf(f->reason, sizeof(f->reason),
+	         "not judged: no answer from the daemon");
+}
+
+/* POSTs a question; transient failures start the back-off. */
+static vgmo_err ask(vgmo_client *c, const char *what, json_t *body,
+                    json_t **ans, char *err, size_t errlen)
+{
+	vgmo_err rc;
+
+	*ans = NULL;
+	if (body == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	if (c->away && vgmo__mono_now() < c->next_try) {
+		json_decref(body);
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "the daemon at %s is unreachable; retrying "
+		                  "in %.1f s",
+		                  c->http.url, c->next_try - vgmo__mono_now());
+	}
+	rc = post_client(c, what, body, ans, err, errlen);
+	json_decref(body);
+	if (transient(rc))
+		failed(c);
+	else if (rc == VGMO_OK)
+		recovered(c);
+	return rc;
+}
+
+vgmo_err vgmo_client_fit(vgmo_client *c, const vgmo_request_shape *r,
+                         vgmo_fit *out, char *err, size_t errlen)
+{
+	json_t *ans = NULL;
+	vgmo_err rc;
+
+	if (c == NULL || r == NULL || out == NULL)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "client, request and out are required");
+	unjudged(out);
+	rc = ask(c, "fit", vgmo__client_shape_json(r), &ans, err, errlen);
+	if (rc == VGMO_OK && vgmo__client_fit_parse(ans, out) != VGMO_OK) {
+		unjudged(out);
+		rc = vgmo__errf(err, errlen, VGMO_ERR_PARSE,
+		                "the daemon's fit answer is not the "
+		                "protocol's");
+	}
+	json_decref(ans);
+	return rc;
+}
+
+vgmo_err vgmo_client_plan(vgmo_client *c, const vgmo_request_shape *queue,
+                          size_t n, vgmo_batch_plan *out, char *err,
+                          size_t errlen)
+{
+	json_t *ans = NULL, *body;
+	vgmo_err rc;
+
+	if (c == NULL || out == NULL || queue == NULL || n == 0)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "a plan needs a client, out and 1 or more "
+		                  "requests");
+	memset(out, 0, sizeof(*out));
+	body = json_object();
+	if (body && json_object_set_new(body, "requests",
+	                                vgmo__client_shapes_json(queue, n))) {
+		json_decref(body);
+		body = NULL;
+	}
+	rc = ask(c, "plan", body, &ans, err, errlen);
+	if (rc == VGMO_OK && vgmo__client_plan_parse(ans, out) != VGMO_OK)
+		rc = vgmo__errf(err, errlen, VGMO_ERR_PARSE,
+		                "the daemon's plan answer is not the "
+		                "protocol's");
+	if (rc == VGMO_OK && out->take > n)
+		out->take = n;
+	if (rc != VGMO_OK) {
+		/* Usable whatever happened: the batch size, unjudged. */
+		memset(out, 0, sizeof(*out));
+		unjudged(&out->head);
+		out->take =
+		        n < (size_t)c->batch_size ? n : (size_t)c->batch_size;
+	}
+	json_decref(ans);
+	return rc;
 }

@@ -4,6 +4,7 @@
  * and vgmo_config_set_field share.
  */
 #include "config_fields.h"
+#include "suggest.h"
 #include "util.h"
 
 #include <errno.h>
@@ -551,9 +552,13 @@ vgmo_err vgmo_config_set_field(vgmo_config *cfg, const char *key,
 		                  "missing configuration, key or value");
 	f = vgmo__config_field_find(key, strlen(key));
 	if (f == NULL) {
+		const char *near = vgmo__config_key_suggest(key);
+
 		vgmo__quote(key, strlen(key), q, sizeof(q));
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
-		                  "unknown key %s", q);
+		                  "unknown key %s%s%s%s", q,
+		                  near ? " (did you mean \"" : "",
+		                  near ? near : "", near ? "\"?)" : "");
 	}
 	rc = vgmo__config_parse_text(f, value, &v, reason, sizeof(reason));
 	if (rc != VGMO_OK)

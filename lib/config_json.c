@@ -3,6 +3,7 @@
  * source:line:column messages), serialise, save atomically.
  */
 #include "config_fields.h"
+#include "suggest.h"
 #include "json_strict.h"
 #include "util.h"
 
@@ -173,10 +174,14 @@ vgmo_err vgmo_config_load_string(vgmo_config *cfg, const char *json, size_t len,
 		                        key_offset(json, len, ordinal, key));
 		f = vgmo__config_field_find(key, strlen(key));
 		if (f == NULL) {
+			const char *near = vgmo__config_key_suggest(key);
+
 			vgmo__quote(key, strlen(key), q, sizeof(q));
 			rc = vgmo__errf(err, errlen, VGMO_ERR_PARSE,
-			                "%s:%d:%d: unknown key %s", source,
-			                pos.line, pos.column, q);
+			                "%s:%d:%d: unknown key %s%s%s%s",
+			                source, pos.line, pos.column, q,
+			                near ? " (did you mean \"" : "",
+			                near ? near : "", near ? "\"?)" : "");
 			goto out;
 		}
 		rc = from_json(f, value, &v, reason, sizeof(reason));

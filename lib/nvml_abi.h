@@ -3,8 +3,9 @@
  * hand so that no nvml.h is needed at build time, plus the table of entry
  * points resolved from a dlopen'ed libnvidia-ml (internal).
  *
- * Layouts follow NVIDIA's public nvml.h (x86-64); see
- * ../shared/reference/nvml-abi.md. Each type names the NVML type it mirrors.
+ * Layouts follow NVIDIA's public nvml.h and NVML API reference (x86-64);
+ * each type names the NVML type it mirrors. The traps (versioned structs,
+ * _v2 symbols, fallbacks) are handled in nvml_loader.c.
  */
 #ifndef VGMO_LIB_NVML_ABI_H
 #define VGMO_LIB_NVML_ABI_H

@@ -240,10 +240,14 @@ vgmo_err vgmo_engine_optimize(vgmo_engine *e, bool force, vgmo_result *out)
 		         moved ? VGMO_ACTION_BATCH : VGMO_ACTION_NONE);
 		break;
 	}
-	snprintf(r.reason, sizeof(r.reason),
-	         "memory status %s; %d batch "
-	         "size(s) changed",
-	         vgmo_status_name(st), moved);
+	if (moved == 0)
+		snprintf(r.reason, sizeof(r.reason),
+		         "memory status %s; no batch size changed",
+		         vgmo_status_name(st));
+	else
+		snprintf(r.reason, sizeof(r.reason),
+		         "memory status %s; %d batch size%s changed",
+		         vgmo_status_name(st), moved, moved == 1 ? "" : "s");
 	r.success = true;
 	pthread_mutex_unlock(&e->lock);
 

@@ -145,7 +145,9 @@ static json_t *process_json(const vgmo_gpu_process *p)
 	json_t *o = json_object();
 	int rc = 0;
 
-	rc |= json_object_set_new(o, "pid", json_integer(p->pid));
+	/* 0: unknown (a simulated process has none). */
+	rc |= json_object_set_new(o, "pid",
+	                          p->pid ? json_integer(p->pid) : json_null());
 	rc |= json_object_set_new(o, "name", str_or_null(p->name));
 	rc |= json_object_set_new(
 	        o, "used_bytes",
@@ -213,7 +215,8 @@ static int put_batch_sizes(json_t *o, const vgmo_worker_view *w)
 	                          opt_int(w != NULL, w ? w->batch_size : 0));
 	rc |= json_object_set_new(
 	        o, "optimal_batch_size",
-	        opt_int(w != NULL, w ? w->optimal_batch_size : 0));
+	        opt_int(w != NULL && w->optimal_batch_size > 0,
+	                w ? w->optimal_batch_size : 0));
 	return rc;
 }
 
@@ -322,8 +325,10 @@ static json_t *worker_json(const vgmo_worker_view *w)
 	rc |= json_object_set_new(o, "gpu", json_integer(w->gpu));
 	rc |= json_object_set_new(o, "weight", num(w->weight));
 	rc |= json_object_set_new(o, "batch_size", json_integer(w->batch_size));
-	rc |= json_object_set_new(o, "optimal_batch_size",
-	                          json_integer(w->optimal_batch_size));
+	/* 0 until the worker is first planned: unknown, not 0. */
+	rc |= json_object_set_new(
+	        o, "optimal_batch_size",
+	        opt_int(w->optimal_batch_size > 0, w->optimal_batch_size));
 	rc |= json_object_set_new(
 	        o, "manual_batch_size",
 	        opt_int(w->manual_batch_size != 0, w->manual_batch_size));

@@ -251,6 +251,26 @@ vgmo_err vgmo_engine_fit(vgmo_engine *e, int worker,
 	return rc;
 }
 
+vgmo_err vgmo_engine_worker_model(const vgmo_engine *e, int worker,
+                                  vgmo_vlm_model *out)
+{
+	const vgmo__worker *w;
+	vgmo_err rc = VGMO_OK;
+
+	if (out == NULL)
+		return VGMO_ERR_INVALID;
+	pthread_mutex_lock((pthread_mutex_t *)&e->lock);
+	w = vgmo__worker_get((vgmo_engine *)e, worker);
+	if (w == NULL)
+		rc = VGMO_ERR_NOT_FOUND;
+	else if (!w->has_model)
+		rc = VGMO_ERR_STATE;
+	else
+		*out = w->model;
+	pthread_mutex_unlock((pthread_mutex_t *)&e->lock);
+	return rc;
+}
+
 /* Lock held. */
 static void plan(const vgmo_engine *e, const vgmo__worker *w,
                  const vgmo_request_shape *q, size_t n, vgmo_batch_plan *out)
@@ -273,6 +293,17 @@ static void plan(const vgmo_engine *e, const vgmo__worker *w,
 		return;
 	}
 	vgmo__worker_need_in(e, w, &in, &packed);
+	if (!w->tokens) { /* an items worker: its batch size, any shapes */
+		size_t b = w->batch_size > 0 ? (size_t)w->batch_size : 1;
+
+		out->take = n < b ? n : b;
+		memset(x, 0, sizeof(x));
+		x[VGMO__X_ONE] = 1;
+		x[VGMO__X_ITEMS] = (double)out->take;
+		out->need_bytes = (uint64_t)vgmo__need(&in, x);
+		out->room_bytes = (uint64_t)room;
+		return;
+	}
 	base = vgmo__cost_base(in.cost);
 	if (vgmo__strategy(e->cfg.strategy)->adaptive) {
 		const vgmo__level *l = vgmo__levels_now(&w->levels);

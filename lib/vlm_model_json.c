@@ -182,6 +182,11 @@ vgmo_err vgmo_model_load_string(const char *s, size_t len, const char *source,
 		           source);
 		goto out;
 	}
+	if (json_object_get(root, "model_type") != NULL) {
+		/* A Hugging Face config.json (hf_config.c). */
+		rc = vgmo__hf_config_model(root, source, out, err, errlen);
+		goto out;
+	}
 	v = json_object_get(root, "base");
 	if (v != NULL &&
 	    (!json_is_string(v) ||

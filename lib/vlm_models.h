@@ -40,6 +40,12 @@ double vgmo__dtype_bytes(vgmo_dtype d);
 /* Field rules shared by presets and custom files; `err` names the field. */
 vgmo_err vgmo__model_check(const vgmo_vlm_model *m, char *err, size_t errlen);
 
+/* A model from a Hugging Face config.json object (hf_config.c); `source`
+ * names the file in errors. VGMO_ERR_UNSUPPORTED for an architecture it
+ * does not know. */
+vgmo_err vgmo__hf_config_model(const json_t *root, const char *source,
+                               vgmo_vlm_model *out, char *err, size_t errlen);
+
 /* The model's fields as a JSON object (vlm_model_json.c); NULL: no memory. */
 json_t *vgmo__model_json(const vgmo_vlm_model *m);
 

@@ -1,12 +1,19 @@
 #!/bin/sh
 # Installs the Debian packages vgmo needs to build and test, and only those
 # that are missing. Safe to run repeatedly; does nothing when all are present.
+#
+# usage: install-deps.sh [--build]
+#   --build  only what building `vgmo` and libvgmo needs (make run)
 set -eu
 
-PACKAGES="cmake make gcc pkg-config python3 openssl libjansson-dev libcmocka-dev \
+PACKAGES="cmake make gcc pkg-config python3 openssl libjansson-dev libcmocka-dev nodejs \
 	libmicrohttpd-dev libcurl4-openssl-dev prometheus wrk \
 	yamllint python3-yaml python3-kubernetes \
-	clang libclang-rt-14-dev valgrind"
+	clang libclang-rt-14-dev valgrind zsh groff-base gcovr"
+if [ "${1:-}" = "--build" ]; then
+	PACKAGES="cmake make gcc pkg-config libjansson-dev libmicrohttpd-dev \
+		libcurl4-openssl-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -330,6 +330,8 @@ static void on_history(void *ctx, const http_request *req, http_response *res)
 /* --------------------------------------------------------------- tables */
 
 const http_route api_main_routes[] = {
+        {"/", HTTP_GET, api_on_landing},
+        {"/ui/landing.js", HTTP_GET, api_on_landing_js},
         {"/metrics", HTTP_GET, on_metrics},
         {"/health", HTTP_GET, on_health},
         {"/ready", HTTP_GET, on_ready},

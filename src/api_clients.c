@@ -262,6 +262,12 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 		goto refuse;
 	}
 	sp.leased = true;
+	sp.padding = c.padding;
+	sp.pid = c.pid;
+	/* A tokens worker of a preset: the engine's own prior for each
+	 * token kind, and its image sizes counted with the model. */
+	if (strcmp(sp.unit, "tokens") == 0 && c.model[0] != '\0')
+		sp.model = c.model;
 	rc = vgmo_engine_worker_register(daemon_engine(d), &sp, &id, &existed);
 	if (rc == VGMO_ERR_PERMISSION) {
 		api_error_set(&e, 409, "name",
@@ -283,7 +289,8 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 	daemon_client_secret(d, id, secret);
 	if (!existed)
 		daemon_client_added(d, id, sp.name, sp.gpu);
-	if (token_bytes > 0 && strcmp(sp.unit, "tokens") == 0 && !existed)
+	if (token_bytes > 0 && strcmp(sp.unit, "tokens") == 0 && !existed &&
+	    sp.model == NULL)
 		vgmo_engine_set_unit_prior(daemon_engine(d), id, sp.prior_fixed,
 		                           token_bytes);
 	daemon_log_info(d, existed ? "client resumed" : "client registered",
@@ -320,29 +327,49 @@ static void on_report(vgmo_daemon *d, int id, const http_request *req,
 	vgmo_decision dec = {0};
 	vgmo_unit_decision ud = {0};
 	vgmo_worker_view w;
+	vgmo_vlm_model m;
 	client_report c;
 	uint64_t total = 0;
+	bool tokens;
 	json_t *ans;
 	api_error e;
 	vgmo_err rc;
 
 	if (!leased_view(eng, id, &w, &total, res))
 		return;
-	if (client_parse_report(req->body, req->body_len, total, &c, &e) !=
-	    VGMO_OK) {
+	if (client_parse_report(req->body, req->body_len, total,
+	                        vgmo_engine_worker_model(eng, id, &m) == VGMO_OK
+	                                ? &m
+	                                : NULL,
+	                        &c, &e) != VGMO_OK) {
 		api_send_error(res, &e);
 		return;
 	}
-	if (c.has_units)
+	if (c.requests)
+		rc = vgmo_engine_report_batch(eng, id, &c.r, c.requests,
+		                              c.r.items, &dec);
+	else if (c.has_units)
 		rc = vgmo_engine_report_units(eng, id, &c.r, c.units, &ud);
 	else
 		rc = vgmo_engine_report(eng, id, &c.r, &dec);
+	tokens = c.has_units || c.requests != NULL;
+	client_report_free(&c);
+	if (rc == VGMO_ERR_STATE) {
+		api_fail(res, rc, "requests",
+		         "key \"requests\": this client counts items; "
+		         "register it with \"unit\": \"tokens\" to report "
+		         "request shapes");
+		return;
+	}
 	if (rc != VGMO_OK) {
 		api_fail(res, rc, NULL, "report refused");
 		return;
 	}
 	if (!leased_view(eng, id, &w, NULL, res))
 		return;
+	if (tokens && !c.has_units &&
+	    vgmo_engine_unit_decision(eng, id, &ud) != VGMO_OK)
+		tokens = false;
 	ans = json_object();
 	json_object_set_new(ans, "batch_size", json_integer(w.batch_size));
 	json_object_set_new(
@@ -354,7 +381,7 @@ static void on_report(vgmo_daemon *d, int id, const http_request *req,
 	                            : json_null());
 	json_object_set_new(ans, "share", opt_real(w.share >= 0, w.share));
 	json_object_set_new(ans, "lease_seconds", json_real(daemon_lease(d)));
-	if (c.has_units) {
+	if (tokens) {
 		json_object_set_new(
 		        ans, "unit_budget",
 		        ud.unit_budget
@@ -397,28 +424,31 @@ void api_on_clients(void *ctx, const http_request *req, http_response *res)
 	vgmo_snapshot_free(s);
 }
 
-/* "/v1/clients/{id}" or "/v1/clients/{id}/report". */
+/* "/v1/clients/{id}" or "/v1/clients/{id}/report", "/fit", "/plan". */
 void api_on_client(void *ctx, const http_request *req, http_response *res)
 {
 	vgmo_daemon *d = ctx;
 	const char *rest = req->path + strlen("/v1/clients/");
 	char *end;
 	long long id;
-	bool report;
+	bool report, fit, plan, post;
 	api_error e;
 	int worker;
 
 	errno = 0;
 	id = strtoll(rest, &end, 10);
 	report = strcmp(end, "/report") == 0;
+	fit = strcmp(end, "/fit") == 0;
+	plan = strcmp(end, "/plan") == 0;
+	post = report || fit || plan;
 	if (end == rest || id < 0 || errno == ERANGE ||
-	    (*end != '\0' && !report) || !isdigit((unsigned char)rest[0])) {
+	    (*end != '\0' && !post) || !isdigit((unsigned char)rest[0])) {
 		api_error_set(&e, 404, NULL, "no such path");
 		api_send_error(res, &e);
 		return;
 	}
-	if ((report && req->method != HTTP_POST) ||
-	    (!report && req->method == HTTP_POST)) {
+	if ((post && req->method != HTTP_POST) ||
+	    (!post && req->method == HTTP_POST)) {
 		res->status = 405;
 		api_error_set(&e, 405, NULL, "method not allowed");
 		api_send_error(res, &e);
@@ -447,6 +477,10 @@ void api_on_client(void *ctx, const http_request *req, http_response *res)
 	}
 	if (report) {
 		on_report(d, worker, req, res);
+	} else if (fit) {
+		api_on_client_fit(d, worker, req, res);
+	} else if (plan) {
+		api_on_client_plan(d, worker, req, res);
 	} else if (req->method == HTTP_DELETE) {
 		vgmo_snapshot *s;
 		bool known = false;

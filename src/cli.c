@@ -3,6 +3,7 @@
  * the options shared by every command that builds an engine.
  */
 #include "cli.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -83,6 +84,21 @@ bool cli_parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
+bool cli_is_integer(const char *s)
+{
+	if (s == NULL)
+		return false;
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+	}
+	return true;
+}
+
 bool cli_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -129,6 +145,30 @@ static const cli_option *find_option(const cli_group *groups, const char *name,
 		}
 	}
 	return NULL;
+}
+
+/* "unknown option '--X'", with the nearest option of the command when one
+ * is close. */
+static void unknown_option(const cli_parser *p, const char *name, size_t len)
+{
+	char word[VGMO__SUGGEST_MAX + 1];
+	vgmo__suggestion s;
+
+	snprintf(word, sizeof(word), "%.*s", (int)len, name);
+	vgmo__suggest_init(&s, len < sizeof(word) ? word : NULL);
+	vgmo__suggest_consider(&s, help_option.name);
+	for (const cli_group *g = p->groups; g && g->options; g++) {
+		for (const cli_option *o = g->options; o->name; o++)
+			vgmo__suggest_consider(&s, o->name);
+	}
+	if (s.best != NULL)
+		cli_usage_error(p->cmd,
+		                "unknown option '--%.*s' (did you mean "
+		                "'--%s'?)",
+		                (int)len, name, s.best);
+	else
+		cli_usage_error(p->cmd, "unknown option '--%.*s'", (int)len,
+		                name);
 }
 
 static cli_next_kind take_value(cli_parser *p, const cli_option *o,
@@ -189,8 +229,7 @@ cli_next_kind cli_next(cli_parser *p, const cli_option **opt,
 	len = eq ? (size_t)(eq - name) : strlen(name);
 	*opt = find_option(p->groups, name, len);
 	if (*opt == NULL) {
-		cli_usage_error(p->cmd, "unknown option '--%.*s'", (int)len,
-		                name);
+		unknown_option(p, name, len);
 		return CLI_NEXT_ERROR;
 	}
 	return take_value(p, *opt, eq, value);
@@ -308,7 +347,7 @@ const cli_option cli_engine_options[] = {
          "NVML library path (default $VGMO_NVML_LIBRARY)", CLI_ID_NVML_LIBRARY},
         {NULL, NULL, NULL, 0}};
 
-enum flag_kind { FLAG_STRATEGY, FLAG_REAL, FLAG_INT };
+enum flag_kind { FLAG_STRATEGY, FLAG_REAL, FLAG_INT, FLAG_BOOL };
 
 /* What each config flag sets, in the order of cli_config_options[]. */
 static const struct config_flag {
@@ -323,7 +362,16 @@ static const struct config_flag {
         {"min_batch_size", FLAG_INT},
         {"monitoring_interval", FLAG_REAL},
         {"optimization_interval", FLAG_REAL},
+        {"temperature_threshold", FLAG_REAL},
+        {"cleanup_interval", FLAG_REAL},
+        {"memory_reserve_mb", FLAG_INT},
+        {"gc_threshold", FLAG_REAL},
+        {"fragmentation_threshold", FLAG_REAL},
+        {"enabled", FLAG_BOOL},
 };
+
+_Static_assert(CLI_CONFIG_FLAG_COUNT == VGMO_CONFIG_FIELD_COUNT,
+               "one flag per configuration field");
 
 const cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1] = {
         {"strategy", "NAME", "conservative|balanced|aggressive|adaptive",
@@ -344,6 +392,20 @@ const cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1] = {
          CLI_ID_CONFIG_FLAG + 6},
         {"optimization-interval", "S",
          "optimization_interval, seconds (default 60)", CLI_ID_CONFIG_FLAG + 7},
+        {"temperature-threshold", "C",
+         "temperature_threshold, degrees C (default 80)",
+         CLI_ID_CONFIG_FLAG + 8},
+        {"cleanup-interval", "S", "cleanup_interval, seconds (default 300)",
+         CLI_ID_CONFIG_FLAG + 9},
+        {"memory-reserve-mb", "N", "memory_reserve_mb, MiB (default 1024)",
+         CLI_ID_CONFIG_FLAG + 10},
+        {"gc-threshold", "F", "gc_threshold, 0..1 (default 0.85)",
+         CLI_ID_CONFIG_FLAG + 11},
+        {"fragmentation-threshold", "F",
+         "fragmentation_threshold, 0..1 (default 0.30)",
+         CLI_ID_CONFIG_FLAG + 12},
+        {"enabled", "true|false", "enabled: optimize at all (default true)",
+         CLI_ID_CONFIG_FLAG + 13},
         {NULL, NULL, NULL, 0}};
 
 void cli_engine_opts_init(cli_engine_opts *o)
@@ -392,7 +454,20 @@ static int set_config_flag(cli_engine_opts *o, const char *cmd,
 			        cmd, "invalid --%s '%s': not a number",
 			        opt->name, value);
 		break;
+	case FLAG_BOOL:
+		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+			return cli_usage_error(
+			        cmd,
+			        "invalid --%s '%s': expected true or false",
+			        opt->name, value);
+		break;
 	case FLAG_INT:
+		if (cli_is_integer(value) &&
+		    !cli_parse_long(value, INT_MIN, INT_MAX, &l))
+			return cli_usage_error(cmd,
+			                       "invalid --%s '%s': out of "
+			                       "range (at most %d)",
+			                       opt->name, value, INT_MAX);
 		if (!cli_parse_long(value, INT_MIN, INT_MAX, &l))
 			return cli_usage_error(
 			        cmd, "invalid --%s '%s': not an integer",

@@ -52,6 +52,10 @@ enum {
 int cli_usage_error(const char *cmd, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
+/* Warns on stderr, one line each, about VGMO_* environment variables that
+ * vgmo does not read, naming the nearest one it does (env_check.c). */
+void cli_check_env(void);
+
 /* Prints "vgmo: <message>" on stderr; returns CLI_EXIT_FAILURE. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -62,6 +66,9 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool cli_parse_double(const char *s, double *out); /* finite only */
 bool cli_parse_long(const char *s, long min, long max, long *out);
 bool cli_parse_u64(const char *s, uint64_t *out);
+/* True when s is an optional sign and decimal digits only, whatever its
+ * size: tells "too large" from "not an integer". */
+bool cli_is_integer(const char *s);
 
 /* -------------------------------------------------------------- parser */
 
@@ -93,7 +100,7 @@ enum {
 extern const cli_option cli_engine_options[]; /* --backend ... */
 extern const cli_option cli_config_options[]; /* --strategy ... */
 
-#define CLI_CONFIG_FLAG_COUNT 8
+#define CLI_CONFIG_FLAG_COUNT 14
 
 typedef enum cli_next_kind {
 	CLI_NEXT_END = 0, /* no more arguments */

@@ -50,8 +50,9 @@ static int read_token(const char *path, char buf[TOKEN_MAX + 2])
 
 	f = fopen(path, "r");
 	if (f == NULL)
-		return cli_fail("cannot read the token file %s: %s", path,
-		                strerror(errno));
+		return cli_fail("cannot read the token file %s: %s (check "
+		                "--token-file or VGMO_TOKEN_FILE)",
+		                path, strerror(errno));
 	n = fread(buf, 1, TOKEN_MAX + 1, f);
 	if (ferror(f)) {
 		rc = cli_fail("cannot read the token file %s: %s", path,
@@ -67,7 +68,10 @@ static int read_token(const char *path, char buf[TOKEN_MAX + 2])
 		n--;
 	buf[n] = '\0';
 	if (n == 0) {
-		rc = cli_fail("the token file %s is empty", path);
+		rc = cli_fail("the token file %s is empty: write the daemon's "
+		              "token in it (the file serve "
+		              "--auth-token-file reads)",
+		              path);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -88,7 +92,7 @@ int client_open(client **out, const client_opts *o)
 {
 	vgmo__http_opts opts = client_http_opts;
 	const char *url = o->server;
-	char token[TOKEN_MAX + 2];
+	char token[TOKEN_MAX + 2], full[CLIENT_URL_MAX];
 	char err[320];
 	client *c;
 	int rc;
@@ -96,13 +100,20 @@ int client_open(client **out, const client_opts *o)
 	*out = NULL;
 	if (url == NULL) {
 		url = env("VGMO_SERVER");
-		if (url != NULL && !client_url_ok(url))
+		if (url != NULL &&
+		    !client_url_complete(url, full, sizeof(full)))
 			return cli_fail("invalid VGMO_SERVER '%s': expected "
-			                "http://HOST:PORT or https://HOST:PORT",
+			                "HOST:PORT, http://HOST:PORT or "
+			                "https://HOST:PORT",
 			                url);
 	}
 	if (url == NULL)
 		url = CLIENT_DEFAULT_SERVER;
+	if (!client_url_complete(url, full, sizeof(full)))
+		return cli_fail("invalid --server '%s': expected HOST:PORT, "
+		                "http://HOST:PORT or https://HOST:PORT",
+		                url);
+	url = full;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return cli_fail("out of memory");
@@ -114,8 +125,9 @@ int client_open(client **out, const client_opts *o)
 			goto fail;
 	}
 	if (c->cacert != NULL && access(c->cacert, R_OK) != 0) {
-		rc = cli_fail("cannot read the CA file %s: %s", c->cacert,
-		              strerror(errno));
+		rc = cli_fail("cannot read the CA file %s: %s (check --cacert "
+		              "or VGMO_CACERT)",
+		              c->cacert, strerror(errno));
 		goto fail;
 	}
 	opts.cacert = c->cacert;
@@ -191,6 +203,14 @@ static int transport_error(const client *c, const vgmo__http_answer *a)
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CONNECT_ERROR:
+		/* OpenSSL's words for a plain-HTTP answer to a TLS hello. */
+		if (strstr(why, "wrong version number") != NULL ||
+		    strstr(why, "packet length too long") != NULL)
+			return cli_fail("the daemon at %s does not speak "
+			                "https: use http:// in --server or "
+			                "VGMO_SERVER, or start it with "
+			                "--tls-cert and --tls-key",
+			                h->url);
 		return cli_fail("TLS with the daemon at %s failed: %s (give "
 		                "its CA certificate with --cacert FILE)",
 		                h->url, why);
@@ -215,8 +235,17 @@ static int http_error(const client *c, const char *method, const char *path,
 		              "FILE or set VGMO_TOKEN_FILE)",
 		              msg ? msg : "unauthorized");
 	else if (a->status == 401)
-		rc = cli_fail("%s (the daemon refused the token in %s)",
-		              msg ? msg : "unauthorized", c->token_file);
+		rc = cli_fail("the daemon at %s refused the token in %s: "
+		              "put the daemon's token (serve "
+		              "--auth-token-file) in that file",
+		              c->http.url, c->token_file);
+	else if (a->status == 404 && msg != NULL &&
+	         strcmp(msg, "no such path") == 0)
+		rc = cli_fail("the daemon at %s has no %s %s: give --server "
+		              "the main port (api: in vgmo serve's output) "
+		              "without a path; the health port serves only "
+		              "/health and /ready",
+		              c->http.url, method, path);
 	else if (msg != NULL)
 		rc = cli_fail("%s", msg);
 	else

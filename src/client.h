@@ -46,6 +46,10 @@ typedef struct client_opts {
  * or fragment (paths are appended to it), shorter than CLIENT_URL_MAX. */
 bool client_url_ok(const char *url);
 
+/* Writes `url` to out, with "http://" in front when it names no scheme
+ * ("127.0.0.1:8080"); true when the result passes client_url_ok. */
+bool client_url_complete(const char *url, char *out, size_t size);
+
 void client_opts_init(client_opts *o);
 bool client_opts_owns(int id);
 /* Records one client option; CLI_EXIT_USAGE after printing why (a URL
@@ -106,6 +110,10 @@ int client_print_body(const client_response *r);
 /* obj[key] as a number; false when absent, null or not a number. */
 bool client_json_number(const json_t *obj, const char *key, double *out);
 /* obj[key] as a string; NULL when absent or not a string. */
+/* "<obj[key]> (optimal <obj.optimal_batch_size>)", '-' for either one
+ * that is missing or null. */
+void client_batch_text(const json_t *obj, const char *key, char *buf,
+                       size_t size);
 const char *client_json_string(const json_t *obj, const char *key);
 /* Formats wall-clock seconds as local "YYYY-MM-DD HH:MM:SS"; "-" when t <=
  * 0. */

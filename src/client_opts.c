@@ -36,6 +36,20 @@ bool client_opts_owns(int id)
 	return id >= CLI_ID_SERVER && id <= CLI_ID_CACERT;
 }
 
+bool client_url_complete(const char *url, char *out, size_t size)
+{
+	const char *sep = strstr(url, "://"), *slash = strchr(url, '/');
+	int n;
+
+	/* "127.0.0.1:8080" is what people type: it means http://. A scheme
+	 * other than http or https is left for client_url_ok to refuse. */
+	if (sep == NULL || (slash != NULL && slash < sep))
+		n = snprintf(out, size, "http://%s", url);
+	else
+		n = snprintf(out, size, "%s", url);
+	return n > 0 && (size_t)n < size && client_url_ok(out);
+}
+
 bool client_url_ok(const char *url)
 {
 	const char *host;
@@ -60,12 +74,14 @@ bool client_url_ok(const char *url)
 int client_opts_set(client_opts *o, const char *cmd, const cli_option *opt,
                     const char *value)
 {
+	char url[URL_MAX];
+
 	switch (opt->id) {
 	case CLI_ID_SERVER:
-		if (!client_url_ok(value))
+		if (!client_url_complete(value, url, sizeof(url)))
 			return cli_usage_error(
 			        cmd,
-			        "invalid --server '%s': expected "
+			        "invalid --server '%s': expected HOST:PORT, "
 			        "http://HOST:PORT or https://HOST:PORT",
 			        value);
 		o->server = value;
@@ -140,6 +156,19 @@ bool client_json_number(const json_t *obj, const char *key, double *out)
 		return false;
 	*out = json_number_value(v);
 	return true;
+}
+
+void client_batch_text(const json_t *obj, const char *key, char *buf,
+                       size_t size)
+{
+	double cur, opt;
+	char c[32] = "-", o[32] = "-";
+
+	if (client_json_number(obj, key, &cur))
+		snprintf(c, sizeof(c), "%.0f", cur);
+	if (client_json_number(obj, "optimal_batch_size", &opt))
+		snprintf(o, sizeof(o), "%.0f", opt);
+	snprintf(buf, size, "%s (optimal %s)", c, o);
 }
 
 const char *client_json_string(const json_t *obj, const char *key)

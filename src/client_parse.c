@@ -3,11 +3,13 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "client_parse.h"
+#include "request_parse.h"
 
 /* An optional integer field in [lo, hi]; *present false when absent or
  * null. */
@@ -101,8 +103,10 @@ static vgmo_err parse_gpu(json_t *v, client_registration *out, api_error *e)
 
 static vgmo_err registration(json_t *o, client_registration *out, api_error *e)
 {
-	static const char *const keys[] = {"name",  "gpu",  "weight",
-	                                   "model", "unit", NULL};
+	static const char *const keys[] = {"name", "gpu",     "weight", "model",
+	                                   "unit", "padding", "pid",    NULL};
+	json_int_t pid = 0;
+	bool has_pid;
 	json_t *v;
 
 	if (only_keys(o, keys, e) != VGMO_OK)
@@ -151,6 +155,20 @@ static vgmo_err registration(json_t *o, client_registration *out, api_error *e)
 			                     "key \"model\": unknown preset "
 			                     "(vgmo plan --help lists them)");
 	}
+	v = json_object_get(o, "padding");
+	if (v && !json_is_null(v) &&
+	    (!json_is_string(v) ||
+	     strcmp(json_string_value(v), "unknown") == 0 ||
+	     vgmo_padding_parse(json_string_value(v), &out->padding) !=
+	             VGMO_OK))
+		return api_error_set(
+		        e, 400, "padding",
+		        "key \"padding\": expected \"padded\" "
+		        "(a batch padded to its longest prompt) or "
+		        "\"packed\"");
+	if (get_int(o, "pid", 1, UINT32_MAX, &pid, &has_pid, e) != VGMO_OK)
+		return VGMO_ERR_INVALID;
+	out->pid = (uint32_t)pid;
 	return VGMO_OK;
 }
 
@@ -168,13 +186,14 @@ vgmo_err client_parse_registration(const char *body, size_t len,
 	return rc;
 }
 
-static vgmo_err report(json_t *o, uint64_t gpu_total, client_report *out,
+static vgmo_err report(json_t *o, uint64_t gpu_total,
+                       const vgmo_vlm_model *model, client_report *out,
                        api_error *e)
 {
 	static const char *const keys[] = {
-	        "items",          "peak_bytes", "allocated_bytes",
-	        "reserved_bytes", "seconds",    "oom",
-	        "freed_bytes",    "units",      NULL};
+	        "items",    "peak_bytes", "allocated_bytes", "reserved_bytes",
+	        "seconds",  "oom",        "freed_bytes",     "units",
+	        "requests", NULL};
 	json_int_t items = 0, peak = 0, alloc = 0, resv = 0, freed = 0,
 	           units = 0;
 	bool has_items, has_peak, has_alloc, has_resv, has_freed;
@@ -197,6 +216,29 @@ static vgmo_err report(json_t *o, uint64_t gpu_total, client_report *out,
 	    get_int(o, "freed_bytes", 0, total, &freed, &has_freed, e) ||
 	    get_int(o, "units", 1, INT64_MAX / 2, &units, &out->has_units, e))
 		return VGMO_ERR_INVALID;
+	v = json_object_get(o, "requests");
+	if (v && !json_is_null(v)) {
+		size_t n;
+
+		if (out->has_units)
+			return api_error_set(e, 400, "requests",
+			                     "key \"requests\": give either "
+			                     "\"requests\" or \"units\"");
+		if (request_parse_list(v, "requests", model, &out->requests, &n,
+		                       e) != VGMO_OK)
+			return VGMO_ERR_INVALID;
+		if (has_items && (size_t)items != n)
+			return api_error_set(e, 400, "items",
+			                     "key \"items\": %lld, but "
+			                     "\"requests\" lists %zu",
+			                     (long long)items, n);
+		if (n > CLIENT_MAX_ITEMS)
+			return api_error_set(e, 400, "requests",
+			                     "key \"requests\": more than %d",
+			                     CLIENT_MAX_ITEMS);
+		items = (json_int_t)n;
+		has_items = true;
+	}
 	if (!has_items)
 		return api_error_set(e, 400, "items",
 		                     "key \"items\": required");
@@ -228,7 +270,8 @@ static vgmo_err report(json_t *o, uint64_t gpu_total, client_report *out,
 }
 
 vgmo_err client_parse_report(const char *body, size_t len, uint64_t gpu_total,
-                             client_report *out, api_error *e)
+                             const vgmo_vlm_model *model, client_report *out,
+                             api_error *e)
 {
 	json_t *o = NULL;
 	vgmo_err rc;
@@ -236,7 +279,15 @@ vgmo_err client_parse_report(const char *body, size_t len, uint64_t gpu_total,
 	memset(out, 0, sizeof(*out));
 	if (api_parse_object(body, len, &o, e) != VGMO_OK)
 		return VGMO_ERR_INVALID;
-	rc = report(o, gpu_total, out, e);
+	rc = report(o, gpu_total, model, out, e);
 	json_decref(o);
+	if (rc != VGMO_OK)
+		client_report_free(out);
 	return rc;
+}
+
+void client_report_free(client_report *c)
+{
+	free(c->requests);
+	c->requests = NULL;
 }

@@ -35,6 +35,8 @@ typedef struct client_registration {
 	double weight;                  /* 0: not given (1.0) */
 	char unit[8];                   /* "items", "images", "tokens" */
 	char model[CLIENT_TEXT_MAX];    /* "" when not given */
+	vgmo_padding padding;           /* UNKNOWN when not given */
+	uint32_t pid;                   /* 0 when not given */
 } client_registration;
 
 /* POST /v1/clients/{id}/report. */
@@ -42,6 +44,9 @@ typedef struct client_report {
 	vgmo_report r;
 	bool has_units;
 	uint64_t units;
+	/* "requests": the batch's request shapes (r.items of them), or NULL;
+	 * freed by client_report_free. */
+	vgmo_request_shape *requests;
 } client_report;
 
 /* Fills *out from a registration body, or refuses it (400 in `e`). */
@@ -50,8 +55,12 @@ vgmo_err client_parse_registration(const char *body, size_t len,
 
 /* Fills *out from a report body, or refuses it (400 in `e`). Byte counts
  * above `gpu_total` (the memory of the client's GPU; 0: unknown) are
- * refused: nothing a GPU could not hold is believed. */
+ * refused: nothing a GPU could not hold is believed. `model` (NULL: none)
+ * counts the tokens of image sizes in "requests" (request_parse.h). */
 vgmo_err client_parse_report(const char *body, size_t len, uint64_t gpu_total,
-                             client_report *out, api_error *e);
+                             const vgmo_vlm_model *model, client_report *out,
+                             api_error *e);
+
+void client_report_free(client_report *c);
 
 #endif

@@ -101,10 +101,10 @@ static int check_range(client *c, long size)
 
 static void print_answer(const json_t *j, bool cleared)
 {
-	double size = 0, optimal = 0;
-	bool have = client_json_number(j, "batch_size", &size);
-	bool have_opt = client_json_number(j, "optimal_batch_size", &optimal);
+	double size = 0;
+	char batch[80];
 
+	client_json_number(j, "batch_size", &size);
 	if (cleared)
 		printf("manual batch size cleared; the optimizer sets it "
 		       "again\n");
@@ -112,8 +112,8 @@ static void print_answer(const json_t *j, bool cleared)
 		printf("batch size set to %.0f (manual; lasts until "
 		       "'vgmo set-batch-size auto')\n",
 		       size);
-	if (have && have_opt)
-		printf("batch size: %.0f (optimal %.0f)\n", size, optimal);
+	client_batch_text(j, "batch_size", batch, sizeof(batch));
+	printf("batch size: %s\n", batch);
 }
 
 int cmd_set_batch_size(int argc, char **argv)

@@ -64,7 +64,8 @@ static const cli_option options[] = {
         {"policies", "LIST", "comma-separated (default: all of them)",
          OPT_POLICIES},
         {"max-batch-size", "N",
-         "largest batch for every policy but seed (default 256)",
+         "largest batch for every policy but seed (default 256, above "
+         "the daemon's 16 so that no policy is capped)",
          OPT_MAX_BATCH},
         {"unit", "tokens|items",
          "what vgmo's strategies count (default tokens)", OPT_UNIT},
@@ -540,7 +541,9 @@ static int report(const bench_args *a, vgmo__bench_set *sets, size_t n)
 		if (md)
 			vgmo__bench_table(md, &sets[i], true);
 		if (missed == 0)
-			puts("  targets: all met");
+			puts("  targets: all met (every vgmo strategy: no OOM, "
+			     "near the oracle, and as fast and as free of OOMs "
+			     "as each baseline on every seed)");
 		else if (missed > 0)
 			printf("  targets: %d missed: %s\n", missed, why);
 		if (md && missed > 0)

@@ -6,14 +6,22 @@
 
 #include "cli.h"
 #include "client.h"
+#include "csv_out.h"
 
 #define LIMIT_MAX 10000L
 
-enum { OPT_JSON = 1, OPT_LIMIT };
+enum { OPT_JSON = 1, OPT_LIMIT, OPT_FORMAT, OPT_FIELDS };
 
 static const cli_option history_options[] = {
         {"limit", "N", "the last N entries, 1..10000 (default 100)", OPT_LIMIT},
-        {"json", NULL, "print the daemon's JSON answer", OPT_JSON},
+        {"json", NULL, "print the daemon's JSON answer (--format json)",
+         OPT_JSON},
+        {"format", "table|json|csv", "how to print it (default table)",
+         OPT_FORMAT},
+        {"fields", "LIST",
+         "CSV columns, comma-separated (implies --format csv; "
+         "--fields help lists them)",
+         OPT_FIELDS},
         {NULL, NULL, NULL, 0}};
 
 static const cli_group history_groups[] = {
@@ -22,8 +30,10 @@ static const cli_group history_groups[] = {
 struct history_args {
 	client_opts client;
 	long limit; /* 0: the daemon's default */
-	bool json;
+	csv_opts out;
+	csv_selection cols;
 	bool help;
+	bool list_fields; /* --fields help */
 };
 
 static int on_option(void *ctx, const char *cmd, const cli_option *opt,
@@ -32,7 +42,13 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 	struct history_args *a = ctx;
 
 	if (opt->id == OPT_JSON)
-		a->json = true;
+		return csv_opts_format(&a->out, cmd, "json");
+	if (opt->id == OPT_FORMAT)
+		return csv_opts_format(&a->out, cmd, value);
+	if (opt->id == OPT_FIELDS && strcmp(value, "help") == 0)
+		a->list_fields = true;
+	else if (opt->id == OPT_FIELDS)
+		a->out.fields = value;
 	else if (opt->id == OPT_LIMIT &&
 	         !cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
 		return cli_usage_error(cmd,
@@ -44,10 +60,19 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 
 static int parse_args(struct history_args *a, int argc, char **argv)
 {
+	int rc;
+
 	memset(a, 0, sizeof(*a));
 	client_opts_init(&a->client);
-	return client_parse_args(argc, argv, history_groups, &a->client,
-	                         on_option, NULL, a, &a->help);
+	rc = client_parse_args(argc, argv, history_groups, &a->client,
+	                       on_option, NULL, a, &a->help);
+	if (rc != CLI_EXIT_OK || a->help || a->list_fields)
+		return rc;
+	rc = csv_opts_finish(&a->out, argv[0]);
+	if (rc == CLI_EXIT_OK && a->out.format == CSV_FORMAT_CSV)
+		rc = csv_select(&a->cols, argv[0], csv_history_columns,
+		                a->out.fields);
+	return rc;
 }
 
 /* "10 -> 8", "8", or "-". */
@@ -72,13 +97,14 @@ static void print_history(const json_t *history)
 		puts("no optimization recorded yet");
 		return;
 	}
-	printf("%-19s  %-33s  %-3s  %-9s  %9s  %s\n", "TIME", "ACTION", "OK",
-	       "BATCH", "FREED MiB", "DETAIL");
+	printf("%-19s  %-12s  %-33s  %-3s  %-9s  %9s  %s\n", "TIME", "WORKER",
+	       "ACTION", "OK", "BATCH", "FREED MiB", "DETAIL");
 	json_array_foreach(history, i, r)
 	{
 		const char *action = client_json_string(r, "action_taken");
 		const char *error = client_json_string(r, "error_message");
 		const char *reason = client_json_string(r, "reason");
+		const char *worker = client_json_string(r, "worker");
 		char when[32], batch[32], freed[32];
 		double t = 0, mb;
 
@@ -89,8 +115,8 @@ static void print_history(const json_t *history)
 			snprintf(freed, sizeof(freed), "%.1f", mb);
 		else
 			snprintf(freed, sizeof(freed), "-");
-		printf("%-19s  %-33s  %-3s  %-9s  %9s  %s\n", when,
-		       action ? action : "-",
+		printf("%-19s  %-12s  %-33s  %-3s  %-9s  %9s  %s\n", when,
+		       worker ? worker : "-", action ? action : "-",
 		       json_is_true(json_object_get(r, "success")) ? "yes"
 		                                                   : "no",
 		       batch, freed, error ? error : (reason ? reason : ""));
@@ -118,6 +144,10 @@ int cmd_history(int argc, char **argv)
 			        history_groups);
 		return rc;
 	}
+	if (a.list_fields) {
+		csv_print_columns(stdout, csv_history_columns);
+		return CLI_EXIT_OK;
+	}
 	if (a.limit > 0)
 		snprintf(path, sizeof(path), "/v1/history?limit=%ld", a.limit);
 	else
@@ -129,8 +159,10 @@ int cmd_history(int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	history = json_object_get(r.json, "history");
-	if (a.json)
+	if (a.out.format == CSV_FORMAT_JSON)
 		rc = client_print_body(&r);
+	else if (json_is_array(history) && a.out.format == CSV_FORMAT_CSV)
+		csv_print(stdout, &a.cols, history);
 	else if (json_is_array(history))
 		print_history(history);
 	else

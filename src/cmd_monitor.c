@@ -126,8 +126,8 @@ static bool wait_until(const sigset_t *signals, double until)
 
 static void print_line(const json_t *st)
 {
-	double t = 0, usage, cur, opt;
-	char when[32], use[16], batch[48];
+	double t = 0, usage;
+	char when[32], use[16], batch[80];
 	const char *status = client_json_string(st, "status");
 
 	if (!client_json_number(st, "timestamp", &t))
@@ -137,11 +137,7 @@ static void print_line(const json_t *st)
 		snprintf(use, sizeof(use), "%.1f%%", usage * 100.0);
 	else
 		snprintf(use, sizeof(use), "-");
-	if (client_json_number(st, "current_batch_size", &cur) &&
-	    client_json_number(st, "optimal_batch_size", &opt))
-		snprintf(batch, sizeof(batch), "%.0f (optimal %.0f)", cur, opt);
-	else
-		snprintf(batch, sizeof(batch), "-");
+	client_batch_text(st, "current_batch_size", batch, sizeof(batch));
 	printf("%s  %-8s  usage %6s  batch %s\n", when, status ? status : "-",
 	       use, batch);
 }
@@ -266,7 +262,7 @@ static void draw_frame(FILE *f, struct monitor *m, const json_t *st,
 	const char *backend = client_json_string(st, "backend");
 	const char *status = client_json_string(st, "status");
 	int bar = term_columns() - 40;
-	double cur, opt;
+	char batch[80];
 	const json_t *g;
 	char when[32];
 	size_t i;
@@ -291,11 +287,8 @@ static void draw_frame(FILE *f, struct monitor *m, const json_t *st,
 		fprintf(f, "   monitoring: %s",
 		        json_is_true(mon) ? "on" : "off");
 	eol(f);
-	if (client_json_number(st, "current_batch_size", &cur) &&
-	    client_json_number(st, "optimal_batch_size", &opt))
-		fprintf(f, "batch size: %.0f (optimal %.0f)", cur, opt);
-	else
-		fputs("batch size: -", f);
+	client_batch_text(st, "current_batch_size", batch, sizeof(batch));
+	fprintf(f, "batch size: %s", batch);
 	fprintf(f, "   strategy: %s   backend: %s", strategy ? strategy : "-",
 	        backend ? backend : "-");
 	eol(f);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_plan.h"
 #include "vlm_models.h"
 
 #define GIB 1073741824.0
@@ -71,7 +72,9 @@ static void print_help(void)
 	               "numbers are vgmo's prior for a worker that names its "
 	               "model.\nWith --check, prints the estimate next to each "
 	               "measured batch of FILE\nand the median and worst "
-	               "relative error per model.",
+	               "relative error per model.\nWith --engine "
+	               "vllm|sglang|tgi|transformers, prints that engine's "
+	               "settings\n(vgmo plan --engine vllm --help).",
 	               groups);
 	fputs("\nModel presets:", stdout);
 	for (const char *const *p = vgmo_model_presets(); *p; p++)
@@ -82,8 +85,7 @@ static void print_help(void)
 	fputc('\n', stdout);
 }
 
-/* "80GiB", "24GB", "81920MiB", "79.6 GiB", or bytes. */
-static bool parse_size(const char *s, uint64_t *out)
+bool plan_parse_size(const char *s, uint64_t *out)
 {
 	static const struct {
 		const char *unit;
@@ -111,7 +113,7 @@ static bool parse_size(const char *s, uint64_t *out)
 	return false;
 }
 
-static bool parse_wxh(const char *s, uint32_t *w, uint32_t *h)
+bool plan_parse_wxh(const char *s, uint32_t *w, uint32_t *h)
 {
 	char *end;
 	unsigned long a, b;
@@ -155,17 +157,23 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		a->model = v;
 		break;
 	case OPT_GPU:
-		if (vgmo_gpu_preset_memory(v, &a->memory) != VGMO_OK)
-			return cli_usage_error(
-			        cmd,
-			        "unknown --gpu '%s' (choose "
-			        "h100-80gb, a100-40gb or l4-24gb; "
-			        "or --gpu-memory SIZE)",
-			        v);
+		if (vgmo_gpu_preset_memory(v, &a->memory) != VGMO_OK) {
+			char known[256] = "";
+			const char *const *p = vgmo_sim_presets();
+
+			for (size_t i = 0; p[i]; i++)
+				snprintf(known + strlen(known),
+				         sizeof(known) - strlen(known), "%s%s",
+				         i ? ", " : "", p[i]);
+			return cli_usage_error(cmd,
+			                       "unknown --gpu '%s' (choose one "
+			                       "of %s; or --gpu-memory SIZE)",
+			                       v, known);
+		}
 		a->gpu = v;
 		break;
 	case OPT_GPU_MEMORY:
-		if (!parse_size(v, &a->memory))
+		if (!plan_parse_size(v, &a->memory))
 			return cli_usage_error(
 			        cmd,
 			        "invalid --gpu-memory '%s' (e.g. "
@@ -174,7 +182,8 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		a->gpu = NULL;
 		break;
 	case OPT_IMAGE:
-		if (!parse_wxh(v, &a->req.image_width, &a->req.image_height))
+		if (!plan_parse_wxh(v, &a->req.image_width,
+		                    &a->req.image_height))
 			return cli_usage_error(
 			        cmd,
 			        "invalid --image '%s' (WIDTHxHEIGHT "
@@ -270,7 +279,9 @@ static void print_text(const args *a, const vgmo_vlm_model *m,
 		               ? "  (starts there, climbs by measuring)"
 		               : "");
 	if (p->batch[VGMO_STRATEGY_AGGRESSIVE] > c->max_batch_size)
-		printf("max_batch_size is %d: vgmo would not go past it.\n",
+		printf("max_batch_size is %d: vgmo would not go past it "
+		       "(raise it in --config, or with vgmo configure "
+		       "--max-batch-size on a daemon).\n",
 		       c->max_batch_size);
 	if (p->batch[VGMO_STRATEGY_BALANCED] == 0)
 		puts("nothing fits: the weights alone exceed the budget.");
@@ -347,7 +358,13 @@ int cmd_plan(int argc, char **argv)
 	vgmo_config cfg;
 	vgmo_plan plan;
 	args a;
-	int rc = parse_args(&a, argc, argv);
+	int rc;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--engine") == 0 ||
+		    strncmp(argv[i], "--engine=", 9) == 0)
+			return cmd_plan_engine(argc, argv);
+	rc = parse_args(&a, argc, argv);
 
 	if (rc != CLI_EXIT_OK)
 		return rc;

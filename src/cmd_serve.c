@@ -4,17 +4,19 @@
  * (http.c, api.c), prints the bound URLs, then waits for signals:
  * SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "cli.h"
 #include "daemon_internal.h"
 #include "http.h"
+#include "http_listen.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_HEALTH "127.0.0.1:8081"
@@ -164,9 +166,31 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	                    &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
+	/* Malformed flags are usage errors, found before any backend
+	 * loads. */
+	if (!http_listen_check(a->listen))
+		return cli_usage_error(argv[0],
+		                       "invalid --listen '%s': expected "
+		                       "HOST:PORT or [IPV6]:PORT, e.g. "
+		                       "127.0.0.1:8080",
+		                       a->listen);
+	if (!http_listen_check(a->health))
+		return cli_usage_error(argv[0],
+		                       "invalid --health-listen '%s': "
+		                       "expected HOST:PORT or [IPV6]:PORT, "
+		                       "e.g. 127.0.0.1:8081",
+		                       a->health);
 	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
 		return cli_usage_error(argv[0], "--tls-cert and --tls-key go "
 		                                "together");
+	/* Files that cannot be read fail now, not after the backend
+	 * loaded (they are read again, for real, when the server starts). */
+	if (a->tls_cert && access(a->tls_cert, R_OK) != 0)
+		return cli_fail("cannot read --tls-cert %s: %s", a->tls_cert,
+		                strerror(errno));
+	if (a->tls_key && access(a->tls_key, R_OK) != 0)
+		return cli_fail("cannot read --tls-key %s: %s", a->tls_key,
+		                strerror(errno));
 	return CLI_EXIT_OK;
 }
 
@@ -312,9 +336,11 @@ int cmd_serve(int argc, char **argv)
 		rc = cli_fail("out of memory");
 		goto out;
 	}
+	err[0] = '\0';
 	if (daemon_init(d, &a.engine, a.state_dir, a.token_file, &log, err,
 	                sizeof(err)) != VGMO_OK) {
-		rc = cli_fail("%s", err);
+		/* An empty err: the reason is on stderr already. */
+		rc = err[0] ? cli_fail("%s", err) : CLI_EXIT_FAILURE;
 		goto out;
 	}
 	d->max_client_weight = a.max_client_weight;

@@ -11,15 +11,22 @@
 
 #include "cli.h"
 #include "client.h"
+#include "csv_out.h"
 #include "status_table.h"
 
 #define DEFAULT_WARMUP 120.0 /* virtual seconds */
 #define MAX_WARMUP 86400.0
 
-enum { OPT_JSON = 1, OPT_SIM_WARMUP };
+enum { OPT_JSON = 1, OPT_SIM_WARMUP, OPT_FORMAT, OPT_FIELDS };
 
 static const cli_option status_options[] = {
-        {"json", NULL, "print the status as JSON", OPT_JSON},
+        {"json", NULL, "print the status as JSON (--format json)", OPT_JSON},
+        {"format", "table|json|csv", "how to print it (default table)",
+         OPT_FORMAT},
+        {"fields", "LIST",
+         "CSV columns, comma-separated (implies --format csv; "
+         "--fields help lists them)",
+         OPT_FIELDS},
         {"sim-warmup", "SECONDS",
          "simulated seconds to run first (default 120; local read)",
          OPT_SIM_WARMUP},
@@ -38,10 +45,12 @@ static const cli_group status_groups[] = {
 struct status_args {
 	cli_engine_opts engine;
 	client_opts client;
-	bool json;
+	csv_opts out;
+	csv_selection cols;
 	bool help;
-	bool local;  /* an engine option was given */
-	bool remote; /* a client option was given */
+	bool list_fields; /* --fields help */
+	bool local;       /* an engine option was given */
+	bool remote;      /* a client option was given */
 	double warmup;
 };
 
@@ -65,7 +74,14 @@ static int parse_option(void *ctx, const char *cmd, const cli_option *opt,
 
 	switch (opt->id) {
 	case OPT_JSON:
-		a->json = true;
+		return csv_opts_format(&a->out, cmd, "json");
+	case OPT_FORMAT:
+		return csv_opts_format(&a->out, cmd, value);
+	case OPT_FIELDS:
+		if (strcmp(value, "help") == 0)
+			a->list_fields = true;
+		else
+			a->out.fields = value;
 		return CLI_EXIT_OK;
 	case OPT_SIM_WARMUP:
 		a->local = true;
@@ -98,7 +114,12 @@ static int parse_args(struct status_args *a, int argc, char **argv)
 	a->warmup = DEFAULT_WARMUP;
 	rc = cli_parse_args(argc, argv, status_groups, parse_option, NULL, a,
 	                    &a->help);
-	if (rc != CLI_EXIT_OK || a->help)
+	if (rc != CLI_EXIT_OK || a->help || a->list_fields)
+		return rc;
+	rc = csv_opts_finish(&a->out, cmd);
+	if (rc == CLI_EXIT_OK && a->out.format == CSV_FORMAT_CSV)
+		rc = csv_select(&a->cols, cmd, csv_gpu_columns, a->out.fields);
+	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (a->local && a->remote)
 		return cli_usage_error(
@@ -122,8 +143,12 @@ static int remote_status(const struct status_args *a)
 	rc = client_call(c, "GET", "/v1/status", NULL, &st);
 	if (rc != CLI_EXIT_OK)
 		goto out;
-	if (a->json) {
+	if (a->out.format == CSV_FORMAT_JSON) {
 		rc = client_print_body(&st);
+		goto out;
+	}
+	if (a->out.format == CSV_FORMAT_CSV) {
+		csv_print(stdout, &a->cols, json_object_get(st.json, "gpus"));
 		goto out;
 	}
 	rc = client_call(c, "GET", "/v1/config", NULL, &cfg);
@@ -147,8 +172,9 @@ static bool workload_runs(const vgmo_engine *e, const vgmo_engine_options *opts)
 	       (workload == NULL || strcmp(workload, "none") != 0);
 }
 
-/* Prints the snapshot as JSON, or as the table made from that JSON. */
-static int print_snapshot(const vgmo_snapshot *s, bool as_json)
+/* Prints the snapshot as JSON, or as the table or CSV made from that
+ * JSON. */
+static int print_snapshot(const vgmo_snapshot *s, const struct status_args *a)
 {
 	char *text = vgmo_snapshot_status_json(s, 2);
 	char *cfg_text = NULL;
@@ -158,7 +184,7 @@ static int print_snapshot(const vgmo_snapshot *s, bool as_json)
 	if (text == NULL)
 		return cli_fail("cannot format the status: %s",
 		                vgmo_strerror(VGMO_ERR_NOMEM));
-	if (as_json) {
+	if (a->out.format == CSV_FORMAT_JSON) {
 		puts(text);
 		goto out;
 	}
@@ -170,7 +196,10 @@ static int print_snapshot(const vgmo_snapshot *s, bool as_json)
 		              vgmo_strerror(VGMO_ERR_NOMEM));
 		goto out;
 	}
-	status_table_print(stdout, status, cfg, status_table_colour());
+	if (a->out.format == CSV_FORMAT_CSV)
+		csv_print(stdout, &a->cols, json_object_get(status, "gpus"));
+	else
+		status_table_print(stdout, status, cfg, status_table_colour());
 out:
 	json_decref(cfg);
 	json_decref(status);
@@ -216,7 +245,7 @@ static int local_status(const struct status_args *a)
 		rc = cli_fail("cannot take a snapshot: %s", vgmo_strerror(err));
 		goto out_engine;
 	}
-	rc = print_snapshot(snap, a->json);
+	rc = print_snapshot(snap, a);
 	vgmo_snapshot_free(snap);
 out_engine:
 	vgmo_engine_destroy(e);
@@ -233,6 +262,10 @@ int cmd_status(int argc, char **argv)
 		if (rc == CLI_EXIT_OK)
 			print_help();
 		return rc;
+	}
+	if (a.list_fields) {
+		csv_print_columns(stdout, csv_gpu_columns);
+		return CLI_EXIT_OK;
 	}
 	return a.local ? local_status(&a) : remote_status(&a);
 }

@@ -674,8 +674,9 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
-		                  "state directory %s: %s", state_dir,
-		                  strerror(errno));
+		                  "state directory %s: %s (give --state-dir a "
+		                  "folder vgmo may create and write)",
+		                  state_dir, strerror(errno));
 	/* One daemon per state directory, locked before anything in it is
 	 * written (the lock goes with the process, however it ends). */
 	d->lock_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -708,9 +709,9 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		                  "cannot draw the client secret key: %s",
 		                  strerror(errno));
 	d->max_client_weight = DAEMON_MAX_CLIENT_WEIGHT;
+	/* cli_* print their one line: err stays empty. */
 	if (cli_build_config(opts, &d->base) != CLI_EXIT_OK)
-		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG,
-		                  "invalid configuration");
+		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG, "%s", "");
 	/* Temp files of a save the last run died in: never the state. */
 	if (vgmo__state_clean_temps(state_dir, &stale, why, sizeof(why)) !=
 	    VGMO_OK)
@@ -751,8 +752,7 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	/* Worker ids are never reused in a run and stay under 2^31. */
 	d->id_base = (int64_t)d->state.epoch << 31;
 	if (cli_engine_create(opts, &eff, &eo, &d->engine) != CLI_EXIT_OK)
-		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND,
-		                  "cannot start the engine");
+		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND, "%s", "");
 	d->simulated = strcmp(vgmo_engine_backend(d->engine), "sim") == 0;
 	/* Each device's call times out after eo.call_timeout, or the
 	 * monitoring interval the engine was created with (engine.c). */

@@ -166,6 +166,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
 	if (res->www_authenticate != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                        res->www_authenticate);
+	if (res->csp != NULL)
+		MHD_add_response_header(r, "Content-Security-Policy", res->csp);
 	rc = MHD_queue_response(c, res->status, r);
 	MHD_destroy_response(r);
 	return rc;

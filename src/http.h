@@ -57,6 +57,7 @@ typedef struct http_response {
 	char *body; /* malloc'd; the server frees it; may be NULL */
 	size_t len;
 	const char *www_authenticate; /* static; NULL: no such header */
+	const char *csp; /* static Content-Security-Policy; NULL: none */
 } http_response;
 
 typedef void (*http_handler_fn)(void *ctx, const http_request *req,

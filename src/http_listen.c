@@ -55,6 +55,14 @@ bad:
 	                  hp);
 }
 
+bool http_listen_check(const char *hostport)
+{
+	char host[256], port[8];
+
+	return split_hostport(hostport, host, sizeof(host), port, sizeof(port),
+	                      NULL, 0) == VGMO_OK;
+}
+
 void http_listen_format(int fd, char *out, size_t size)
 {
 	struct sockaddr_storage ss;
@@ -126,7 +134,16 @@ int http_listen_open(const char *hostport, int *family, char *err,
 	}
 	freeaddrinfo(list);
 	if (fd < 0)
-		vgmo__errf(err, errlen, VGMO_ERR_IO, "cannot listen on %s: %s",
-		           hostport, strerror(saved ? saved : EADDRNOTAVAIL));
+		vgmo__errf(err, errlen, VGMO_ERR_IO,
+		           "cannot listen on %s: %s%s", hostport,
+		           strerror(saved ? saved : EADDRNOTAVAIL),
+		           saved == EADDRINUSE
+		                   ? " (another program, perhaps another vgmo "
+		                     "serve, has that port: give --listen or "
+		                     "--health-listen a free one, or port 0)"
+		           : saved == EACCES
+		                   ? " (a port under 1024 needs privileges: "
+		                     "choose one above 1023)"
+		                   : "");
 	return fd;
 }

@@ -5,7 +5,12 @@
 #ifndef VGMO_SRC_HTTP_LISTEN_H
 #define VGMO_SRC_HTTP_LISTEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+/* True when `hostport` has the form http_listen_open takes (nothing is
+ * resolved or bound): for checking a flag before anything starts. */
+bool http_listen_check(const char *hostport);
 
 /* Binds and listens (non-blocking, close-on-exec) on the first address
  * `hostport` resolves to that accepts it: "127.0.0.1:8080", "[::1]:0",

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "suggest.h"
 
 struct command {
 	const char *name;
@@ -53,6 +54,23 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* "unknown command 'X'", with the nearest command when one is close. */
+static int unknown_command(const char *name)
+{
+	vgmo__suggestion s;
+
+	vgmo__suggest_init(&s, name);
+	for (size_t i = 0; i < COMMAND_COUNT; i++)
+		vgmo__suggest_consider(&s, commands[i].name);
+	vgmo__suggest_consider(&s, "help");
+	if (s.best != NULL)
+		return cli_usage_error(NULL,
+		                       "unknown command '%s' (did you mean "
+		                       "'%s'?)",
+		                       name, s.best);
+	return cli_usage_error(NULL, "unknown command '%s'", name);
+}
+
 static void print_help(FILE *f)
 {
 	fputs("usage: vgmo <command> [options]\n"
@@ -86,7 +104,7 @@ static int help_command(int argc, char **argv)
 		return cli_usage_error(NULL, "help takes one command name");
 	c = find_command(argv[1]);
 	if (c == NULL)
-		return cli_usage_error(NULL, "unknown command '%s'", argv[1]);
+		return unknown_command(argv[1]);
 	sub[0] = argv[1];
 	sub[1] = help;
 	sub[2] = NULL;
@@ -114,7 +132,8 @@ static int dispatch(int argc, char **argv)
 		return cli_usage_error(NULL, "unknown option '%s'", arg);
 	c = find_command(arg);
 	if (c == NULL)
-		return cli_usage_error(NULL, "unknown command '%s'", arg);
+		return unknown_command(arg);
+	cli_check_env();
 	return c->run(argc - 1, argv + 1);
 }
 

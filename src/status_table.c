@@ -11,7 +11,7 @@
 
 #define MIB 1048576.0
 
-enum { GPU_COLS = 10, WORKER_COLS = 6, CELL = 128 };
+enum { GPU_COLS = 10, WORKER_COLS = 6, PROCESS_COLS = 4, CELL = 128 };
 
 typedef char cell[CELL];
 
@@ -240,6 +240,49 @@ static void print_workers(FILE *f, const json_t *workers)
 	print_table(f, &t, workers, false);
 }
 
+/* One row of the process list: a "processes" entry with its "gpu". */
+static void process_cells(const json_t *p, cell cells[PROCESS_COLS])
+{
+	cell_int(cells[0], p, "gpu");
+	cell_int(cells[1], p, "pid");
+	snprintf(cells[2], CELL, "%s", string_or(p, "name", "-"));
+	cell_num(cells[3], p, "used_bytes", 1.0 / MIB, 0, "");
+}
+
+/* The processes of every GPU that lists them (as nvidia-smi does);
+ * nothing when none does. */
+static void print_processes(FILE *f, const json_t *gpus)
+{
+	static const char *const head[PROCESS_COLS] = {"GPU", "PID", "PROCESS",
+	                                               "USED MiB"};
+	static const bool right[PROCESS_COLS] = {true, true, false, true};
+	const struct table t = {PROCESS_COLS, head, right, -1, process_cells};
+	json_t *rows = json_array();
+	const json_t *g, *p;
+	size_t i, k;
+
+	json_array_foreach(gpus, i, g)
+	{
+		json_array_foreach(json_object_get(g, "processes"), k, p)
+		{
+			json_t *row = json_deep_copy(p);
+
+			if (row == NULL ||
+			    json_object_set(row, "gpu",
+			                    json_object_get(g, "index")) != 0 ||
+			    json_array_append_new(rows, row) != 0) {
+				json_decref(row);
+				continue;
+			}
+		}
+	}
+	if (json_array_size(rows) > 0) {
+		fputc('\n', f);
+		print_table(f, &t, rows, false);
+	}
+	json_decref(rows);
+}
+
 static void print_header(FILE *f, const json_t *s, const json_t *config,
                          bool colour)
 {
@@ -261,11 +304,15 @@ static void print_header(FILE *f, const json_t *s, const json_t *config,
 	if (json_is_boolean(monitoring))
 		fprintf(f, "monitoring:    %s\n",
 		        json_is_true(monitoring) ? "on" : "off");
-	if (number(s, "current_batch_size", &cur) &&
-	    number(s, "optimal_batch_size", &opt))
-		fprintf(f, "batch size:    %.0f (optimal %.0f)\n", cur, opt);
+	fputs("batch size:    ", f);
+	if (number(s, "current_batch_size", &cur))
+		fprintf(f, "%.0f", cur);
 	else
-		fputs("batch size:    - (optimal -)\n", f);
+		fputc('-', f);
+	if (number(s, "optimal_batch_size", &opt))
+		fprintf(f, " (optimal %.0f)\n", opt);
+	else
+		fputs(" (optimal -)\n", f);
 	if (number(config, "memory_threshold_warning", &warn) &&
 	    number(config, "memory_threshold_critical", &crit) &&
 	    number(config, "memory_threshold_oom", &oom))
@@ -281,6 +328,7 @@ void status_table_print(FILE *f, const json_t *status, const json_t *config,
 	print_header(f, status, config, colour);
 	fputc('\n', f);
 	print_gpus(f, json_object_get(status, "gpus"), colour);
+	print_processes(f, json_object_get(status, "gpus"));
 	fputc('\n', f);
 	print_workers(f, json_object_get(status, "workers"));
 }

@@ -81,6 +81,29 @@ run 2 frobnicate && expect err "unknown command 'frobnicate'" "bad command"
 expect err "try 'vgmo --help'" "bad command hint"
 expect_lines err 2 "bad command message"
 run 2 --frobnicate && expect err "unknown option" "bad global option"
+# Did you mean: commands, options, configuration keys, VGMO_* variables.
+run 2 stauts && expect err "unknown command 'stauts' \(did you mean 'status'\?\)" \
+	"command suggestion"
+expect_lines err 2 "command suggestion message"
+run 2 status --max-batch-sise 3 &&
+	expect err "did you mean '--max-batch-size'\?" "option suggestion"
+run 2 serve --listn 127.0.0.1:0 && expect err "did you mean '--listen'" \
+	"serve option suggestion"
+run 2 status --zzzzzzzz && ! grep -q "did you mean" "$TMP/err" ||
+	fail "a far-off option got a suggestion"
+printf '{"max_batch_sise": 3}\n' >"$TMP/typo.json"
+run 1 status --backend sim --config "$TMP/typo.json" &&
+	expect err 'unknown key "max_batch_sise" \(did you mean "max_batch_size"\?\)' \
+		"config key suggestion"
+RUN_ENV="VGMO_MAX_BATCH_SIZ=3"
+run 0 status --backend sim --sim-warmup 0 &&
+	expect err "VGMO_MAX_BATCH_SIZ .*did you mean VGMO_MAX_BATCH_SIZE\?" \
+		"environment variable suggestion"
+expect_lines err 1 "one warning line"
+RUN_ENV="VGMO_SERVER=http://127.0.0.1:1 VGMO_TEST_ANYTHING=1"
+run 0 status --backend sim --sim-warmup 0 && expect_lines err 0 \
+	"known VGMO_* variables: no warning"
+RUN_ENV=""
 run 2 status --frobnicate && expect err "unknown option '--frobnicate'" \
 	"bad status option"
 expect err "try 'vgmo status --help'" "bad status option hint"
@@ -100,6 +123,18 @@ run 2 status --warning-threshold ' 0.8' && \
 	expect err "invalid --warning-threshold" "leading blank"
 run 2 status --max-batch-size 1.5 && \
 	expect err "invalid --max-batch-size" "fractional integer"
+run 2 status --max-batch-size 100000000000 && \
+	expect err "out of range \(at most 2147483647\)" "integer too large"
+run 2 status --enabled maybe && expect err "expected true or false" \
+	"bad boolean flag"
+run 2 serve --listen localhost && \
+	expect err "invalid --listen 'localhost'" "listen without a port"
+expect_lines err 2 "listen message"
+run 1 serve --backend sim --tls-cert "$TMP/no-cert.pem" --tls-key "$TMP/no-key.pem" &&
+	expect err "cannot read --tls-cert .*no-cert\.pem" \
+		"an unreadable certificate, before any backend"
+run 2 serve --health-listen 127.0.0.1:99999 && \
+	expect err "invalid --health-listen" "health port out of range"
 run 2 status --strategy reckless && expect err "invalid --strategy" \
 	"bad strategy"
 run 2 status --backend cuda && expect err "unknown --backend 'cuda'" \
@@ -139,6 +174,25 @@ else
 	expect out '"backend": "sim"' "JSON backend"
 fi
 
+# The simulated allocator fragments as a real one does: a few percent, under
+# the default fragmentation_threshold (0.30) that VLMMemoryFragmentationHigh
+# alerts on, however long the workload runs.
+if $have_python; then
+	for seed in 1 2 3; do
+		for warm in 60 3600 86400; do
+			run 0 status --backend sim --sim-seed $seed \
+				--sim-warmup $warm --json || continue
+			python3 - "$TMP/out" <<-'EOF' ||
+			import json, sys
+			s = json.load(open(sys.argv[1]))
+			f = s["gpus"][0]["memory_fragmentation"]
+			assert f is not None and 0 <= f < 0.3, f
+			EOF
+				fail "seed $seed, $warm s: fragmentation >= 30 %"
+		done
+	done
+fi
+
 run 0 status --backend sim --sim-gpus=3 --sim-preset l4-24gb \
 	--sim-workload none --sim-seed 9 --json
 if $have_python; then
@@ -149,6 +203,24 @@ if $have_python; then
 	assert 20000 < s["gpus"][0]["total_memory_mb"] < 24577
 	EOF
 fi
+
+# CSV with named columns; unknown values are empty cells.
+run 0 status --backend sim --sim-gpus 2 --format csv &&
+	expect out '^gpu,name,uuid,pci_bus_id,status,used_mib,total_mib,free_mib,memory_used_pct,utilization_pct,temperature_c,power_w,fragmentation_pct,batch_size,optimal_batch_size,sampled_at$' \
+		"CSV header: every column, stable names"
+expect_lines out 3 "CSV: a header and one line per GPU"
+run 0 status --backend sim --sim-workload none --fields gpu,status,used_mib,fragmentation_pct &&
+	expect out '^gpu,status,used_mib,fragmentation_pct$' "--fields header"
+expect out '^0,(healthy|warning|critical|oom),[0-9]+,$' \
+	"--fields row; fragmentation of an idle GPU is unknown, not 0"
+run 2 status --backend sim --fields gpu,nmae &&
+	expect err "unknown --fields column 'nmae' \(did you mean 'name'" \
+		"bad column"
+run 2 status --backend sim --json --fields gpu &&
+	expect err "--fields goes with --format csv" "--fields with json"
+run 2 status --format xml && expect err "invalid --format 'xml'" "bad format"
+run 0 status --fields help && expect out '^fragmentation_pct ' "--fields help"
+run 0 history --fields help && expect out '^worker ' "history --fields help"
 
 run 0 status --backend sim --sim-warmup 0 --strategy aggressive --json &&
 	expect out '"strategy": "aggressive"' "--strategy"
@@ -202,6 +274,16 @@ run 1 status --backend sim --warning-threshold 0.95 \
 	expect err "memory_threshold_(warning|critical)" \
 		"warning >= critical names the field"
 expect_lines err 1 "invalid combination message"
+run 1 serve --backend sim --state-dir "$TMP/state" --listen 127.0.0.1:0 \
+	--health-listen 127.0.0.1:0 --warning-threshold 0.95 &&
+	expect err "memory_threshold_(warning|critical)" "serve names the field"
+expect_lines err 1 "serve: one line for an invalid configuration"
+
+# Every configuration field has a flag.
+run 0 status --backend sim --sim-warmup 0 --json --temperature-threshold 70 \
+	--cleanup-interval 100 --memory-reserve-mb 512 --gc-threshold 0.7 \
+	--fragmentation-threshold 0.4 --enabled false &&
+	expect out '"optimization_enabled": false' "--enabled false"
 run 1 status --backend sim --min-batch-size 8 --max-batch-size 4 &&
 	expect err "(min|max)_batch_size" "min > max names the field"
 

@@ -4,6 +4,8 @@ against a real daemon (`vgmo serve --backend sim`) on free loopback ports.
 
 usage: python3 tests/test_client.py path/to/vgmo [unittest options]
 """
+import csv
+import io
 import json
 import os
 import re
@@ -15,6 +17,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 VGMO = None  # set from argv in main
 
@@ -283,7 +286,13 @@ class ClientTest(unittest.TestCase):
         self.vgmo("optimize")
         out = self.vgmo("history").stdout
         lines = out.splitlines()
-        self.assertRegex(lines[0], r"^TIME +ACTION +OK +BATCH +FREED MiB")
+        self.assertRegex(lines[0],
+                         r"^TIME +WORKER +ACTION +OK +BATCH +FREED MiB")
+        # A pass that moves nothing says so, and names no worker.
+        for l in lines[1:]:
+            self.assertNotIn("batch size(s)", l)
+            if "no batch size changed" in l:
+                self.assertRegex(l, r"^\S+ \S+ +- +")
         self.assertGreaterEqual(len(lines), 2)
         self.assertTrue(any("manual_batch_size" in l for l in lines), out)
         hist = json.loads(self.vgmo("history", "--limit", "1",
@@ -291,6 +300,24 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(len(hist), 1)
         self.assertIn("action_taken", hist[0])
         self.vgmo("history", "--limit", "0", rc=2)
+        # CSV: stable column names, one row per entry, empty when unknown.
+        text = self.vgmo("history", "--format", "csv").stdout
+        rows = list(csv.reader(io.StringIO(text)))
+        self.assertEqual(rows[0], [
+            "time", "timestamp", "worker", "action", "success",
+            "old_batch_size", "new_batch_size", "freed_mib", "reason",
+            "error"])
+        full = json.loads(self.vgmo("history", "--json").stdout)["history"]
+        self.assertEqual(len(rows) - 1, len(full))
+        for row, entry in zip(rows[1:], full):
+            self.assertEqual(row[2], entry.get("worker") or "")
+            self.assertEqual(row[3], entry["action_taken"])
+            self.assertEqual(row[6], "" if entry["new_batch_size"] is None
+                             else str(entry["new_batch_size"]))
+        text = self.vgmo("history", "--fields", "worker,action").stdout
+        self.assertEqual(text.splitlines()[0], "worker,action")
+        text = self.vgmo("status", "--fields", "gpu,batch_size").stdout
+        self.assertRegex(text, r"^gpu,batch_size\n0,\d+\n$")
 
     # ----------------------------------------------------------- monitor
     def test_12_monitor_piped(self):
@@ -385,7 +412,11 @@ class ClientTest(unittest.TestCase):
         self.vgmo("set-batch-size", "8", "9", rc=2)
         self.vgmo("optimize", "extra", rc=2)
         self.vgmo("enable", "--server", "ftp://x", rc=2)
-        self.vgmo("history", "--server", "127.0.0.1:8080", rc=2)
+        self.vgmo("history", "--server", "gopher://x:70", rc=2)
+        # No scheme means http://: the daemon is asked.
+        out = self.vgmo("status", "--server",
+                        self.daemon.url.replace("http://", "")).stdout
+        self.assertIn("batch size:", out)
         self.vgmo("status", "--backend", "sim", "--server", self.daemon.url,
                   rc=2)
         p = self.vgmo("enable", rc=1, env=clean_env(VGMO_SERVER="nonsense"))
@@ -406,6 +437,89 @@ class ClientTest(unittest.TestCase):
         self.vgmo("enable", env=env)
         self.vgmo("set-batch-size", "auto", env=env)
 
+
+    def test_19_health_port_as_server(self):
+        """The health port or a path given as --server: says which."""
+        with open(os.path.join(self.daemon.state_dir, "serve.out")) as f:
+            health = re.search(r"^health:\s+(http://[^/\s]+)", f.read(),
+                               re.M).group(1)
+        for url in (health, self.daemon.url + "/prefix"):
+            p = self.vgmo("status", "--server", url, rc=1)
+            self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+            self.assertIn("main port", p.stderr)
+            self.assertIn("GET /v1/status", p.stderr)
+
+    def test_20_landing_page(self):
+        """GET /: version, backend, links, GPUs and workers; its script is
+        served from its own path, so a strict CSP allows the page."""
+        with urllib.request.urlopen(self.daemon.url + "/") as r:
+            self.assertEqual(r.headers["Content-Type"],
+                             "text/html; charset=utf-8")
+            csp = r.headers["Content-Security-Policy"]
+            page = r.read().decode()
+        self.assertIn("default-src 'none'", csp)
+        self.assertIn("script-src 'self'", csp)
+        self.assertIn("<h1>vgmo 0.", page)
+        self.assertIn("sim (simulated GPU)", page)
+        for link in ("metrics", "health", "ready", "v1/status"):
+            self.assertIn('href="%s"' % link, page)
+        self.assertRegex(page, r"<td>NVIDIA H100 80GB HBM3 \(sim\)</td>")
+        self.assertRegex(page, r"<tr><td>0</td><td>default</td>")
+        # Nothing inline for a CSP to block, nothing from elsewhere.
+        self.assertNotRegex(page, r"<script(?![^>]*\bsrc=)")
+        self.assertNotRegex(page, r"\s(on\w+|style)=|<style|https?://")
+        self.assertIn('<script src="ui/landing.js"></script>', page)
+        for path in ("ui/landing.js", "health", "v1/status"):
+            with urllib.request.urlopen(self.daemon.url + "/" + path) as r:
+                self.assertEqual(r.status, 200, path)
+        with urllib.request.urlopen(self.daemon.url + "/ui/landing.js") as r:
+            self.assertTrue(r.headers["Content-Type"].startswith(
+                "text/javascript"))
+            script = r.read().decode()
+        self.assertNotIn("innerHTML", script)
+        node = shutil.which("node") or shutil.which("nodejs")
+        if node is None:
+            self.skipTest("node not found: the script is not run")
+        # The script against a small fake DOM and the real status: it
+        # fills both tables, escaping nothing because it never parses HTML.
+        with urllib.request.urlopen(self.daemon.url + "/v1/status") as r:
+            status = r.read().decode()
+        harness = """
+        var tables = {gpus: [], workers: []}, texts = {}, tick;
+        function el(id) { return {set textContent(v) { texts[id] = v; }}; }
+        global.document = {
+          getElementById: el,
+          querySelector: function (q) {
+            var rows = tables[q.split(" ")[0].slice(1)];
+            return {get firstChild() { return rows.length ? 1 : null; },
+                    removeChild: function () { rows.pop(); },
+                    appendChild: function (tr) { rows.push(tr.cells); }};
+          },
+          createElement: function () {
+            var cells = [];
+            return {cells: cells, textContent: "",
+                    appendChild: function (td) { cells.push(td.textContent); }};
+          }
+        };
+        global.setInterval = function (f) { tick = f; };
+        global.fetch = function () {
+          return Promise.resolve({json: function () { return STATUS; }});
+        };
+        SCRIPT
+        tick();
+        setTimeout(function () {
+          console.log(JSON.stringify({tables: tables, texts: texts}));
+        }, 50);
+        """.replace("STATUS", status).replace("SCRIPT", script)
+        p = subprocess.run([node, "-e", harness], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = json.loads(p.stdout)
+        st = json.loads(status)
+        self.assertEqual(got["tables"]["gpus"][0][1], st["gpus"][0]["name"])
+        self.assertEqual(got["tables"]["workers"][0][1], "default")
+        self.assertEqual(got["texts"]["status"], st["status"])
+        self.assertIn("Updated", got["texts"]["updated"])
 
     def test_18_no_answer(self):
         """A listener that never answers: the 10 s limit, one line."""
@@ -470,6 +584,19 @@ class TlsTest(unittest.TestCase):
         self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
         self.assertIn(url, p.stderr)
 
+    def test_https_to_http(self):
+        """https:// to a plain daemon: says so, no --cacert advice."""
+        d = Daemon(os.path.join(self.tmp.name, "plain")).start()
+        try:
+            url = d.url.replace("http://", "https://")
+            p = run("status", "--server", url)
+        finally:
+            d.stop()
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("does not speak https", p.stderr)
+        self.assertNotIn("--cacert", p.stderr)
+
 
 class TokenTest(unittest.TestCase):
     """A daemon started with --auth-token-file."""
@@ -523,6 +650,8 @@ class TokenTest(unittest.TestCase):
         p = run("enable", "--token-file", wrong, env=self.env)
         self.assertEqual(p.returncode, 1)
         self.assertIn("refused the token in " + wrong, p.stderr)
+        # A token was sent: no advice to send one.
+        self.assertNotIn("needs the header", p.stderr)
         empty = self.file("empty", "\n")
         p = run("enable", "--token-file", empty, env=self.env)
         self.assertEqual(p.returncode, 1)

@@ -343,6 +343,80 @@ static void test_oom_halves(void **state)
 	vgmo_client_close(c);
 }
 
+/* A tokens worker asks before it runs: one request that fits, one that
+ * never could, a plan of the head of its queue, a batch reported with its
+ * shapes; with the daemon gone, answers still usable. */
+static void test_fit_and_plan(void **state)
+{
+	struct fixture *f = *state;
+	vgmo_worker_spec sp = {.name = "tok",
+	                       .unit = "tokens",
+	                       .model = "qwen2-vl-7b",
+	                       .padding = VGMO_PADDING_PACKED};
+	vgmo_request_shape q[3] = {{.images = 1,
+	                            .image_tokens = 1200,
+	                            .text_tokens = 80,
+	                            .output_tokens = 256},
+	                           {.images = 1,
+	                            .image_tokens = 900,
+	                            .text_tokens = 40,
+	                            .output_tokens = 128},
+	                           {.text_tokens = 300, .output_tokens = 64}};
+	vgmo_request_shape huge = {.text_tokens = 5000000, .output_tokens = 16};
+	vgmo_report r = {.items = 2, .peak_bytes = 18 * GIB, .seconds = 0.5};
+	vgmo_batch_plan p;
+	vgmo_decision d;
+	vgmo_client *c = NULL;
+	char err[256] = "";
+	json_t *seen;
+	vgmo_fit fit;
+
+	daemon_start(f, 0, NULL);
+	assert_int_equal(vgmo_client_open_spec(&c, f->d.url, &sp, NULL, err,
+	                                       sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_client_fit(c, &q[0], &fit, err, sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(fit.verdict, VGMO_FIT_OK);
+	assert_true(fit.need_bytes > 15 * GIB && fit.need_bytes < 40 * GIB);
+	assert_true(fit.room_bytes > fit.need_bytes);
+	/* 5 M tokens of KV cache alone are far more than 80 GB. */
+	assert_int_equal(vgmo_client_fit(c, &huge, &fit, err, sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(fit.verdict, VGMO_FIT_NEVER);
+	assert_true(fit.max_prompt_tokens > 1000 &&
+	            fit.max_prompt_tokens < huge.text_tokens);
+	assert_non_null(strstr(fit.reason, "never fits"));
+	assert_int_equal(vgmo_client_plan(c, q, 3, &p, err, sizeof(err)),
+	                 VGMO_OK);
+	assert_true(p.take >= 1 && p.take <= 3);
+	assert_int_equal(p.head.verdict, VGMO_FIT_OK);
+	assert_int_equal(
+	        vgmo_client_report_batch(c, &r, q, 2, &d, err, sizeof(err)),
+	        VGMO_OK);
+	assert_true(d.batch_size >= 1);
+	assert_int_equal(
+	        vgmo_client_report_batch(c, &r, q, 3, &d, err, sizeof(err)),
+	        VGMO_ERR_INVALID);
+	seen = get_client(f, vgmo_client_id(c));
+	assert_non_null(seen);
+	assert_string_equal(json_string_value(json_object_get(seen, "unit")),
+	                    "tokens");
+	assert_int_equal(json_integer_value(json_object_get(seen, "reports")),
+	                 1);
+	json_decref(seen);
+
+	/* The daemon gone: usable answers, and the error says so. */
+	daemon_stop(f);
+	assert_int_not_equal(vgmo_client_fit(c, &huge, &fit, err, sizeof(err)),
+	                     VGMO_OK);
+	assert_int_equal(fit.verdict, VGMO_FIT_OK);
+	assert_int_not_equal(vgmo_client_plan(c, q, 3, &p, err, sizeof(err)),
+	                     VGMO_OK);
+	assert_true(p.take >= 1 && p.take <= 3);
+	vgmo_client_close(c);
+}
+
 static void test_daemon_restart(void **state)
 {
 	struct fixture *f = *state;
@@ -426,6 +500,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_register_and_converge,
 	                                        setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_oom_halves, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_fit_and_plan, setup,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_daemon_restart, setup,
 	                                        teardown),

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "suggest.h"
 #include "util.h"
 #include "vgmo/vgmo.h"
 
@@ -1127,9 +1128,36 @@ static void test_env_process(void **state)
 	                 VGMO_ERR_INVALID);
 }
 
+/* "did you mean": edit distance, the thresholds, the nearest key. */
+static void test_suggest(void **state)
+{
+	vgmo__suggestion s;
+
+	(void)state;
+	assert_int_equal(vgmo__edit_distance("stauts", "status"), 1);
+	assert_int_equal(vgmo__edit_distance("Status", "status"), 0);
+	assert_int_equal(vgmo__edit_distance("", "abc"), 3);
+	assert_int_equal(vgmo__edit_distance("kitten", "sitting"), 3);
+	assert_string_equal(vgmo__config_key_suggest("max_batch_sise"),
+	                    "max_batch_size");
+	assert_string_equal(vgmo__config_key_suggest("strategie"), "strategy");
+	assert_null(vgmo__config_key_suggest("colour"));
+	/* Short words allow one edit only; the nearest wins. */
+	vgmo__suggest_init(&s, "opt");
+	vgmo__suggest_consider(&s, "plan");
+	assert_null(s.best);
+	vgmo__suggest_consider(&s, "opts");
+	assert_string_equal(s.best, "opts");
+	vgmo__suggest_init(&s, "serv");
+	vgmo__suggest_consider(&s, "server");
+	vgmo__suggest_consider(&s, "serve");
+	assert_string_equal(s.best, "serve");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_suggest),
 	        cmocka_unit_test(test_defaults),
 	        cmocka_unit_test(test_validate_threshold_bounds),
 	        cmocka_unit_test(test_validate_threshold_order),

@@ -246,6 +246,53 @@ class TestClientDaemon(DaemonCase):
         c.close()
         self.assertNotIn("docparse-1", d.clients())
 
+    def test_fit_and_plan(self):
+        """A tokens worker of a preset asks before it runs: image sizes
+        counted with the model, a request that can never fit refused
+        with what would, a plan of the head of its queue, a batch
+        reported with its shapes; answers while the daemon is away."""
+        d = self.start()
+        c = self.client(d, "asker", unit="tokens", model="qwen2-vl-7b",
+                        padding="padded", pid=os.getpid())
+        page = {"images": [(1700, 2200)], "text_tokens": 120,
+                "output_tokens": 512}
+        f = c.fit(**page)
+        self.assertEqual((f.verdict, f.fits), ("fits", True), f.reason)
+        self.assertGreater(f.room_bytes, f.need_bytes)
+        huge = c.fit(text_tokens=5_000_000, output_tokens=16)
+        self.assertEqual((huge.verdict, huge.fits), ("never", False))
+        self.assertIn("never fits", huge.reason)
+        self.assertTrue(1000 < huge.max_prompt_tokens < 5_000_000)
+        # The model counts image tokens: a bigger page needs more.
+        big = c.fit(images=[(3000, 4000)], text_tokens=120,
+                    output_tokens=512)
+        self.assertGreater(big.need_bytes, f.need_bytes)
+        queue = [page, {"image_tokens": 800, "images": 1,
+                        "text_tokens": 30}, page]
+        plan = c.plan(queue)
+        self.assertTrue(1 <= plan.take <= 3, plan)
+        self.assertEqual(plan.head.verdict, "fits")
+        c.report(2, 19 * GIB, requests=queue[:2])
+        seen = d.clients()["asker"]
+        self.assertEqual((seen["unit"], seen["reports"]), ("tokens", 1))
+        with self.assertRaises(ValueError):
+            c.report(3, GIB, requests=queue[:2])
+        with self.assertRaises(ValueError):
+            c.fit(images=[(0, 10)])
+        with self.assertRaises(ValueError):
+            c.plan([{"pixels": 3}])
+        # An items worker cannot count tokens of image sizes.
+        items = self.client(d, "counter", unit="images")
+        with self.assertRaises(vgmo.VgmoError) as cm:
+            items.fit(images=[(1024, 1024)])
+        self.assertEqual((cm.exception.status, cm.exception.field),
+                         (400, "image_tokens"))
+        d.stop()
+        with self.assertLogs("vgmo", logging.WARNING):
+            away = c.fit(**page)
+        self.assertEqual((away.verdict, away.fits), ("unknown", True))
+        self.assertEqual(c.plan(queue).take, min(3, c.batch_size()))
+
     def test_converges_to_the_cost(self):
         d = self.start()
         fixed, cost = 10 * GIB, 6 * GIB
@@ -373,6 +420,114 @@ class TestClientDaemon(DaemonCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertRegex(out.stdout, r"processed 40 images in \d+ batches")
 
+    def test_example_worker_refuses_what_never_fits(self):
+        """--unit tokens: vgmo plans each batch from the images' sizes; a
+        panorama that could never fit (the fake model would need 960 GiB)
+        is refused before it runs, with no out-of-memory error."""
+        d = self.start()
+        folder = os.path.join(self.dir, "pages")
+        os.mkdir(folder)
+        for i in range(30):
+            write_png(os.path.join(folder, "page%02d.png" % i), 1024, 1024)
+        write_png(os.path.join(folder, "page20-panorama.png"), 20000, 12000)
+        out = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--server", d.url, "--folder", folder, "--unit", "tokens",
+             "-v", "--seconds-per-image", "0"],
+            capture_output=True, text=True, timeout=60, check=False)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("processed 30 images", out.stdout)
+        self.assertIn("(0 out of memory, 1 refused)", out.stdout)
+        self.assertRegex(out.stderr, r"page20-panorama.png does not fit: "
+                         r"never fits")
+        sizes = [int(m) for m in re.findall(r"^batch of (\d+): peak",
+                                            out.stdout, re.M)]
+        self.assertGreaterEqual(max(sizes), 8, out.stdout)
+
+
+    def test_python_m_vgmo(self):
+        """python3 -m vgmo status|history|monitor, as vgmo's own reads."""
+        d = self.start()
+        env = dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python"))
+
+        def run(*args, rc=0):
+            p = subprocess.run([sys.executable, "-m", "vgmo", *args],
+                               capture_output=True, text=True, timeout=30,
+                               env=env)
+            self.assertEqual(p.returncode, rc, p.stderr)
+            return p
+        out = run("status", "--server", d.url).stdout
+        self.assertRegex(out, r"(?m)^backend: +sim$")
+        self.assertRegex(out, r"(?m)^ +0  NVIDIA")
+        st = json.loads(run("status", "--json", "--server",
+                            d.url.replace("http://", "")).stdout)
+        self.assertEqual(st["backend"], "sim")
+        out = run("history", "--limit", "5", "--server", d.url).stdout
+        self.assertTrue(out.startswith(("TIME", "no optimization")), out)
+        out = run("monitor", "--interval", "0.2", "--duration", "0.5",
+                  "--server", d.url).stdout
+        self.assertRegex(out, r"(?m)^\d{4}-\d\d-\d\d .* batch ")
+        p = run("status", "--server", "127.0.0.1:1", rc=1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("cannot reach the daemon", p.stderr)
+        run("history", "--limit", "0", rc=2)
+        run("frobnicate", rc=2)
+
+
+class TestExamples(unittest.TestCase):
+    def test_make_images(self):
+        """Valid PNGs (CRCs, sizes, pixel data), the same for a seed."""
+        tmp = tempfile.mkdtemp(prefix="vgmo-test-images-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        script = os.path.join(ROOT, "examples", "make_images.py")
+        for out in ("a", "b"):
+            p = subprocess.run([sys.executable, script, "--out",
+                                os.path.join(tmp, out), "--count", "6"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        names = sorted(os.listdir(os.path.join(tmp, "a")))
+        self.assertEqual(len(names), 6)
+        for name in names:
+            with open(os.path.join(tmp, "a", name), "rb") as f:
+                data = f.read()
+            with open(os.path.join(tmp, "b", name), "rb") as f:
+                self.assertEqual(f.read(), data, name)
+            self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+            pos, chunks = 8, {}
+            while pos < len(data):
+                n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+                body = data[pos + 4:pos + 8 + n]
+                crc, = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+                self.assertEqual(zlib.crc32(body), crc, (name, kind))
+                chunks[kind] = body[4:]
+                pos += 12 + n
+            w, h = struct.unpack(">II", chunks[b"IHDR"][:8])
+            self.assertGreaterEqual(min(w, h), 827)
+            self.assertEqual(len(zlib.decompress(chunks[b"IDAT"])),
+                             (w + 1) * h)
+        p = subprocess.run([sys.executable, script, "--out", tmp,
+                            "--count", "0"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+
+    def test_worker_without_its_folder(self):
+        p = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--folder", os.path.join(tempfile.gettempdir(), "no-such-dir-"
+                                      "vgmo-test")],
+            capture_output=True, text=True, timeout=30,
+            env=dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python")))
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertIn("make_images.py", p.stderr)
+        p = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "examples", "vlm_worker.py"),
+             "--help"], capture_output=True, text=True, timeout=30,
+            env=dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python")))
+        # Every option says what it does.
+        for words in ("share of the GPU", "time per image",
+                      "print each batch"):
+            self.assertIn(words, " ".join(p.stdout.split()))
+
 
 # -------------------------------------------------- against a stub server
 
@@ -482,6 +637,17 @@ class TestTorchHelper(unittest.TestCase):
         self.client.cleanup_requested = False
         r.run(self.batch, 1, 1)
         self.assertEqual(self.client.reports[-1]["freed_bytes"], 5 * GIB)
+
+    def test_run_requests(self):
+        r = self.vt.Runner(self.client)
+        reqs = [{"image_tokens": 900, "text_tokens": 20}] * 2
+        seen = []
+        self.assertEqual(r.run_requests(
+            lambda batch, n: seen.append(batch) or self.batch(n), reqs, 2),
+            "out2")
+        self.assertEqual(seen, [reqs])
+        (rep,) = self.client.reports
+        self.assertEqual((rep["items"], rep["requests"]), (2, reqs))
 
     def test_oom(self):
         def boom():
@@ -603,6 +769,70 @@ class TestSeedApi(unittest.TestCase):
                 opt.update_config(MemoryConfig(min_batch_size=0))
         with self.assertRaises(vgmo.VgmoError):
             VLMGPUMemoryOptimizer(backend="nope")
+
+    def test_config_refused_at_construction(self):
+        from vgmo import MemoryConfig, VLMGPUMemoryOptimizer
+        with self.assertRaises(ValueError) as cm:
+            MemoryConfig(memory_threshold_warning=1.5, min_batch_size=0)
+        self.assertIn("memory_threshold_warning: must be a number from 0 "
+                      "to 1 (got 1.5)", str(cm.exception))
+        self.assertIn("min_batch_size", str(cm.exception))
+        with self.assertRaises(ValueError):
+            MemoryConfig(strategy="reckless")
+        with self.assertRaises(ValueError):
+            MemoryConfig(max_batch_size=2.5)
+        self.assertEqual(MemoryConfig(strategy="aggressive").strategy,
+                         vgmo.MemoryOptimizationStrategy.AGGRESSIVE)
+        # Changed after construction: the engine refuses it, ValueError.
+        cfg = MemoryConfig()
+        cfg.memory_threshold_oom = 0.5
+        with self.assertRaises(ValueError) as cm:
+            VLMGPUMemoryOptimizer(cfg, backend="sim")
+        self.assertIn("memory_threshold_oom", str(cm.exception))
+
+    def test_config_rules_match_the_library(self):
+        """MemoryConfig.violations() says what vgmo_config_validate says."""
+        from vgmo import MemoryConfig
+        lib = native.load_library(None)
+        rng = random.Random(16)
+        picks = {
+            "monitoring_interval": [5.0, 0.0, -1.0, 1e-3, 0.1, 3601.0],
+            "memory_threshold_warning": [0.8, 0.95, 1.5, -0.1, 0.0],
+            "memory_threshold_critical": [0.9, 0.8, 2.0, 0.95],
+            "memory_threshold_oom": [0.95, 0.9, 1.0, 1.2],
+            "temperature_threshold": [80.0, 0.0, -5.0, 0.5, 1e6],
+            "optimization_interval": [60.0, 0.0, 1e300],
+            "cleanup_interval": [300.0, -1.0, 0.05],
+            "max_batch_size": [16, 0, 1, 4, -3, 2 ** 31 - 1],
+            "min_batch_size": [1, 0, 8, 20, 2 ** 31 - 1],
+            "memory_reserve_mb": [1024, 0, -1, 2 ** 63 - 1],
+            "gc_threshold": [0.85, 1.1],
+            "fragmentation_threshold": [0.3, -0.2],
+        }
+        for _ in range(300):
+            cfg = MemoryConfig()
+            for name, values in picks.items():
+                if rng.random() < 0.3:
+                    setattr(cfg, name, rng.choice(values))
+            err = ctypes.create_string_buffer(2048)
+            rc = lib.vgmo_config_validate(ctypes.byref(cfg._to_c()), err,
+                                          ctypes.sizeof(err))
+            want = err.value.decode().split("; ") if rc else []
+            self.assertEqual(cfg.violations(), want, cfg)
+
+    def test_memory_metrics(self):
+        from vgmo import MemoryMetrics, VLMGPUMemoryOptimizer
+        with VLMGPUMemoryOptimizer(backend="sim", sim_gpus=2) as opt:
+            metrics = opt.get_memory_metrics()
+            status = opt.get_memory_status()
+        self.assertEqual([m.gpu_index for m in metrics], [0, 1])
+        self.assertEqual(metrics[0].total_memory_mb,
+                         status["gpus"][0]["total_memory_mb"])
+        # The simulated GPU has no reserved memory to report: None.
+        top = MemoryMetrics.from_status(status)
+        self.assertEqual(top.memory_usage_percent,
+                         status["memory_usage_percent"])
+        self.assertIsNone(MemoryMetrics.from_status({}).gpu_temperature)
 
 
 def main():

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "engine_internal.h"
+#include "sim.h"
 #include "util.h"
 
 #define GIB ((double)VGMO__GIB)
@@ -379,6 +380,94 @@ static void test_mass_expiry_linear(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* Water-filling keeps for a worker only what it needs when that is less
+ * than its weighted share: one that needs more than half, beside a
+ * hungrier one of the same weight, gets half, not its need. */
+static void test_need_above_share_gets_the_share(void **state)
+{
+	vgmo_engine *e = make(0);
+	int mid, big;
+
+	(void)state;
+	mid = client(e, "mid", 1.0);
+	big = client(e, "big", 1.0);
+	/* "mid" needs 8 + 64 x 0.7 GiB = 52.8 GiB (with its margin) of
+	 * about 77: more than half, less than all. */
+	for (int i = 0; i < 30; i++) {
+		report(e, mid, 8 + i % 4, 8 * GIB, 0.7 * GIB);
+		report(e, big, 4 + i % 3, 8 * GIB, 4 * GIB);
+		e->vmono = e->vmono + 1; /* one thread: no atomic add needed */
+		vgmo_engine_sample(e);
+	}
+	assert_true(fabs(W(e, mid)->share - 0.5) < 1e-9);
+	assert_true(fabs(W(e, big)->share - 0.5) < 1e-9);
+	assert_true(fabs(W(e, mid)->budget - W(e, big)->budget) < 1.0);
+	vgmo_engine_destroy(e);
+}
+
+/* To the OOM line a worker's budget is the critical one plus its part
+ * of the reserve: alone, the whole reserve; shared, in the same
+ * proportion. */
+static void test_oom_budget_adds_the_reserve(void **state)
+{
+	vgmo_engine *e = make(0);
+	double reserve = (double)e->cfg.memory_reserve_mb * (double)VGMO__MIB;
+	int a, b;
+
+	(void)state;
+	assert_true(reserve > 0);
+	a = client(e, "a", 1.0);
+	for (int i = 0; i < 10; i++)
+		report(e, a, 4 + i % 3, 8 * GIB, 4 * GIB);
+	assert_true(fabs(W(e, a)->budget - device_budget(e)) < 1.0);
+	assert_true(fabs(W(e, a)->budget_oom - W(e, a)->budget - reserve) <
+	            1.0);
+	b = client(e, "b", 3.0);
+	for (int i = 0; i < 10; i++) {
+		report(e, a, 4 + i % 3, 8 * GIB, 4 * GIB);
+		report(e, b, 4 + i % 3, 8 * GIB, 4 * GIB);
+	}
+	assert_true(fabs(W(e, a)->budget_oom - W(e, a)->budget -
+	                 0.25 * reserve) < 1.0);
+	assert_true(fabs(W(e, b)->budget_oom - W(e, b)->budget -
+	                 0.75 * reserve) < 1.0);
+	vgmo_engine_destroy(e);
+}
+
+/* Where the backend lists processes, a worker holds what its process
+ * uses on the device (here 30 GiB: a second allocator besides the 10 it
+ * reported), not what it reported; another process's figure is not its.
+ */
+static void test_held_by_its_process(void **state)
+{
+	vgmo_engine *e = make(0);
+	vgmo_worker_spec sp = {
+	        .name = "p", .weight = 1.0, .leased = true, .pid = 4242};
+	vgmo_gpu_sample *s = &e->samples[0];
+	uint64_t reported, plain;
+	int id;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id, NULL),
+	                 VGMO_OK);
+	report(e, id, 4, 8 * GIB, 0.5 * GIB);
+	reported = W(e, id)->last_reserved;
+	vgmo__sim_set_external(e->bctx, 0, UINT64_C(40) << 30);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	plain = e->unattributed[0];
+	s->processes[0] =
+	        (vgmo_gpu_process){.pid = 7, .used_bytes = UINT64_C(5) << 30};
+	s->processes[1] = (vgmo_gpu_process){.pid = 4242,
+	                                     .used_bytes = UINT64_C(30) << 30};
+	s->process_count = 2;
+	s->present |= VGMO_HAS_PROCESSES;
+	e->fresh_sample = true;
+	vgmo__device_budgets(e, 0);
+	assert_true(e->unattributed[0] ==
+	            plain - ((UINT64_C(30) << 30) - reported));
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +482,9 @@ int main(void)
 	        cmocka_unit_test(test_default_name_refused),
 	        cmocka_unit_test(test_client_cap),
 	        cmocka_unit_test(test_mass_expiry_linear),
+	        cmocka_unit_test(test_need_above_share_gets_the_share),
+	        cmocka_unit_test(test_oom_budget_adds_the_reserve),
+	        cmocka_unit_test(test_held_by_its_process),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

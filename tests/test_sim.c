@@ -70,9 +70,27 @@ static void test_idle_gpu(void **state)
 	assert_true(e->samples[0].utilization == 0);
 	assert_false(e->samples[0].present & VGMO_HAS_FRAGMENTATION);
 	/* Energy and power are simulated; nothing is claimed that the
-	 * simulator does not model (processes, MIG). */
-	assert_false(e->samples[0].present & VGMO_HAS_PROCESSES);
+	 * simulator does not model (MIG). An idle GPU lists no process. */
+	assert_true(e->samples[0].present & VGMO_HAS_PROCESSES);
+	assert_int_equal(e->samples[0].process_count, 0);
 	assert_false(e->samples[0].present & VGMO_HAS_MIG_MODE);
+	vgmo_engine_destroy(e);
+}
+
+/* The synthetic worker is a process of its GPU, holding all it uses. */
+static void test_processes(void **state)
+{
+	vgmo_engine *e = make("h100-80gb", 1, 1, "vlm");
+	const vgmo_gpu_sample *g;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_sim_run(e, 120), VGMO_OK);
+	g = &e->samples[0];
+	assert_true(g->present & VGMO_HAS_PROCESSES);
+	assert_int_equal(g->process_count, 1);
+	assert_int_equal(g->processes[0].pid, 0);
+	assert_string_equal(g->processes[0].name, "vlm-worker (sim)");
+	assert_true(g->processes[0].used_bytes == g->memory_used);
 	vgmo_engine_destroy(e);
 }
 
@@ -211,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_presets),
 	        cmocka_unit_test(test_idle_gpu),
+	        cmocka_unit_test(test_processes),
 	        cmocka_unit_test(test_deterministic_for_a_seed),
 	        cmocka_unit_test(test_allocator_and_oom),
 	        cmocka_unit_test(test_several_gpus),

@@ -696,6 +696,111 @@ VGMO_API vgmo_err vgmo_plan_compute(const vgmo_vlm_model *m,
                                     const vgmo_config *cfg, vgmo_plan *out,
                                     char *err, size_t errlen);
 
+/* ------------------------------------------- settings for serving engines
+ *
+ * The flags of a serving engine (vLLM, SGLang, TGI) or a transformers loop
+ * for one model and request shape on one GPU, each with the reason, and
+ * the memory that engine's own allocation rule would then take
+ * (engine_settings.c; docs/engines.md states each rule and the engine
+ * versions it applies to). */
+
+typedef enum vgmo_serving_engine {
+	VGMO_SERVING_VLLM = 0,
+	VGMO_SERVING_SGLANG,
+	VGMO_SERVING_TGI,
+	VGMO_SERVING_TRANSFORMERS
+} vgmo_serving_engine;
+
+#define VGMO_SERVING_MAX_INSTANCES 16
+#define VGMO_SERVING_MAX_FLAGS 10
+
+VGMO_API const char *vgmo_serving_engine_name(vgmo_serving_engine e);
+VGMO_API vgmo_err vgmo_serving_engine_parse(const char *name,
+                                            vgmo_serving_engine *out);
+
+/* What is asked, and what the GPU holds. */
+typedef struct vgmo_serving_request {
+	vgmo_plan_request shape; /* image, images, text, output, dtype */
+	uint64_t max_pixels;     /* per image; 0: from shape's image size */
+	uint32_t concurrency;    /* sequences wanted in flight; 0: all fit */
+	uint32_t instances;      /* instances sharing the GPU equally, >= 1 */
+	uint64_t total_bytes;    /* the GPU's memory */
+	/* Memory free now on a live node (free_known); otherwise the GPU
+	 * is taken as empty. */
+	bool free_known;
+	uint64_t free_bytes;
+} vgmo_serving_request;
+
+VGMO_API void vgmo_serving_request_init(vgmo_serving_request *r);
+
+typedef struct vgmo_serving_flag {
+	char name[40];  /* "--gpu-memory-utilization", "batch_size" */
+	char value[96]; /* as pasted */
+	char why[224];  /* one line */
+} vgmo_serving_flag;
+
+typedef struct vgmo_serving_plan {
+	vgmo_serving_engine engine;
+	uint64_t total_bytes, free_bytes; /* free: the GPU's, or total */
+	uint64_t
+	        margin_bytes; /* kept free on the GPU: (1 - critical) x total */
+	uint64_t share_bytes; /* one instance's part of free - margin */
+	uint64_t context_bytes; /* one process's CUDA context */
+	uint64_t weights_bytes, workspace_bytes;
+	uint64_t activation_bytes; /* the prefill step's peak, one instance */
+	uint32_t image_tokens;     /* per image at the pixel cap */
+	uint64_t max_pixels;     /* per image; 0: the model has no pixel cap */
+	uint32_t prompt_tokens;  /* images + text of one request */
+	uint32_t max_model_len;  /* prompt + output (vLLM: block multiple) */
+	uint32_t batched_tokens; /* tokens of one prefill step */
+	uint64_t kv_bytes_per_token, kv_bytes_per_seq;
+	uint32_t max_seqs; /* sequences (or batch) per instance */
+	unsigned instances;
+	/* Per instance in start order: the engine's memory fraction (vLLM's
+	 * is the same for all; SGLang's and TGI's depend on what is free when
+	 * each starts). transformers: 0. */
+	double fraction[VGMO_SERVING_MAX_INSTANCES];
+	/* The engine's rule applied to those settings, one instance. */
+	uint64_t instance_bytes; /* all it holds, context included */
+	uint64_t kv_pool_bytes;  /* its KV cache */
+	uint64_t kv_pool_tokens;
+	uint32_t seqs_at_max_len; /* KV pool / max_model_len */
+	int64_t headroom_bytes;   /* free left once all instances run */
+	int nflags;
+	vgmo_serving_flag flags[VGMO_SERVING_MAX_FLAGS];
+} vgmo_serving_plan;
+
+/* Fills *out for engine `e`. `cfg` NULL: the defaults (its
+ * memory_threshold_critical sets the margin). VGMO_ERR_INVALID with `err`
+ * saying why when nothing fits (the weights and one sequence exceed an
+ * instance's share) or the request is out of range. */
+VGMO_API vgmo_err vgmo_serving_plan_compute(vgmo_serving_engine e,
+                                            const vgmo_vlm_model *m,
+                                            const vgmo_serving_request *req,
+                                            const vgmo_config *cfg,
+                                            vgmo_serving_plan *out, char *err,
+                                            size_t errlen);
+
+/* What a daemon's GET /v1/status says about GPU `gpu` (the text of the
+ * answer): total and free memory, and the clients registered on it.
+ * Errors name the key that is missing or malformed. */
+typedef struct vgmo_serving_node {
+	uint64_t total_bytes, free_bytes, used_bytes;
+	char gpu_name[96];
+	/* Processes the device lists (NVML), -1 when it lists none (the
+	 * simulated GPU, drivers without the call); their memory where
+	 * reported. */
+	int processes;
+	uint64_t process_bytes;
+	unsigned clients;             /* registered clients on that GPU */
+	uint64_t client_budget_bytes; /* the sum of their budgets */
+	char client_names[256];       /* "a, b", cut to fit */
+} vgmo_serving_node;
+
+VGMO_API vgmo_err vgmo_serving_node_from_status(const char *json, size_t len,
+                                                int gpu, vgmo_serving_node *out,
+                                                char *err, size_t errlen);
+
 /* ------------------------------------------------- batch sizing by unit
  *
  * Items of one batch may differ in cost: an image of 4032x3024 pixels
@@ -797,6 +902,12 @@ VGMO_API vgmo_err vgmo_engine_plan_batch(vgmo_engine *e, int worker,
 VGMO_API vgmo_err vgmo_engine_fit(vgmo_engine *e, int worker,
                                   const vgmo_request_shape *r, vgmo_fit *out);
 
+/* The model preset `worker` registered with: VGMO_ERR_NOT_FOUND for an
+ * unknown worker, VGMO_ERR_STATE for one without a model (then image
+ * sizes cannot be turned into tokens: the worker counts them). */
+VGMO_API vgmo_err vgmo_engine_worker_model(const vgmo_engine *e, int worker,
+                                           vgmo_vlm_model *out);
+
 /* Makes `worker` a tokens worker of model `m` (NULL: none; the default
  * prior) laid out with `padding`, before it reported anything
  * (VGMO_ERR_STATE after). */
@@ -859,6 +970,37 @@ VGMO_API int64_t vgmo_client_id(const vgmo_client *c);
 VGMO_API vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
                                      vgmo_decision *out, char *err,
                                      size_t errlen);
+
+/* vgmo_client_open with a whole spec: its unit ("tokens" for the calls
+ * below to count tokens), model preset, padding and process id (the
+ * spec's leased and prior fields are not sent: a client is always
+ * leased, and the daemon takes the prior from the model). */
+VGMO_API vgmo_err vgmo_client_open_spec(vgmo_client **out,
+                                        const char *server_url,
+                                        const vgmo_worker_spec *spec,
+                                        const char *token, char *err,
+                                        size_t errlen);
+
+/* Asks whether one request fits before it runs (POST .../fit; see
+ * vgmo_fit). On any error *out still holds a usable answer: "fits",
+ * unjudged, with the reason. */
+VGMO_API vgmo_err vgmo_client_fit(vgmo_client *c, const vgmo_request_shape *r,
+                                  vgmo_fit *out, char *err, size_t errlen);
+
+/* How many requests from the head of the queue to run next (POST
+ * .../plan; see vgmo_batch_plan). On any error *out still holds a usable
+ * answer: the client's batch size of them, unjudged. */
+VGMO_API vgmo_err vgmo_client_plan(vgmo_client *c,
+                                   const vgmo_request_shape *queue, size_t n,
+                                   vgmo_batch_plan *out, char *err,
+                                   size_t errlen);
+
+/* vgmo_client_report with the batch's `n` request shapes (n == r->items);
+ * the client must have registered with unit "tokens". */
+VGMO_API vgmo_err vgmo_client_report_batch(vgmo_client *c, const vgmo_report *r,
+                                           const vgmo_request_shape *batch,
+                                           size_t n, vgmo_decision *out,
+                                           char *err, size_t errlen);
 
 /* vgmo_client_report of a batch of `items` that ran out of memory. */
 VGMO_API vgmo_err vgmo_client_report_oom(vgmo_client *c, uint32_t items,

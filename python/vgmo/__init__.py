@@ -10,13 +10,15 @@ Standard library only; Python >= 3.9.
 """
 
 from .client import DEFAULT_SERVER, Client, VgmoError, read_token_file
-from .optimizer import (MemoryConfig, MemoryOptimizationResult,
+from .fit import Fit, Plan
+from .optimizer import (MemoryConfig, MemoryMetrics, MemoryOptimizationResult,
                         MemoryOptimizationStrategy, MemoryStatus,
                         VLMGPUMemoryOptimizer)
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "VgmoError", "read_token_file", "DEFAULT_SERVER",
-           "VLMGPUMemoryOptimizer", "MemoryConfig",
+__all__ = ["Client", "Fit", "Plan", "VgmoError", "read_token_file",
+           "DEFAULT_SERVER", "VLMGPUMemoryOptimizer", "MemoryConfig",
+           "MemoryMetrics",
            "MemoryOptimizationStrategy", "MemoryStatus",
            "MemoryOptimizationResult", "__version__"]

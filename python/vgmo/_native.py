@@ -17,6 +17,9 @@ __all__ = ["load_library", "Config", "Result", "SimOptions", "EngineOptions",
 # Sizes of the char arrays in vgmo.h.
 REASON_MAX = 160
 
+# vgmo_err codes the package tells apart (vgmo.h).
+ERR_CONFIG = 5
+
 _c = ctypes
 
 

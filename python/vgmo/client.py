@@ -29,7 +29,9 @@ import ssl
 import threading
 import time
 import urllib.parse
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+from .fit import Fit, Plan, request_shape, shapes
 
 __all__ = ["Client", "VgmoError", "read_token_file", "DEFAULT_SERVER",
            "UNITS"]
@@ -38,6 +40,7 @@ log = logging.getLogger("vgmo")
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 UNITS = ("items", "images", "tokens")
+PADDINGS = ("padded", "packed")
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,63}\Z")
 _TOKEN_MAX = 4096
 _BACKOFF_FIRST = 0.25  # seconds before the first retry
@@ -100,8 +103,14 @@ class Client:
     UUID. ``token``: the bearer token (None: read ``$VGMO_TOKEN_FILE`` when
     set). ``weight``: share of the GPU relative to the other workers on
     it. ``model``: a model preset (``vgmo plan --help``) as the prior
-    before the first report. ``unit``: what items count (items, images or
-    tokens). ``timeout``: seconds for one request. ``fallback_batch_size``:
+    before the first report (a tokens worker's image sizes are counted
+    with it). ``unit``: what items count (items, images or tokens; tokens
+    workers may send request shapes: ``fit``, ``plan``, ``report(...,
+    requests=)``). ``padding``: ``"padded"`` (a processor with
+    padding=True: a batch costs its size x its longest prompt) or
+    ``"packed"``; None lets vgmo learn it. ``pid``: the worker's process id
+    as the GPU driver sees it (``os.getpid()`` outside a container): vgmo
+    then counts what this process holds from NVML. ``timeout``: seconds for one request. ``fallback_batch_size``:
     the batch size used until the daemon first answers. ``retry_max``:
     longest wait between retries while the daemon is away. ``cacert``: CA
     file for an https daemon (None: the system's).
@@ -112,7 +121,8 @@ class Client:
                  weight: float = 1.0, model: Optional[str] = None,
                  unit: str = "items", timeout: float = 2.0, *,
                  fallback_batch_size: int = 1, retry_max: float = 30.0,
-                 cacert: Optional[str] = None):
+                 cacert: Optional[str] = None,
+                 padding: Optional[str] = None, pid: Optional[int] = None):
         if server is None:
             server = os.environ.get("VGMO_SERVER") or DEFAULT_SERVER
         if not isinstance(name, str) or not _NAME.match(name):
@@ -126,6 +136,14 @@ class Client:
         if unit not in UNITS:
             raise ValueError("unit must be one of %s, got %r" %
                              (", ".join(UNITS), unit))
+        if padding is not None and padding not in PADDINGS:
+            raise ValueError("padding must be one of %s, got %r" %
+                             (", ".join(PADDINGS), padding))
+        if pid is not None and (isinstance(pid, bool) or
+                                not isinstance(pid, int) or
+                                not 1 <= pid <= 0xFFFFFFFF):
+            raise ValueError("pid must be a process id >= 1, got %r" %
+                             (pid,))
         if int(fallback_batch_size) < 1:
             raise ValueError("fallback_batch_size must be >= 1")
         if token is None and os.environ.get("VGMO_TOKEN_FILE"):
@@ -141,6 +159,8 @@ class Client:
         self.weight = float(weight)
         self.model = model
         self.unit = unit
+        self.padding = padding
+        self.pid = pid
         self.timeout = float(timeout)
         self.retry_max = float(retry_max)
         self._url = url
@@ -198,7 +218,9 @@ class Client:
                allocated_bytes: Optional[int] = None,
                reserved_bytes: Optional[int] = None,
                seconds: Optional[float] = None,
-               freed_bytes: Optional[int] = None) -> int:
+               freed_bytes: Optional[int] = None,
+               requests: Optional[Sequence[Mapping[str, Any]]] = None
+               ) -> int:
         """Reports one finished batch; returns the next batch size.
 
         ``peak_bytes``: peak allocated during the batch (PyTorch
@@ -206,6 +228,8 @@ class Client:
         and ``reserved_bytes``: the allocator now. ``seconds``: how long the
         batch took. ``freed_bytes``: what a cleanup the daemon asked for
         released (kept and sent with a later report if this one is lost).
+        ``requests``: a tokens worker's ``items`` requests (see vgmo.fit):
+        vgmo then learns prompt and generated tokens apart.
         """
         items = int(items)
         peak_bytes = int(peak_bytes)
@@ -214,6 +238,11 @@ class Client:
         if peak_bytes <= 0:
             raise ValueError("peak_bytes must be > 0, got %d" % peak_bytes)
         body: Dict[str, Any] = {"items": items, "peak_bytes": peak_bytes}
+        if requests is not None:
+            body["requests"] = shapes(requests)
+            if len(body["requests"]) != items:
+                raise ValueError("items is %d but requests lists %d" %
+                                 (items, len(body["requests"])))
         for key, value in (("allocated_bytes", allocated_bytes),
                            ("reserved_bytes", reserved_bytes)):
             value = _opt_bytes(key, value)
@@ -246,6 +275,34 @@ class Client:
             self._check_open()
             return self._send(body, items, oom=True)
 
+    def fit(self, images: Any = None, image_tokens: Optional[int] = None,
+            text_tokens: int = 0, output_tokens: int = 0) -> Fit:
+        """Whether one request fits before it runs, and what would
+        (``Fit``). ``images``: sizes ``(width, height)`` (or PIL images),
+        or a count with ``image_tokens``. While the daemon is away the
+        answer is ``"unknown"`` (run it)."""
+        body = request_shape({"images": images, "image_tokens": image_tokens,
+                              "text_tokens": text_tokens,
+                              "output_tokens": output_tokens})
+        ans = self._ask("fit", body)
+        if ans is None:
+            return Fit(None, "not judged: the daemon at %s is away" %
+                       self.server)
+        return Fit(ans)
+
+    def plan(self, requests: Sequence[Mapping[str, Any]]) -> Plan:
+        """How many requests from the head of ``requests`` (oldest first)
+        to run next (``Plan``): the longest prefix that fits, 0 when the
+        head cannot run now (``plan.head`` says why and what would fit).
+        While the daemon is away: the batch size of them, unjudged."""
+        body = {"requests": shapes(requests)}
+        ans = self._ask("plan", body)
+        if ans is None:
+            return Plan(None, take=min(len(requests), self._batch),
+                        reason="not judged: the daemon at %s is away" %
+                        self.server)
+        return Plan(ans)
+
     def info(self) -> Dict[str, Any]:
         """This client as ``GET /v1/clients/{id}`` shows it (raises
         VgmoError when that fails: not for the hot loop)."""
@@ -274,7 +331,7 @@ class Client:
                 try:
                     self._request("DELETE", "/v1/clients/%d" % self.id)
                 except (_Transient, _Gone, VgmoError) as e:
-                    log.debug("vgmo: leaving %s: %s", self.server, e)
+                    log.debug("leaving %s: %s", self.server, e)
             self.id = None
             self._drop_connection()
 
@@ -291,6 +348,31 @@ class Client:
 
     # ---------------------------------------------------------- protocol
 
+    def _ask(self, what: str, body: Dict[str, Any]
+             ) -> Optional[Dict[str, Any]]:
+        """POSTs a question about this client; None while the daemon is
+        away (a refusal raises VgmoError: the question was wrong)."""
+        with self._lock:
+            self._check_open()
+            if time.monotonic() < self._next_try:
+                return None
+            try:
+                if self.id is None:
+                    self._register()
+                path = "/v1/clients/%d/%s" % (self.id, what)
+                try:
+                    ans = self._request("POST", path, body)
+                except _Gone:
+                    self.id = None
+                    self._register()
+                    ans = self._request("POST", "/v1/clients/%d/%s" %
+                                        (self.id, what), body)
+            except (_Transient, _Gone) as e:
+                self._failed(e)
+                return None
+            self._recovered()
+            return ans
+
     def _check_open(self) -> None:
         if self._closed:
             raise VgmoError("the client is closed")
@@ -300,6 +382,10 @@ class Client:
                                 "weight": self.weight, "unit": self.unit}
         if self.model is not None:
             body["model"] = self.model
+        if self.padding is not None:
+            body["padding"] = self.padding
+        if self.pid is not None:
+            body["pid"] = self.pid
         try:
             ans = self._request("POST", "/v1/clients", body)
         except VgmoError as e:
@@ -336,7 +422,7 @@ class Client:
             ans = self._request("POST", "/v1/clients/%d/report" % self.id,
                                 body)
         except _Gone:
-            log.info("vgmo: the daemon at %s forgot client %s (id %d); "
+            log.info("the daemon at %s forgot client %s (id %d); "
                      "registering again", self.server, self.name, self.id)
             self.id = None
             self._register()
@@ -358,7 +444,7 @@ class Client:
             self._freed = 0  # refused: not to be sent again
             msg = str(e)
             if msg != self._last_error:
-                log.error("vgmo: the daemon at %s refused client %s: %s",
+                log.error("the daemon at %s refused client %s: %s",
                           self.server, self.name, msg)
                 self._last_error = msg
 
@@ -377,7 +463,7 @@ class Client:
     def _failed(self, e: Exception) -> None:
         self._drop_connection()
         if not self._away:
-            log.warning("vgmo: the daemon at %s is unreachable (%s); "
+            log.warning("the daemon at %s is unreachable (%s); "
                         "client %s keeps batch size %d until it answers",
                         self.server, e, self.name, self._batch)
             self._away = True
@@ -388,7 +474,7 @@ class Client:
 
     def _recovered(self) -> None:
         if self._away:
-            log.info("vgmo: the daemon at %s answers again; client %s "
+            log.info("the daemon at %s answers again; client %s "
                         "(id %s) has batch size %d", self.server, self.name,
                         self.id, self._batch)
         self._away = False

@@ -25,6 +25,7 @@ import dataclasses
 import enum
 import gc
 import json
+import math
 import logging
 import sys
 import threading
@@ -34,13 +35,15 @@ from typing import Any, Dict, List, Optional
 from . import _native
 from .client import VgmoError
 
-__all__ = ["VLMGPUMemoryOptimizer", "MemoryConfig",
+__all__ = ["VLMGPUMemoryOptimizer", "MemoryConfig", "MemoryMetrics",
            "MemoryOptimizationStrategy", "MemoryStatus",
            "MemoryOptimizationResult"]
 
 log = logging.getLogger("vgmo")
 
 _STEP = 0.2  # seconds between monitoring passes (as the daemon's loop)
+BATCH_MAX = 1000000  # VGMO_BATCH_MAX: min_batch_size, max_batch_size
+RESERVE_MB_MAX = 16777216  # VGMO_CONFIG_RESERVE_MB_MAX (16 TiB)
 
 
 class MemoryOptimizationStrategy(str, enum.Enum):
@@ -78,6 +81,105 @@ class MemoryConfig:
     gc_threshold: float = 0.85
     fragmentation_threshold: float = 0.3
 
+    def __post_init__(self) -> None:
+        try:
+            self.strategy = MemoryOptimizationStrategy(self.strategy)
+        except ValueError:
+            raise ValueError(
+                "invalid MemoryConfig: strategy: unknown strategy %r "
+                "(choose conservative, balanced, aggressive or adaptive)"
+                % (self.strategy,)) from None
+        problems = self.violations()
+        if problems:
+            raise ValueError("invalid MemoryConfig: " + "; ".join(problems))
+
+    def violations(self) -> List[str]:
+        """Every rule this configuration breaks, as libvgmo words it
+        (vgmo_config_validate); empty when it is valid."""
+        v: List[str] = []
+
+        def number(name: str, integer: bool = False) -> Optional[float]:
+            x = getattr(self, name)
+            ok = (isinstance(x, int) if integer
+                  else isinstance(x, (int, float)))
+            if not ok or isinstance(x, bool):
+                v.append("%s: expected %s, got %r" % (
+                    name, "an integer" if integer else "a number", x))
+                return None
+            return x
+
+        def fraction(name: str) -> bool:
+            x = number(name)
+            if x is None:
+                return False
+            if not (math.isfinite(x) and 0.0 <= x <= 1.0):
+                v.append("%s: must be a number from 0 to 1 (got %s)"
+                         % (name, _g(x)))
+                return False
+            return True
+
+        def positive(name: str, lo: float, hi: float) -> None:
+            # The ranges of include/vgmo/vgmo.h (VGMO_CONFIG_*).
+            x = number(name)
+            if x is None:
+                return
+            if not (math.isfinite(x) and x > 0.0):
+                v.append("%s: must be a finite number greater than 0 "
+                         "(got %s)" % (name, _g(x)))
+            elif x < lo:
+                v.append("%s: must be at least %s (got %s)"
+                         % (name, _g(lo), _g(x)))
+            elif x > hi:
+                v.append("%s: must be at most %s (got %s)"
+                         % (name, _g(hi), _g(x)))
+
+        if not isinstance(self.enabled, bool):
+            v.append("enabled: expected True or False, got %r"
+                     % (self.enabled,))
+        positive("monitoring_interval", 0.1, 3600.0)
+        w, c = self.memory_threshold_warning, self.memory_threshold_critical
+        o = self.memory_threshold_oom
+        warn_ok = fraction("memory_threshold_warning")
+        crit_ok = fraction("memory_threshold_critical")
+        if warn_ok and crit_ok and not w < c:
+            v.append("memory_threshold_critical: must be greater than "
+                     "memory_threshold_warning (%s <= %s)" % (_g(c), _g(w)))
+        oom_ok = fraction("memory_threshold_oom")
+        if crit_ok and oom_ok and not c < o:
+            v.append("memory_threshold_oom: must be greater than "
+                     "memory_threshold_critical (%s <= %s)" % (_g(o), _g(c)))
+        elif not crit_ok and warn_ok and oom_ok and not w < o:
+            v.append("memory_threshold_oom: must be greater than "
+                     "memory_threshold_warning (%s <= %s)" % (_g(o), _g(w)))
+        positive("temperature_threshold", 1.0, 200.0)
+        positive("optimization_interval", 0.1, 1e7)
+        positive("cleanup_interval", 0.1, 1e7)
+        hi = number("max_batch_size", integer=True)
+        lo = number("min_batch_size", integer=True)
+        if hi is not None and hi < 1:
+            v.append("max_batch_size: must be at least 1 (got %d)" % hi)
+        elif hi is not None and hi > BATCH_MAX:
+            v.append("max_batch_size: must be at most %d (got %d)"
+                     % (BATCH_MAX, hi))
+        elif hi is not None and lo is not None and lo >= 1 and hi < lo:
+            v.append("max_batch_size: must be at least min_batch_size "
+                     "(%d < %d)" % (hi, lo))
+        if lo is not None and lo < 1:
+            v.append("min_batch_size: must be at least 1 (got %d)" % lo)
+        elif lo is not None and lo > BATCH_MAX:
+            v.append("min_batch_size: must be at most %d (got %d)"
+                     % (BATCH_MAX, lo))
+        reserve = number("memory_reserve_mb", integer=True)
+        if reserve is not None and reserve < 0:
+            v.append("memory_reserve_mb: must be at least 0 (got %d)"
+                     % reserve)
+        elif reserve is not None and reserve > RESERVE_MB_MAX:
+            v.append("memory_reserve_mb: must be at most %d (got %d)"
+                     % (RESERVE_MB_MAX, reserve))
+        fraction("gc_threshold")
+        fraction("fragmentation_threshold")
+        return v
+
     def to_dict(self) -> Dict[str, Any]:
         d = dataclasses.asdict(self)
         d["strategy"] = MemoryOptimizationStrategy(self.strategy).value
@@ -106,6 +208,42 @@ class MemoryConfig:
         kw = {f.name: getattr(c, f.name) for f in dataclasses.fields(cls)}
         kw["strategy"] = _STRATEGIES[kw["strategy"]]
         return cls(**kw)
+
+
+def _g(x: float) -> str:
+    """A number as C's %g writes it, for messages that match libvgmo's."""
+    return "%g" % x
+
+
+@dataclasses.dataclass
+class MemoryMetrics:
+    """The seed's MemoryMetrics: one reading of one GPU. A value the
+    device does not report is None, never 0."""
+    timestamp: Optional[float] = None
+    memory_usage_percent: Optional[float] = None  # 0..1, used/total
+    memory_usage_mb: Optional[float] = None
+    total_memory_mb: Optional[float] = None
+    free_memory_mb: Optional[float] = None
+    gpu_utilization: Optional[float] = None  # 0..1
+    gpu_temperature: Optional[float] = None  # degrees C
+    gpu_power_usage: Optional[float] = None  # W
+    memory_fragmentation: Optional[float] = None  # 0..1
+    gpu_index: Optional[int] = None
+    status: Optional[str] = None
+
+    @classmethod
+    def from_status(cls, status: Dict[str, Any]) -> "MemoryMetrics":
+        """From get_memory_status() (its most loaded GPU) or from one of
+        its "gpus" entries."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        kw = {n: status.get(n) for n in names
+              if n not in ("timestamp", "gpu_index")}
+        kw["timestamp"] = status.get("timestamp", status.get("sampled_at"))
+        kw["gpu_index"] = status.get("index")
+        return cls(**kw)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclasses.dataclass
@@ -198,6 +336,8 @@ class VLMGPUMemoryOptimizer:
                                           ctypes.byref(cfg),
                                           ctypes.byref(opts), err,
                                           ctypes.sizeof(err))
+        if rc == _native.ERR_CONFIG:
+            raise ValueError(self._message(rc, err))
         if rc != 0:
             raise VgmoError(self._message(rc, err))
         self._cleanup_cb = _native.CLEANUP_FN(_cleanup_hook)
@@ -207,7 +347,7 @@ class VLMGPUMemoryOptimizer:
         #: why "auto" fell back to the simulated GPU ("" when it did not)
         self.notice = notice.decode() if notice else ""
         if self.notice:
-            log.info("vgmo: %s", self.notice)
+            log.info("%s", self.notice)
         self._simulated = self.backend == "sim"
         # The seed's optimizer starts idle until start_monitoring().
         self._lib.vgmo_engine_set_monitoring(self._engine, False)
@@ -287,6 +427,11 @@ class VLMGPUMemoryOptimizer:
             self._lib.vgmo_snapshot_free(snap)
         status["monitoring"] = self.is_monitoring()
         return status
+
+    def get_memory_metrics(self) -> List[MemoryMetrics]:
+        """One MemoryMetrics per GPU, in index order."""
+        return [MemoryMetrics.from_status(g)
+                for g in self.get_memory_status().get("gpus", [])]
 
     def get_optimization_history(self, limit: Optional[int] = None
                                  ) -> List[Dict[str, Any]]:

@@ -13,7 +13,20 @@
             continue                # retry with the halved batch size
         images = images[n:]
 
-Each ``run(fn, items, *args, **kwargs)``:
+A tokens worker (``unit="tokens"``) can ask first and report each
+request's shape, so a request that cannot fit is refused before it runs::
+
+    while queue:                      # request dicts (vgmo.fit)
+        plan = runner.plan(queue)     # how many from the head fit
+        if plan.take == 0:            # the head cannot run: plan.head says
+            log.warning("%s", plan.head.reason)   # why and what would fit
+            queue.pop(0)
+            continue
+        batch = queue[:plan.take]
+        if runner.run_requests(model_step, batch) is not vgmo.torch.OOM:
+            del queue[:plan.take]
+
+Each ``run(fn, items, *args, **kwargs)`` (and ``run_requests``):
 
 1. resets the device's peak statistics (``torch.cuda.reset_peak_memory_stats``);
 2. calls ``fn(*args, **kwargs)`` and waits for the device
@@ -34,9 +47,10 @@ retry the same items with the smaller batch size.
 import gc
 import importlib
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from .client import Client
+from .fit import Plan
 
 __all__ = ["Runner", "OOM"]
 
@@ -95,10 +109,27 @@ class Runner:
     def batch_size(self) -> int:
         return self.client.batch_size()
 
+    def plan(self, queue: Sequence[Mapping[str, Any]]) -> Plan:
+        """The daemon's plan for the head of ``queue`` (Client.plan)."""
+        return self.client.plan(queue)
+
     def run(self, fn: Callable[..., Any], items: int, *args: Any,
             **kwargs: Any) -> Any:
         """Runs ``fn(*args, **kwargs)`` as a batch of ``items`` and
         returns its result (or ``OOM``, see the class)."""
+        return self._run(fn, int(items), None, args, kwargs)
+
+    def run_requests(self, fn: Callable[..., Any],
+                     requests: Sequence[Mapping[str, Any]], *args: Any,
+                     **kwargs: Any) -> Any:
+        """``run`` for a batch of ``requests`` (vgmo.fit), reported with
+        their shapes. ``fn`` gets ``requests`` first, then ``args``."""
+        return self._run(fn, len(requests), requests, (requests,) + args,
+                         kwargs)
+
+    def _run(self, fn: Callable[..., Any], items: int,
+             requests: Optional[Sequence[Mapping[str, Any]]], args: Any,
+             kwargs: Any) -> Any:
         cuda = self.torch.cuda
         dev = self.device
         cuda.reset_peak_memory_stats(dev)
@@ -122,7 +153,8 @@ class Runner:
         self.client.report(items, max(1, int(cuda.max_memory_allocated(dev))),
                            allocated_bytes=int(cuda.memory_allocated(dev)),
                            reserved_bytes=int(cuda.memory_reserved(dev)),
-                           seconds=seconds, freed_bytes=freed)
+                           seconds=seconds, freed_bytes=freed,
+                           requests=requests)
         if self.client.cleanup_requested:
             self.cleanup()
         return result

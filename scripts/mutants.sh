@@ -1,0 +1,155 @@
+#!/bin/sh
+# Hand-made mutation testing of the engine's decisions: each mutation below
+# is one small change to the source that a test should notice (a margin
+# gone, a condition inverted, a constant off). The script copies the
+# tree (tracked and new files, not ignored ones) into a scratch folder,
+# builds it there once (Release), checks that the tests pass, then for each
+# mutation: applies it there with sed, rebuilds what changed, runs the
+# tests named with it, and puts the file back. A mutation is killed when a
+# test fails (or the build breaks), survived when every test passes.
+# Prints a table and exits 1 when any survived. The working tree is never
+# touched.
+#
+# Usage: scripts/mutants.sh [ID...]   (default: all; IDs as in the table)
+# Environment: KEEP=1 keeps the scratch folder; JOBS (default nproc).
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/vgmo-mutants.XXXXXX")
+if [ "${KEEP:-0}" != 1 ]; then
+	trap 'rm -rf "$WORK"' EXIT INT TERM
+fi
+SRC=$WORK/src
+BUILD=$WORK/build
+mkdir -p "$SRC"
+
+# The engine's unit tests: each a few tenths of a second.
+UNIT="test_engine test_cost test_shares test_tokens test_sim test_benchmark test_planner"
+
+# One line per mutation, fields separated by tabs: ID, FILE, a sed
+# expression that changes FILE (the script stops when it no longer does:
+# the source moved), and the tests to run (UNIT, UNIT+more, or a list).
+mutants() {
+	cat <<'EOF'
+z-zero	lib/strategy.c	s/return vgmo__normal_upper(vgmo__strategy(s)->p_oom);/return 0;/	UNIT
+z-unwidened	lib/cost.c	s/double widen = 1.0 + 1.0 \/ fmax(1.0, c->lr_w);/double widen = 1.0;/	UNIT
+cleanup-critical	lib/optimize.c	/case VGMO_STATUS_CRITICAL:/,/break;/s/clean = true;/clean = false;/	UNIT
+cleanup-gc-threshold	lib/engine.c	s/if (u > c.gc_threshold ||/if (u < c.gc_threshold ||/	UNIT
+cleanup-worthwhile	lib/engine.c	s/clean_due = clean_due \&\& vgmo__cleanup_worthwhile(e);/clean_due = clean_due;/	UNIT
+tokens-climb	lib/tokens.c	s/^#define CLIMB 2$/#define CLIMB 4/	UNIT
+tokens-first-batch	lib/tokens.c	s/w->ran_max \* CLIMB : 1;/w->ran_max * CLIMB : 2;/	UNIT
+fit-one-need	lib/tokens.c	s/if ((point <= room || dominated(w, x, room))/if ((need <= room || dominated(w, x, room))/	UNIT
+fit-never-point	lib/tokens.c	s/out->verdict = point <= empty ? VGMO_FIT_NOT_NOW/out->verdict = need <= empty ? VGMO_FIT_NOT_NOW/	UNIT
+oom-halving	lib/workers.c	s/w->ran_max = (int)(r->items \/ 2);/w->ran_max = (int)r->items;/	UNIT
+items-climb-step	lib/workers.c	s/t = w->ran_max + (w->ran_max + 1) \/ 2;/t = w->ran_max * 2;/	UNIT
+shares-no-reserve	lib/shares.c	s/ac = fmax(0.0, total - reserve - unattributed);/ac = fmax(0.0, total - unattributed);/	UNIT
+shares-oom-room	lib/shares.c	s/oom\[i\] = ac > 0 ? crit\[i\] \* ao \/ ac : 0;/oom[i] = crit[i];/	UNIT
+shares-fill-weight	lib/shares.c	s/out\[i\] = wsum > 0 ? left \* ws\[i\]->weight \/ wsum : 0;/out[i] = wsum > 0 ? left \/ (double)(k - j) : 0;/	UNIT
+shares-fill-satisfied	lib/shares.c	s/if (!(need\[i\] < left \* ws\[i\]->weight \/ wsum))/if (!(need[i] < left))/	UNIT
+shares-idle-share	lib/shares.c	s/if (!active(w) \&\& busy > 0)$/if (0)/	UNIT
+shares-unattributed	lib/shares.c	s/(uint64_t)fmax(0.0, used - fmin(held, used));/(uint64_t)fmax(0.0, used);/	UNIT
+margin-no-floor	lib/cost.c	s/return exp(fmax(mean(c) + z \* widen \* sigma(c), c->lr_max));/return exp(mean(c) + z * widen * sigma(c));/	UNIT
+items-ceiling	lib/workers.c	s/if (w->ceiling > 0 \&\& t >= w->ceiling)/if (0)/	UNIT
+tokens-doomed	lib/tokens.c	s/bool over = room <= o->peak;/bool over = false;/	UNIT
+cleanup-interval	lib/engine.c	s/if (c.enabled \&\& now - e->last_cleanup >= c.cleanup_interval) {/if (c.enabled) {/	UNIT
+units-margin	lib/tokens.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
+items-margin	lib/workers.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
+shares-oom-line	lib/shares.c	s/ao = fmax(0.0, total - unattributed);/ao = total;/	UNIT
+shares-held-pid	lib/shares.c	s/if (s->processes\[i\].pid == w->pid \&\&/if (s->processes[i].pid != w->pid \&\&/	UNIT
+cleanup-over-room	lib/optimize.c	s/(double)w->last_reserved > w->budget_oom)/(double)w->last_reserved < w->budget_oom)/	UNIT
+oom-asks-cleanup	lib/workers.c	s/^\t\tw->cleanup_wanted = true;$/\t\tw->cleanup_wanted = false;/	UNIT
+tokens-dominated	lib/tokens.c	s/if (under \&\& r->peak <= room)/if (under)/	UNIT
+plan-conservative	lib/planner.c	s/(int)floor(0.7 \* bal);/(int)floor(0.8 * bal);/	UNIT+test_plan_cli
+plan-aggressive-cap	lib/planner.c	s/= aggr < cap ? aggr : cap;/= aggr;/	UNIT+test_plan_cli
+bench-config-max	src/cmd_benchmark.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
+EOF
+}
+
+say() { printf '%s\n' "$*" >&2; }
+
+# Build the targets the tests need: the library, the program, the tests.
+build() {
+	targets="vgmo"
+	for t in $1; do
+		[ -f "$SRC/tests/$t.c" ] && targets="$targets $t"
+	done
+	# shellcheck disable=SC2086
+	cmake --build "$BUILD" -j "$JOBS" --target $targets >"$WORK/build.log" 2>&1
+}
+
+run_tests() {
+	# shellcheck disable=SC2086 # a list of names, split on purpose
+	regex=$(printf '%s\n' $1 | sed 's/.*/^&$/' | paste -sd '|' -)
+	ctest --test-dir "$BUILD" -j "$JOBS" -R "$regex" >"$WORK/test.log" 2>&1
+}
+
+expand() {
+	case $1 in
+	UNIT) printf '%s' "$UNIT" ;;
+	UNIT+*) printf '%s %s' "$UNIT" "${1#UNIT+}" ;;
+	*) printf '%s' "$1" ;;
+	esac
+}
+
+say "mutants: copying the tree"
+(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
+	tar --null -T - --ignore-failed-read -cf - 2>/dev/null) | (cd "$SRC" && tar xf -)
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+all_tests=""
+tab=$(printf '\t')
+ids=$(mutants | cut -f1)
+if [ $# -gt 0 ]; then
+	# shellcheck disable=SC2086
+	for want in "$@"; do
+		printf '%s\n' "$ids" | grep -qx -- "$want" ||
+			{ say "mutants: unknown mutation '$want' (known: $(printf '%s ' $ids))"; exit 2; }
+	done
+	ids=$*
+fi
+for id in $ids; do
+	all_tests="$all_tests $(expand "$(mutants | awk -F"$tab" -v id="$id" '$1 == id {print $4}')")"
+done
+say "mutants: building and checking the unmutated tree"
+build "$all_tests" || { say "mutants: the tree does not build"; cat "$WORK/build.log" >&2; exit 1; }
+# shellcheck disable=SC2086
+run_tests "$(printf '%s\n' $all_tests | sort -u)" ||
+	{ say "mutants: the tests fail without any mutation"; cat "$WORK/test.log" >&2; exit 1; }
+
+killed=0
+survived=0
+printf '%-22s %-20s %-9s %s\n' mutation file result "killed by"
+for id in $ids; do
+	line=$(mutants | awk -F"$tab" -v id="$id" '$1 == id')
+	file=$(printf '%s' "$line" | cut -f2)
+	expr=$(printf '%s' "$line" | cut -f3)
+	tests=$(expand "$(printf '%s' "$line" | cut -f4)")
+	cp "$SRC/$file" "$WORK/orig"
+	sed "$expr" "$WORK/orig" >"$SRC/$file"
+	if cmp -s "$WORK/orig" "$SRC/$file"; then
+		cp "$WORK/orig" "$SRC/$file"
+		say "mutants: $id no longer applies to $file (the source moved): fix its sed expression"
+		exit 1
+	fi
+	by=""
+	if ! build "$tests"; then
+		result=killed
+		by="(build)"
+	elif run_tests "$tests"; then
+		result=SURVIVED
+	else
+		result=killed
+		by=$(sed -n 's/^.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*Failed.*$/\1/p;s/^.*Test *#[0-9]*: \([^ ]*\) .*Exception.*$/\1/p' \
+			"$WORK/test.log" | paste -sd ',' -)
+	fi
+	cp "$WORK/orig" "$SRC/$file"
+	if [ "$result" = killed ]; then
+		killed=$((killed + 1))
+	else
+		survived=$((survived + 1))
+	fi
+	printf '%-22s %-20s %-9s %s\n' "$id" "$file" "$result" "$by"
+done
+echo "mutants: $killed killed, $survived survived"
+[ "$survived" -eq 0 ]

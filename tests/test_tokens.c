@@ -1,0 +1,366 @@
+/*
+ * test_tokens.c - a tokens worker on the simulated GPU (lib/tokens.c): the
+ * next batch climbs from one request by at most CLIMB times what ran, a
+ * request alone is refused only when even its point estimate (no margin)
+ * does not fit, and "never" means it would not fit the whole GPU.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine_internal.h"
+#include "sim.h"
+#include "util.h"
+#include "vlm_models.h"
+
+static vgmo_engine *make_with(int *id, const char *model)
+{
+	vgmo_config c;
+	vgmo_engine_options o;
+	vgmo_engine *e = NULL;
+	vgmo_vlm_model m;
+
+	vgmo_config_defaults(&c);
+	c.max_batch_size = 64;
+	vgmo_engine_options_init(&o);
+	o.backend = "sim";
+	o.sim.workload = "none";
+	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, id), VGMO_OK);
+	assert_int_equal(vgmo_model_preset_find(model, &m), VGMO_OK);
+	assert_int_equal(
+	        vgmo_engine_set_worker_model(e, *id, &m, VGMO_PADDING_PADDED),
+	        VGMO_OK);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	return e;
+}
+
+static vgmo_engine *make(int *id)
+{
+	return make_with(id, "qwen2-vl-7b");
+}
+
+/* A batch of `n` requests of `r`'s shape, reported at the planner's
+ * estimate (what the prior expects: nothing to unlearn). */
+static void ran(vgmo_engine *e, int id, const vgmo_request_shape *r, size_t n)
+{
+	vgmo_request_shape batch[64];
+	vgmo__batch_shape shape = {0};
+	vgmo_vlm_model m;
+	vgmo_report rep = {0};
+	double fixed, peak;
+
+	assert_true(n <= 64);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	for (size_t i = 0; i < n; i++)
+		batch[i] = *r;
+	shape.image_tokens = (double)r->image_tokens * n;
+	shape.text_tokens = (double)r->text_tokens * n;
+	shape.output_tokens = (double)r->output_tokens * n;
+	shape.requests = (double)n;
+	fixed = vgmo__estimate_fixed(&m, VGMO_DTYPE_BF16);
+	peak = fixed + vgmo__estimate_batch(&m, VGMO_DTYPE_BF16, &shape);
+	rep.items = (uint32_t)n;
+	rep.peak_bytes = (uint64_t)peak;
+	rep.allocated_bytes = (uint64_t)fixed;
+	rep.reserved_bytes = (uint64_t)peak;
+	rep.seconds = 1.0;
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, batch, n, NULL),
+	                 VGMO_OK);
+}
+
+/* Small requests, room for far more than max_batch_size of them: the
+ * first batch is one request, and each next at most twice what ran. */
+static void test_climb_doubles_at_most(void **state)
+{
+	vgmo_request_shape q[64], r = {.images = 1,
+	                               .image_tokens = 256,
+	                               .text_tokens = 40,
+	                               .output_tokens = 64};
+	static const size_t want[] = {1, 2, 4, 8, 16, 32, 64, 64};
+	vgmo_batch_plan p;
+	vgmo_engine *e;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	for (size_t i = 0; i < 64; i++)
+		q[i] = r;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(vgmo_engine_plan_batch(e, id, q, 64, &p),
+		                 VGMO_OK);
+		assert_int_equal(p.head.verdict, VGMO_FIT_OK);
+		if (p.take != want[i])
+			fail_msg("batch %zu: %zu requests, want %zu", i, p.take,
+			         want[i]);
+		ran(e, id, &r, p.take);
+	}
+	vgmo_engine_destroy(e);
+}
+
+/* The verdict for a text-only request of `text` prompt tokens. */
+static vgmo_fit_verdict fit(vgmo_engine *e, int id, uint32_t text,
+                            vgmo_fit *out)
+{
+	vgmo_request_shape r = {.text_tokens = text, .output_tokens = 16};
+
+	assert_int_equal(vgmo_engine_fit(e, id, &r, out), VGMO_OK);
+	return out->verdict;
+}
+
+/* The largest prompt whose verdict is at most `v` (OK < NOT_NOW <
+ * NEVER), by bisection. */
+static uint32_t largest(vgmo_engine *e, int id, vgmo_fit_verdict v)
+{
+	uint32_t lo = 1, hi = 100000000;
+	vgmo_fit f;
+
+	assert_true(fit(e, id, lo, &f) <= v);
+	assert_true(fit(e, id, hi, &f) > v);
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (fit(e, id, mid, &f) <= v)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Alone, a request runs unless even its point estimate is past the room:
+ * refused, it would be lost; run, it teaches the model. So the largest
+ * request that "fits" needs more than the room with the margin. */
+static void test_alone_runs_on_the_point_estimate(void **state)
+{
+	vgmo_engine *e;
+	vgmo_fit f;
+	uint32_t n;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	n = largest(e, id, VGMO_FIT_OK);
+	assert_int_equal(fit(e, id, n, &f), VGMO_FIT_OK);
+	if (!(f.need_bytes > f.room_bytes))
+		fail_msg("%u tokens: need %llu <= room %llu", n,
+		         (unsigned long long)f.need_bytes,
+		         (unsigned long long)f.room_bytes);
+	/* The largest prompt that fits with the margin is smaller. */
+	assert_true(f.max_prompt_tokens < n);
+	assert_true(f.max_prompt_tokens > 1000);
+	vgmo_engine_destroy(e);
+}
+
+/* "Never" is for a request whose point estimate does not fit the whole
+ * GPU; one that would fit it, were the other memory free, is "not now",
+ * even when its need with the margin is past the GPU's total. */
+static void test_never_is_past_the_whole_gpu(void **state)
+{
+	vgmo_engine *e;
+	vgmo_fit f;
+	uint32_t now, ever;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	now = largest(e, id, VGMO_FIT_OK);
+	/* Another process takes half the GPU: less fits now, as much ever. */
+	vgmo__sim_set_external(e->bctx, 0, e->samples[0].memory_total / 2);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	assert_true(largest(e, id, VGMO_FIT_OK) < now * 0.7);
+	ever = largest(e, id, VGMO_FIT_NOT_NOW);
+	assert_int_equal(fit(e, id, ever, &f), VGMO_FIT_NOT_NOW);
+	if (!(f.need_bytes > e->samples[0].memory_total))
+		fail_msg("%u tokens: need %llu <= the GPU's %llu", ever,
+		         (unsigned long long)f.need_bytes,
+		         (unsigned long long)e->samples[0].memory_total);
+	assert_int_equal(fit(e, id, ever + 1, &f), VGMO_FIT_NEVER);
+	assert_non_null(strstr(f.reason, "never fits"));
+	vgmo_engine_destroy(e);
+}
+
+/* The pixels per image that give the image tokens that fit, by the
+ * model's own rule; none for a model whose image count is fixed. */
+static void test_max_pixels_by_the_models_rule(void **state)
+{
+	vgmo_request_shape r = {.images = 2,
+	                        .image_tokens = 2000,
+	                        .text_tokens = 100,
+	                        .output_tokens = 16};
+	vgmo_vlm_model m;
+	vgmo_engine *e;
+	vgmo_fit f;
+	double per, tiles;
+	int id;
+
+	(void)state;
+	e = make_with(&id, "qwen2-vl-7b");
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	assert_int_equal(f.max_image_tokens, f.max_prompt_tokens - 100);
+	per = floor((double)f.max_image_tokens / 2);
+	assert_true(f.max_pixels == (uint64_t)(per * m.factor * m.factor));
+	vgmo_engine_destroy(e);
+
+	e = make_with(&id, "internvl2-8b"); /* tiles, a thumbnail past 2 */
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	tiles = floor(floor((double)f.max_image_tokens / 2) /
+	              m.tokens_per_tile);
+	assert_true(tiles > 2);
+	assert_true(f.max_pixels == (uint64_t)((tiles - 1) * m.tile * m.tile));
+	vgmo_engine_destroy(e);
+
+	e = make_with(&id, "llava-1.5-7b"); /* a fixed count */
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_true(f.max_prompt_tokens > 0);
+	assert_true(f.max_pixels == 0);
+	vgmo_engine_destroy(e);
+}
+
+/* An items worker is asked the same questions: one item, whatever its
+ * shape, and its batch size from the head of the queue. */
+static void test_items_worker_and_bad_calls(void **state)
+{
+	vgmo_request_shape q[8] = {{.text_tokens = 100, .output_tokens = 16}};
+	vgmo_report rep = {.items = 2, .peak_bytes = 1};
+	vgmo_config c;
+	vgmo_engine_options o;
+	vgmo_engine *e = NULL;
+	vgmo_batch_plan p;
+	vgmo_vlm_model m;
+	vgmo_fit f;
+	int id;
+
+	(void)state;
+	vgmo_config_defaults(&c);
+	vgmo_engine_options_init(&o);
+	o.backend = "sim";
+	o.sim.workload = "none";
+	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, &id), VGMO_OK);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &q[0], &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	assert_true(f.max_prompt_tokens == 0); /* it counts items */
+	assert_int_equal(vgmo_engine_set_batch_size(e, id, 3, NULL, 0),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 8, &p), VGMO_OK);
+	assert_int_equal(p.take, 3);
+	assert_true(p.need_bytes > 0 && p.need_bytes < p.room_bytes);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 2, &p), VGMO_OK);
+	assert_int_equal(p.take, 2);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 0, &p), VGMO_OK);
+	assert_int_equal(p.take, 0);
+	/* What an items worker cannot be asked. */
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_ERR_STATE);
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, q, 2, NULL),
+	                 VGMO_ERR_STATE);
+	/* Calls that are wrong whoever makes them. */
+	assert_int_equal(vgmo_engine_fit(e, 99, &q[0], &f), VGMO_ERR_NOT_FOUND);
+	assert_int_equal(vgmo_engine_fit(e, id, NULL, &f), VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_engine_plan_batch(e, 99, q, 1, &p),
+	                 VGMO_ERR_NOT_FOUND);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, NULL, 1, &p),
+	                 VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_engine_worker_model(e, 99, &m),
+	                 VGMO_ERR_NOT_FOUND);
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, q, 3, NULL),
+	                 VGMO_ERR_INVALID); /* 2 items, 3 shapes */
+	assert_int_equal(vgmo_engine_report_batch(e, 99, &rep, q, 2, NULL),
+	                 VGMO_ERR_NOT_FOUND);
+	vgmo_engine_destroy(e);
+}
+
+/* A request at least as large, feature by feature, as a batch that ran
+ * out of memory with as much room as now is refused, whatever the model
+ * predicts for it: it would fail too. A smaller one still runs. */
+static void test_doomed_by_an_oom(void **state)
+{
+	vgmo_request_shape small = {.text_tokens = 1000, .output_tokens = 16};
+	vgmo_request_shape big = {.text_tokens = 4000, .output_tokens = 16};
+	vgmo_request_shape bigger = {.text_tokens = 4100, .output_tokens = 32};
+	vgmo_report rep = {0};
+	vgmo_engine *e;
+	vgmo_fit f;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	/* Batches of all sizes up to twice the small one: a model that
+	 * one OOM does not overturn. */
+	for (int i = 0; i < 200; i++) {
+		vgmo_request_shape r = small;
+
+		r.text_tokens = 200 + (uint32_t)(i % 10) * 200;
+		ran(e, id, &r, 1 + (size_t)(i % 3));
+	}
+	assert_int_equal(vgmo_engine_fit(e, id, &big, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	/* Another process spiked while it ran: out of memory. */
+	rep.items = 1;
+	rep.oom = true;
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, &big, 1, NULL),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &big, &f), VGMO_OK);
+	/* It, and anything larger, is not run now. */
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
+	assert_int_equal(vgmo_engine_fit(e, id, &bigger, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
+	assert_int_equal(vgmo_engine_fit(e, id, &small, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	vgmo_engine_destroy(e);
+}
+
+/* A batch that ran vouches for any request no larger only while its peak
+ * still fits: once another process took the room it had (the worker now
+ * holds less, after a small batch), the same request waits. */
+static void test_what_ran_vouches_only_in_its_room(void **state)
+{
+	vgmo_request_shape r = {.text_tokens = 20000, .output_tokens = 16};
+	vgmo_request_shape small = {.text_tokens = 100, .output_tokens = 16};
+	vgmo_engine *e;
+	vgmo_fit f;
+	uint64_t peak;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	ran(e, id, &r, 1);
+	peak = e->workers[id]->last_reserved;
+	ran(e, id, &small, 1); /* its allocator now holds less */
+	assert_true(e->workers[id]->last_reserved < peak);
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	/* Another process leaves less room than the large batch's peak,
+	 * more than the worker holds now. */
+	vgmo__sim_set_external(e->bctx, 0,
+	                       e->samples[0].memory_total -
+	                               (peak + e->workers[id]->last_reserved) /
+	                                       2);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &f), VGMO_OK);
+	assert_true(f.room_bytes < peak);
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
+	vgmo_engine_destroy(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_climb_doubles_at_most),
+	        cmocka_unit_test(test_alone_runs_on_the_point_estimate),
+	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
+	        cmocka_unit_test(test_max_pixels_by_the_models_rule),
+	        cmocka_unit_test(test_items_worker_and_bad_calls),
+	        cmocka_unit_test(test_doomed_by_an_oom),
+	        cmocka_unit_test(test_what_ran_vouches_only_in_its_room),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
