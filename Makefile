@@ -1,9 +1,11 @@
 # Thin wrapper around CMake. The two commands the README promises:
 #   make run    install missing build dependencies, build vgmo, run it
 #   make check  install missing dependencies, build, run every test twice
-#               (plain and with AddressSanitizer + UndefinedBehaviorSanitizer)
+#               (plain and with AddressSanitizer + UndefinedBehaviorSanitizer),
+#               and the daemon and client tests under ThreadSanitizer
 BUILD     ?= build
 ASAN      ?= build-asan
+TSAN      ?= build-tsan
 PREFIX    ?= /usr/local
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_OPT ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGMO_WERROR=ON
@@ -11,7 +13,7 @@ FUZZ      ?= build-fuzz
 FUZZ_SECONDS ?= 10
 PYTHON    ?= python3
 
-.PHONY: all deps build run check test test-asan fuzz valgrind bench install format clean
+.PHONY: all deps build run check test test-asan test-tsan fuzz valgrind bench install format clean
 
 all: build
 
@@ -36,6 +38,17 @@ test-asan: deps
 	cmake --build $(ASAN) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
+
+# The threaded parts under ThreadSanitizer: the daemon (its loop, HTTP
+# threads, signal thread) driven by the end-to-end tests, and the C client.
+# A daemon's report fails its test (relylib.py and test_daemon.py read its
+# stderr for "Sanitizer").
+TSAN_TESTS = ^(test_daemon|test_client|test_client_c|test_client_abuse|test_abuse|test_engine|test_shares)$$
+test-tsan: deps
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DVGMO_WERROR=ON -DVGMO_TSAN=ON
+	cmake --build $(TSAN) -j $(JOBS) --target vgmo test_client_c test_engine test_shares
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		ctest --test-dir $(TSAN) -R '$(TSAN_TESTS)' --output-on-failure -j $(JOBS)
 
 # The fuzz harnesses of tests/fuzz/ under libFuzzer (clang, with ASan and
 # UBSan), FUZZ_SECONDS each. Without clang's libFuzzer it says so and stops
@@ -62,7 +75,7 @@ valgrind: build
 bench: build
 	scripts/bench-docs.sh $(BUILD)
 
-check: test test-asan fuzz
+check: test test-asan test-tsan fuzz
 
 # The program, the library, the header, vgmo.pc, the man page, the bash and
 # zsh completions, and the Python package (pip, offline: python/ builds
@@ -77,4 +90,4 @@ format:
 		tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
-	rm -rf $(BUILD) $(ASAN) $(FUZZ)
+	rm -rf $(BUILD) $(ASAN) $(TSAN) $(FUZZ)

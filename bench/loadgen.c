@@ -66,7 +66,8 @@ typedef struct stats {
 typedef struct gen {
 	struct sockaddr_in addr;
 	int ep;
-	int *ids;
+	long long *ids;
+	char (*secrets)[40]; /* each client's secret, from its registration */
 	unsigned clients;
 	double hz, duration, scrape_every, interval;
 	unsigned nconns;
@@ -222,7 +223,7 @@ static bool register_clients(gen *g)
 	char req[512], body[128], res[8192];
 
 	for (unsigned i = 0; i < g->clients; i++) {
-		const char *id;
+		const char *id, *sec;
 		int status, n;
 
 		n = snprintf(body, sizeof(body),
@@ -234,12 +235,15 @@ static bool register_clients(gen *g)
 		         n, body);
 		status = roundtrip(&g->addr, req, res, sizeof(res));
 		id = strstr(res, "\"id\":");
-		if ((status != 200 && status != 201) || id == NULL) {
+		sec = strstr(res, "\"secret\":\"");
+		if ((status != 200 && status != 201) || id == NULL ||
+		    sec == NULL ||
+		    sscanf(sec + 10, "%32[0-9a-f]", g->secrets[i]) != 1) {
 			fprintf(stderr, "loadgen: registering soak-%u: %d %s\n",
 			        i, status, res);
 			return false;
 		}
-		g->ids[i] = atoi(id + 5);
+		g->ids[i] = strtoll(id + 5, NULL, 10);
 	}
 	return true;
 }
@@ -295,7 +299,7 @@ static void send_report(gen *g, conn *c, uint64_t k, double due)
 	unsigned i = (unsigned)(k % g->clients);
 	unsigned items = 1 + (unsigned)((k / g->clients) % 8);
 	unsigned long long peak = (200ULL << 20) + items * (16ULL << 20);
-	char body[256], req[512];
+	char body[256], req[640];
 	int n, m;
 	double t = now_s();
 
@@ -307,10 +311,11 @@ static void send_report(gen *g, conn *c, uint64_t k, double due)
 	             "\"seconds\": 0.05}",
 	             items, peak, peak / 2, 512ULL << 20);
 	m = snprintf(req, sizeof(req),
-	             "POST /v1/clients/%d/report HTTP/1.1\r\nHost: x\r\n"
+	             "POST /v1/clients/%lld/report HTTP/1.1\r\nHost: x\r\n"
 	             "Content-Type: application/json\r\n"
+	             "X-Vgmo-Client-Secret: %s\r\n"
 	             "Content-Length: %d\r\n\r\n%s",
-	             g->ids[i], n, body);
+	             g->ids[i], g->secrets[i], n, body);
 	if (t - due > g->total.lag_max)
 		g->total.lag_max = t - due;
 	if (t - due > g->win.lag_max)
@@ -597,10 +602,11 @@ int main(int argc, char **argv)
 	g.addr.sin_port = htons((uint16_t)port);
 	g.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	g.ids = calloc(g.clients, sizeof(*g.ids));
+	g.secrets = calloc(g.clients, sizeof(*g.secrets));
 	g.conns = calloc(g.nconns, sizeof(*g.conns));
 	g.ep = epoll_create1(EPOLL_CLOEXEC);
 	g.scraper.fd = -1;
-	if (g.ids == NULL || g.conns == NULL || g.ep < 0 ||
+	if (g.ids == NULL || g.secrets == NULL || g.conns == NULL || g.ep < 0 ||
 	    !hist_init(&g.total.lat) || !hist_init(&g.total.scrape_lat) ||
 	    !hist_init(&g.win.lat) || !hist_init(&g.win.scrape_lat)) {
 		fprintf(stderr, "loadgen: out of memory\n");
@@ -630,5 +636,6 @@ out:
 	free(g.win.scrape_lat.b);
 	free(g.conns);
 	free(g.ids);
+	free(g.secrets);
 	return rc;
 }

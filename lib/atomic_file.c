@@ -162,6 +162,13 @@ static vgmo_err too_large(const char *path, size_t max, char *err,
 vgmo_err vgmo__read_file(const char *path, size_t max, char **out,
                          size_t *len_out, char *err, size_t errlen)
 {
+	return vgmo__read_file_ex(path, max, 0, out, len_out, err, errlen);
+}
+
+vgmo_err vgmo__read_file_ex(const char *path, size_t max, unsigned flags,
+                            char **out, size_t *len_out, char *err,
+                            size_t errlen)
+{
 	/* Read up to one byte past `max` to tell "exactly max" from "more". */
 	const size_t limit = max < SIZE_MAX - 1 ? max + 1 : SIZE_MAX - 1;
 	char *buf = NULL;
@@ -178,10 +185,17 @@ vgmo_err vgmo__read_file(const char *path, size_t max, char **out,
 	if (len_out != NULL)
 		*len_out = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is
+	 * refused below as not a regular file. */
+	fd = open(path, O_RDONLY | O_CLOEXEC |
+	                        (flags & VGMO__READ_REGULAR ? O_NONBLOCK : 0) |
+	                        (flags & VGMO__READ_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
-		                  strerror(errno));
+		                  errno == ELOOP &&
+		                                  (flags & VGMO__READ_NOFOLLOW)
+		                          ? "is a symbolic link"
+		                          : strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		rc = vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
 		                strerror(errno));
@@ -190,6 +204,11 @@ vgmo_err vgmo__read_file(const char *path, size_t max, char **out,
 	if (S_ISDIR(st.st_mode)) {
 		rc = vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
 		                strerror(EISDIR));
+		goto out;
+	}
+	if ((flags & VGMO__READ_REGULAR) && !S_ISREG(st.st_mode)) {
+		rc = vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                "%s: not a regular file", path);
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > (uintmax_t)max) {

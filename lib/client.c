@@ -5,6 +5,7 @@
  * The HTTP transport (libcurl loaded at run time) is client_http.c.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ struct vgmo_client {
 	char model[64]; /* a preset, "" for none */
 	vgmo_padding padding;
 	uint32_t pid; /* 0: not sent */
-	int id;       /* -1: not registered */
+	int64_t id;   /* -1: not registered */
 	int batch_size;
 	bool cleanup;           /* the daemon's last answer asked for one */
 	uint64_t freed_pending; /* freed bytes not delivered yet */
@@ -91,7 +92,7 @@ static void apply(vgmo_client *c, const json_t *ans)
 static vgmo_err do_register(vgmo_client *c, char *err, size_t errlen)
 {
 	json_t *body, *ans = NULL;
-	const json_t *id;
+	const json_t *id, *secret;
 	vgmo_err rc;
 
 	body = json_pack("{s:s, s:I, s:f, s:s}", "name", c->name, "gpu",
@@ -114,13 +115,19 @@ static vgmo_err do_register(vgmo_client *c, char *err, size_t errlen)
 	if (rc != VGMO_OK)
 		goto out;
 	id = json_object_get(ans, "id");
-	if (!json_is_integer(id) || json_integer_value(id) < 0 ||
-	    json_integer_value(id) > INT32_MAX) {
+	if (!json_is_integer(id) || json_integer_value(id) < 0) {
 		rc = vgmo__errf(err, errlen, VGMO_ERR_PARSE,
 		                "the daemon's registration answer has no id");
 		goto out;
 	}
-	c->id = (int)json_integer_value(id);
+	c->id = (int64_t)json_integer_value(id);
+	/* Sent with every request for this client from now on. */
+	secret = json_object_get(ans, "secret");
+	if (json_is_string(secret) && json_string_length(secret) < 64 &&
+	    strspn(json_string_value(secret), "0123456789abcdef") ==
+	            json_string_length(secret))
+		snprintf(c->http.secret, sizeof(c->http.secret),
+		         "X-Vgmo-Client-Secret: %s", json_string_value(secret));
 	apply(c, ans);
 out:
 	json_decref(ans);
@@ -177,7 +184,7 @@ static vgmo_err post_client(vgmo_client *c, const char *what,
 		rc = do_register(c, err, errlen);
 	if (rc != VGMO_OK)
 		return rc;
-	snprintf(path, sizeof(path), "/v1/clients/%d/%s", c->id, what);
+	snprintf(path, sizeof(path), "/v1/clients/%" PRId64 "/%s", c->id, what);
 	rc = vgmo__http_request(&c->http, "POST", path, body, ans, err, errlen);
 	if (rc == VGMO_ERR_NOT_FOUND) {
 		/* The daemon forgot us (restart, lease): register again. */
@@ -187,7 +194,8 @@ static vgmo_err post_client(vgmo_client *c, const char *what,
 		rc = do_register(c, err, errlen);
 		if (rc != VGMO_OK)
 			return rc;
-		snprintf(path, sizeof(path), "/v1/clients/%d/%s", c->id, what);
+		snprintf(path, sizeof(path), "/v1/clients/%" PRId64 "/%s",
+		         c->id, what);
 		rc = vgmo__http_request(&c->http, "POST", path, body, ans, err,
 		                        errlen);
 	}
@@ -304,7 +312,7 @@ int vgmo_client_batch_size(const vgmo_client *c)
 	return c ? c->batch_size : -1;
 }
 
-int vgmo_client_id(const vgmo_client *c)
+int64_t vgmo_client_id(const vgmo_client *c)
 {
 	return c ? c->id : -1;
 }
@@ -387,7 +395,7 @@ void vgmo_client_close(vgmo_client *c)
 	if (c == NULL)
 		return;
 	if (c->http.curl != NULL && c->id >= 0 && !c->away) {
-		snprintf(path, sizeof(path), "/v1/clients/%d", c->id);
+		snprintf(path, sizeof(path), "/v1/clients/%" PRId64, c->id);
 		vgmo__http_request(&c->http, "DELETE", path, NULL, &ans, NULL,
 		                   0);
 		json_decref(ans);

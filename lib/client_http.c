@@ -97,7 +97,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 static struct curl_slist *request_headers(const vgmo__http *c, bool has_body,
                                           bool is_get)
 {
-	const char *lines[4];
+	const char *lines[5];
 	struct curl_slist *list = NULL, *next;
 	size_t n = 0;
 
@@ -109,6 +109,8 @@ static struct curl_slist *request_headers(const vgmo__http *c, bool has_body,
 	lines[n++] = "Expect:";
 	if (c->auth != NULL)
 		lines[n++] = c->auth;
+	if (c->secret[0] != '\0')
+		lines[n++] = c->secret;
 	for (size_t i = 0; i < n; i++) {
 		next = c->api.slist_append(list, lines[i]);
 		if (next == NULL) {

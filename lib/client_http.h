@@ -38,7 +38,8 @@ typedef struct vgmo__http {
 	vgmo__curl api; /* libcurl, loaded */
 	CURL *curl;
 	char url[VGMO__HTTP_URL_MAX]; /* base URL, no trailing '/' */
-	char *auth; /* the Authorization header line, or NULL; owned */
+	char *auth;      /* the Authorization header line, or NULL; owned */
+	char secret[96]; /* the client secret's header line, or "" */
 	vgmo__http_opts opts;
 	char errbuf[CURL_ERROR_SIZE];
 } vgmo__http;

@@ -201,12 +201,17 @@ static bool check_fraction(violations *v, const char *field, double x)
 	return false;
 }
 
-static void check_positive(violations *v, const char *field, double x)
+/* A positive number in [lo, hi]. */
+static void check_range(violations *v, const char *field, double x, double lo,
+                        double hi)
 {
-	if (isfinite(x) && x > 0.0)
-		return;
-	violation(v, field, "must be a finite number greater than 0 (got %g)",
-	          x);
+	if (!isfinite(x) || x <= 0.0)
+		violation(v, field,
+		          "must be a finite number greater than 0 (got %g)", x);
+	else if (x < lo)
+		violation(v, field, "must be at least %g (got %g)", lo, x);
+	else if (x > hi)
+		violation(v, field, "must be at most %g (got %g)", hi, x);
 }
 
 vgmo_err vgmo_config_validate(const vgmo_config *cfg, char *err, size_t errlen)
@@ -224,7 +229,8 @@ vgmo_err vgmo_config_validate(const vgmo_config *cfg, char *err, size_t errlen)
 	if ((unsigned)cfg->strategy > VGMO_STRATEGY_ADAPTIVE)
 		violation(&v, "strategy", "unknown strategy %d",
 		          (int)cfg->strategy);
-	check_positive(&v, "monitoring_interval", cfg->monitoring_interval);
+	check_range(&v, "monitoring_interval", cfg->monitoring_interval,
+	            VGMO_CONFIG_INTERVAL_MIN, VGMO_CONFIG_MONITORING_MAX);
 
 	warn_ok = check_fraction(&v, "memory_threshold_warning",
 	                         cfg->memory_threshold_warning);
@@ -254,13 +260,19 @@ vgmo_err vgmo_config_validate(const vgmo_config *cfg, char *err, size_t errlen)
 		          cfg->memory_threshold_oom,
 		          cfg->memory_threshold_warning);
 
-	check_positive(&v, "temperature_threshold", cfg->temperature_threshold);
-	check_positive(&v, "optimization_interval", cfg->optimization_interval);
-	check_positive(&v, "cleanup_interval", cfg->cleanup_interval);
+	check_range(&v, "temperature_threshold", cfg->temperature_threshold,
+	            VGMO_CONFIG_TEMPERATURE_MIN, VGMO_CONFIG_TEMPERATURE_MAX);
+	check_range(&v, "optimization_interval", cfg->optimization_interval,
+	            VGMO_CONFIG_INTERVAL_MIN, VGMO_CONFIG_INTERVAL_MAX);
+	check_range(&v, "cleanup_interval", cfg->cleanup_interval,
+	            VGMO_CONFIG_INTERVAL_MIN, VGMO_CONFIG_INTERVAL_MAX);
 
 	if (cfg->max_batch_size < 1)
 		violation(&v, "max_batch_size", "must be at least 1 (got %d)",
 		          cfg->max_batch_size);
+	else if (cfg->max_batch_size > VGMO_BATCH_MAX)
+		violation(&v, "max_batch_size", "must be at most %d (got %d)",
+		          VGMO_BATCH_MAX, cfg->max_batch_size);
 	else if (cfg->min_batch_size >= 1 &&
 	         cfg->max_batch_size < cfg->min_batch_size)
 		violation(&v, "max_batch_size",
@@ -269,10 +281,18 @@ vgmo_err vgmo_config_validate(const vgmo_config *cfg, char *err, size_t errlen)
 	if (cfg->min_batch_size < 1)
 		violation(&v, "min_batch_size", "must be at least 1 (got %d)",
 		          cfg->min_batch_size);
+	else if (cfg->min_batch_size > VGMO_BATCH_MAX)
+		violation(&v, "min_batch_size", "must be at most %d (got %d)",
+		          VGMO_BATCH_MAX, cfg->min_batch_size);
 
 	if (cfg->memory_reserve_mb < 0)
 		violation(&v, "memory_reserve_mb",
 		          "must be at least 0 (got %" PRId64 ")",
+		          cfg->memory_reserve_mb);
+	else if (cfg->memory_reserve_mb > VGMO_CONFIG_RESERVE_MB_MAX)
+		violation(&v, "memory_reserve_mb",
+		          "must be at most %" PRId64 " (got %" PRId64 ")",
+		          (int64_t)VGMO_CONFIG_RESERVE_MB_MAX,
 		          cfg->memory_reserve_mb);
 
 	check_fraction(&v, "gc_threshold", cfg->gc_threshold);

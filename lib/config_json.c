@@ -217,11 +217,21 @@ vgmo_err vgmo_config_load_file(vgmo_config *cfg, const char *path, char *err,
 	if (cfg == NULL || path == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "no configuration or path given");
-	rc = vgmo__read_file(path, CONFIG_FILE_MAX, &text, &len, err, errlen);
+	rc = vgmo__read_file_ex(path, CONFIG_FILE_MAX, VGMO__READ_REGULAR,
+	                        &text, &len, err, errlen);
 	if (rc != VGMO_OK)
 		return rc;
 	rc = vgmo_config_load_string(cfg, text, len, path, err, errlen);
 	free(text);
+	/* The parser quotes the text it stopped at ("near 'root'"): from a
+	 * file that may be anything (a password file read as root), so the
+	 * position is all the message keeps. */
+	if (rc == VGMO_ERR_PARSE && err != NULL) {
+		char *near = strstr(err, " near '");
+
+		if (near != NULL)
+			*near = '\0';
+	}
 	return rc;
 }
 

@@ -275,6 +275,8 @@ vgmo_err vgmo_engine_tick(vgmo_engine *e)
 
 	pthread_mutex_lock(&e->lock);
 	c = e->cfg;
+	/* Leases run out whether or not the GPUs are watched. */
+	vgmo__workers_expire(e, now);
 	if (!e->monitoring) {
 		pthread_mutex_unlock(&e->lock);
 		return VGMO_OK;
@@ -284,7 +286,6 @@ vgmo_err vgmo_engine_tick(vgmo_engine *e)
 		rc = vgmo_engine_sample(e);
 
 	pthread_mutex_lock(&e->lock);
-	vgmo__workers_expire(e, now);
 	opt_due = c.enabled &&
 	          (e->worsened || e->last_optimize < 0 ||
 	           now - e->last_optimize >= c.optimization_interval);
@@ -307,6 +308,13 @@ vgmo_err vgmo_engine_tick(vgmo_engine *e)
 	if (clean_due)
 		vgmo__engine_cleanup(e, false, NULL);
 	return rc;
+}
+
+void vgmo_engine_set_max_clients(vgmo_engine *e, size_t max)
+{
+	pthread_mutex_lock(&e->lock);
+	e->max_leased = max;
+	pthread_mutex_unlock(&e->lock);
 }
 
 vgmo_err vgmo_engine_get_config(const vgmo_engine *e, vgmo_config *out)

@@ -84,6 +84,11 @@ typedef struct vgmo__worker {
 	bool simulated; /* run by the sim driver: the backend counts it */
 	bool unhealthy;
 	double last_seen; /* engine mono time of the last report */
+	/* History entries its reports may still add (a token bucket), and
+	 * freed bytes not in the history yet. */
+	double hist_tokens, hist_at;
+	bool hist_started;
+	uint64_t freed_unrecorded;
 	double first_seen;
 } vgmo__worker;
 
@@ -99,7 +104,10 @@ struct vgmo_engine {
 	char notice[256];
 	vgmo_clock clock;
 	bool virtual_clock;
-	double vmono, vwall0; /* the virtual clock, when in use */
+	/* The virtual clock, when in use: advanced by the writer, read by
+	 * any thread (vgmo__engine_now), hence atomic. */
+	_Atomic double vmono;
+	double vwall0;
 	unsigned ndev;
 	double prior_item; /* an items worker's prior cost per item */
 	double lease;      /* seconds */
@@ -113,8 +121,13 @@ struct vgmo_engine {
 	bool worsened; /* a status got worse since the last optimization */
 	bool monitoring;
 	double last_sample, last_optimize, last_cleanup; /* mono; < 0 never */
-	vgmo__worker **workers; /* slot == id; NULL when removed */
+	/* Slot id % nworkers (a power of two, at most half full); NULL when
+	 * free. Ids are never reused: next_id only grows. */
+	vgmo__worker **workers;
 	size_t nworkers;
+	size_t nlive, nleased;
+	size_t max_leased; /* 0: no cap on leased workers */
+	int next_id;
 	vgmo__history history;
 	vgmo_counters counters;
 	vgmo__cleanup_hook *hooks;
@@ -138,6 +151,8 @@ double vgmo__engine_wall(const vgmo_engine *e);
 
 /* Lock held. */
 vgmo__worker *vgmo__worker_get(const vgmo_engine *e, int id);
+/* Lock held: frees the worker and its slot. */
+void vgmo__worker_free(vgmo_engine *e, vgmo__worker *w);
 /* Lock held: the worker's budgets on its device under the critical and the
  * OOM thresholds; false when the device's memory is unknown. */
 bool vgmo__worker_budgets(const vgmo_engine *e, const vgmo__worker *w,
@@ -169,8 +184,9 @@ void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
  * disabled or overridden, moves its batch size through the dead band.
  * Returns true when the batch size changed. */
 bool vgmo__worker_update(vgmo_engine *e, vgmo__worker *w);
-/* Lock held: history entry for a batch size change. */
-void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
+/* Lock held: history entry for a batch size change (a client's are
+ * rate-limited). */
+void vgmo__worker_record(vgmo_engine *e, vgmo__worker *w, int old,
                          const char *action, const char *reason);
 /* Cleanup; unless `forced` (an operator asked), only on the devices where
  * emptying caches frees memory someone needs (optimize.c). */

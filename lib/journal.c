@@ -36,6 +36,33 @@ static vgmo_err rotate(const char *path, size_t rotate_bytes, char *err,
 	return VGMO_OK;
 }
 
+/* Writes all of `text`; a partial write is cut off again so that the
+ * next line starts clean (a partial line would be skipped on reading). */
+static vgmo_err write_all(int fd, const char *path, const char *text,
+                          size_t len, char *err, size_t errlen)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			vgmo_err rc = vgmo__errf(err, errlen, VGMO_ERR_IO,
+			                         "%s: write: %s", path,
+			                         strerror(errno));
+
+			if (off > 0 && ftruncate(fd, lseek(fd, 0, SEEK_END) -
+			                                     (off_t)off) != 0)
+				rc = VGMO_ERR_IO;
+			return rc;
+		}
+		off += (size_t)n;
+	}
+	return VGMO_OK;
+}
+
 /* True when the file is empty or its last byte is a newline. */
 static bool ends_with_newline(int fd)
 {
@@ -47,13 +74,39 @@ static bool ends_with_newline(int fd)
 	return pread(fd, &last, 1, sb.st_size - 1) != 1 || last == '\n';
 }
 
-vgmo_err vgmo__journal_append(const char *dir, const char *name,
-                              const json_t *line, size_t rotate_bytes,
-                              char *err, size_t errlen)
+/* Opens a state file for appending: never through a link, never blocking
+ * on a FIFO, and only a regular file. */
+static int open_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd = open(path,
+	              O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+	                      O_NONBLOCK,
+	              0640);
+
+	if (fd < 0) {
+		vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
+		           errno == ELOOP ? "is a symbolic link"
+		                          : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: not a regular file",
+		           path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+vgmo_err vgmo__journal_append_lines(const char *dir, const char *name,
+                                    json_t *const *lines, size_t nlines,
+                                    size_t rotate_bytes, char *err,
+                                    size_t errlen)
 {
 	char path[4096];
 	char *text = NULL, *grown;
-	size_t len, off = 0;
+	size_t len = 1, cap = 0, off = 0; /* text[0]: a newline, perhaps */
 	int fd = -1;
 	vgmo_err rc;
 
@@ -64,51 +117,45 @@ vgmo_err vgmo__journal_append(const char *dir, const char *name,
 	rc = rotate(path, rotate_bytes, err, errlen);
 	if (rc != VGMO_OK)
 		return rc;
-	text = json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (text == NULL)
-		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
-		                  "%s: cannot encode a line", path);
-	len = strlen(text);
-	/* Room for the newline and perhaps one in front. */
-	grown = realloc(text, len + 3);
-	if (grown == NULL) {
-		free(text);
-		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
-		                  "%s: cannot encode a line", path);
+	for (size_t i = 0; i < nlines; i++) {
+		char *one =
+		        json_dumps(lines[i], JSON_COMPACT | JSON_ENSURE_ASCII);
+		size_t n = one ? strlen(one) : 0;
+
+		if (one != NULL && len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			grown = realloc(text, cap);
+			if (grown == NULL) {
+				free(one);
+				one = NULL;
+			} else {
+				text = grown;
+			}
+		}
+		if (one == NULL) {
+			free(text);
+			return vgmo__errf(err, errlen, VGMO_ERR_NOMEM,
+			                  "%s: cannot encode a line", path);
+		}
+		memcpy(text + len, one, n);
+		len += n;
+		text[len++] = '\n';
+		free(one);
 	}
-	text = grown;
-	text[len++] = '\n';
-	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (text == NULL)
+		return VGMO_OK;
+	fd = open_regular(path, err, errlen);
 	if (fd < 0) {
-		rc = vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
-		                strerror(errno));
+		rc = VGMO_ERR_IO;
 		goto out;
 	}
 	/* A line cut by a crash (power loss, a full disk) would swallow this
 	 * one: end it first, so that only the cut line is skipped. */
-	if (!ends_with_newline(fd)) {
-		memmove(text + 1, text, len);
-		text[0] = '\n';
-		len++;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = vgmo__errf(err, errlen, VGMO_ERR_IO,
-			                "%s: write: %s", path, strerror(errno));
-			/* A partial line would be skipped on reading; cut it
-			 * off so the next line starts clean. */
-			if (off > 0 && ftruncate(fd, lseek(fd, 0, SEEK_END) -
-			                                     (off_t)off) != 0)
-				rc = VGMO_ERR_IO;
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
+	text[0] = '\n';
+	if (ends_with_newline(fd))
+		off = 1;
+	rc = write_all(fd, path, text + off, len - off, err, errlen);
+	if (rc == VGMO_OK && fsync(fd) != 0)
 		rc = vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: fsync: %s", path,
 		                strerror(errno));
 out:
@@ -118,17 +165,41 @@ out:
 	return rc;
 }
 
+vgmo_err vgmo__journal_append(const char *dir, const char *name,
+                              const json_t *line, size_t rotate_bytes,
+                              char *err, size_t errlen)
+{
+	json_t *one = (json_t *)line;
+
+	return vgmo__journal_append_lines(dir, name, &one, 1, rotate_bytes, err,
+	                                  errlen);
+}
+
 static vgmo_err read_one(const char *path, void (*fn)(const json_t *, void *),
                          void *ctx, size_t *skipped, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat sb;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	FILE *f;
 
-	if (f == NULL) {
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return VGMO_OK;
+		return vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
+		                  errno == ELOOP ? "is a symbolic link"
+		                                 : strerror(errno));
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "%s: not a regular file", path);
+	}
+	f = fdopen(fd, "r");
+	if (f == NULL) {
+		close(fd);
 		return vgmo__errf(err, errlen, VGMO_ERR_IO, "%s: %s", path,
 		                  strerror(errno));
 	}

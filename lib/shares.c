@@ -202,8 +202,13 @@ out:
 	free(oom);
 }
 
+/* One pass over the workers; each device that lost one has its budgets
+ * recomputed once at the end, so mass expiry stays linear. */
 void vgmo__workers_expire(vgmo_engine *e, double now)
 {
+	bool *lost = NULL;
+	bool any = false;
+
 	for (size_t i = 0; i < e->nworkers; i++) {
 		vgmo__worker *w = e->workers[i];
 		double since;
@@ -227,13 +232,20 @@ void vgmo__workers_expire(vgmo_engine *e, double now)
 			         since);
 			vgmo__engine_record(e, &r);
 			e->leases_expired[dev]++;
-			free(w);
-			e->workers[i] = NULL;
-			vgmo__device_budgets(e, dev);
+			vgmo__worker_free(e, w);
+			if (lost == NULL)
+				lost = calloc(e->ndev, sizeof(*lost));
+			if (lost != NULL)
+				lost[dev] = true;
+			any = true;
 		} else {
 			w->unhealthy = since > e->lease;
 		}
 	}
+	for (unsigned d = 0; any && d < e->ndev; d++)
+		if (lost == NULL || lost[d])
+			vgmo__device_budgets(e, d);
+	free(lost);
 }
 
 void vgmo__workers_fold(vgmo_engine *e)

@@ -171,7 +171,7 @@ static double vlm_step(vgmo_engine *e, unsigned dev, vlm_dev *v, int items,
 vgmo_err vgmo_engine_sim_run(vgmo_engine *e, double seconds)
 {
 	sim_driver *d = e->sim_driver;
-	double end, tick_every;
+	double end, tick_every, last_tick = -1, base;
 	vgmo_config c;
 
 	if (d == NULL || !e->virtual_clock)
@@ -185,8 +185,10 @@ vgmo_err vgmo_engine_sim_run(vgmo_engine *e, double seconds)
 
 		vgmo_engine_get_config(e, &c);
 		tick_every = c.monitoring_interval;
-		next_tick = e->last_sample < 0 ? e->vmono
-		                               : e->last_sample + tick_every;
+		/* A tick that did not sample (monitoring stopped) still
+		 * counts: the next is an interval later, not at once. */
+		base = fmax(e->last_sample, last_tick);
+		next_tick = base < 0 ? e->vmono : base + tick_every;
 		t = dev >= 0 && d->next_free[dev] < next_tick
 		            ? d->next_free[dev]
 		            : next_tick;
@@ -226,6 +228,8 @@ vgmo_err vgmo_engine_sim_run(vgmo_engine *e, double seconds)
 			    dec.cleanup)
 				e->ops->cleanup(e->bctx, (unsigned)dev);
 		}
+		if (e->vmono >= next_tick)
+			last_tick = e->vmono;
 		vgmo_engine_tick(e);
 	}
 	e->vmono = end;

@@ -74,6 +74,14 @@ vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)
 	return vgmo_engine_snapshot_ex(e, VGMO_SNAPSHOT_HISTORY, out);
 }
 
+static int by_id(const void *a, const void *b)
+{
+	int x = ((const vgmo_worker_view *)a)->id;
+	int y = ((const vgmo_worker_view *)b)->id;
+
+	return (x > y) - (x < y);
+}
+
 vgmo_err vgmo_engine_snapshot_ex(vgmo_engine *e, unsigned flags,
                                  vgmo_snapshot **out)
 {
@@ -122,6 +130,8 @@ vgmo_err vgmo_engine_snapshot_ex(vgmo_engine *e, unsigned flags,
 	}
 	s->counters = e->counters;
 	pthread_mutex_unlock(&e->lock);
+	/* Slots are reused: list in id order, oldest first. */
+	qsort(s->workers, s->nworkers, sizeof(*s->workers), by_id);
 	*out = s;
 	return VGMO_OK;
 }

@@ -113,23 +113,139 @@ fail:
 	return NULL;
 }
 
-vgmo_err vgmo__config_apply_overrides(const vgmo_config *base,
-                                      const json_t *overrides, vgmo_config *out,
-                                      char *err, size_t errlen)
+static vgmo_err apply_text(vgmo_config *c, const json_t *obj, char *err,
+                           size_t errlen)
 {
-	vgmo_config c = *base;
-	char *text = json_dumps(overrides, JSON_COMPACT);
+	char *text = json_dumps(obj, JSON_COMPACT);
 	vgmo_err rc;
 
 	if (text == NULL)
 		return VGMO_ERR_NOMEM;
-	rc = vgmo_config_load_string(&c, text, strlen(text),
+	rc = vgmo_config_load_string(c, text, strlen(text),
 	                             "saved configuration overrides", err,
 	                             errlen);
 	free(text);
+	return rc;
+}
+
+vgmo_err vgmo__config_apply_overrides(const vgmo_config *base,
+                                      json_t *overrides, vgmo_config *out,
+                                      char *err, size_t errlen)
+{
+	vgmo_config c = *base;
+	json_t *left = NULL, *one = NULL, *v;
+	const char *key;
+	void *tmp;
+	char why[512];
+	size_t len = 0;
+	bool progress = true;
+	vgmo_err rc;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	rc = apply_text(&c, overrides, why, sizeof(why));
+	if (rc != VGMO_ERR_PARSE && rc != VGMO_ERR_CONFIG)
+		goto done;
+	/* Key by key, again while any key goes in: one may need another
+	 * (warning below critical) to be valid. */
+	left = json_deep_copy(overrides);
+	if (left == NULL)
+		return VGMO_ERR_NOMEM;
+	while (progress) {
+		progress = false;
+		json_object_foreach_safe(left, tmp, key, v)
+		{
+			vgmo_config t = c;
+
+			one = json_object();
+			if (one == NULL || json_object_set(one, key, v) != 0) {
+				rc = VGMO_ERR_NOMEM;
+				goto done;
+			}
+			if (apply_text(&t, one, why, sizeof(why)) == VGMO_OK) {
+				c = t;
+				json_object_del(left, key);
+				progress = true;
+			}
+			json_decref(one);
+			one = NULL;
+		}
+	}
+	/* What is left is dropped, each with its reason. */
+	json_object_foreach(left, key, v)
+	{
+		vgmo_config t = c;
+
+		one = json_pack("{s:O}", key, v);
+		if (one == NULL) {
+			rc = VGMO_ERR_NOMEM;
+			goto done;
+		}
+		apply_text(&t, one, why, sizeof(why));
+		json_decref(one);
+		one = NULL;
+		json_object_del(overrides, key);
+		if (err != NULL && len + 1 < errlen) {
+			int n = snprintf(err + len, errlen - len, "%s%s",
+			                 len ? "; " : "", why);
+
+			if (n > 0)
+				len += (size_t)n < errlen - len
+				               ? (size_t)n
+				               : errlen - len - 1;
+		}
+	}
+	rc = VGMO_OK;
+done:
+	json_decref(one);
+	json_decref(left);
 	if (rc == VGMO_OK)
 		*out = c;
+	else if (rc != VGMO_ERR_NOMEM)
+		vgmo__errf(err, errlen, rc, "%s", why);
 	return rc;
+}
+
+typedef struct ordered {
+	vgmo__batch_override b;
+	size_t at; /* its place in the file */
+} ordered;
+
+static int by_worker(const void *x, const void *y)
+{
+	const ordered *a = x, *b = y;
+	int c = a->b.gpu != b->b.gpu ? (a->b.gpu < b->b.gpu ? -1 : 1)
+	                             : strcmp(a->b.worker, b->b.worker);
+
+	return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+/* One entry per worker and GPU, the last one in the file winning, in
+ * O(n log n). Left as it is when out of memory (duplicates are harmless:
+ * the last one found applies). */
+static void dedupe(vgmo__state *st)
+{
+	ordered *o;
+	size_t n = 0;
+
+	if (st->nbatch < 2)
+		return;
+	o = malloc(st->nbatch * sizeof(*o));
+	if (o == NULL)
+		return;
+	for (size_t i = 0; i < st->nbatch; i++)
+		o[i] = (ordered){st->batch[i], i};
+	qsort(o, st->nbatch, sizeof(*o), by_worker);
+	for (size_t i = 0; i < st->nbatch; i++) {
+		bool last = i + 1 == st->nbatch ||
+		            o[i + 1].b.gpu != o[i].b.gpu ||
+		            strcmp(o[i + 1].b.worker, o[i].b.worker) != 0;
+
+		if (last)
+			st->batch[n++] = o[i].b;
+	}
+	st->nbatch = n;
+	free(o);
 }
 
 static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
@@ -164,6 +280,16 @@ static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
 		return vgmo__errf(err, errlen, VGMO_ERR_PARSE,
 		                  "key \"epoch\": expected a whole number");
 	st->epoch = ep ? (uint32_t)json_integer_value(ep) : 0;
+	/* Room for all at once: vgmo__state_set_batch looks for the name
+	 * first, which would make a large file quadratic to load. */
+	free(st->batch);
+	st->batch = NULL;
+	st->nbatch = 0;
+	if (json_array_size(batch) > 0) {
+		st->batch = calloc(json_array_size(batch), sizeof(*st->batch));
+		if (st->batch == NULL)
+			return VGMO_ERR_NOMEM;
+	}
 	json_array_foreach(batch, i, item)
 	{
 		json_t *w = json_object_get(item, "worker");
@@ -173,18 +299,21 @@ static vgmo_err parse_state(json_t *root, vgmo__state *st, char *err,
 		if (!json_is_string(w) || !json_is_integer(g) ||
 		    !json_is_integer(n) || json_integer_value(g) < 0 ||
 		    json_integer_value(n) < 1 ||
-		    json_integer_value(n) > 1000000 ||
+		    json_integer_value(n) > VGMO_BATCH_MAX ||
 		    json_string_length(w) >= sizeof(st->batch[0].worker))
 			return vgmo__errf(
 			        err, errlen, VGMO_ERR_PARSE,
 			        "batch_size_overrides[%zu]: expected "
 			        "{\"worker\", \"gpu\", \"batch_size\"}",
 			        i);
-		if (vgmo__state_set_batch(st, json_string_value(w),
-		                          (unsigned)json_integer_value(g),
-		                          (int)json_integer_value(n)))
-			return VGMO_ERR_NOMEM;
+		vgmo__strlcpy(st->batch[st->nbatch].worker,
+		              json_string_value(w),
+		              sizeof(st->batch[st->nbatch].worker));
+		st->batch[st->nbatch].gpu = (unsigned)json_integer_value(g);
+		st->batch[st->nbatch].batch_size = (int)json_integer_value(n);
+		st->nbatch++;
 	}
+	dedupe(st);
 	return VGMO_OK;
 }
 
@@ -207,7 +336,9 @@ vgmo_err vgmo__state_load(const char *dir, vgmo__state *st, char *err,
 		                  "%s: path too long", dir);
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return VGMO_OK; /* first start */
-	rc = vgmo__read_file(path, STATE_MAX, &text, &len, why, sizeof(why));
+	rc = vgmo__read_file_ex(path, STATE_MAX,
+	                        VGMO__READ_REGULAR | VGMO__READ_NOFOLLOW, &text,
+	                        &len, why, sizeof(why));
 	if (rc != VGMO_OK)
 		return vgmo__errf(err, errlen, rc, "%s", why);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

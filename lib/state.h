@@ -69,9 +69,12 @@ vgmo_err vgmo__state_set_batch(vgmo__state *st, const char *worker,
 
 /* The keys of `eff` whose values differ from `base`, as a new object. */
 json_t *vgmo__config_diff(const vgmo_config *base, const vgmo_config *eff);
-/* base + overrides, validated; *out unchanged on error. */
+/* base + overrides, validated. A key that cannot be applied (out of range
+ * now, unknown, invalid with the others) is removed from `overrides` and
+ * its reason appended to `err` ("" when none was dropped); the rest still
+ * apply. VGMO_OK unless out of memory (then *out is unchanged). */
 vgmo_err vgmo__config_apply_overrides(const vgmo_config *base,
-                                      const json_t *overrides, vgmo_config *out,
+                                      json_t *overrides, vgmo_config *out,
                                       char *err, size_t errlen);
 
 /* Appends one line to a JSON Lines file in `dir` and fsyncs it. When the
@@ -80,6 +83,14 @@ vgmo_err vgmo__config_apply_overrides(const vgmo_config *base,
 vgmo_err vgmo__journal_append(const char *dir, const char *name,
                               const json_t *line, size_t rotate_bytes,
                               char *err, size_t errlen);
+
+/* The same for `nlines` lines at once: one write, one fsync. The file is
+ * opened without following a link or blocking on a FIFO, and must be a
+ * regular file. */
+vgmo_err vgmo__journal_append_lines(const char *dir, const char *name,
+                                    json_t *const *lines, size_t nlines,
+                                    size_t rotate_bytes, char *err,
+                                    size_t errlen);
 
 /* Calls `fn` for each parsable line of NAME.1 then NAME, oldest first;
  * returns how many lines were skipped as unparsable in *skipped. */

@@ -39,6 +39,14 @@ vgmo_err vgmo__write_file_atomic(const char *path, const void *data, size_t len,
  * caller frees. (atomic_file.c) */
 vgmo_err vgmo__read_file(const char *path, size_t max, char **out,
                          size_t *len_out, char *err, size_t errlen);
+/* The same, with VGMO__READ_* flags: REGULAR refuses anything but a
+ * regular file (a FIFO without waiting for a writer, a device);
+ * NOFOLLOW refuses a symbolic link as the last component. */
+#define VGMO__READ_REGULAR 1u
+#define VGMO__READ_NOFOLLOW 2u
+vgmo_err vgmo__read_file_ex(const char *path, size_t max, unsigned flags,
+                            char **out, size_t *len_out, char *err,
+                            size_t errlen);
 
 /* A small deterministic PRNG (splitmix64 seeding xoshiro256**). */
 typedef struct vgmo__rng {

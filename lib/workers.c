@@ -3,6 +3,7 @@
  * room, what each batch teaches their cost model (cost.c), and an items
  * worker's batch size. A tokens worker's batches are planned in tokens.c.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,64 @@
 #define RATE_ALPHA 0.3
 #define DEFAULT_TOKEN_PRIOR (256.0 * 1024) /* bytes per prompt token */
 
+/* Worker ids are never reused in an engine's life; slots are. The table
+ * has a power-of-two size and a worker sits at slot id % size: doubling
+ * the table keeps distinct slots distinct, so a lookup is one probe. */
 vgmo__worker *vgmo__worker_get(const vgmo_engine *e, int id)
 {
-	if (id < 0 || (size_t)id >= e->nworkers)
+	vgmo__worker *w;
+
+	if (id < 0 || e->nworkers == 0)
 		return NULL;
-	return e->workers[id];
+	w = e->workers[(size_t)id & (e->nworkers - 1)];
+	return w != NULL && w->id == id ? w : NULL;
+}
+
+/* Lock held: room for one more worker (the table at most half full). */
+static vgmo_err workers_reserve(vgmo_engine *e)
+{
+	size_t cap = e->nworkers ? e->nworkers * 2 : 8;
+	vgmo__worker **t;
+
+	if (e->nlive + 1 <= e->nworkers / 2)
+		return VGMO_OK;
+	t = calloc(cap, sizeof(*t));
+	if (t == NULL)
+		return VGMO_ERR_NOMEM;
+	for (size_t i = 0; i < e->nworkers; i++)
+		if (e->workers[i])
+			t[(size_t)e->workers[i]->id & (cap - 1)] =
+			        e->workers[i];
+	free(e->workers);
+	e->workers = t;
+	e->nworkers = cap;
+	return VGMO_OK;
+}
+
+/* Lock held, table reserved: the next unused id whose slot is free. */
+static vgmo_err workers_next_id(vgmo_engine *e, int *id)
+{
+	int n = e->next_id;
+
+	while (e->workers[(size_t)n & (e->nworkers - 1)] != NULL) {
+		if (n == INT_MAX)
+			return VGMO_ERR_STATE;
+		n++;
+	}
+	if (n == INT_MAX)
+		return VGMO_ERR_STATE; /* 2^31 workers in one life */
+	*id = n;
+	e->next_id = n + 1;
+	return VGMO_OK;
+}
+
+void vgmo__worker_free(vgmo_engine *e, vgmo__worker *w)
+{
+	e->workers[(size_t)w->id & (e->nworkers - 1)] = NULL;
+	e->nlive--;
+	if (w->leased)
+		e->nleased--;
+	free(w);
 }
 
 /* Initial batch size: the seed's 4, inside the configured bounds. */
@@ -123,7 +177,8 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
                                      int *id_out, bool *existed)
 {
 	double weight = sp->weight == 0 ? 1.0 : sp->weight;
-	vgmo__worker **grown, *w;
+	vgmo__worker *w;
+	int id = 0;
 	vgmo_vlm_model model;
 	bool has_model;
 	vgmo_err rc;
@@ -141,6 +196,23 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
 	for (size_t i = 0; i < e->nworkers; i++) {
 		w = e->workers[i];
 		if (w && w->gpu == sp->gpu && strcmp(w->name, sp->name) == 0) {
+			/* A client never takes over a built-in worker (the
+			 * default one, the simulated ones); it may take the
+			 * place a saved batch size keeps for its name. */
+			if (sp->leased && !w->leased &&
+			    (w->id == VGMO_DEFAULT_WORKER || w->simulated)) {
+				rc = VGMO_ERR_PERMISSION;
+				goto out;
+			}
+			if (sp->leased && !w->leased) {
+				if (e->max_leased &&
+				    e->nleased >= e->max_leased) {
+					rc = VGMO_ERR_STATE;
+					goto out;
+				}
+				w->leased = true;
+				e->nleased++;
+			}
 			w->weight = weight;
 			w->last_seen = vgmo__engine_now(e);
 			w->unhealthy = false;
@@ -154,16 +226,19 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
 			goto out;
 		}
 	}
-	w = calloc(1, sizeof(*w));
-	grown = realloc(e->workers, (e->nworkers + 1) * sizeof(*grown));
-	if (grown)
-		e->workers = grown;
-	if (w == NULL || grown == NULL) {
-		free(w);
-		rc = VGMO_ERR_NOMEM;
+	if (sp->leased && e->max_leased && e->nleased >= e->max_leased) {
+		rc = VGMO_ERR_STATE; /* as many clients as allowed */
 		goto out;
 	}
-	w->id = (int)e->nworkers;
+	rc = workers_reserve(e);
+	if (rc == VGMO_OK)
+		rc = workers_next_id(e, &id);
+	w = rc == VGMO_OK ? calloc(1, sizeof(*w)) : NULL;
+	if (w == NULL) {
+		rc = rc ? rc : VGMO_ERR_NOMEM;
+		goto out;
+	}
+	w->id = id;
 	vgmo__strlcpy(w->name, sp->name, sizeof(w->name));
 	vgmo__strlcpy(w->unit, sp->unit ? sp->unit : "items", sizeof(w->unit));
 	w->gpu = sp->gpu;
@@ -181,7 +256,9 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
 		w->model = model;
 	vgmo__overhead_init(&w->overhead);
 	vgmo__worker_init_cost(e, w, sp);
-	e->workers[e->nworkers++] = w;
+	e->workers[(size_t)id & (e->nworkers - 1)] = w;
+	e->nlive++;
+	e->nleased += w->leased;
 	if (id_out)
 		*id_out = w->id;
 	/* A newcomer shrinks the others' shares: they hear it in their
@@ -215,10 +292,10 @@ vgmo_err vgmo_engine_worker_remove(vgmo_engine *e, int id)
 	} else if (vgmo__worker_get(e, id) == NULL) {
 		rc = VGMO_ERR_NOT_FOUND;
 	} else {
-		unsigned dev = e->workers[id]->gpu;
+		vgmo__worker *w = vgmo__worker_get(e, id);
+		unsigned dev = w->gpu;
 
-		free(e->workers[id]);
-		e->workers[id] = NULL;
+		vgmo__worker_free(e, w);
 		vgmo__device_budgets(e, dev);
 	}
 	pthread_mutex_unlock(&e->lock);
@@ -493,11 +570,40 @@ bool vgmo__worker_update(vgmo_engine *e, vgmo__worker *w)
 	return true;
 }
 
-void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
+/* A client's reports may add at most HISTORY_BURST history entries at
+ * once and HISTORY_RATE a second after that (a token bucket): a flood of
+ * reports cannot flood the history, nor the disk behind it. Built-in
+ * workers are not limited. */
+#define HISTORY_BURST 20.0
+#define HISTORY_RATE 2.0
+
+static bool history_allowed(vgmo_engine *e, vgmo__worker *w)
+{
+	double now = vgmo__engine_now(e);
+
+	if (!w->leased)
+		return true;
+	if (!w->hist_started || now < w->hist_at)
+		w->hist_tokens = HISTORY_BURST;
+	else
+		w->hist_tokens = fmin(HISTORY_BURST,
+		                      w->hist_tokens + (now - w->hist_at) *
+		                                               HISTORY_RATE);
+	w->hist_started = true;
+	w->hist_at = now;
+	if (w->hist_tokens < 1.0)
+		return false;
+	w->hist_tokens -= 1.0;
+	return true;
+}
+
+void vgmo__worker_record(vgmo_engine *e, vgmo__worker *w, int old,
                          const char *action, const char *reason)
 {
 	vgmo_result r = {0};
 
+	if (!history_allowed(e, w))
+		return;
 	r.success = true;
 	snprintf(r.action_taken, sizeof(r.action_taken), "%s", action);
 	r.memory_freed_mb = -1;
@@ -509,12 +615,19 @@ void vgmo__worker_record(vgmo_engine *e, const vgmo__worker *w, int old,
 	vgmo__engine_record(e, &r);
 }
 
-/* The cleanup it released, as the worker reports it. */
-static void record_freed(vgmo_engine *e, const vgmo__worker *w, uint64_t freed)
+/* The cleanup it released, as the worker reports it: counted at once, in
+ * the history when the rate allows (what was held back goes with the next
+ * entry). */
+static void record_freed(vgmo_engine *e, vgmo__worker *w, uint64_t freed)
 {
 	vgmo_result fr = {0};
 
 	e->counters.freed_bytes += freed;
+	w->freed_unrecorded += freed;
+	if (!history_allowed(e, w))
+		return;
+	freed = w->freed_unrecorded;
+	w->freed_unrecorded = 0;
 	fr.success = true;
 	snprintf(fr.action_taken, sizeof(fr.action_taken), "%s",
 	         VGMO_ACTION_MEMORY_CLEANUP);

@@ -285,14 +285,13 @@ static void on_config(void *ctx, const http_request *req, http_response *res)
 			api_send_error(res, &e);
 			return;
 		}
-		/* Keys not given keep their values; all or nothing. */
-		rc = vgmo_config_load_string(&cfg, req->body, req->body_len,
-		                             API_SOURCE, err, sizeof(err));
-		if (rc == VGMO_OK) {
-			api_who(req, who, sizeof(who));
-			rc = daemon_set_config(ctx, &cfg, who, err,
-			                       sizeof(err));
-		}
+		/* Keys not given keep their values; all or nothing; read,
+		 * merged and saved under one lock, so that two PUTs at once
+		 * both count. */
+		api_who(req, who, sizeof(who));
+		rc = daemon_patch_config(ctx, req->body, req->body_len,
+		                         API_SOURCE, who, &cfg, err,
+		                         sizeof(err));
 		if (rc != VGMO_OK) {
 			api_error_from_config(&e, rc, err);
 			api_send_error(res, &e);

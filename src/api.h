@@ -5,11 +5,12 @@
  *   main listener (--listen):          /, /metrics, /v1/..., /health, /ready
  *   health listener (--health-listen): /health, /ready
  *
- * Usage in cmd_serve.c:
- *   http_server_start(&srv, listen, cert, key, api_main_routes, daemon,
+ * Usage in cmd_serve.c (the listeners are bound before the daemon starts):
+ *   http_server_start(&srv, &listener, cert, key, api_main_routes, daemon,
  *                     bound, sizeof(bound), err, sizeof(err));
- *   http_server_start(&hsrv, health_listen, NULL, NULL, api_health_routes,
- *                     daemon, hbound, sizeof(hbound), err, sizeof(err));
+ *   http_server_start(&hsrv, &health_listener, NULL, NULL,
+ *                     api_health_routes, daemon, hbound, sizeof(hbound), err,
+ *                     sizeof(err));
  */
 #ifndef VGMO_SRC_API_H
 #define VGMO_SRC_API_H

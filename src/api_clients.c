@@ -3,6 +3,8 @@
  * batch reports, leases, listing and leaving, under /v1/clients.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 #include "api.h"
 #include "api_util.h"
 #include "client_parse.h"
+#include "client_secret.h"
 
 /* ------------------------------------------------------------- reading */
 
@@ -61,7 +64,8 @@ static json_t *client_json(vgmo_daemon *d, const vgmo_snapshot *s,
 	json_object_set_new(m, "ceiling",
 	                    w->model.ceiling ? json_integer(w->model.ceiling)
 	                                     : json_null());
-	json_object_set_new(o, "id", json_integer(daemon_client_id(d, w->id)));
+	json_object_set_new(
+	        o, "id", json_integer((json_int_t)daemon_client_id(d, w->id)));
 	json_object_set_new(o, "name", api_text(w->name));
 	json_object_set_new(o, "gpu", json_integer(w->gpu));
 	json_object_set_new(o, "uuid", g ? api_text(g->uuid) : json_null());
@@ -108,10 +112,11 @@ static const vgmo_worker_view *find_client(const vgmo_snapshot *s, int id)
 }
 
 static void send_client(vgmo_daemon *d, int id, unsigned status,
-                        http_response *res)
+                        const char *secret, http_response *res)
 {
 	vgmo_snapshot *s;
 	const vgmo_worker_view *w;
+	json_t *o;
 
 	if (vgmo_engine_snapshot_ex(daemon_engine(d), 0, &s) != VGMO_OK) {
 		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
@@ -120,9 +125,58 @@ static void send_client(vgmo_daemon *d, int id, unsigned status,
 	w = find_client(s, id);
 	if (w == NULL)
 		api_fail(res, VGMO_ERR_NOT_FOUND, NULL, "no such client");
-	else
-		api_send_json(res, status, client_json(d, s, w));
+	else {
+		o = client_json(d, s, w);
+		if (secret != NULL)
+			json_object_set_new(o, "secret", json_string(secret));
+		api_send_json(res, status, o);
+	}
 	vgmo_snapshot_free(s);
+}
+
+/* ---------------------------------------------------------------- trust */
+
+/* The operator's token, or client `worker`'s own secret; 401 if neither. */
+static bool client_authorized(vgmo_daemon *d, const http_request *req,
+                              int worker, http_response *res)
+{
+	api_error e;
+
+	if (daemon_operator_ok(d, http_request_header(req, "Authorization")) ||
+	    daemon_client_secret_ok(
+	            d, worker, http_request_header(req, CLIENT_SECRET_HEADER)))
+		return true;
+	api_error_set(&e, 401, NULL,
+	              "this call needs the client's secret (header "
+	              "'" CLIENT_SECRET_HEADER
+	              "', from its registration) or the "
+	              "operator's token");
+	api_send_error(res, &e);
+	return false;
+}
+
+static bool live_id(vgmo_daemon *d, int worker)
+{
+	vgmo_worker_view w;
+
+	return worker >= 0 &&
+	       vgmo_engine_worker_view(daemon_engine(d), worker, &w, NULL) ==
+	               VGMO_OK &&
+	       w.leased;
+}
+
+/* The client of that name on that GPU that reports within its lease, or
+ * -1: a worker that crashed may take its name back after one lease. */
+static int live_client(const vgmo_snapshot *s, const char *name, unsigned gpu)
+{
+	for (size_t i = 0; i < vgmo_snapshot_worker_count(s); i++) {
+		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
+
+		if (w->leased && w->healthy && w->gpu == gpu &&
+		    strcmp(w->name, name) == 0)
+			return w->id;
+	}
+	return -1;
 }
 
 /* ------------------------------------------------------------ register */
@@ -165,6 +219,7 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 	api_error e;
 	double token_bytes = 0;
 	bool existed = false;
+	char secret[CLIENT_SECRET_LEN + 1];
 	int id;
 	vgmo_err rc;
 
@@ -185,6 +240,27 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 	                vgmo_snapshot_gpu(s, sp.gpu)->memory_total, &sp,
 	                &token_bytes, &e) != VGMO_OK)
 		goto refuse;
+	if (sp.weight > daemon_max_client_weight(d)) {
+		api_error_set(&e, 400, "weight",
+		              "key \"weight\": %g is above the daemon's "
+		              "max_client_weight (%g)",
+		              sp.weight, daemon_max_client_weight(d));
+		goto refuse;
+	}
+	/* A live client's name is taken: only it (its secret) or the
+	 * operator may register it again. */
+	id = live_client(s, sp.name, sp.gpu);
+	if (id >= 0 &&
+	    !daemon_operator_ok(d, http_request_header(req, "Authorization")) &&
+	    !daemon_client_secret_ok(
+	            d, id, http_request_header(req, CLIENT_SECRET_HEADER))) {
+		api_error_set(&e, 409, "name",
+		              "key \"name\": a live client is registered as "
+		              "\"%s\" on GPU %u; registering it again needs "
+		              "its secret (header '" CLIENT_SECRET_HEADER "')",
+		              sp.name, sp.gpu);
+		goto refuse;
+	}
 	sp.leased = true;
 	sp.padding = c.padding;
 	sp.pid = c.pid;
@@ -193,18 +269,34 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 	if (strcmp(sp.unit, "tokens") == 0 && c.model[0] != '\0')
 		sp.model = c.model;
 	rc = vgmo_engine_worker_register(daemon_engine(d), &sp, &id, &existed);
+	if (rc == VGMO_ERR_PERMISSION) {
+		api_error_set(&e, 409, "name",
+		              "key \"name\": \"%s\" is a built-in worker's "
+		              "name on GPU %u",
+		              sp.name, sp.gpu);
+		goto refuse;
+	}
+	if (rc == VGMO_ERR_STATE) {
+		api_error_set(&e, 429, NULL,
+		              "too many clients: this daemon takes at most its "
+		              "--max-clients; try again when one leaves");
+		goto refuse;
+	}
 	if (rc != VGMO_OK) {
 		api_fail(res, rc, NULL, "cannot register the client");
 		goto out;
 	}
+	daemon_client_secret(d, id, secret);
+	if (!existed)
+		daemon_client_added(d, id, sp.name, sp.gpu);
 	if (token_bytes > 0 && strcmp(sp.unit, "tokens") == 0 && !existed &&
 	    sp.model == NULL)
 		vgmo_engine_set_unit_prior(daemon_engine(d), id, sp.prior_fixed,
 		                           token_bytes);
 	daemon_log_info(d, existed ? "client resumed" : "client registered",
-	                "id=%d gpu=%u peer=%s", daemon_client_id(d, id), sp.gpu,
-	                req->peer);
-	send_client(d, id, existed ? 200 : 201, res);
+	                "id=%" PRId64 " gpu=%u peer=%s",
+	                daemon_client_id(d, id), sp.gpu, req->peer);
+	send_client(d, id, existed ? 200 : 201, secret, res);
 	goto out;
 refuse:
 	api_send_error(res, &e);
@@ -314,6 +406,9 @@ void api_on_clients(void *ctx, const http_request *req, http_response *res)
 			on_register(d, req, res);
 		return;
 	}
+	/* Who is registered is the operator's to read, where there is one. */
+	if (!api_authorized_read(d, req, res))
+		return;
 	if (vgmo_engine_snapshot_ex(daemon_engine(d), 0, &s) != VGMO_OK) {
 		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 		return;
@@ -335,14 +430,18 @@ void api_on_client(void *ctx, const http_request *req, http_response *res)
 	vgmo_daemon *d = ctx;
 	const char *rest = req->path + strlen("/v1/clients/");
 	char *end;
-	long id = strtol(rest, &end, 10);
-	bool report = strcmp(end, "/report") == 0;
-	bool fit = strcmp(end, "/fit") == 0, plan = strcmp(end, "/plan") == 0;
-	bool post = report || fit || plan;
+	long long id;
+	bool report, fit, plan, post;
 	api_error e;
 	int worker;
 
-	if (end == rest || id < 0 || id > 1000000000L ||
+	errno = 0;
+	id = strtoll(rest, &end, 10);
+	report = strcmp(end, "/report") == 0;
+	fit = strcmp(end, "/fit") == 0;
+	plan = strcmp(end, "/plan") == 0;
+	post = report || fit || plan;
+	if (end == rest || id < 0 || errno == ERANGE ||
 	    (*end != '\0' && !post) || !isdigit((unsigned char)rest[0])) {
 		api_error_set(&e, 404, NULL, "no such path");
 		api_send_error(res, &e);
@@ -355,9 +454,27 @@ void api_on_client(void *ctx, const http_request *req, http_response *res)
 		api_send_error(res, &e);
 		return;
 	}
-	if (!api_authorized(d, req, res))
-		return;
 	worker = daemon_client_worker(d, id);
+	/* An id of an earlier run or a client that left: 404 first, so that
+	 * the client knows to register again. */
+	if (!live_id(d, worker)) {
+		api_fail(
+		        res, VGMO_ERR_NOT_FOUND, NULL,
+		        "no such client (its lease may have expired): register "
+		        "again");
+		return;
+	}
+	/* Reading one client is open as the list is; acting for it needs
+	 * its secret or the operator's token. */
+	if (req->method == HTTP_GET || req->method == HTTP_HEAD) {
+		if (!daemon_client_secret_ok(
+		            d, worker,
+		            http_request_header(req, CLIENT_SECRET_HEADER)) &&
+		    !api_authorized_read(d, req, res))
+			return;
+	} else if (!client_authorized(d, req, worker, res)) {
+		return;
+	}
 	if (report) {
 		on_report(d, worker, req, res);
 	} else if (fit) {
@@ -379,10 +496,10 @@ void api_on_client(void *ctx, const http_request *req, http_response *res)
 			         "no such client");
 			return;
 		}
-		daemon_log_info(d, "client left", "id=%ld peer=%s", id,
+		daemon_log_info(d, "client left", "id=%lld peer=%s", id,
 		                req->peer);
 		res->status = 204;
 	} else {
-		send_client(d, worker, 200, res);
+		send_client(d, worker, 200, NULL, res);
 	}
 }

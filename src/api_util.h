@@ -23,6 +23,10 @@ void api_fail(http_response *res, vgmo_err rc, const char *field,
 void api_send_bool(http_response *res, const char *key, bool v);
 /* "api:<peer>", for the audit log. */
 void api_who(const http_request *r, char *who, size_t size);
+/* The token for a read, whatever the method (where one is set); 401
+ * sent if missing. */
+bool api_authorized_read(vgmo_daemon *d, const http_request *r,
+                         http_response *res);
 /* True when the request may go on; otherwise answers 401. */
 bool api_authorized(vgmo_daemon *d, const http_request *r, http_response *res);
 

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "client.h"
@@ -112,6 +113,16 @@ int cmd_export_config(int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (a.file != NULL) {
+		struct stat sb;
+
+		/* The file is replaced by a rename: never over a device node,
+		 * a FIFO or a link (as root, /dev/null would be lost). */
+		if (lstat(a.file, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+			rc = cli_fail("%s: not a regular file; refusing to "
+			              "replace it",
+			              a.file);
+			goto out;
+		}
 		e = vgmo_config_save_file(&cfg, a.file, err, sizeof(err));
 		if (e != VGMO_OK)
 			rc = cli_fail("%s", err[0] ? err : vgmo_strerror(e));

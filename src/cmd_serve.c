@@ -5,9 +5,11 @@
  * SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -19,6 +21,7 @@
 #define DEFAULT_LISTEN "127.0.0.1:8080"
 #define DEFAULT_HEALTH "127.0.0.1:8081"
 #define DEFAULT_STATE_DIR "/var/lib/vgmo"
+#define HEALTH_IDLE_TIMEOUT_S 5
 
 enum {
 	OPT_LISTEN = 1,
@@ -28,7 +31,9 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_LOG_LEVEL,
-	OPT_LEASE
+	OPT_LEASE,
+	OPT_MAX_CLIENTS,
+	OPT_MAX_CLIENT_WEIGHT
 };
 
 static const cli_option serve_options[] = {
@@ -51,6 +56,13 @@ static const cli_option serve_options[] = {
          "a client silent this long is unhealthy, twice as long dropped "
          "(default 30)",
          OPT_LEASE},
+        {"max-clients", "N",
+         "registered clients at most; more are refused with 429 "
+         "(default 1024)",
+         OPT_MAX_CLIENTS},
+        {"max-client-weight", "W",
+         "the largest weight a client may register with (default 100)",
+         OPT_MAX_CLIENT_WEIGHT},
         {NULL, NULL, NULL, 0}};
 
 static const cli_group serve_groups[] = {
@@ -65,6 +77,8 @@ struct serve_args {
 	const char *listen, *health, *state_dir, *token_file;
 	const char *tls_cert, *tls_key;
 	vgmo_log_level level;
+	long max_clients;
+	double max_client_weight;
 	bool help;
 };
 
@@ -102,6 +116,24 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 			                       "between 0.1 and 86400",
 			                       value);
 		break;
+	case OPT_MAX_CLIENTS:
+		if (!cli_parse_long(value, 1, 1000000, &a->max_clients))
+			return cli_usage_error(cmd,
+			                       "invalid --max-clients '%s': "
+			                       "expected an integer from 1 to "
+			                       "1000000",
+			                       value);
+		break;
+	case OPT_MAX_CLIENT_WEIGHT:
+		if (!cli_parse_double(value, &a->max_client_weight) ||
+		    !(a->max_client_weight > 0) || a->max_client_weight > 1e6)
+			return cli_usage_error(
+			        cmd,
+			        "invalid --max-client-weight "
+			        "'%s': expected a number greater "
+			        "than 0, at most 1000000",
+			        value);
+		break;
 	case OPT_LOG_LEVEL:
 		if (!vgmo_log_parse_level(value, &a->level))
 			return cli_usage_error(
@@ -128,6 +160,8 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	if (a->state_dir == NULL || a->state_dir[0] == '\0')
 		a->state_dir = DEFAULT_STATE_DIR;
 	a->level = VGMO_LOG_INFO;
+	a->max_clients = DAEMON_MAX_CLIENTS;
+	a->max_client_weight = DAEMON_MAX_CLIENT_WEIGHT;
 	rc = cli_parse_args(argc, argv, serve_groups, on_option, NULL, a,
 	                    &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
@@ -160,25 +194,87 @@ static int parse_args(struct serve_args *a, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-/* Waits for SIGTERM/SIGINT (returns) and handles SIGHUP (reloads). */
-static void wait_for_signals(vgmo_daemon *d, const sigset_t *set)
+/* A secret that others on the host can read is logged (not refused: a
+ * mounted secret may have its own rules). */
+static void warn_if_readable(vgmo_log *log, const char *path, const char *what)
 {
+	struct stat sb;
+	char q[600];
+
+	if (path != NULL && stat(path, &sb) == 0 && (sb.st_mode & 0077))
+		vgmo_log_write(log, VGMO_LOG_WARN,
+		               "a secret file is readable "
+		               "by others: chmod 600 it",
+		               "what=%s file=%s mode=%04o", what,
+		               vgmo_log_quote(path, q, sizeof(q)),
+		               (unsigned)(sb.st_mode & 07777));
+}
+
+/* Signals go to one thread from the start: a SIGTERM during start-up
+ * ends the process at once (every state write is atomic, and the next
+ * start removes a temp file a write left); later ones are handed to the
+ * main thread, which stops cleanly or reloads. */
+typedef struct signals {
+	sigset_t set;
+	vgmo_log *log;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool ready; /* start-up is over */
+	bool stop, reload;
+	int stop_sig;
+} signals;
+
+static void *signal_main(void *arg)
+{
+	signals *g = arg;
 	int sig;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
+		if (sigwait(&g->set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP) {
-			vgmo_log_write(d->log, VGMO_LOG_INFO,
-			               "SIGHUP: reloading the configuration",
-			               NULL);
-			daemon_reload(d);
-			continue;
+		pthread_mutex_lock(&g->lock);
+		if (sig != SIGHUP && !g->ready) {
+			pthread_mutex_unlock(&g->lock);
+			vgmo_log_write(g->log, VGMO_LOG_INFO,
+			               "stopping during start-up", "signal=%s",
+			               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+			_exit(CLI_EXIT_OK);
 		}
-		vgmo_log_write(d->log, VGMO_LOG_INFO, "stopping", "signal=%s",
-		               sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		return;
+		if (sig == SIGHUP) {
+			g->reload = true; /* after start-up, if during it */
+		} else {
+			g->stop = true;
+			g->stop_sig = sig;
+		}
+		pthread_cond_signal(&g->cond);
+		pthread_mutex_unlock(&g->lock);
+		if (sig != SIGHUP)
+			return NULL;
 	}
+}
+
+/* Returns when asked to stop; reloads on SIGHUP meanwhile. */
+static void wait_for_signals(vgmo_daemon *d, signals *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->ready = true;
+	for (;;) {
+		while (!g->stop && !g->reload)
+			pthread_cond_wait(&g->cond, &g->lock);
+		if (g->stop)
+			break;
+		g->reload = false;
+		pthread_mutex_unlock(&g->lock);
+		vgmo_log_write(d->log, VGMO_LOG_INFO,
+		               "SIGHUP: reloading the configuration", NULL);
+		daemon_reload(d);
+		pthread_mutex_lock(&g->lock);
+	}
+	pthread_mutex_unlock(&g->lock);
+	vgmo_log_write(d->log, VGMO_LOG_INFO, "stopping", "signal=%s",
+	               g->stop_sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	pthread_join(g->thread, NULL);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -186,10 +282,12 @@ int cmd_serve(int argc, char **argv)
 	struct serve_args a;
 	vgmo_daemon *d = NULL;
 	http_server *main_srv = NULL, *health_srv = NULL;
+	http_listener main_l = {.fd = -1}, health_l = {.fd = -1};
 	vgmo_log log = {VGMO_LOG_INFO, stderr};
 	char err[512], q[600], bound[HTTP_ADDR_MAX], hbound[HTTP_ADDR_MAX];
 	const char *scheme;
-	sigset_t set;
+	signals g = {.log = &log};
+	bool watching = false;
 	int rc = parse_args(&a, argc, argv);
 
 	if (rc != CLI_EXIT_OK)
@@ -205,17 +303,39 @@ int cmd_serve(int argc, char **argv)
 	}
 	log.level = a.level;
 	/* Every thread created from here on inherits the blocked set, so
-	 * only sigwait below sees these signals. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	 * only the signal thread sees these signals. */
+	sigemptyset(&g.set);
+	sigaddset(&g.set, SIGTERM);
+	sigaddset(&g.set, SIGINT);
+	sigaddset(&g.set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &g.set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&g.lock, NULL);
+	pthread_cond_init(&g.cond, NULL);
+	if (pthread_create(&g.thread, NULL, signal_main, &g) != 0) {
+		rc = cli_fail("cannot start the signal thread");
+		goto out;
+	}
+	watching = true;
 
+	/* The addresses first: a daemon that cannot serve touches no
+	 * state. */
+	if (http_listener_open(&main_l, a.listen, err, sizeof(err)) !=
+	            VGMO_OK ||
+	    http_listener_open(&health_l, a.health, err, sizeof(err)) !=
+	            VGMO_OK) {
+		rc = cli_fail("%s", err);
+		goto out;
+	}
+	/* Probes are one short request: a connection silent for 5 s on the
+	 * health listener is cut, so slow ones cannot keep liveness out. */
+	health_l.idle_timeout_s = HEALTH_IDLE_TIMEOUT_S;
+	warn_if_readable(&log, a.tls_key, "the TLS key file");
 	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return cli_fail("out of memory");
+	if (d == NULL) {
+		rc = cli_fail("out of memory");
+		goto out;
+	}
 	err[0] = '\0';
 	if (daemon_init(d, &a.engine, a.state_dir, a.token_file, &log, err,
 	                sizeof(err)) != VGMO_OK) {
@@ -223,14 +343,16 @@ int cmd_serve(int argc, char **argv)
 		rc = err[0] ? cli_fail("%s", err) : CLI_EXIT_FAILURE;
 		goto out;
 	}
+	d->max_client_weight = a.max_client_weight;
+	vgmo_engine_set_max_clients(d->engine, (size_t)a.max_clients);
 	if (daemon_start_loop(d) != VGMO_OK) {
 		rc = cli_fail("cannot start the monitoring loop");
 		goto out;
 	}
-	if (http_server_start(&main_srv, a.listen, a.tls_cert, a.tls_key,
+	if (http_server_start(&main_srv, &main_l, a.tls_cert, a.tls_key,
 	                      api_main_routes, d, bound, sizeof(bound), err,
 	                      sizeof(err)) != VGMO_OK ||
-	    http_server_start(&health_srv, a.health, NULL, NULL,
+	    http_server_start(&health_srv, &health_l, NULL, NULL,
 	                      api_health_routes, d, hbound, sizeof(hbound), err,
 	                      sizeof(err)) != VGMO_OK) {
 		rc = cli_fail("%s", err);
@@ -250,12 +372,22 @@ int cmd_serve(int argc, char **argv)
 	               vgmo_engine_backend(d->engine), bound, hbound,
 	               vgmo_log_quote(a.state_dir, q, sizeof(q)),
 	               d->token ? "token" : "none", a.tls_cert ? "on" : "off");
-	wait_for_signals(d, &set);
+	wait_for_signals(d, &g);
+	watching = false;
 	rc = CLI_EXIT_OK;
 out:
+	if (watching) {
+		pthread_cancel(g.thread);
+		pthread_join(g.thread, NULL);
+	}
 	http_server_stop(main_srv);
 	http_server_stop(health_srv);
-	daemon_shutdown(d);
+	http_listener_close(&main_l);
+	http_listener_close(&health_l);
+	if (d != NULL)
+		daemon_shutdown(d);
 	free(d);
+	pthread_cond_destroy(&g.cond);
+	pthread_mutex_destroy(&g.lock);
 	return rc;
 }

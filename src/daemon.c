@@ -4,13 +4,17 @@
  * and liveness.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon_internal.h"
 #include "result_json.h"
@@ -30,14 +34,14 @@ vgmo_engine *daemon_engine(vgmo_daemon *d)
 	return d->engine;
 }
 
-int daemon_client_id(vgmo_daemon *d, int worker)
+int64_t daemon_client_id(vgmo_daemon *d, int worker)
 {
 	return d->id_base + worker;
 }
 
-int daemon_client_worker(vgmo_daemon *d, long id)
+int daemon_client_worker(vgmo_daemon *d, int64_t id)
 {
-	return id > d->id_base && id - d->id_base < (1 << 20)
+	return id > d->id_base && id - d->id_base <= INT32_MAX
 	               ? (int)(id - d->id_base)
 	               : -1;
 }
@@ -62,40 +66,47 @@ void daemon_log_info(vgmo_daemon *d, const char *msg, const char *fmt, ...)
 
 /* ------------------------------------------------------------- history */
 
-/* Writes results recorded since the last call to history.jsonl. */
+/* Writes results recorded since the last call to history.jsonl, a batch
+ * at a time (one write, one fsync each); the loop is alive after each. */
 static void flush_history(vgmo_daemon *d)
 {
 	vgmo_result buf[HISTORY_BATCH];
+	json_t *lines[HISTORY_BATCH];
 	uint64_t next;
-	size_t n;
+	size_t n, k;
 	char err[256];
+	vgmo_err rc;
 
 	while ((n = vgmo_engine_history_since(d->engine, d->history_seq, buf,
 	                                      HISTORY_BATCH, &next)) > 0) {
-		for (size_t i = 0; i < n; i++) {
-			json_t *j = vgmo__result_to_json(&buf[i]);
-			vgmo_err rc =
-			        j ? vgmo__journal_append(
-			                    d->state_dir, VGMO__HISTORY_FILE, j,
-			                    HISTORY_ROTATE, err, sizeof(err))
-			          : VGMO_ERR_NOMEM;
-
-			json_decref(j);
-			if (rc != VGMO_OK) {
-				/* Keep serving; say it once until it mends. */
-				if (!d->history_failing) {
-					char q[300];
-
-					vgmo_log_write(
-					        d->log, VGMO_LOG_ERROR,
-					        "cannot write history",
-					        "error=%s",
-					        vgmo_log_quote(err, q,
-					                       sizeof(q)));
-				}
-				d->history_failing = true;
-				return;
+		rc = VGMO_OK;
+		for (k = 0; k < n; k++) {
+			lines[k] = vgmo__result_to_json(&buf[k]);
+			if (lines[k] == NULL) {
+				rc = VGMO_ERR_NOMEM;
+				snprintf(err, sizeof(err), "out of memory");
+				break;
 			}
+		}
+		if (rc == VGMO_OK)
+			rc = vgmo__journal_append_lines(
+			        d->state_dir, VGMO__HISTORY_FILE, lines, n,
+			        HISTORY_ROTATE, err, sizeof(err));
+		for (size_t i = 0; i < k; i++)
+			json_decref(lines[i]);
+		atomic_store(&d->heartbeat_ms, mono_ms());
+		if (rc != VGMO_OK) {
+			/* Keep serving; say it once until it mends. */
+			if (!d->history_failing) {
+				char q[300];
+
+				vgmo_log_write(
+				        d->log, VGMO_LOG_ERROR,
+				        "cannot write history", "error=%s",
+				        vgmo_log_quote(err, q, sizeof(q)));
+			}
+			d->history_failing = true;
+			return;
 		}
 		if (d->history_failing)
 			vgmo_log_write(d->log, VGMO_LOG_INFO,
@@ -112,6 +123,29 @@ static void restore_one(const json_t *line, void *ctx)
 
 	if (vgmo__result_from_json(line, &r, NULL, 0) == VGMO_OK)
 		vgmo_engine_history_restore(d->engine, &r);
+}
+
+/* Loop thread: runs the optimizations operators asked for since the last
+ * pass, once for all of them. */
+static void serve_optimize(vgmo_daemon *d)
+{
+	vgmo_result r;
+	uint64_t upto;
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->wake_lock);
+	upto = d->opt_asked;
+	pthread_mutex_unlock(&d->wake_lock);
+	if (upto == d->opt_done)
+		return;
+	memset(&r, 0, sizeof(r));
+	rc = vgmo_engine_optimize(d->engine, true, &r);
+	pthread_mutex_lock(&d->wake_lock);
+	d->opt_result = r;
+	d->opt_rc = rc;
+	d->opt_done = upto;
+	pthread_cond_broadcast(&d->opt_cond);
+	pthread_mutex_unlock(&d->wake_lock);
 }
 
 /* ---------------------------------------------------------------- loop */
@@ -133,6 +167,7 @@ static void *loop_main(void *arg)
 		else
 			vgmo_engine_tick(d->engine);
 		last = now;
+		serve_optimize(d);
 		flush_history(d);
 		atomic_store(&d->heartbeat_ms, mono_ms());
 
@@ -143,7 +178,7 @@ static void *loop_main(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		if (!d->stop)
+		if (!d->stop && d->opt_asked == d->opt_done)
 			pthread_cond_timedwait(&d->wake, &d->wake_lock, &until);
 		stop = d->stop;
 		pthread_mutex_unlock(&d->wake_lock);
@@ -151,6 +186,10 @@ static void *loop_main(void *arg)
 			break;
 	}
 	flush_history(d);
+	/* Whoever still waits for an optimization hears that it stopped. */
+	pthread_mutex_lock(&d->wake_lock);
+	pthread_cond_broadcast(&d->opt_cond);
+	pthread_mutex_unlock(&d->wake_lock);
 	return NULL;
 }
 
@@ -329,6 +368,24 @@ vgmo_err daemon_set_config(vgmo_daemon *d, const vgmo_config *cfg,
 	return rc;
 }
 
+vgmo_err daemon_patch_config(vgmo_daemon *d, const char *body, size_t len,
+                             const char *source, const char *who,
+                             vgmo_config *out, char *err, size_t errlen)
+{
+	vgmo_config c;
+	vgmo_err rc;
+
+	pthread_mutex_lock(&d->admin);
+	vgmo_engine_get_config(d->engine, &c);
+	rc = vgmo_config_load_string(&c, body, len, source, err, errlen);
+	if (rc == VGMO_OK)
+		rc = set_config_locked(d, &c, who, err, errlen);
+	if (rc == VGMO_OK)
+		*out = c;
+	pthread_mutex_unlock(&d->admin);
+	return rc;
+}
+
 vgmo_err daemon_set_enabled(vgmo_daemon *d, bool enabled, const char *who,
                             char *err, size_t errlen)
 {
@@ -449,11 +506,21 @@ out:
 vgmo_err daemon_optimize(vgmo_daemon *d, const char *who, vgmo_result *out)
 {
 	char q[128], aq[64];
+	uint64_t ticket;
 	vgmo_err rc;
 
-	pthread_mutex_lock(&d->admin);
-	rc = vgmo_engine_optimize(d->engine, true, out);
-	pthread_mutex_unlock(&d->admin);
+	pthread_mutex_lock(&d->wake_lock);
+	ticket = ++d->opt_asked;
+	pthread_cond_broadcast(&d->wake);
+	while (d->opt_done < ticket && d->loop_started && !d->stop)
+		pthread_cond_wait(&d->opt_cond, &d->wake_lock);
+	if (d->opt_done >= ticket) {
+		*out = d->opt_result;
+		rc = d->opt_rc;
+	} else {
+		rc = VGMO_ERR_STATE; /* stopping */
+	}
+	pthread_mutex_unlock(&d->wake_lock);
 	vgmo_log_write(d->log, VGMO_LOG_INFO, "optimization requested",
 	               "who=%s action=%s", vgmo_log_quote(who, q, sizeof(q)),
 	               vgmo_log_quote(out->action_taken, aq, sizeof(aq)));
@@ -481,6 +548,28 @@ bool daemon_token_ok(vgmo_daemon *d, const char *header)
 	return diff == 0;
 }
 
+bool daemon_operator_ok(vgmo_daemon *d, const char *header)
+{
+	return d->token != NULL && daemon_token_ok(d, header);
+}
+
+void daemon_client_secret(vgmo_daemon *d, int worker, char *out)
+{
+	client_secret_make(&d->secret_key, daemon_client_id(d, worker), out);
+}
+
+bool daemon_client_secret_ok(vgmo_daemon *d, int worker, const char *given)
+{
+	return worker >= 0 &&
+	       client_secret_ok(&d->secret_key, daemon_client_id(d, worker),
+	                        given);
+}
+
+double daemon_max_client_weight(vgmo_daemon *d)
+{
+	return d->max_client_weight;
+}
+
 /* -------------------------------------------------------- set up, down */
 
 static vgmo_err read_token(const char *path, char **out, char *err,
@@ -488,7 +577,8 @@ static vgmo_err read_token(const char *path, char **out, char *err,
 {
 	char *text = NULL;
 	size_t len = 0;
-	vgmo_err rc = vgmo__read_file(path, 4096, &text, &len, err, errlen);
+	vgmo_err rc = vgmo__read_file_ex(path, 4096, VGMO__READ_REGULAR, &text,
+	                                 &len, err, errlen);
 
 	if (rc != VGMO_OK)
 		return rc;
@@ -506,26 +596,59 @@ static vgmo_err read_token(const char *path, char **out, char *err,
 	return VGMO_OK;
 }
 
+/* The saved batch size of a worker; 0 when none. Admin lock held. */
+static int saved_batch(const vgmo_daemon *d, const char *name, unsigned gpu)
+{
+	for (size_t i = 0; i < d->state.nbatch; i++)
+		if (d->state.batch[i].gpu == gpu &&
+		    strcmp(d->state.batch[i].worker, name) == 0)
+			return d->state.batch[i].batch_size;
+	return 0;
+}
+
+static void apply_saved_batch(vgmo_daemon *d, int id, const char *name,
+                              int size)
+{
+	char err[256], q[300], wq[96];
+
+	if (vgmo_engine_set_batch_size(d->engine, id, size, err, sizeof(err)) !=
+	    VGMO_OK)
+		vgmo_log_write(d->log, VGMO_LOG_WARN,
+		               "saved batch size not restored",
+		               "worker=%s error=%s",
+		               vgmo_log_quote(name, wq, sizeof(wq)),
+		               vgmo_log_quote(err, q, sizeof(q)));
+}
+
+/* Saved batch sizes of the workers that exist at start (the built-in
+ * ones); a client's is applied when it registers (daemon_client_added).
+ * Linear in the saved state, whatever its size. */
 static void restore_batch_sizes(vgmo_daemon *d)
 {
-	for (size_t i = 0; i < d->state.nbatch; i++) {
-		const vgmo__batch_override *b = &d->state.batch[i];
-		int id;
-		char err[256], q[300], wq[96];
+	vgmo_snapshot *s;
 
-		if (vgmo_engine_worker_add(d->engine, b->worker, b->gpu, 1.0,
-		                           &id) != VGMO_OK ||
-		    vgmo_engine_set_batch_size(d->engine, id, b->batch_size,
-		                               err, sizeof(err)) != VGMO_OK) {
-			vgmo_log_write(
-			        d->log, VGMO_LOG_WARN,
-			        "saved batch size not restored",
-			        "worker=%s error=%s",
-			        vgmo_log_quote(b->worker, wq, sizeof(wq)),
-			        vgmo_log_quote(err, q, sizeof(q)));
-			continue;
-		}
+	if (d->state.nbatch == 0 ||
+	    vgmo_engine_snapshot_ex(d->engine, 0, &s) != VGMO_OK)
+		return;
+	for (size_t i = 0; i < vgmo_snapshot_worker_count(s); i++) {
+		const vgmo_worker_view *w = vgmo_snapshot_worker(s, i);
+		int size = saved_batch(d, w->name, w->gpu);
+
+		if (size)
+			apply_saved_batch(d, w->id, w->name, size);
 	}
+	vgmo_snapshot_free(s);
+}
+
+void daemon_client_added(vgmo_daemon *d, int id, const char *name, unsigned gpu)
+{
+	int size;
+
+	pthread_mutex_lock(&d->admin);
+	size = saved_batch(d, name, gpu);
+	if (size)
+		apply_saved_batch(d, id, name, size);
+	pthread_mutex_unlock(&d->admin);
 }
 
 vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
@@ -546,17 +669,46 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	pthread_mutex_init(&d->admin, NULL);
 	pthread_mutex_init(&d->wake_lock, NULL);
 	pthread_cond_init(&d->wake, NULL);
+	pthread_cond_init(&d->opt_cond, NULL);
+	d->lock_fd = -1;
 	vgmo__strlcpy(d->state_dir, state_dir, sizeof(d->state_dir));
 	if (mkdir(state_dir, 0750) != 0 && errno != EEXIST)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "state directory %s: %s (give --state-dir a "
 		                  "folder vgmo may create and write)",
 		                  state_dir, strerror(errno));
+	/* One daemon per state directory, locked before anything in it is
+	 * written (the lock goes with the process, however it ends). */
+	d->lock_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->lock_fd < 0)
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "state directory %s: %s", state_dir,
+		                  strerror(errno));
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return vgmo__errf(err, errlen, VGMO_ERR_STATE,
+		                  "state directory %s: %s", state_dir,
+		                  errno == EWOULDBLOCK
+		                          ? "in use by another vgmo serve"
+		                          : strerror(errno));
 	if (token_file) {
+		struct stat sb;
+
 		rc = read_token(token_file, &d->token, err, errlen);
 		if (rc != VGMO_OK)
 			return rc;
+		if (stat(token_file, &sb) == 0 && (sb.st_mode & 0077))
+			vgmo_log_write(log, VGMO_LOG_WARN,
+			               "the token file is readable by others: "
+			               "chmod 600 it",
+			               "file=%s mode=%04o",
+			               vgmo_log_quote(token_file, q, sizeof(q)),
+			               (unsigned)(sb.st_mode & 07777));
 	}
+	if (client_secret_key_init(&d->secret_key) != VGMO_OK)
+		return vgmo__errf(err, errlen, VGMO_ERR_IO,
+		                  "cannot draw the client secret key: %s",
+		                  strerror(errno));
+	d->max_client_weight = DAEMON_MAX_CLIENT_WEIGHT;
 	/* cli_* print their one line: err stays empty. */
 	if (cli_build_config(opts, &d->base) != CLI_EXIT_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_CONFIG, "%s", "");
@@ -576,6 +728,20 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 	else if (rc != VGMO_OK)
 		return vgmo__errf(err, errlen, rc, "%s", why);
+	/* A saved override that is out of range now (or was saved by a
+	 * version without ranges) is dropped with its reason; the next save
+	 * forgets it. */
+	eff = d->base;
+	rc = vgmo__config_apply_overrides(&d->base, d->state.config_overrides,
+	                                  &eff, why, sizeof(why));
+	if (rc != VGMO_OK)
+		return vgmo__errf(err, errlen, rc,
+		                  "cannot apply the saved "
+		                  "configuration overrides");
+	if (why[0] != '\0')
+		vgmo_log_write(log, VGMO_LOG_WARN,
+		               "saved configuration override dropped",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 	/* A new epoch per start keeps client ids of an earlier run from
 	 * landing on a different client of this one. */
 	d->state.epoch++;
@@ -583,17 +749,8 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 		vgmo_log_write(log, VGMO_LOG_ERROR,
 		               "cannot write the state directory", "error=%s",
 		               vgmo_log_quote(why, q, sizeof(q)));
-	d->id_base = (int)((d->state.epoch % 2047 + 1) << 20);
-	eff = d->base;
-	if (json_object_size(d->state.config_overrides) &&
-	    vgmo__config_apply_overrides(&d->base, d->state.config_overrides,
-	                                 &eff, why, sizeof(why)) != VGMO_OK) {
-		vgmo_log_write(log, VGMO_LOG_ERROR,
-		               "saved configuration overrides no longer valid; "
-		               "using the configuration as given",
-		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
-		eff = d->base;
-	}
+	/* Worker ids are never reused in a run and stay under 2^31. */
+	d->id_base = (int64_t)d->state.epoch << 31;
 	if (cli_engine_create(opts, &eff, &eo, &d->engine) != CLI_EXIT_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND, "%s", "");
 	d->simulated = strcmp(vgmo_engine_backend(d->engine), "sim") == 0;
@@ -638,9 +795,13 @@ void daemon_reload(vgmo_daemon *d)
 		pthread_mutex_unlock(&d->admin);
 		vgmo_log_write(d->log, VGMO_LOG_ERROR,
 		               "reload failed: keeping the old configuration",
-		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
+		               "error=out of memory");
 		return;
 	}
+	if (why[0] != '\0')
+		vgmo_log_write(d->log, VGMO_LOG_WARN,
+		               "saved configuration override dropped",
+		               "error=%s", vgmo_log_quote(why, q, sizeof(q)));
 	vgmo_engine_get_config(d->engine, &old);
 	d->base = base;
 	if (vgmo_engine_set_config(d->engine, &eff, why, sizeof(why)) ==
@@ -665,7 +826,12 @@ void daemon_shutdown(vgmo_daemon *d)
 	vgmo__state_free(&d->state);
 	free(d->token);
 	d->token = NULL;
+	memset(&d->secret_key, 0, sizeof(d->secret_key));
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	d->lock_fd = -1;
 	pthread_cond_destroy(&d->wake);
+	pthread_cond_destroy(&d->opt_cond);
 	pthread_mutex_destroy(&d->wake_lock);
 	pthread_mutex_destroy(&d->admin);
 }

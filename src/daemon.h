@@ -57,24 +57,48 @@ vgmo_err daemon_set_config(vgmo_daemon *d, const vgmo_config *cfg,
  * single batch size); 0 clears the override; outside [min, max] refused. */
 vgmo_err daemon_set_batch_size(vgmo_daemon *d, int id, int size,
                                const char *who, char *err, size_t errlen);
+/* The config in force with the keys of JSON object `body` applied
+ * (vgmo_config_load_string's rules, `source` naming it in messages), then
+ * as daemon_set_config; read and written under one lock. The result goes
+ * to *out. */
+vgmo_err daemon_patch_config(vgmo_daemon *d, const char *body, size_t len,
+                             const char *source, const char *who,
+                             vgmo_config *out, char *err, size_t errlen);
 vgmo_err daemon_set_enabled(vgmo_daemon *d, bool enabled, const char *who,
                             char *err, size_t errlen);
 vgmo_err daemon_set_monitoring(vgmo_daemon *d, bool on, const char *who,
                                char *err, size_t errlen);
-/* Runs an optimization pass now (forced) and records it. */
+/* Runs an optimization pass now (forced) and records it: on the loop
+ * thread, the engine's one writer, while the caller waits for it. */
 vgmo_err daemon_optimize(vgmo_daemon *d, const char *who, vgmo_result *out);
 
 /* Bearer token check (constant time). True when no token is configured. */
 bool daemon_token_ok(vgmo_daemon *d, const char *authorization_header);
 
+/* The operator's token was configured and `authorization_header` holds
+ * it: the caller may act for any client. */
+bool daemon_operator_ok(vgmo_daemon *d, const char *authorization_header);
+/* Client `worker`'s secret (CLIENT_SECRET_LEN + 1 bytes into `out`), and
+ * whether `given` (NULL: none) is it. */
+void daemon_client_secret(vgmo_daemon *d, int worker, char *out);
+bool daemon_client_secret_ok(vgmo_daemon *d, int worker, const char *given);
+/* A new client was registered: applies the batch size an operator saved
+ * for its name, if any. */
+void daemon_client_added(vgmo_daemon *d, int id, const char *name,
+                         unsigned gpu);
+/* The largest weight a client may register with. */
+double daemon_max_client_weight(vgmo_daemon *d);
+
 /* The engine, for read-only helpers (batch size lookups). */
 vgmo_engine *daemon_engine(vgmo_daemon *d);
 
-/* Client ids differ from run to run (a new epoch per start), so a report
- * meant for a client of an earlier run is refused, not misattributed. */
-int daemon_client_id(vgmo_daemon *d, int worker);
+/* Client ids are 64-bit: the start's epoch times 2^31 plus the worker
+ * id, which the engine never reuses; so no id names two clients, in one
+ * run or across restarts, and a report meant for a client of an earlier
+ * run is refused, not misattributed. */
+int64_t daemon_client_id(vgmo_daemon *d, int worker);
 /* The worker of a client id, or -1. */
-int daemon_client_worker(vgmo_daemon *d, long id);
+int daemon_client_worker(vgmo_daemon *d, int64_t id);
 
 /* Lease length of registered clients, seconds. */
 double daemon_lease(vgmo_daemon *d);

@@ -5,16 +5,23 @@
 #define VGMO_SRC_DAEMON_INTERNAL_H
 
 #include "cli.h"
+#include "client_secret.h"
 #include "daemon.h"
 #include "log.h"
 #include "state.h"
+
+#define DAEMON_MAX_CLIENTS 1024        /* serve --max-clients */
+#define DAEMON_MAX_CLIENT_WEIGHT 100.0 /* serve --max-client-weight */
 
 struct vgmo_daemon {
 	vgmo_engine *engine;
 	const cli_engine_opts *opts; /* to rebuild the config on SIGHUP */
 	vgmo_config base;            /* defaults < file < environment < flags */
 	char state_dir[1024];
+	int lock_fd; /* the state directory, flock'ed; -1 none */
 	char *token; /* NULL: no token configured */
+	client_secret_key secret_key; /* per-client secrets, this run's */
+	double max_client_weight;     /* serve --max-client-weight */
 	vgmo_log *log;
 	bool simulated;
 	double started_at;
@@ -27,10 +34,16 @@ struct vgmo_daemon {
 	pthread_mutex_t wake_lock;
 	pthread_cond_t wake;
 	bool stop;
+	/* Operators' optimizations, run by the loop (the engine's writer):
+	 * asked and done count requests; guarded by wake_lock. */
+	pthread_cond_t opt_cond;
+	uint64_t opt_asked, opt_done;
+	vgmo_result opt_result;
+	vgmo_err opt_rc;
 	_Atomic uint64_t heartbeat_ms; /* monotonic ms of the last loop pass */
 	uint64_t history_seq;          /* results already written */
 	bool history_failing;          /* logged once until it recovers */
-	int id_base;                   /* client id = id_base + worker id */
+	int64_t id_base; /* client id = epoch * 2^31 + worker id */
 	/* Longest a loop pass may wait on the backend: every device's call
 	 * timing out in turn (a driver-wide hang). Liveness allows for it. */
 	double backend_wait;

@@ -11,6 +11,7 @@
  * connection is closed).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -31,7 +32,7 @@
 #define POOL_MAX 4
 #define CONNECTION_LIMIT 256
 #define PER_IP_LIMIT 128
-#define IDLE_TIMEOUT_S 30
+#define IDLE_TIMEOUT_S HTTP_IDLE_TIMEOUT_S
 /* A chunked body over the cap is read and dropped up to this much more. */
 #define DISCARD_MAX (16u * HTTP_BODY_MAX)
 
@@ -283,6 +284,90 @@ static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* A request this server would frame differently from a proxy in front
+ * of it: answered, and the connection closed, so that what follows on it
+ * is never read as a request. */
+static enum MHD_Result send_fatal(struct MHD_Connection *c, unsigned status,
+                                  const char *message)
+{
+	http_response res = {.status = status};
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	fallback_error(&res, status, message);
+	r = res.body ? MHD_create_response_from_buffer(res.len, res.body,
+	                                               MHD_RESPMEM_MUST_FREE)
+	             : NULL;
+	if (r == NULL) {
+		free(res.body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                        "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result find_bad_name(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+	bool *bad = cls;
+
+	(void)kind;
+	(void)value;
+	if (key[0] == '\0' || strpbrk(key, " \t\r\n\v\f") != NULL) {
+		*bad = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* "Content-Length : 5" is no Content-Length (RFC 9112 5.1: no blank
+ * before the colon); the body would run as a second request. */
+static bool bad_header_name(struct MHD_Connection *c)
+{
+	bool bad = false;
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, find_bad_name, &bad);
+	return bad;
+}
+
+/* Only "chunked" is spoken; any other coding cannot be framed. */
+static bool unknown_coding(struct MHD_Connection *c)
+{
+	const char *te = MHD_lookup_connection_value(
+	        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+	return te != NULL && strcasecmp(te, "chunked") != 0;
+}
+
+/* Percent-decodes in place as libmicrohttpd would, except "%00": a NUL
+ * would cut "/v1/status%00/x" to "/v1/status"; it stays as it is, and
+ * so matches no route. Returns the new length. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)c;
+	for (const char *r = s; *r != '\0'; r++) {
+		if (r[0] == '%' && isxdigit((unsigned char)r[1]) &&
+		    isxdigit((unsigned char)r[2]) &&
+		    !(r[1] == '0' && r[2] == '0')) {
+			char hex[3] = {r[1], r[2], '\0'};
+
+			*w++ = (char)strtol(hex, NULL, 16);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* Two Content-Length headers, or one beside Transfer-Encoding: a request
  * that a proxy and this server could frame differently (smuggling, RFC
  * 9112 6.3). libmicrohttpd takes one of them silently; refuse it. */
@@ -338,6 +423,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		                NULL, 0);
 	}
 	if (p == NULL) {
+		if (bad_header_name(c))
+			return send_fatal(c, 400,
+			                  "a header name holds a blank (as in "
+			                  "'Content-Length : 5')");
+		if (unknown_coding(c))
+			return send_fatal(c, 501,
+			                  "Transfer-Encoding: only chunked is "
+			                  "supported");
 		if (ambiguous_length(c))
 			return send_error(c, 400,
 			                  "conflicting Content-Length or "
@@ -437,12 +530,12 @@ static vgmo_err load_tls(struct http_server *s, const char *cert,
 		                  "cannot use TLS certificate %s: this "
 		                  "libmicrohttpd was built without TLS support",
 		                  cert);
-	if (vgmo__read_file(cert, TLS_FILE_MAX, &s->cert, &len, why,
-	                    sizeof(why)) != VGMO_OK)
+	if (vgmo__read_file_ex(cert, TLS_FILE_MAX, VGMO__READ_REGULAR, &s->cert,
+	                       &len, why, sizeof(why)) != VGMO_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "cannot read TLS certificate: %s", why);
-	if (vgmo__read_file(key, TLS_FILE_MAX, &s->key, &s->key_len, why,
-	                    sizeof(why)) != VGMO_OK)
+	if (vgmo__read_file_ex(key, TLS_FILE_MAX, VGMO__READ_REGULAR, &s->key,
+	                       &s->key_len, why, sizeof(why)) != VGMO_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_IO,
 		                  "cannot read TLS key: %s", why);
 	return VGMO_OK;
@@ -467,7 +560,24 @@ static void free_server(struct http_server *s)
 	free(s);
 }
 
-vgmo_err http_server_start(http_server **out, const char *hostport,
+vgmo_err http_listener_open(http_listener *l, const char *hostport, char *err,
+                            size_t errlen)
+{
+	vgmo__strlcpy(l->hostport, hostport, sizeof(l->hostport));
+	l->idle_timeout_s = 0;
+	l->family = AF_INET;
+	l->fd = http_listen_open(hostport, &l->family, err, errlen);
+	return l->fd < 0 ? VGMO_ERR_IO : VGMO_OK;
+}
+
+void http_listener_close(http_listener *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+vgmo_err http_server_start(http_server **out, http_listener *l,
                            const char *tls_cert, const char *tls_key,
                            const http_route *routes, void *ctx, char *bound,
                            size_t boundlen, char *err, size_t errlen)
@@ -476,23 +586,23 @@ vgmo_err http_server_start(http_server **out, const char *hostport,
 	                 MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[3];
 	struct http_server *s;
+	const char *hostport = l->hostport;
 	vgmo_err rc;
-	int fd = -1, family = AF_INET;
+	int fd = l->fd, family = l->family;
+	unsigned idle = l->idle_timeout_s;
 
+	l->fd = -1; /* ours now */
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
-	if (s == NULL)
+	if (s == NULL) {
+		close(fd);
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+	}
 	s->routes = routes;
 	s->ctx = ctx;
 	rc = load_tls(s, tls_cert, tls_key, err, errlen);
 	if (rc != VGMO_OK)
 		goto fail;
-	fd = http_listen_open(hostport, &family, err, errlen);
-	if (fd < 0) {
-		rc = VGMO_ERR_IO;
-		goto fail;
-	}
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	if (s->cert != NULL)
@@ -506,7 +616,9 @@ vgmo_err http_server_start(http_server **out, const char *hostport,
 	        MHD_OPTION_THREAD_POOL_SIZE, pool_size(),
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
 	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
-	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+	        MHD_OPTION_CONNECTION_TIMEOUT,
+	        idle ? idle : (unsigned)IDLE_TIMEOUT_S,
+	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
 	        s->cert != NULL ? tls : tls + 2, MHD_OPTION_END);
 	if (s->mhd == NULL) {

@@ -73,14 +73,36 @@ typedef struct http_route {
 
 typedef struct http_server http_server;
 
-/* Listens on `hostport` ("127.0.0.1:8080", "[::1]:0", "[::]:8080" for
- * both IPv6 and IPv4, "localhost:8080"; port 0 picks a free port) and serves
- * `routes` (which must outlive the server) with `ctx`. With `tls_cert` and
- * `tls_key` (PEM file paths, both or neither) it speaks HTTPS. The bound
- * address, with the real port, goes to `bound` ("127.0.0.1:40123").
- * Returns VGMO_OK with *out set, or an error with the reason in `err`
- * (naming the address or the file). Caller stops with http_server_stop. */
-vgmo_err http_server_start(http_server **out, const char *hostport,
+/* A bound, listening socket not served yet. */
+typedef struct http_listener {
+	int fd; /* -1: none */
+	int family;
+	char hostport[256]; /* as given, for messages */
+	/* Seconds a connection may stay silent; 0: HTTP_IDLE_TIMEOUT_S. The
+	 * health listener's is short, so that slow connections cannot hold
+	 * its slots for long. */
+	unsigned idle_timeout_s;
+} http_listener;
+
+#define HTTP_IDLE_TIMEOUT_S 30
+
+/* Binds and listens on `hostport` ("127.0.0.1:8080", "[::1]:0",
+ * "[::]:8080" for both IPv6 and IPv4, "localhost:8080"; port 0 picks a
+ * free port). Nothing is served until http_server_start; the daemon binds
+ * first, so that a second one fails before it touches any state. */
+vgmo_err http_listener_open(http_listener *l, const char *hostport, char *err,
+                            size_t errlen);
+/* Closes a listener that was never started (safe when fd is -1). */
+void http_listener_close(http_listener *l);
+
+/* Serves `routes` (which must outlive the server) with `ctx` on the
+ * listener, which it takes over (its fd is -1 after, success or not).
+ * With `tls_cert` and `tls_key` (PEM file paths, both or neither) it
+ * speaks HTTPS. The bound address, with the real port, goes to `bound`
+ * ("127.0.0.1:40123"). Returns VGMO_OK with *out set, or an error with the
+ * reason in `err` (naming the address or the file). Caller stops with
+ * http_server_stop. */
+vgmo_err http_server_start(http_server **out, http_listener *l,
                            const char *tls_cert, const char *tls_key,
                            const http_route *routes, void *ctx, char *bound,
                            size_t boundlen, char *err, size_t errlen);

@@ -31,10 +31,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http(method, url, body=None, timeout=5.0):
+def http(method, url, body=None, timeout=5.0, headers=None):
     """(status, parsed JSON or text) of one request; never raises on 4xx/5xx."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers=headers or {})
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:

@@ -15,6 +15,7 @@ import tempfile
 import time
 
 START_TIMEOUT = 15.0
+SECRET_HEADER = "X-Vgmo-Client-Secret"
 
 
 class Daemon:
@@ -27,6 +28,7 @@ class Daemon:
     def __init__(self, binary, state_dir, *extra, backend="sim", env=None,
                  wait=True, interval="0.5"):
         self.state_dir = state_dir
+        self.secrets = {}  # client id -> secret, from registrations
         os.makedirs(state_dir, exist_ok=True)
         self.errpath = os.path.join(
             tempfile.gettempdir(),
@@ -88,16 +90,32 @@ class Daemon:
         except OSError:
             return ""
 
+    def secret(self, cid):
+        """The secret the daemon gave client `cid` at registration."""
+        return self.secrets.get(cid)
+
     def request(self, method, path, body=None, headers=None, health=False,
-                timeout=10):
+                timeout=10, secret=True):
+        """One request. For /v1/clients/{id}..., the client's secret (from
+        its registration through this object) is sent unless `secret` is
+        False or `headers` name one."""
         host, port = (self.health if health else self.main).rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+        headers = dict(headers or {})
+        m = re.match(r"/v1/clients/(\d+)", path)
+        if secret and m and int(m.group(1)) in self.secrets:
+            headers.setdefault(SECRET_HEADER, self.secrets[int(m.group(1))])
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body)
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
-            return resp.status, resp, resp.read()
+            data = resp.read()
+            if method == "POST" and path == "/v1/clients" and \
+                    resp.status in (200, 201):
+                ans = json.loads(data)
+                self.secrets[ans["id"]] = ans["secret"]
+            return resp.status, resp, data
         finally:
             conn.close()
 

@@ -9,18 +9,23 @@ daemon still serves others (/health on both listeners). Cases: an 8 KiB
 URL and an 8 KiB header (served), 40 KiB ones (414, 431), a body over
 64 KiB (413 before it is read), a chunked body over 64 KiB (413), a
 Content-Length that is not a number (400), two Content-Length headers or
-Content-Length with Transfer-Encoding (400: request smuggling), unknown
+Content-Length with Transfer-Encoding (400: request smuggling), a blank in
+a header name ("Content-Length : 5": 400 and the connection closed, so a
+smuggled body never runs), a transfer coding other than chunked (501 at
+once), "%00" in the path (no route: 404), unknown
 and lowercase methods (405 with Allow), an HTTP version it does not speak
 (505), an unparsable request line (closed), more connections from one
 address than the per-address limit (128: the next is closed at once, other
 addresses are served), more than the total limit (256: the next waits in
 the backlog and is served when a slot frees; the health listener serves
 throughout), and slow clients that send half a request: cut off after the
-30 s idle timeout while others are served. Python standard library only.
+30 s idle timeout while others are served (5 s on the health listener).
+Python standard library only.
 """
 import os
 import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -140,6 +145,85 @@ class Abuse(unittest.TestCase):
         self.assertEqual(
             self.d.json("GET", "/v1/batch-size")["manual_batch_size"],
             before["manual_batch_size"])
+
+    def test_blank_in_header_name_no_smuggling(self):
+        # Issue 13: "Content-Length : N" was ignored and the body ran as a
+        # second request (a smuggled POST /v1/disable was applied).
+        inner = b"POST /v1/disable HTTP/1.1\r\nHost: x\r\n\r\n"
+        for name in (b"Content-Length :", b"Content-Length\t:",
+                     b"X Y:"):
+            r = self.expect(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n" +
+                            name + b" %d\r\n\r\n" % len(inner) + inner, 400)
+            self.assertIn(b"Connection: close", r)
+            self.assertIn(b"header name holds a blank", r)
+        self.assertIs(self.d.json("GET", "/v1/status")[
+            "optimization_enabled"], True)
+
+    def test_unknown_transfer_coding_501(self):
+        t0 = time.monotonic()
+        for te in (b"gzip", b"gzip, chunked", b"identity"):
+            r = self.expect(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n"
+                            b"Transfer-Encoding: " + te + b"\r\n\r\n{}",
+                            501)
+            self.assertIn(b"only chunked", r)
+        self.assertLess(time.monotonic() - t0, 5)  # not the idle timeout
+
+    def test_nul_in_path_refused(self):
+        self.expect(b"GET /v1/status%00/x HTTP/1.1\r\nHost: x\r\n\r\n",
+                    404)
+        self.expect(b"GET /v1/status%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404)
+        # Other escapes still decode.
+        self.expect(b"GET /v1/stat%75s HTTP/1.1\r\nHost: x\r\n\r\n", 200)
+
+    def test_concurrent_config_puts_all_count(self):
+        # Issue 13, item 11: a PUT read the config outside the admin lock
+        # and wrote it back whole, so one of two PUTs at once could be
+        # lost. Two writers of different keys: both last values stay.
+        def put(key, values):
+            for v in values:
+                self.d.json("PUT", "/v1/config", {key: v})
+
+        a = [0.5 + i / 1000 for i in range(60)]
+        b = [100.0 + i for i in range(60)]
+        threads = [threading.Thread(target=put, args=("gc_threshold", a)),
+                   threading.Thread(target=put,
+                                    args=("cleanup_interval", b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cfg = self.d.json("GET", "/v1/config")
+        self.assertEqual((cfg["gc_threshold"], cfg["cleanup_interval"]),
+                         (a[-1], b[-1]))
+        # Optimizations asked at once run on the loop thread, each
+        # answered.
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            self.d.json("POST", "/v1/optimize"))) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 8)
+        self.assertTrue(all("action_taken" in r for r in results))
+        self.assert_serving()
+
+    def test_health_listener_cuts_slow_clients_fast(self):
+        # Issue 13, item 10 (in part): slow connections on the health
+        # listener are cut after 5 s, not 30, so they cannot keep the
+        # liveness probe out for long.
+        s = socket.create_connection(("127.0.0.1", self.d.health_port),
+                                     timeout=15)
+        try:
+            t0 = time.monotonic()
+            s.sendall(b"GET /hea")
+            self.assertEqual(s.recv(100), b"")
+            took = time.monotonic() - t0
+        finally:
+            s.close()
+        self.assertGreater(took, 3)
+        self.assertLess(took, 10)
+        self.assert_serving()
 
     def test_bad_content_length(self):
         for v in (b"abc", b"-1", b"1 2"):

@@ -206,6 +206,208 @@ class ClientAbuse(unittest.TestCase):
 
 
 
+class Trust(unittest.TestCase):
+    """Issue 13: workers cannot hurt each other (item 12), the built-in
+    worker's name is not a client's (item 6), ids hold across many starts
+    (item 3), and the number of clients is capped."""
+
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-trust-")
+        self.state = os.path.join(self.tmp.path, "state")
+        self.daemons = []
+
+    def tearDown(self):
+        try:
+            for d in self.daemons:
+                d.cleanup()
+        finally:
+            self.tmp.remove()
+
+    def start(self, *extra):
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none", *extra)
+        self.daemons.append(d)
+        return d
+
+    def register(self, d, name, want=201, **kw):
+        body = {"name": name, "gpu": 0}
+        body.update(kw)
+        return d.json("POST", "/v1/clients", body, want=want)
+
+    def test_no_spoofing_between_clients(self):
+        d = self.start()
+        a = self.register(d, "a", weight=2)
+        b = self.register(d, "b")
+        self.assertEqual(len(a["secret"]), 32)
+        self.assertNotEqual(a["secret"], b["secret"])
+        for _ in range(3):
+            d.json("POST", "/v1/clients/%d/report" % a["id"], honest())
+        before = d.json("GET", "/v1/clients/%d" % a["id"])
+        # b (or anyone) acting for a: its own secret, a wrong one, none.
+        for headers in ({R.SECRET_HEADER: b["secret"]},
+                        {R.SECRET_HEADER: "0" * 32},
+                        {R.SECRET_HEADER: a["secret"][:-1]}, {}):
+            for method, path, body in (
+                    ("POST", "/v1/clients/%d/report" % a["id"],
+                     {"items": 2, "oom": True}),
+                    ("DELETE", "/v1/clients/%d" % a["id"], None)):
+                st, _, data = d.request(method, path, body, headers=headers,
+                                        secret=False)
+                self.assertEqual(st, 401, (method, headers, data))
+                self.assertIn(R.SECRET_HEADER, data.decode())
+        # Its name, taken over with a tiny weight: refused.
+        st, _, data = d.request("POST", "/v1/clients",
+                                {"name": "a", "gpu": 0, "weight": 1e-6})
+        self.assertEqual(st, 409, data)
+        self.assertEqual(json.loads(data)["error"]["field"], "name")
+        after = d.json("GET", "/v1/clients/%d" % a["id"])
+        self.assertEqual({k: after[k] for k in ("batch_size", "weight",
+                                                "ooms", "reports")},
+                         {k: before[k] for k in ("batch_size", "weight",
+                                                 "ooms", "reports")})
+        # With its own secret, a resumes; then leaves.
+        again = d.json("POST", "/v1/clients", {"name": "a", "gpu": 0,
+                                                "weight": 2},
+                       headers={R.SECRET_HEADER: a["secret"]}, want=200)
+        self.assertEqual(again["id"], a["id"])
+        d.json("DELETE", "/v1/clients/%d" % a["id"], want=204)
+        # A weight past max_client_weight (100 by default) is refused.
+        st, _, data = d.request("POST", "/v1/clients",
+                                {"name": "greedy", "gpu": 0, "weight": 1e6})
+        self.assertEqual(st, 400, data)
+        self.assertIn("max_client_weight", data.decode())
+        self.assertTrue(d.alive())
+
+    def test_token_guards_list_and_overrides_secret(self):
+        token = os.path.join(self.tmp.path, "token")
+        with open(token, "w") as f:
+            f.write("t0ken\n")
+        os.chmod(token, 0o600)
+        d = self.start("--auth-token-file", token)
+        op = {"Authorization": "Bearer t0ken"}
+        a = d.json("POST", "/v1/clients", {"name": "a", "gpu": 0},
+                   headers=op, want=201)
+        st, _, _ = d.request("GET", "/v1/clients")
+        self.assertEqual(st, 401)
+        st, _, _ = d.request("GET", "/v1/clients/%d" % a["id"],
+                             secret=False)
+        self.assertEqual(st, 401)
+        self.assertEqual(len(d.json("GET", "/v1/clients",
+                                    headers=op)["clients"]), 1)
+        # The client's secret alone reads and reports for it.
+        d.json("GET", "/v1/clients/%d" % a["id"])
+        d.json("POST", "/v1/clients/%d/report" % a["id"], honest())
+        # The operator's token acts for any client.
+        d.json("POST", "/v1/clients/%d/report" % a["id"], honest(),
+               headers=op, secret=False)
+        d.json("DELETE", "/v1/clients/%d" % a["id"], headers=op,
+               secret=False, want=204)
+
+    def test_default_name_is_not_a_client(self):
+        d = self.start()
+        st, _, data = d.request("POST", "/v1/clients",
+                                {"name": "default", "gpu": 0,
+                                 "weight": 100})
+        self.assertEqual(st, 409, data)
+        self.assertIn("built-in", data.decode())
+        # The built-in worker's weight is what it was: a newcomer gets its
+        # usual share, not 1/101 of it.
+        w = self.register(d, "w")
+        share = d.json("POST", "/v1/clients/%d/report" % w["id"],
+                       honest())["share"]
+        self.assertGreater(share, 0.4)
+
+    def test_ids_after_many_starts(self):
+        # Epochs past where 2^20-wide id blocks ran out, to the last one.
+        for epoch in (952, 2047, 2 ** 32 - 2):
+            with self.subTest(epoch=epoch):
+                os.makedirs(self.state, exist_ok=True)
+                with open(os.path.join(self.state, "state.json"), "w") as f:
+                    json.dump({"version": 1, "monitoring": True,
+                               "epoch": epoch, "config_overrides": {},
+                               "batch_size_overrides": []}, f)
+                d = self.start()
+                ids = []
+                for name in ("x", "y", "x2"):
+                    c = self.register(d, name)
+                    ids.append(c["id"])
+                    d.json("POST", "/v1/clients/%d/report" % c["id"],
+                           honest())
+                    d.json("GET", "/v1/clients/%d" % c["id"])
+                d.json("DELETE", "/v1/clients/%d" % ids[0], want=204)
+                again = self.register(d, "x")
+                # Never an id seen before, in this run or the last.
+                self.assertNotIn(again["id"], ids)
+                self.assertGreater(again["id"], 2 ** 31)
+                d.cleanup()
+                self.daemons.remove(d)
+
+    def test_freed_bytes_flood_rate_limited(self):
+        # Item 5: each report with freed_bytes was a history line with its
+        # own fsync, and liveness waited on them. Now a client's history
+        # entries are rate-limited and the writes batched.
+        d = self.start()
+        c = self.register(d, "freer")
+        stop = threading.Event()
+        sent = [0]
+
+        def flood():
+            conn = http.client.HTTPConnection("127.0.0.1", d.port, timeout=5)
+            body = dict(honest(), freed_bytes=1 << 20)
+            while not stop.is_set():
+                conn.request("POST", "/v1/clients/%d/report" % c["id"],
+                             json.dumps(body),
+                             {R.SECRET_HEADER: c["secret"]})
+                r = conn.getresponse()
+                r.read()
+                sent[0] += r.status == 200
+            conn.close()
+
+        threads = [threading.Thread(target=flood) for _ in range(4)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        try:
+            health = []
+            while time.monotonic() - t0 < 3:
+                health.append(d.request("GET", "/health", health=True,
+                                        timeout=5)[0])
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        elapsed = time.monotonic() - t0
+        self.assertGreater(sent[0], 200)
+        self.assertEqual(set(health), {200})
+        hist = [h for h in d.json("GET", "/v1/history?limit=10000")[
+            "history"] if h["worker"] == "freer"]
+        # A burst of 20, then 2 a second.
+        self.assertLessEqual(len(hist), 20 + 2 * elapsed + 2)
+        # Nothing freed is lost: the held-back bytes go with the next entry.
+        freed = [h["memory_freed_mb"] for h in hist
+                 if h["memory_freed_mb"] is not None]
+        self.assertGreater(sum(freed), len(freed))
+
+    def test_leases_expire_while_monitoring_is_stopped(self):
+        d = self.start("--lease", "0.5")
+        c = self.register(d, "quiet")
+        d.json("POST", "/v1/monitoring/stop")
+        R.wait_for("the lease to expire", lambda: d.request(
+            "GET", "/v1/clients/%d" % c["id"])[0] == 404, timeout=5)
+        self.assertTrue(d.alive())
+
+    def test_client_cap(self):
+        d = self.start("--max-clients", "3")
+        ids = [self.register(d, "c%d" % i)["id"] for i in range(3)]
+        st, _, data = d.request("POST", "/v1/clients",
+                                {"name": "c3", "gpu": 0})
+        self.assertEqual(st, 429, data)
+        self.assertIn("too many clients", data.decode())
+        d.json("DELETE", "/v1/clients/%d" % ids[0], want=204)
+        self.register(d, "c3")
+        self.assertTrue(d.alive())
+
+
 class Flood(unittest.TestCase):
     """Its own daemon with the default 30 s lease: the idle clients must
     not expire during the test."""
@@ -247,7 +449,8 @@ class Flood(unittest.TestCase):
                         conn = http.client.HTTPConnection(
                             "127.0.0.1", self.d.port, timeout=5)
                     conn.request("POST", "/v1/clients/%d/report" % flood,
-                                 json.dumps(body))
+                                 json.dumps(body),
+                                 {R.SECRET_HEADER: self.d.secret(flood)})
                     r = conn.getresponse()
                     r.read()
                     with lock:
@@ -273,7 +476,8 @@ class Flood(unittest.TestCase):
             while time.monotonic() < t_end:
                 t = time.monotonic()
                 conn.request("POST", "/v1/clients/%d/report" % good,
-                             json.dumps(small()))
+                             json.dumps(small()),
+                             {R.SECRET_HEADER: self.d.secret(good)})
                 r = conn.getresponse()
                 ans = json.loads(r.read())
                 lat.append(time.monotonic() - t)

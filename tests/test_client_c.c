@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,11 +195,11 @@ static json_t *get(const struct fixture *f, const char *path)
 	return ans;
 }
 
-static json_t *get_client(const struct fixture *f, int id)
+static json_t *get_client(const struct fixture *f, int64_t id)
 {
 	char path[64];
 
-	snprintf(path, sizeof(path), "/v1/clients/%d", id);
+	snprintf(path, sizeof(path), "/v1/clients/%" PRId64, id);
 	return get(f, path);
 }
 
@@ -300,7 +301,7 @@ static void test_register_and_converge(void **state)
 	assert_int_equal(d.batch_size, vgmo_client_batch_size(c));
 
 	/* Leaving: the daemon forgets the client at once. */
-	int id = vgmo_client_id(c);
+	int64_t id = vgmo_client_id(c);
 	vgmo_client_close(c);
 	assert_null(get_client(f, id));
 }

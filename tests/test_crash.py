@@ -70,9 +70,10 @@ def served(d):
 class Reporter(threading.Thread):
     """Streams reports for one client until stopped or the daemon dies."""
 
-    def __init__(self, port, client):
+    def __init__(self, port, client, secret):
         super().__init__(daemon=True)
         self.port, self.client, self.stop = port, client, False
+        self.secret = secret
         self.ok = 0
 
     def run(self):
@@ -86,7 +87,7 @@ class Reporter(threading.Thread):
                     conn = http.client.HTTPConnection("127.0.0.1", self.port,
                                                       timeout=2)
                 conn.request("POST", "/v1/clients/%d/report" % self.client,
-                             body)
+                             body, {R.SECRET_HEADER: self.secret})
                 r = conn.getresponse()
                 r.read()
                 self.ok += r.status == 200
@@ -226,7 +227,7 @@ def main():
                 writer.settle(served(d), where)
                 client = d.json("POST", "/v1/clients",
                                 {"name": "crash", "gpu": 0}, want=201)["id"]
-                rep = Reporter(d.port, client)
+                rep = Reporter(d.port, client, d.secret(client))
                 rep.start()
                 timer = threading.Timer(rng.uniform(0.0, 0.3), d.proc.kill)
                 timer.start()

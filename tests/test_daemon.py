@@ -464,7 +464,8 @@ class TestSecurity(Base):
         # a missing key file is one clear line naming it
         run = subprocess.run([BIN, "serve", "--backend", "sim", "--listen",
                               "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
-                              "--state-dir", self.dir, "--tls-cert", cert,
+                              "--state-dir", os.path.join(self.dir, "s2"),
+                              "--tls-cert", cert,
                               "--tls-key", key + ".missing"],
                              capture_output=True, timeout=20)
         self.assertNotEqual(run.returncode, 0)

@@ -33,6 +33,7 @@ Python standard library only; every mount is undone.
 import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -446,6 +447,327 @@ class Disk(unittest.TestCase):
         d = self.start()
         self.assertIn("history partly unreadable", d.stderr())
         self.assertTrue(d.alive())
+
+
+class Ranges(unittest.TestCase):
+    """Issue 13, items 1 and 2: a value out of range is refused the same
+    way from a flag, the environment, a file and the API, and a saved one
+    is dropped at start with its reason."""
+
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-ranges-")
+        self.state = os.path.join(self.tmp.path, "state")
+
+    def tearDown(self):
+        self.tmp.remove()
+
+    def refused_at_start(self, *extra, env=None):
+        d = R.Daemon(BIN, self.state, *extra, env=env, wait=False)
+        try:
+            rc = d.proc.wait(timeout=10)
+        finally:
+            d.stop()
+        return rc, d.stderr()
+
+    def test_int_max_refused_everywhere(self):
+        rc, err = self.refused_at_start("--max-batch-size", "2147483647")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("max_batch_size: must be at most 1000000", err)
+        for flag in ("--max-clients", "--lease", "--max-client-weight"):
+            rc, err = self.refused_at_start(flag, "2147483647")
+            self.assertNotEqual(rc, 0)
+            self.assertIn("invalid " + flag, err)
+        rc, err = self.refused_at_start(
+            env={"VGMO_MONITORING_INTERVAL": "1e-9"})
+        self.assertNotEqual(rc, 0)
+        self.assertIn("monitoring_interval: must be at least 0.1", err)
+        cfg = os.path.join(self.tmp.path, "c.json")
+        with open(cfg, "w") as f:
+            f.write('{"memory_reserve_mb": 9223372036854775807}')
+        rc, err = self.refused_at_start("--config", cfg)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("memory_reserve_mb: must be at most 16777216", err)
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            for key, value in (("max_batch_size", 2147483647),
+                               ("min_batch_size", 2147483647),
+                               ("memory_reserve_mb", 2 ** 63 - 1),
+                               ("monitoring_interval", 1e-9),
+                               ("temperature_threshold", 1e300)):
+                st, _, data = d.request("PUT", "/v1/config", {key: value})
+                self.assertEqual(st, 400, data)
+                self.assertEqual(json.loads(data)["error"]["fields"][-1],
+                                 key)
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             16)
+            # The other integers the API takes, at INT_MAX and past it.
+            for path, body, field in (
+                    ("/v1/batch-size", {"batch_size": 2147483647},
+                     "batch_size"),
+                    ("/v1/batch-size", {"batch_size": 2 ** 63 - 1},
+                     "batch_size"),
+                    ("/v1/clients", {"name": "w", "gpu": 2147483647},
+                     "gpu")):
+                st, _, data = d.request("PUT" if "batch" in path else
+                                        "POST", path, body)
+                self.assertEqual(st, 400, (path, data))
+                self.assertIn(field, data.decode())
+            # A registration and /health answer at once.
+            d.json("POST", "/v1/clients", {"name": "w1"}, want=201)
+            self.assertTrue(d.alive())
+        finally:
+            d.cleanup()
+
+    def test_saved_override_out_of_range_dropped(self):
+        os.makedirs(self.state)
+        with open(os.path.join(self.state, "state.json"), "w") as f:
+            json.dump({"version": 1, "monitoring": True, "epoch": 3,
+                       "batch_size_overrides": [],
+                       "config_overrides": {
+                           "max_batch_size": 2147483647,
+                           "monitoring_interval": 1e-9,
+                           "gc_threshold": 0.5}}, f)
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            cfg = d.json("GET", "/v1/config")
+            self.assertEqual(cfg["max_batch_size"], 16)
+            self.assertEqual(cfg["monitoring_interval"], 0.5)
+            self.assertEqual(cfg["gc_threshold"], 0.5)  # the valid one
+            err = d.stderr()
+            self.assertIn("saved configuration override dropped", err)
+            self.assertIn("max_batch_size: must be at most 1000000", err)
+            self.assertIn("monitoring_interval: must be at least 0.1", err)
+            self.assertTrue(d.alive())
+            # Forgotten by the next save.
+            d.json("PUT", "/v1/config", {"cleanup_interval": 100})
+            with open(os.path.join(self.state, "state.json")) as f:
+                saved = json.load(f)["config_overrides"]
+            self.assertEqual(saved, {"gc_threshold": 0.5,
+                                     "cleanup_interval": 100.0})
+        finally:
+            d.cleanup()
+
+
+class StateDirTraps(unittest.TestCase):
+    """Issue 13, item 8: links and FIFOs planted in the state directory
+    (and as the config file) are refused, never followed, never waited
+    on; and import-config echoes nothing of a file it cannot parse."""
+
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-traps-")
+        self.state = os.path.join(self.tmp.path, "state")
+        os.makedirs(self.state)
+
+    def tearDown(self):
+        self.tmp.remove()
+
+    def test_audit_symlink_not_followed(self):
+        target = os.path.join(self.tmp.path, "target")
+        with open(target, "w") as f:
+            f.write("keep\n")
+        os.symlink(target, os.path.join(self.state, "audit.log"))
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            d.json("PUT", "/v1/config", {"max_batch_size": 12})
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             12)
+            self.assertIn("cannot write the audit log", d.stderr())
+            self.assertTrue(d.alive())
+        finally:
+            d.cleanup()
+        self.assertEqual(read(target), "keep\n")
+
+    def test_fifo_history_does_not_block(self):
+        os.mkfifo(os.path.join(self.state, "history.jsonl"))
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            d.json("POST", "/v1/optimize")
+            R.wait_for("the history error", lambda:
+                       "not a regular file" in d.stderr(), timeout=5)
+            self.assertTrue(d.alive())
+        finally:
+            d.cleanup()
+
+    def test_fifo_state_refused_at_once(self):
+        os.mkfifo(os.path.join(self.state, "state.json"))
+        t0 = time.monotonic()
+        d = R.Daemon(BIN, self.state, wait=False)
+        try:
+            rc = d.proc.wait(timeout=10)
+        finally:
+            d.stop()
+        self.assertNotEqual(rc, 0)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIn("state.json: not a regular file", d.stderr())
+
+    def test_fifo_config_refused_and_reload_not_blocked(self):
+        cfg = os.path.join(self.tmp.path, "c.json")
+        os.mkfifo(cfg)
+        d = R.Daemon(BIN, self.state, "--config", cfg, wait=False)
+        try:
+            rc = d.proc.wait(timeout=10)
+        finally:
+            d.stop()
+        self.assertNotEqual(rc, 0)
+        self.assertIn("not a regular file", d.stderr())
+        os.unlink(cfg)
+        with open(cfg, "w") as f:
+            f.write('{"max_batch_size": 10}')
+        d = R.Daemon(BIN, self.state, "--config", cfg)
+        try:
+            os.unlink(cfg)
+            os.mkfifo(cfg)
+            d.proc.send_signal(signal.SIGHUP)
+            R.wait_for("the reload to fail", lambda:
+                       "reload failed" in d.stderr(), timeout=5)
+            self.assertTrue(d.alive())
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             10)
+        finally:
+            d.cleanup()
+
+    def test_export_config_replaces_only_regular_files(self):
+        # Item 9: --output over a FIFO, a link or a device is refused and
+        # leaves it as it was; over a regular file it works.
+        fifo = os.path.join(self.tmp.path, "fifo")
+        os.mkfifo(fifo)
+        target = os.path.join(self.tmp.path, "target")
+        with open(target, "w") as f:
+            f.write("keep")
+        link = os.path.join(self.tmp.path, "link")
+        os.symlink(target, link)
+        plain = os.path.join(self.tmp.path, "plain.json")
+        with open(plain, "w") as f:
+            f.write("old")
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            for path in (fifo, link, "/dev/null"):
+                p = subprocess.run([BIN, "export-config", "--output", path,
+                                    "--server", "http://" + d.main],
+                                   capture_output=True, text=True,
+                                   timeout=10)
+                self.assertNotEqual(p.returncode, 0, path)
+                self.assertIn("not a regular file", p.stderr)
+            p = subprocess.run([BIN, "export-config", "--output", plain,
+                                "--server", "http://" + d.main],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        finally:
+            d.cleanup()
+        import stat
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(read(target), "keep")
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+        self.assertEqual(json.loads(read(plain))["max_batch_size"], 16)
+
+    def test_import_config_echoes_no_content(self):
+        secret = os.path.join(self.tmp.path, "shadow")
+        with open(secret, "w") as f:
+            f.write("root:$6$s3cr3tHash:19000:0:99999:7:::\n")
+        d = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            p = subprocess.run([BIN, "import-config", secret, "--server",
+                                "http://" + d.main], capture_output=True,
+                               text=True, timeout=10)
+        finally:
+            d.cleanup()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(secret, p.stderr)
+        self.assertNotIn("root", p.stderr.replace(secret, ""))
+        self.assertNotIn("s3cr3t", p.stderr)
+
+
+class OneDaemonPerStateDir(unittest.TestCase):
+    """Issue 13, item 7: a second daemon on the same state directory, or
+    one that cannot bind its port, stops before it writes anything."""
+
+    def setUp(self):
+        self.tmp = R.TempDir("vgmo-test-lock-")
+        self.state = os.path.join(self.tmp.path, "state")
+
+    def tearDown(self):
+        self.tmp.remove()
+
+    def epoch(self):
+        with open(os.path.join(self.state, "state.json")) as f:
+            return json.load(f)["epoch"]
+
+    def test_second_daemon_refused(self):
+        first = R.Daemon(BIN, self.state, "--sim-workload", "none")
+        try:
+            first.json("PUT", "/v1/config", {"max_batch_size": 20})
+            epoch = self.epoch()
+            before = read(os.path.join(self.state, "state.json"), "rb")
+            # A temp file of a save in flight must survive a second start.
+            planted = os.path.join(self.state, "state.json.tmp.abcdef")
+            with open(planted, "w") as f:
+                f.write("{}")
+            second = R.Daemon(BIN, self.state, wait=False)
+            rc = second.proc.wait(timeout=10)
+            second.stop()
+            self.assertNotEqual(rc, 0)
+            self.assertIn("in use by another vgmo serve", second.stderr())
+            self.assertEqual(self.epoch(), epoch)
+            self.assertEqual(read(os.path.join(self.state, "state.json"),
+                                  "rb"), before)
+            self.assertTrue(os.path.exists(planted))
+            os.unlink(planted)
+            # A daemon that cannot bind touches nothing either.
+            third = R.Daemon(BIN, self.state, "--listen", first.main,
+                             wait=False)
+            rc = third.proc.wait(timeout=10)
+            third.stop()
+            self.assertNotEqual(rc, 0)
+            self.assertNotIn("in use by another", third.stderr())
+            self.assertEqual(self.epoch(), epoch)
+            first.json("PUT", "/v1/config", {"max_batch_size": 21})
+            self.assertTrue(first.alive())
+        finally:
+            first.cleanup()
+        # Released with the process: the next start takes it.
+        d = R.Daemon(BIN, self.state)
+        try:
+            self.assertEqual(d.json("GET", "/v1/config")["max_batch_size"],
+                             21)
+        finally:
+            d.cleanup()
+
+
+class LargeState(unittest.TestCase):
+    """Issue 13, item 8: start-up is linear in the state's size."""
+
+    def test_50k_batch_overrides(self):
+        tmp = R.TempDir("vgmo-test-large-")
+        state = os.path.join(tmp.path, "state")
+        os.makedirs(state)
+        try:
+            batch = [{"worker": "w%d" % i, "gpu": 0, "batch_size": 3}
+                     for i in range(50000)]
+            batch.append({"worker": "w7", "gpu": 0, "batch_size": 5})
+            with open(os.path.join(state, "state.json"), "w") as f:
+                json.dump({"version": 1, "monitoring": True, "epoch": 1,
+                           "config_overrides": {},
+                           "batch_size_overrides": batch}, f)
+            t0 = time.monotonic()
+            d = R.Daemon(BIN, state, "--sim-workload", "none")
+            took = time.monotonic() - t0
+            try:
+                # Quadratic took minutes; linear well under a second
+                # (10 s leaves room for sanitizer builds).
+                self.assertLess(took, 10)
+                # A client gets its saved size when it registers; the last
+                # entry for a name wins.
+                for name, size in (("w7", 5), ("w49999", 3)):
+                    c = d.json("POST", "/v1/clients",
+                               {"name": name, "gpu": 0}, want=201)
+                    got = d.json("GET", "/v1/clients/%d" % c["id"])
+                    self.assertEqual(got["manual_batch_size"], size)
+                self.assertTrue(d.alive())
+            finally:
+                d.cleanup()
+        finally:
+            tmp.remove()
 
 
 if __name__ == "__main__":

@@ -101,7 +101,9 @@ def scrape_families(*engine_args, register=False):
                                 (d.base, body.get("id")),
                                 {"items": 2, "peak_bytes": 8 << 30,
                                  "allocated_bytes": 4 << 30,
-                                 "reserved_bytes": 6 << 30, "seconds": 0.5})
+                                 "reserved_bytes": 6 << 30, "seconds": 0.5},
+                                headers={"X-Vgmo-Client-Secret":
+                                         body.get("secret", "")})
             status, text = opslib.http("GET", d.base + "/metrics")
             assert status == 200, text
             return opslib.metric_families(text)

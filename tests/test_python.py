@@ -231,9 +231,13 @@ class TestClientDaemon(DaemonCase):
                           seen["unit"], seen["state"]),
                          (c.id, 0, 2.0, "images", "healthy"))
         self.assertEqual(c.info()["name"], "docparse-1")
-        # The same name again resumes the same client.
-        again = self.client(d, "docparse-1", weight=2.0, unit="images")
-        self.assertEqual(again.id, c.id)
+        # The same name again, without this client's secret, is another
+        # worker's: refused while this one reports (it keeps trying).
+        again = self.client(d, "docparse-1", weight=1e-6, unit="images")
+        self.assertIsNone(again.id)
+        self.assertFalse(again.connected)
+        self.assertEqual(d.clients()["docparse-1"]["weight"], 2.0)
+        again.close()
         with self.assertRaises(ValueError):
             vgmo.Client(d.url, "bad name")
         with self.assertRaises(vgmo.VgmoError) as cm:
@@ -792,16 +796,16 @@ class TestSeedApi(unittest.TestCase):
         lib = native.load_library(None)
         rng = random.Random(16)
         picks = {
-            "monitoring_interval": [5.0, 0.0, -1.0, 1e-3],
+            "monitoring_interval": [5.0, 0.0, -1.0, 1e-3, 0.1, 3601.0],
             "memory_threshold_warning": [0.8, 0.95, 1.5, -0.1, 0.0],
             "memory_threshold_critical": [0.9, 0.8, 2.0, 0.95],
             "memory_threshold_oom": [0.95, 0.9, 1.0, 1.2],
-            "temperature_threshold": [80.0, 0.0, -5.0],
-            "optimization_interval": [60.0, 0.0],
-            "cleanup_interval": [300.0, -1.0],
-            "max_batch_size": [16, 0, 1, 4, -3],
-            "min_batch_size": [1, 0, 8, 20],
-            "memory_reserve_mb": [1024, 0, -1],
+            "temperature_threshold": [80.0, 0.0, -5.0, 0.5, 1e6],
+            "optimization_interval": [60.0, 0.0, 1e300],
+            "cleanup_interval": [300.0, -1.0, 0.05],
+            "max_batch_size": [16, 0, 1, 4, -3, 2 ** 31 - 1],
+            "min_batch_size": [1, 0, 8, 20, 2 ** 31 - 1],
+            "memory_reserve_mb": [1024, 0, -1, 2 ** 63 - 1],
             "gc_threshold": [0.85, 1.1],
             "fragmentation_threshold": [0.3, -0.2],
         }

@@ -4,6 +4,7 @@
  * heard at once, leases, client memory on the simulated GPU, freed bytes.
  */
 #include <math.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,7 +91,7 @@ static void test_split_by_weight_never_exceeds(void **state)
 	for (int i = 0; i < 30; i++) {
 		report(e, a, 4 + i % 3, 8 * GIB, 4 * GIB);
 		report(e, b, 4 + i % 3, 8 * GIB, 4 * GIB);
-		e->vmono += 1;
+		e->vmono = e->vmono + 1; /* one thread: no atomic add needed */
 		vgmo_engine_sample(e);
 	}
 	assert_true(fabs(W(e, b)->budget / W(e, a)->budget - 3.0) < 0.01);
@@ -116,7 +117,7 @@ static void test_demand_leaves_room(void **state)
 	for (int i = 0; i < 30; i++) {
 		report(e, small, 8 + i % 4, 2 * GIB, 0.05 * GIB);
 		report(e, big, 4 + i % 3, 8 * GIB, 4 * GIB);
-		e->vmono += 1;
+		e->vmono = e->vmono + 1; /* one thread: no atomic add needed */
 		vgmo_engine_sample(e);
 	}
 	if (!(W(e, small)->budget < 8 * GIB))
@@ -277,6 +278,108 @@ static void test_register_resumes_and_validates(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* Ids are never reused; slots are: churn does not grow the table. */
+static void test_ids_unique_slots_reused(void **state)
+{
+	vgmo_engine *e = make(10);
+	int prev = 0, id;
+	size_t table;
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		id = client(e, "churn", 1.0);
+		assert_true(id > prev);
+		prev = id;
+		assert_int_equal(vgmo_engine_worker_remove(e, id), VGMO_OK);
+		assert_null(W(e, id));
+	}
+	table = e->nworkers;
+	assert_true(table <= 8);
+	/* A stale id never reaches the worker now in its slot. */
+	id = client(e, "new", 1.0);
+	for (int old = 1; old < id; old++)
+		assert_null(W(e, old));
+	assert_non_null(W(e, id));
+	assert_int_equal(vgmo_engine_worker_remove(e, prev),
+	                 VGMO_ERR_NOT_FOUND);
+	/* Growth keeps every live worker reachable. */
+	for (int i = 0; i < 100; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "g%d", i);
+		assert_non_null(W(e, client(e, name, 1.0)));
+	}
+	assert_non_null(W(e, id));
+	assert_int_equal(e->nlive, 102);
+	vgmo_engine_destroy(e);
+}
+
+/* The built-in worker keeps its weight whatever a client registers. */
+static void test_default_name_refused(void **state)
+{
+	vgmo_engine *e = make(10);
+	vgmo_worker_spec sp = {
+	        .name = "default", .weight = 1e6, .leased = true};
+	int id = -1;
+	bool existed = false;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id, &existed),
+	                 VGMO_ERR_PERMISSION);
+	assert_true(W(e, VGMO_DEFAULT_WORKER)->weight == 1.0);
+	assert_false(W(e, VGMO_DEFAULT_WORKER)->leased);
+	vgmo_engine_destroy(e);
+}
+
+/* A cap on leased workers; a slot freed by a lease lets the next in. */
+static void test_client_cap(void **state)
+{
+	vgmo_engine *e = make(1);
+	vgmo_worker_spec sp = {.name = "over", .leased = true};
+	int id;
+
+	(void)state;
+	vgmo_engine_set_max_clients(e, 3);
+	client(e, "a", 1.0);
+	client(e, "b", 1.0);
+	client(e, "c", 1.0);
+	assert_int_equal(vgmo_engine_worker_register(e, &sp, &id, NULL),
+	                 VGMO_ERR_STATE);
+	/* Re-registering one that is in does not count twice. */
+	client(e, "a", 2.0);
+	assert_int_equal(vgmo_engine_sim_run(e, 12), VGMO_OK);
+	assert_int_equal(e->nleased, 0);
+	client(e, "over", 1.0);
+	vgmo_engine_destroy(e);
+}
+
+/* 4000 clients expiring at once: one pass, linear (each registration
+ * recomputes its device's budgets, so registering them all is the
+ * quadratic yardstick); and leases run out while monitoring is stopped. */
+static void test_mass_expiry_linear(void **state)
+{
+	vgmo_engine *e = make(1);
+	double t0, registering, expiring;
+
+	(void)state;
+	t0 = vgmo__mono_now();
+	for (int i = 0; i < 4000; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "c%d", i);
+		client(e, name, 1.0);
+	}
+	registering = vgmo__mono_now() - t0;
+	vgmo_engine_set_monitoring(e, false);
+	t0 = vgmo__mono_now();
+	assert_int_equal(vgmo_engine_sim_run(e, 12), VGMO_OK);
+	expiring = vgmo__mono_now() - t0;
+	assert_int_equal(e->nleased, 0);
+	assert_int_equal(e->nlive, 1);
+	assert_true(expiring < registering / 10);
+	vgmo_engine_destroy(e);
+}
+
 /* Water-filling keeps for a worker only what it needs when that is less
  * than its weighted share: one that needs more than half, beside a
  * hungrier one of the same weight, gets half, not its need. */
@@ -288,12 +391,12 @@ static void test_need_above_share_gets_the_share(void **state)
 	(void)state;
 	mid = client(e, "mid", 1.0);
 	big = client(e, "big", 1.0);
-	/* "mid" needs 8 + 64 x 0.7 GiB = 52.8 GiB (with its margin) of about
-	 * 77: more than half, less than all. */
+	/* "mid" needs 8 + 64 x 0.7 GiB = 52.8 GiB (with its margin) of
+	 * about 77: more than half, less than all. */
 	for (int i = 0; i < 30; i++) {
 		report(e, mid, 8 + i % 4, 8 * GIB, 0.7 * GIB);
 		report(e, big, 4 + i % 3, 8 * GIB, 4 * GIB);
-		e->vmono += 1;
+		e->vmono = e->vmono + 1; /* one thread: no atomic add needed */
 		vgmo_engine_sample(e);
 	}
 	assert_true(fabs(W(e, mid)->share - 0.5) < 1e-9);
@@ -302,8 +405,9 @@ static void test_need_above_share_gets_the_share(void **state)
 	vgmo_engine_destroy(e);
 }
 
-/* To the OOM line a worker's budget is the critical one plus its part of
- * the reserve: alone, the whole reserve; shared, in the same proportion. */
+/* To the OOM line a worker's budget is the critical one plus its part
+ * of the reserve: alone, the whole reserve; shared, in the same
+ * proportion. */
 static void test_oom_budget_adds_the_reserve(void **state)
 {
 	vgmo_engine *e = make(0);
@@ -332,7 +436,8 @@ static void test_oom_budget_adds_the_reserve(void **state)
 
 /* Where the backend lists processes, a worker holds what its process
  * uses on the device (here 30 GiB: a second allocator besides the 10 it
- * reported), not what it reported; another process's figure is not its. */
+ * reported), not what it reported; another process's figure is not its.
+ */
 static void test_held_by_its_process(void **state)
 {
 	vgmo_engine *e = make(0);
@@ -373,6 +478,10 @@ int main(void)
 	        cmocka_unit_test(test_client_memory_counts_on_sim),
 	        cmocka_unit_test(test_freed_bytes_reported),
 	        cmocka_unit_test(test_register_resumes_and_validates),
+	        cmocka_unit_test(test_ids_unique_slots_reused),
+	        cmocka_unit_test(test_default_name_refused),
+	        cmocka_unit_test(test_client_cap),
+	        cmocka_unit_test(test_mass_expiry_linear),
 	        cmocka_unit_test(test_need_above_share_gets_the_share),
 	        cmocka_unit_test(test_oom_budget_adds_the_reserve),
 	        cmocka_unit_test(test_held_by_its_process),

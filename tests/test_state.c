@@ -3,6 +3,7 @@
  * corruption handling, config overrides, the JSON Lines journal with
  * rotation, the audit log, and the engine's history sequence.
  */
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -177,15 +178,59 @@ static void test_config_overrides(void **state)
 	                 VGMO_OK);
 	assert_int_equal(out.max_batch_size, 8);
 	assert_true(out.memory_threshold_warning == 0.7);
-	/* Overrides that no longer fit the base are refused whole. */
+	/* An override that no longer fits the base is dropped with its
+	 * reason; the others still apply. */
 	base.min_batch_size = 10;
 	base.max_batch_size = 12;
-	out = base;
-	assert_int_not_equal(vgmo__config_apply_overrides(&base, diff, &out,
-	                                                  err, sizeof(err)),
-	                     VGMO_OK);
+	assert_int_equal(vgmo__config_apply_overrides(&base, diff, &out, err,
+	                                              sizeof(err)),
+	                 VGMO_OK);
 	assert_int_equal(out.max_batch_size, 12);
+	assert_int_equal(out.strategy, VGMO_STRATEGY_ADAPTIVE);
+	assert_non_null(strstr(err, "max_batch_size"));
+	assert_null(json_object_get(diff, "max_batch_size"));
+	assert_int_equal(json_object_size(diff), 1);
 	json_decref(diff);
+}
+
+/* Saved state from a version without ranges: every out-of-range value,
+ * integers at INT_MAX and INT64_MAX included, is dropped, one reason
+ * each; the valid keys, even those that need another key, stay. */
+static void test_config_overrides_out_of_range(void **state)
+{
+	vgmo_config base, out;
+	char err[1024];
+	json_t *o = json_pack(
+	        "{s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+	        "max_batch_size", INT_MAX, "min_batch_size", INT_MAX,
+	        "memory_reserve_mb", (json_int_t)INT64_MAX,
+	        "monitoring_interval", 1e-9, "optimization_interval", 1e300,
+	        "cleanup_interval", 0.0, "temperature_threshold", 1e6,
+	        "memory_threshold_warning", 0.91, "memory_threshold_critical",
+	        0.93, "memory_threshold_oom", 0.97);
+
+	(void)state;
+	assert_non_null(o);
+	vgmo_config_defaults(&base);
+	assert_int_equal(
+	        vgmo__config_apply_overrides(&base, o, &out, err, sizeof(err)),
+	        VGMO_OK);
+	assert_int_equal(out.max_batch_size, base.max_batch_size);
+	assert_int_equal(out.min_batch_size, base.min_batch_size);
+	assert_true(out.memory_reserve_mb == base.memory_reserve_mb);
+	assert_true(out.monitoring_interval == base.monitoring_interval);
+	assert_true(out.optimization_interval == base.optimization_interval);
+	assert_true(out.cleanup_interval == base.cleanup_interval);
+	assert_true(out.temperature_threshold == base.temperature_threshold);
+	assert_true(out.memory_threshold_warning == 0.91);
+	assert_true(out.memory_threshold_critical == 0.93);
+	assert_true(out.memory_threshold_oom == 0.97);
+	assert_int_equal(json_object_size(o), 3);
+	assert_non_null(strstr(err, "max_batch_size"));
+	assert_non_null(strstr(err, "memory_reserve_mb"));
+	assert_non_null(strstr(err, "monitoring_interval"));
+	assert_non_null(strstr(err, "temperature_threshold"));
+	json_decref(o);
 }
 
 static void count_line(const json_t *line, void *ctx)
@@ -341,6 +386,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_clean_temps, make_dir,
 	                                        remove_dir),
 	        cmocka_unit_test(test_config_overrides),
+	        cmocka_unit_test(test_config_overrides_out_of_range),
 	        cmocka_unit_test_setup_teardown(
 	                test_journal_rotation_and_torn_line, make_dir,
 	                remove_dir),

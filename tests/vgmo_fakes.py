@@ -68,11 +68,15 @@ class StubHandler(http.server.BaseHTTPRequestHandler):
             s.next_id += 1
             s.clients[cid] = 4
             return self.answer(201, {"id": cid, "batch_size": 4,
-                                     "lease_seconds": 30})
+                                     "lease_seconds": 30,
+                                     "secret": "s%d" % cid})
         cid = int(self.path.split("/")[3])
         if cid not in s.clients:
             return self.answer(404, {"error": {"status": 404,
                                                "message": "no client"}})
+        if self.headers.get("X-Vgmo-Client-Secret") != "s%d" % cid:
+            return self.answer(401, {"error": {"status": 401,
+                                               "message": "no secret"}})
         if body.get("oom"):
             s.clients[cid] = max(1, body["items"] // 2)
         else:
@@ -81,7 +85,11 @@ class StubHandler(http.server.BaseHTTPRequestHandler):
                           "cleanup": bool(body.get("oom"))})
 
     def do_DELETE(self):
-        self.server.clients.pop(int(self.path.split("/")[3]), None)
+        cid = int(self.path.split("/")[3])
+        if self.headers.get("X-Vgmo-Client-Secret") != "s%d" % cid:
+            return self.answer(401, {"error": {"status": 401,
+                                               "message": "no secret"}})
+        self.server.clients.pop(cid, None)
         self.answer(200, {})
 
 

@@ -86,6 +86,18 @@ typedef struct vgmo_config {
 
 #define VGMO_CONFIG_FIELD_COUNT 14
 
+/* The range of every numeric field, applied by vgmo_config_validate and so
+ * to flags, environment, files, the API and saved state alike. The
+ * thresholds, gc_threshold and fragmentation_threshold are fractions in
+ * [0, 1]; the rest: */
+#define VGMO_CONFIG_INTERVAL_MIN 0.1      /* s, the three intervals */
+#define VGMO_CONFIG_MONITORING_MAX 3600.0 /* s, monitoring_interval */
+#define VGMO_CONFIG_INTERVAL_MAX 1e7      /* s, optimization, cleanup */
+#define VGMO_CONFIG_TEMPERATURE_MIN 1.0   /* degrees C */
+#define VGMO_CONFIG_TEMPERATURE_MAX 200.0
+#define VGMO_BATCH_MAX 1000000              /* min_batch_size, max_batch_size */
+#define VGMO_CONFIG_RESERVE_MB_MAX 16777216 /* memory_reserve_mb: 16 TiB */
+
 VGMO_API void vgmo_config_defaults(vgmo_config *cfg);
 
 /* Checks every rule and reports every violation at once in `err`
@@ -406,10 +418,17 @@ typedef struct vgmo_worker_spec {
 } vgmo_worker_spec;
 
 /* Adds the worker, or finds the one of that name on that GPU (then its
- * learned model is kept, its weight and lease renewed, *existed true). */
+ * learned model is kept, its weight and lease renewed, *existed true).
+ * Worker ids are never reused in the engine's life. A leased spec never
+ * takes over a built-in worker ("default", the simulated ones):
+ * VGMO_ERR_PERMISSION; past vgmo_engine_set_max_clients: VGMO_ERR_STATE. */
 VGMO_API vgmo_err vgmo_engine_worker_register(vgmo_engine *e,
                                               const vgmo_worker_spec *spec,
                                               int *id_out, bool *existed);
+
+/* At most `max` leased workers (clients) at once; 0: no cap. A
+ * registration past the cap is refused with VGMO_ERR_STATE. */
+VGMO_API void vgmo_engine_set_max_clients(vgmo_engine *e, size_t max);
 
 /* Feeds one batch's report into the worker's model; an OOM halves the batch
  * size at once. `out` receives the next batch size. */
@@ -933,7 +952,7 @@ VGMO_API int vgmo_client_batch_size(const vgmo_client *c);
 
 /* The id the daemon gave the client (it changes when the client registers
  * again), or -1 while it is not registered. */
-VGMO_API int vgmo_client_id(const vgmo_client *c);
+VGMO_API int64_t vgmo_client_id(const vgmo_client *c);
 
 /* Reports one batch: r->items >= 1; r->peak_bytes > 0 unless r->oom;
  * r->allocated_bytes, r->reserved_bytes, r->seconds and r->freed_bytes

@@ -174,6 +174,9 @@ class Client:
         self._closed = False
         #: the client id the daemon gave; None while not registered
         self.id: Optional[int] = None
+        # the secret the daemon gave with the id: sent with every report
+        # and with the DELETE, and when registering the name again
+        self._secret: Optional[str] = None
         self._batch = int(fallback_batch_size)
         #: True when the daemon's last answer asked for a cleanup
         self.cleanup_requested = False
@@ -383,10 +386,19 @@ class Client:
             body["padding"] = self.padding
         if self.pid is not None:
             body["pid"] = self.pid
-        ans = self._request("POST", "/v1/clients", body)
+        try:
+            ans = self._request("POST", "/v1/clients", body)
+        except VgmoError as e:
+            if e.status != 409:
+                raise
+            # The name is a live client's (this worker's previous run,
+            # say): it is free again one lease after that one went quiet.
+            raise _Transient(str(e)) from e
         try:
             self.id = int(ans["id"])
-        except (KeyError, TypeError, ValueError) as e:
+            secret = ans.get("secret")
+            self._secret = secret if isinstance(secret, str) else None
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise _Transient("the daemon's registration answer has no "
                              "id: %r" % (ans,)) from e
         self._apply(ans)
@@ -502,6 +514,8 @@ class Client:
             headers["Content-Type"] = "application/json"
         if self._token is not None:
             headers["Authorization"] = "Bearer " + self._token
+        if self._secret is not None:
+            headers["X-Vgmo-Client-Secret"] = self._secret
         for attempt in (0, 1):
             conn, reused = self._connection()
             try:

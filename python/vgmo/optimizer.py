@@ -42,6 +42,8 @@ __all__ = ["VLMGPUMemoryOptimizer", "MemoryConfig", "MemoryMetrics",
 log = logging.getLogger("vgmo")
 
 _STEP = 0.2  # seconds between monitoring passes (as the daemon's loop)
+BATCH_MAX = 1000000  # VGMO_BATCH_MAX: min_batch_size, max_batch_size
+RESERVE_MB_MAX = 16777216  # VGMO_CONFIG_RESERVE_MB_MAX (16 TiB)
 
 
 class MemoryOptimizationStrategy(str, enum.Enum):
@@ -116,16 +118,25 @@ class MemoryConfig:
                 return False
             return True
 
-        def positive(name: str) -> None:
+        def positive(name: str, lo: float, hi: float) -> None:
+            # The ranges of include/vgmo/vgmo.h (VGMO_CONFIG_*).
             x = number(name)
-            if x is not None and not (math.isfinite(x) and x > 0.0):
+            if x is None:
+                return
+            if not (math.isfinite(x) and x > 0.0):
                 v.append("%s: must be a finite number greater than 0 "
                          "(got %s)" % (name, _g(x)))
+            elif x < lo:
+                v.append("%s: must be at least %s (got %s)"
+                         % (name, _g(lo), _g(x)))
+            elif x > hi:
+                v.append("%s: must be at most %s (got %s)"
+                         % (name, _g(hi), _g(x)))
 
         if not isinstance(self.enabled, bool):
             v.append("enabled: expected True or False, got %r"
                      % (self.enabled,))
-        positive("monitoring_interval")
+        positive("monitoring_interval", 0.1, 3600.0)
         w, c = self.memory_threshold_warning, self.memory_threshold_critical
         o = self.memory_threshold_oom
         warn_ok = fraction("memory_threshold_warning")
@@ -140,22 +151,31 @@ class MemoryConfig:
         elif not crit_ok and warn_ok and oom_ok and not w < o:
             v.append("memory_threshold_oom: must be greater than "
                      "memory_threshold_warning (%s <= %s)" % (_g(o), _g(w)))
-        positive("temperature_threshold")
-        positive("optimization_interval")
-        positive("cleanup_interval")
+        positive("temperature_threshold", 1.0, 200.0)
+        positive("optimization_interval", 0.1, 1e7)
+        positive("cleanup_interval", 0.1, 1e7)
         hi = number("max_batch_size", integer=True)
         lo = number("min_batch_size", integer=True)
         if hi is not None and hi < 1:
             v.append("max_batch_size: must be at least 1 (got %d)" % hi)
+        elif hi is not None and hi > BATCH_MAX:
+            v.append("max_batch_size: must be at most %d (got %d)"
+                     % (BATCH_MAX, hi))
         elif hi is not None and lo is not None and lo >= 1 and hi < lo:
             v.append("max_batch_size: must be at least min_batch_size "
                      "(%d < %d)" % (hi, lo))
         if lo is not None and lo < 1:
             v.append("min_batch_size: must be at least 1 (got %d)" % lo)
+        elif lo is not None and lo > BATCH_MAX:
+            v.append("min_batch_size: must be at most %d (got %d)"
+                     % (BATCH_MAX, lo))
         reserve = number("memory_reserve_mb", integer=True)
         if reserve is not None and reserve < 0:
             v.append("memory_reserve_mb: must be at least 0 (got %d)"
                      % reserve)
+        elif reserve is not None and reserve > RESERVE_MB_MAX:
+            v.append("memory_reserve_mb: must be at most %d (got %d)"
+                     % (RESERVE_MB_MAX, reserve))
         fraction("gc_threshold")
         fraction("fragmentation_threshold")
         return v

@@ -64,12 +64,13 @@ def proc_sample(pid):
     return cpu, rss, threads
 
 
-def start_daemon(vgmo, state):
+def start_daemon(vgmo, state, clients):
     err = open(os.path.join(state, "daemon.stderr"), "wb")
     proc = subprocess.Popen(
         [vgmo, "serve", "--backend", "sim", "--listen", "127.0.0.1:0",
          "--health-listen", "127.0.0.1:0", "--state-dir", state,
-         "--monitoring-interval", "1", "--log-level", "warn"],
+         "--monitoring-interval", "1", "--log-level", "warn",
+         "--max-clients", str(max(1024, clients))],
         stdout=subprocess.PIPE, stderr=err)
     out, main = b"", None
     health = None
@@ -122,7 +123,7 @@ def main():
     daemon = gen = None
     samples, windows, final = [], [], None
     try:
-        daemon, err, port, health = start_daemon(vgmo, state)
+        daemon, err, port, health = start_daemon(vgmo, state, a.clients)
         gen = subprocess.Popen(
             [loadgen, "--port", str(port), "--clients", str(a.clients),
              "--hz", str(a.hz), "--duration", str(a.duration),
