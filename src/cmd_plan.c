@@ -131,8 +131,8 @@ bool plan_parse_wxh(const char *s, uint32_t *w, uint32_t *h)
 	return true;
 }
 
-static int count(const char *cmd, const char *name, const char *v, long min,
-                 uint32_t *out)
+int plan_count_option(const char *cmd, const char *name, const char *v,
+                      long min, uint32_t *out)
 {
 	long l;
 
@@ -142,6 +142,47 @@ static int count(const char *cmd, const char *name, const char *v, long min,
 		                       "%ld..%ld",
 		                       name, v, min, MAX_COUNT);
 	*out = (uint32_t)l;
+	return CLI_EXIT_OK;
+}
+
+int plan_shape_option(const char *cmd, const char *name, plan_shape_opt k,
+                      const char *v, long output_min, vgmo_plan_request *req)
+{
+	switch (k) {
+	case PLAN_OPT_IMAGE:
+		if (!plan_parse_wxh(v, &req->image_width, &req->image_height))
+			return cli_usage_error(
+			        cmd,
+			        "invalid --%s '%s' (WIDTHxHEIGHT in pixels, "
+			        "e.g. 1024x768)",
+			        name, v);
+		return CLI_EXIT_OK;
+	case PLAN_OPT_IMAGES:
+		return plan_count_option(cmd, name, v, 0, &req->images);
+	case PLAN_OPT_TEXT:
+		return plan_count_option(cmd, name, v, 0, &req->text_tokens);
+	case PLAN_OPT_OUTPUT:
+		return plan_count_option(cmd, name, v, output_min,
+		                         &req->output_tokens);
+	case PLAN_OPT_DTYPE:
+	default:
+		if (vgmo_dtype_parse(v, &req->dtype) != VGMO_OK)
+			return cli_usage_error(
+			        cmd,
+			        "invalid --%s '%s' (choose bf16, "
+			        "fp16 or fp8)",
+			        name, v);
+		return CLI_EXIT_OK;
+	}
+}
+
+int plan_gpu_memory_option(const char *cmd, const char *v, uint64_t *out)
+{
+	if (!plan_parse_size(v, out))
+		return cli_usage_error(cmd,
+		                       "invalid --gpu-memory '%s' (e.g. 80GiB, "
+		                       "24GB, 81920MiB)",
+		                       v);
 	return CLI_EXIT_OK;
 }
 
@@ -173,37 +214,23 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		a->gpu = v;
 		break;
 	case OPT_GPU_MEMORY:
-		if (!plan_parse_size(v, &a->memory))
-			return cli_usage_error(
-			        cmd,
-			        "invalid --gpu-memory '%s' (e.g. "
-			        "80GiB, 24GB, 81920MiB)",
-			        v);
 		a->gpu = NULL;
-		break;
+		return plan_gpu_memory_option(cmd, v, &a->memory);
 	case OPT_IMAGE:
-		if (!plan_parse_wxh(v, &a->req.image_width,
-		                    &a->req.image_height))
-			return cli_usage_error(
-			        cmd,
-			        "invalid --image '%s' (WIDTHxHEIGHT "
-			        "in pixels, e.g. 1024x768)",
-			        v);
-		break;
+		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGE, v, 0,
+		                         &a->req);
 	case OPT_IMAGES:
-		return count(cmd, o->name, v, 0, &a->req.images);
+		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGES, v, 0,
+		                         &a->req);
 	case OPT_TEXT:
-		return count(cmd, o->name, v, 0, &a->req.text_tokens);
+		return plan_shape_option(cmd, o->name, PLAN_OPT_TEXT, v, 0,
+		                         &a->req);
 	case OPT_OUTPUT:
-		return count(cmd, o->name, v, 0, &a->req.output_tokens);
+		return plan_shape_option(cmd, o->name, PLAN_OPT_OUTPUT, v, 0,
+		                         &a->req);
 	case OPT_DTYPE:
-		if (vgmo_dtype_parse(v, &a->req.dtype) != VGMO_OK)
-			return cli_usage_error(
-			        cmd,
-			        "invalid --dtype '%s' (choose bf16, "
-			        "fp16 or fp8)",
-			        v);
-		break;
+		return plan_shape_option(cmd, o->name, PLAN_OPT_DTYPE, v, 0,
+		                         &a->req);
 	case OPT_CONFIG:
 		a->config = v;
 		break;

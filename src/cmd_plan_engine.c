@@ -15,7 +15,6 @@
 #include "cmd_plan.h"
 
 #define GIB 1073741824.0
-#define MAX_COUNT 1000000L
 
 enum {
 	OPT_ENGINE = 1,
@@ -81,20 +80,6 @@ typedef struct args {
 	bool json, help;
 } args;
 
-static int count(const char *cmd, const char *name, const char *v, long min,
-                 uint32_t *out)
-{
-	long l;
-
-	if (!cli_parse_long(v, min, MAX_COUNT, &l))
-		return cli_usage_error(cmd,
-		                       "invalid --%s '%s': not an integer in "
-		                       "%ld..%ld",
-		                       name, v, min, MAX_COUNT);
-	*out = (uint32_t)l;
-	return CLI_EXIT_OK;
-}
-
 static int set_option(void *ctx, const char *cmd, const cli_option *o,
                       const char *v)
 {
@@ -118,14 +103,8 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		a->gpu = v;
 		break;
 	case OPT_GPU_MEMORY:
-		if (!plan_parse_size(v, &a->memory))
-			return cli_usage_error(
-			        cmd,
-			        "invalid --gpu-memory '%s' (e.g. "
-			        "80GiB, 24GB, 81920MiB)",
-			        v);
 		a->memory_given = true;
-		break;
+		return plan_gpu_memory_option(cmd, v, &a->memory);
 	case OPT_INSTANCES:
 		if (!cli_parse_long(v, 1, VGMO_SERVING_MAX_INSTANCES, &l))
 			return cli_usage_error(
@@ -136,14 +115,8 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		a->req.instances = (uint32_t)l;
 		break;
 	case OPT_IMAGE:
-		if (!plan_parse_wxh(v, &a->req.shape.image_width,
-		                    &a->req.shape.image_height))
-			return cli_usage_error(
-			        cmd,
-			        "invalid --image '%s' (WIDTHxHEIGHT "
-			        "in pixels, e.g. 1024x768)",
-			        v);
-		break;
+		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGE, v, 1,
+		                         &a->req.shape);
 	case OPT_MAX_PIXELS:
 		if (!cli_parse_long(v, 1, 1000000000L, &l))
 			return cli_usage_error(
@@ -154,21 +127,20 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		a->req.max_pixels = (uint64_t)l;
 		break;
 	case OPT_IMAGES:
-		return count(cmd, o->name, v, 0, &a->req.shape.images);
+		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGES, v, 1,
+		                         &a->req.shape);
 	case OPT_TEXT:
-		return count(cmd, o->name, v, 0, &a->req.shape.text_tokens);
+		return plan_shape_option(cmd, o->name, PLAN_OPT_TEXT, v, 1,
+		                         &a->req.shape);
 	case OPT_OUTPUT:
-		return count(cmd, o->name, v, 1, &a->req.shape.output_tokens);
+		return plan_shape_option(cmd, o->name, PLAN_OPT_OUTPUT, v, 1,
+		                         &a->req.shape);
 	case OPT_CONCURRENCY:
-		return count(cmd, o->name, v, 1, &a->req.concurrency);
+		return plan_count_option(cmd, o->name, v, 1,
+		                         &a->req.concurrency);
 	case OPT_DTYPE:
-		if (vgmo_dtype_parse(v, &a->req.shape.dtype) != VGMO_OK)
-			return cli_usage_error(
-			        cmd,
-			        "invalid --dtype '%s' (choose bf16, "
-			        "fp16 or fp8)",
-			        v);
-		break;
+		return plan_shape_option(cmd, o->name, PLAN_OPT_DTYPE, v, 1,
+		                         &a->req.shape);
 	case OPT_CONFIG:
 		a->config = v;
 		break;
