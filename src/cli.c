@@ -487,24 +487,44 @@ static bool known_preset(const char *name)
 	return false;
 }
 
+void cli_preset_list(char *out, size_t size)
+{
+	size_t len = 0;
+
+	if (size == 0)
+		return;
+	out[0] = '\0';
+	for (const char *const *p = vgmo_sim_presets(); p && *p; p++) {
+		int n = snprintf(out + len, size - len, "%s%s", len ? ", " : "",
+		                 *p);
+
+		if (n < 0 || (size_t)n >= size - len) {
+			out[len] = '\0';
+			break;
+		}
+		len += (size_t)n;
+	}
+}
+
+int cli_put_json_text(char *text)
+{
+	if (text == NULL)
+		return cli_fail("out of memory");
+	puts(text);
+	free(text);
+	return CLI_EXIT_OK;
+}
+
 static int set_sim_preset(cli_engine_opts *o, const char *cmd,
                           const char *value)
 {
-	char list[256] = "";
-	size_t len = 0;
+	char list[256];
 
 	if (known_preset(value)) {
 		o->sim_preset = value;
 		return CLI_EXIT_OK;
 	}
-	for (const char *const *p = vgmo_sim_presets(); p && *p; p++) {
-		int n = snprintf(list + len, sizeof(list) - len, "%s%s",
-		                 len ? ", " : "", *p);
-
-		if (n < 0 || (size_t)n >= sizeof(list) - len)
-			break;
-		len += (size_t)n;
-	}
+	cli_preset_list(list, sizeof(list));
 	return cli_usage_error(cmd, "unknown --sim-preset '%s' (choose %s)",
 	                       value, list);
 }

@@ -59,6 +59,14 @@ void cli_check_env(void);
 /* Prints "vgmo: <message>" on stderr; returns CLI_EXIT_FAILURE. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Prints `text` (a JSON document json_dumps made, freed here) on stdout;
+ * NULL (json_dumps ran out of memory) is a failure. */
+int cli_put_json_text(char *text);
+
+/* The simulated GPU presets as "a, b, c" in out[size] (cut short when
+ * it does not fit). */
+void cli_preset_list(char *out, size_t size);
+
 /* ------------------------------------------------------------- numbers */
 
 /* Strict: the whole string is one base-10 number (no blanks, no trailing

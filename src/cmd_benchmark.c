@@ -278,13 +278,9 @@ static int parse_value(bench_args *a, const char *cmd, const cli_option *opt,
 		return CLI_EXIT_OK;
 	case OPT_GPU:
 		if (vgmo_gpu_preset_memory(v, &(uint64_t){0}) != VGMO_OK) {
-			char known[256] = "";
-			const char *const *p = vgmo_sim_presets();
+			char known[256];
 
-			for (size_t i = 0; p[i]; i++)
-				snprintf(known + strlen(known),
-				         sizeof(known) - strlen(known), "%s%s",
-				         i ? ", " : "", p[i]);
+			cli_preset_list(known, sizeof(known));
 			return cli_usage_error(cmd,
 			                       "unknown --gpu '%s' (choose "
 			                       "one of %s)",

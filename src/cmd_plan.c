@@ -199,13 +199,9 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 		break;
 	case OPT_GPU:
 		if (vgmo_gpu_preset_memory(v, &a->memory) != VGMO_OK) {
-			char known[256] = "";
-			const char *const *p = vgmo_sim_presets();
+			char known[256];
 
-			for (size_t i = 0; p[i]; i++)
-				snprintf(known + strlen(known),
-				         sizeof(known) - strlen(known), "%s%s",
-				         i ? ", " : "", p[i]);
+			cli_preset_list(known, sizeof(known));
 			return cli_usage_error(cmd,
 			                       "unknown --gpu '%s' (choose one "
 			                       "of %s; or --gpu-memory SIZE)",
@@ -371,11 +367,7 @@ out:
 	json_decref(req);
 	json_decref(gpu);
 	json_decref(o);
-	if (s == NULL)
-		return cli_fail("out of memory");
-	puts(s);
-	free(s);
-	return CLI_EXIT_OK;
+	return cli_put_json_text(s);
 }
 
 int cmd_plan(int argc, char **argv)

@@ -234,11 +234,7 @@ out:
 	json_decref(stats);
 	json_decref(rows);
 	json_decref(o);
-	if (s == NULL)
-		return cli_fail("out of memory");
-	puts(s);
-	free(s);
-	return CLI_EXIT_OK;
+	return cli_put_json_text(s);
 }
 
 int cmd_plan_check(const char *path, const vgmo_vlm_model *override, bool json)

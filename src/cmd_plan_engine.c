@@ -493,11 +493,7 @@ out:
 	json_decref(req);
 	json_decref(gpu);
 	json_decref(o);
-	if (s == NULL)
-		return cli_fail("out of memory");
-	puts(s);
-	free(s);
-	return CLI_EXIT_OK;
+	return cli_put_json_text(s);
 }
 
 int cmd_plan_engine(int argc, char **argv)
