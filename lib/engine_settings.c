@@ -346,6 +346,7 @@ static void vllm(vgmo_serving_plan *p, const common *c,
 
 /* SGLang and TGI: each instance's fraction depends on what is free when
  * it starts; instance j starts after j - 1 others hold `held` each. */
+
 /* SGLang's pool for fraction f of `fj` free, and what the instance holds. */
 static double sglang_pool(const common *c, double f, double fj, double *held)
 {
@@ -355,30 +356,61 @@ static double sglang_pool(const common *c, double f, double fj, double *held)
 	return pool;
 }
 
+/* How an engine sizes its pool from what is free when an instance starts:
+ * what it sees free (`avail`, after `taken` by the instances before it),
+ * the fraction it would need unrounded, and the pool and memory held at a
+ * fraction. */
+typedef struct start_rule {
+	double (*avail)(const common *c, double taken);
+	double (*want)(const common *c, double avail, double pool_want);
+	double (*pool)(const common *c, double f, double avail, double *held);
+} start_rule;
+
+/* Each instance's fraction in start order, rounded up to 0.01 when that
+ * still fits the share, else down; the first instance's pool and what it
+ * holds, and what they all take. */
+static void per_instance(vgmo_serving_plan *p, const common *c,
+                         const start_rule *rule, double pool_want, double *pool,
+                         double *held, double *taken)
+{
+	*pool = *held = *taken = 0;
+	for (unsigned j = 0; j < p->instances; j++) {
+		double a = rule->avail(c, *taken);
+		double w = rule->want(c, a, pool_want), hj;
+		double f = fmin(1.0, frac_ceil(w));
+		double pj = rule->pool(c, f, a, &hj);
+
+		if (hj > c->share) {
+			f = fmin(1.0, frac_floor(w));
+			pj = rule->pool(c, f, a, &hj);
+		}
+		p->fraction[j] = f;
+		*taken += hj;
+		if (j == 0) {
+			*pool = pj;
+			*held = hj;
+		}
+	}
+}
+
+static double sglang_avail(const common *c, double taken)
+{
+	return c->free - taken - c->context;
+}
+
+static double sglang_want(const common *c, double avail, double pool_want)
+{
+	return (c->weights + pool_want) / avail;
+}
+
 static void sglang(vgmo_serving_plan *p, const common *c,
                    const vgmo_serving_request *r)
 {
-	double pool_want = p->max_seqs * c->kv_seq, held = 0, pool = 0;
-	double taken = 0;
+	static const start_rule rule = {sglang_avail, sglang_want, sglang_pool};
+	double pool_want = p->max_seqs * c->kv_seq, held, pool, taken;
 	char why[224], buf[96];
 
-	for (unsigned j = 0; j < p->instances; j++) {
-		double fj = c->free - taken - c->context, hj;
-		double f = frac_ceil((c->weights + pool_want) / fj);
-		double pj = sglang_pool(c, f, fj, &hj);
-
-		/* Rounded up when that still fits the share, else down. */
-		if (hj > c->share) {
-			f = frac_floor((c->weights + pool_want) / fj);
-			pj = sglang_pool(c, f, fj, &hj);
-		}
-		p->fraction[j] = f;
-		taken += hj;
-		if (j == 0) {
-			pool = pj;
-			held = hj;
-		}
-	}
+	per_instance(p, c, &rule, pool_want, &pool, &held, &taken);
 	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
 	fit_seqs(p, pool / c->kv_seq);
 	common_tail(p, c, held);
@@ -414,33 +446,25 @@ static double tgi_pool(const common *c, double f, double after, double *held)
 	return pool;
 }
 
+/* Free after this instance's context, weights and warmup. */
+static double tgi_avail(const common *c, double taken)
+{
+	return c->free - taken - c->context - c->weights - c->ws - c->act;
+}
+
+static double tgi_want(const common *c, double after, double pool_want)
+{
+	return 1.0 - (after - pool_want / TGI_WIGGLE) / c->total;
+}
+
 static void tgi(vgmo_serving_plan *p, const common *c,
                 const vgmo_serving_request *r)
 {
-	double pool_want = p->max_seqs * c->kv_seq, held = 0, pool = 0;
-	double taken = 0;
+	static const start_rule rule = {tgi_avail, tgi_want, tgi_pool};
+	double pool_want = p->max_seqs * c->kv_seq, held, pool, taken;
 	char why[224], buf[96];
 
-	for (unsigned j = 0; j < p->instances; j++) {
-		/* Free after this instance's context, weights and warmup. */
-		double after = c->free - taken - c->context - c->weights -
-		               c->ws - c->act;
-		double want = 1.0 - (after - pool_want / TGI_WIGGLE) / c->total;
-		double f = fmin(1.0, frac_ceil(want)), hj;
-		double pj = tgi_pool(c, f, after, &hj);
-
-		/* Rounded up when that still fits the share, else down. */
-		if (hj > c->share) {
-			f = fmin(1.0, frac_floor(want));
-			pj = tgi_pool(c, f, after, &hj);
-		}
-		p->fraction[j] = f;
-		taken += hj;
-		if (j == 0) {
-			pool = pj;
-			held = hj;
-		}
-	}
+	per_instance(p, c, &rule, pool_want, &pool, &held, &taken);
 	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
 	fit_seqs(p, pool / c->kv_seq);
 	common_tail(p, c, held);
