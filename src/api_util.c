@@ -115,15 +115,5 @@ bool api_authorized_read(vgmo_daemon *d, const http_request *r,
 
 bool api_authorized(vgmo_daemon *d, const http_request *r, http_response *res)
 {
-	api_error e;
-
-	if (!(r->method & HTTP_MUTATING) ||
-	    daemon_token_ok(d, http_request_header(r, "Authorization")))
-		return true;
-	res->www_authenticate = "Bearer realm=\"vgmo\"";
-	api_error_set(&e, 401, NULL,
-	              "this call needs the header 'Authorization: Bearer "
-	              "<token>' with the daemon's token");
-	api_send_error(res, &e);
-	return false;
+	return !(r->method & HTTP_MUTATING) || api_authorized_read(d, r, res);
 }
