@@ -211,6 +211,15 @@ static int transport_error(const client *c, const vgmo__http_answer *a)
 			                "VGMO_SERVER, or start it with "
 			                "--tls-cert and --tls-key",
 			                h->url);
+		/* Or the plain daemon closed the connection before OpenSSL
+		 * read its answer (it depends on timing). */
+		if (strstr(why, "SSL_ERROR_SYSCALL") != NULL)
+			return cli_fail("the daemon at %s does not speak "
+			                "https, or it closed the connection in "
+			                "the TLS handshake: use http:// in "
+			                "--server or VGMO_SERVER, or start it "
+			                "with --tls-cert and --tls-key",
+			                h->url);
 		return cli_fail("TLS with the daemon at %s failed: %s (give "
 		                "its CA certificate with --cacert FILE)",
 		                h->url, why);
