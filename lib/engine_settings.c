@@ -93,6 +93,10 @@ static double frac_ceil(double x)
 
 static void add_flag(vgmo_serving_plan *p, const char *name, const char *why,
                      const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void add_flag(vgmo_serving_plan *p, const char *name, const char *why,
+                     const char *fmt, ...)
 {
 	vgmo_serving_flag *f;
 	va_list ap;
