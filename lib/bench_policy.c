@@ -38,7 +38,7 @@
 #include "util.h"
 #include "vlm_models.h"
 
-#define MIB 1048576.0
+#define MIB ((double)VGMO_MIB)
 #define SEED_ITEM_MB 500.0   /* the seed's placeholder cost per item */
 #define ACCELERATE_START 128 /* find_executable_batch_size's default */
 #define LIGHTNING_INIT 2     /* BatchSizeFinder init_val */

@@ -13,7 +13,6 @@
 
 #define DEFAULT_HISTORY 1000
 #define DEFAULT_PRIOR_ITEM ((double)VGMO__GIB)
-#define DEFAULT_LEASE 30.0 /* seconds */
 
 void vgmo_engine_options_init(vgmo_engine_options *o)
 {
@@ -138,8 +137,8 @@ vgmo_err vgmo_engine_create(vgmo_engine **out, const vgmo_config *cfg,
 	e->last_sample = e->last_optimize = e->last_cleanup = -1;
 	e->prior_item = opts->prior_item_bytes ? (double)opts->prior_item_bytes
 	                                       : DEFAULT_PRIOR_ITEM;
-	e->lease =
-	        opts->lease_seconds > 0 ? opts->lease_seconds : DEFAULT_LEASE;
+	e->lease = opts->lease_seconds > 0 ? opts->lease_seconds
+	                                   : VGMO_DEFAULT_LEASE_SECONDS;
 	if (opts->clock)
 		e->clock = *opts->clock;
 	rc = vgmo__history_init(&e->history, opts->history_capacity

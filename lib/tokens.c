@@ -15,7 +15,7 @@
 
 /* The worker's CUDA context, assumed when judging what would fit on an
  * otherwise empty GPU. */
-#define CONTEXT_GUESS (512.0 * 1048576.0)
+#define CONTEXT_GUESS VGMO__CONTEXT_BYTES
 /* A batch grows at most to this many times the requests that ran. */
 #define CLIMB 2
 #define MAX_TOKENS 0x7fffffffLL

@@ -11,7 +11,7 @@
 #include "vgmo/vgmo.h"
 
 #define VGMO__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define VGMO__MIB (UINT64_C(1) << 20)
+#define VGMO__MIB VGMO_MIB
 #define VGMO__GIB (UINT64_C(1) << 30)
 
 /* printf into a caller's error buffer (NULL/0 tolerated); returns `code`. */

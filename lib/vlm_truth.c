@@ -18,7 +18,7 @@
 #include "trace.h"
 #include "util.h"
 
-#define MIB 1048576.0
+#define MIB ((double)VGMO_MIB)
 #define BLOCK (2.0 * MIB) /* the caching allocator's large-block grain */
 #define OOM_RECOVERY 0.3  /* seconds: gc.collect() + empty_cache() */
 #define T_BATCH 0.05      /* seconds: collate, copy to the device */

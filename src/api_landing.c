@@ -18,7 +18,7 @@
 #include "api_util.h"
 #include "daemon.h"
 
-#define MIB 1048576.0
+#define MIB ((double)VGMO_MIB)
 
 static const char csp[] =
         "default-src 'none'; script-src 'self'; connect-src 'self'; "

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "suggest.h"
 
-#define MIB 1048576.0
+#define MIB ((double)VGMO_MIB)
 #define CELL_MAX 1024
 
 const csv_column csv_gpu_columns[] = {

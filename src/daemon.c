@@ -48,7 +48,8 @@ int daemon_client_worker(vgmo_daemon *d, int64_t id)
 
 double daemon_lease(vgmo_daemon *d)
 {
-	return d->opts->lease_seconds > 0 ? d->opts->lease_seconds : 30.0;
+	return d->opts->lease_seconds > 0 ? d->opts->lease_seconds
+	                                  : VGMO_DEFAULT_LEASE_SECONDS;
 }
 
 void daemon_log_info(vgmo_daemon *d, const char *msg, const char *fmt, ...)

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MIB 1048576.0
+#include "vgmo/vgmo.h"
+
+#define MIB ((double)VGMO_MIB)
 
 enum { GPU_COLS = 10, WORKER_COLS = 6, PROCESS_COLS = 4, CELL = 128 };
 

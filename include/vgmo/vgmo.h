@@ -33,6 +33,15 @@ extern "C" {
 
 #define VGMO_VERSION "0.1.0"
 
+/* Sizes are bytes everywhere; the seed's *_mb fields and JSON keys hold
+ * MiB (of VGMO_MIB bytes). */
+#define VGMO_MIB (UINT64_C(1) << 20)
+#define VGMO_GIB (UINT64_C(1) << 30)
+
+/* A client that has not reported for this long is unhealthy, and dropped
+ * after twice as long (vgmo_engine_options.lease_seconds 0). */
+#define VGMO_DEFAULT_LEASE_SECONDS 30.0
+
 /* ---------------------------------------------------------------- errors */
 
 typedef enum vgmo_err {
@@ -251,7 +260,7 @@ typedef struct vgmo_engine_options {
 	uint64_t prior_item_bytes;
 	/* A leased worker (a registered client) that has not reported for
 	 * this long is unhealthy; after twice as long it is dropped and its
-	 * share released. 0: 30 s. */
+	 * share released. 0: VGMO_DEFAULT_LEASE_SECONDS. */
 	double lease_seconds;
 } vgmo_engine_options;
 
