@@ -6,9 +6,10 @@
  * the config's intervals, and drives the simulated workload in real time;
  * libmicrohttpd's threads (http.c, api.c) serve requests. Every change an
  * operator makes goes through one of the daemon_* mutators below, which
- * are serialised by the `admin` mutex (daemon_internal.h), persist the new state atomically BEFORE
- * applying it (so a change that cannot be saved is refused and nothing
- * changes), apply it to the engine, and write an audit line.
+ * are serialised by the `admin` mutex (daemon_internal.h), persist the new
+ * state atomically BEFORE applying it (so a change that cannot be saved is
+ * refused and nothing changes), apply it to the engine, and write an audit
+ * line.
  */
 #ifndef VGMO_SRC_DAEMON_H
 #define VGMO_SRC_DAEMON_H
