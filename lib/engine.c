@@ -11,6 +11,8 @@
 #include "sim_driver.h"
 #include "util.h"
 
+/* The most virtual time one vgmo_engine_step advances. */
+#define STEP_MAX_SECONDS 1.0
 #define DEFAULT_HISTORY 1000
 #define DEFAULT_PRIOR_ITEM ((double)VGMO__GIB)
 
@@ -263,6 +265,16 @@ vgmo_err vgmo_engine_sample(vgmo_engine *e)
 	pthread_mutex_unlock(&e->lock);
 	free(fresh);
 	return ok ? VGMO_OK : VGMO_ERR_BACKEND;
+}
+
+vgmo_err vgmo_engine_step(vgmo_engine *e, double elapsed)
+{
+	vgmo_err rc;
+
+	if (e == NULL || !(elapsed >= 0))
+		return VGMO_ERR_INVALID;
+	rc = vgmo_engine_sim_run(e, fmin(elapsed, STEP_MAX_SECONDS));
+	return rc == VGMO_ERR_STATE ? vgmo_engine_tick(e) : rc;
 }
 
 vgmo_err vgmo_engine_tick(vgmo_engine *e)

@@ -161,12 +161,7 @@ static void *loop_main(void *arg)
 		double now = vgmo__mono_now();
 		bool stop;
 
-		/* At most one second of simulated time per pass: a loop that
-		 * fell behind (a loaded machine) lags instead of spiralling. */
-		if (d->simulated)
-			vgmo_engine_sim_run(d->engine, fmin(now - last, 1.0));
-		else
-			vgmo_engine_tick(d->engine);
+		vgmo_engine_step(d->engine, now - last);
 		last = now;
 		serve_optimize(d);
 		flush_history(d);
@@ -754,7 +749,6 @@ vgmo_err daemon_init(vgmo_daemon *d, const cli_engine_opts *opts,
 	d->id_base = (int64_t)d->state.epoch << 31;
 	if (cli_engine_create(opts, &eff, &eo, &d->engine) != CLI_EXIT_OK)
 		return vgmo__errf(err, errlen, VGMO_ERR_BACKEND, "%s", "");
-	d->simulated = strcmp(vgmo_engine_backend(d->engine), "sim") == 0;
 	/* Each device's call times out after eo.call_timeout, or the
 	 * monitoring interval the engine was created with (engine.c). */
 	if (vgmo_engine_snapshot(d->engine, &snap) == VGMO_OK) {

@@ -23,7 +23,6 @@ struct vgmo_daemon {
 	client_secret_key secret_key; /* per-client secrets, this run's */
 	double max_client_weight;     /* serve --max-client-weight */
 	vgmo_log *log;
-	bool simulated;
 	double started_at;
 
 	pthread_mutex_t admin; /* serialises changes and `state` */

@@ -100,6 +100,22 @@ static void within_promise(const vgmo_worker_view *w, vgmo_strategy s)
 		         vgmo__strategy(s)->p_oom);
 }
 
+/* vgmo_engine_step: a virtual clock moves with the elapsed time, at most
+ * one second a step; another engine ticks. */
+static void test_step(void **state)
+{
+	vgmo_engine *e = make_default("vlm");
+	double t0 = e->vmono;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_step(e, -1), VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_engine_step(e, 5.0), VGMO_OK);
+	assert_true(fabs(e->vmono - t0 - 1.0) < 1e-9);
+	assert_int_equal(vgmo_engine_step(e, 0.25), VGMO_OK);
+	assert_true(fabs(e->vmono - t0 - 1.25) < 1e-9);
+	vgmo_engine_destroy(e);
+}
+
 static void test_model_learns_sim_cost(void **state)
 {
 	vgmo_engine *e = make_default("vlm");
@@ -612,6 +628,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_classify_boundaries),
 	        cmocka_unit_test(test_status_from_device),
+	        cmocka_unit_test(test_step),
 	        cmocka_unit_test(test_model_learns_sim_cost),
 	        cmocka_unit_test(test_strategies_order),
 	        cmocka_unit_test(test_oom_halves_at_once),

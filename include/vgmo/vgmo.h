@@ -332,6 +332,13 @@ VGMO_API vgmo_err vgmo_engine_cleanup(vgmo_engine *e, vgmo_result *out);
  * fragmentation exceeds fragmentation_threshold. */
 VGMO_API vgmo_err vgmo_engine_tick(vgmo_engine *e);
 
+/* One pass of a background loop that last stepped `elapsed` seconds ago
+ * (real time): an engine on a virtual clock (the simulated GPU) advances
+ * its workload by that much, at most one second per step (a loop that
+ * fell behind lags instead of spiralling), and ticks as it goes; any
+ * other engine ticks. What `vgmo serve` and the Python optimizer call. */
+VGMO_API vgmo_err vgmo_engine_step(vgmo_engine *e, double elapsed);
+
 /* Cleanup hook: frees what it can and returns the bytes it believes it freed
  * (informational; the engine measures the device before and after). */
 typedef uint64_t (*vgmo_cleanup_fn)(void *ctx);

@@ -147,6 +147,7 @@ _PROTOTYPES = {
                                         _c.POINTER(Result))),
     "vgmo_engine_cleanup": (_c.c_int, (_P, _c.POINTER(Result))),
     "vgmo_engine_tick": (_c.c_int, (_P,)),
+    "vgmo_engine_step": (_c.c_int, (_P, _c.c_double)),
     "vgmo_engine_add_cleanup": (_c.c_int, (_P, CLEANUP_FN, _P)),
     "vgmo_engine_get_config": (_c.c_int, (_P, _c.POINTER(Config))),
     "vgmo_engine_set_config": (_c.c_int, (_P, _c.POINTER(Config)) + _ERRBUF),

@@ -348,7 +348,6 @@ class VLMGPUMemoryOptimizer:
         self.notice = notice.decode() if notice else ""
         if self.notice:
             log.info("%s", self.notice)
-        self._simulated = self.backend == "sim"
         # The seed's optimizer starts idle until start_monitoring().
         self._lib.vgmo_engine_set_monitoring(self._engine, False)
 
@@ -548,8 +547,5 @@ class VLMGPUMemoryOptimizer:
         last = time.monotonic()
         while not self._stop.wait(_STEP):
             now = time.monotonic()
-            if self._simulated:
-                self._lib.vgmo_engine_sim_run(self._engine, now - last)
-            else:
-                self._lib.vgmo_engine_tick(self._engine)
+            self._lib.vgmo_engine_step(self._engine, now - last)
             last = now
