@@ -25,19 +25,24 @@
 #include <microhttpd.h>
 
 #include "http.h"
+#include "http_guard.h"
 #include "http_listen.h"
 #include "util.h"
 
 #define TLS_FILE_MAX (1u << 20)
 #define POOL_MAX 4
+/* The guard's limits (http_guard.h); libmicrohttpd's own are higher, so
+ * that the guard makes room before libmicrohttpd refuses. */
 #define CONNECTION_LIMIT 256
 #define PER_IP_LIMIT 128
+#define MHD_SLACK 64
 #define IDLE_TIMEOUT_S HTTP_IDLE_TIMEOUT_S
 /* A chunked body over the cap is read and dropped up to this much more. */
 #define DISCARD_MAX (16u * HTTP_BODY_MAX)
 
 struct http_server {
 	struct MHD_Daemon *mhd;
+	http_guard *guard;
 	const http_route *routes;
 	void *ctx;
 	char *cert;
@@ -179,6 +184,7 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status,
 	http_response res = {.status = status};
 
 	fallback_error(&res, status, message);
+	http_guard_answering(c, true);
 	return send_response(c, &res, allow);
 }
 
@@ -268,6 +274,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 	                    .conn = c};
 
 	peer_text(c, peer, sizeof(peer));
+	http_guard_answering(c, true); /* no deadline while it runs */
 	route->fn(s->ctx, &req, &res);
 	return send_response(c, &res, NULL);
 }
@@ -493,8 +500,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
 {
 	struct http_server *s = cls;
 
-	(void)c;
 	(void)why;
+	http_guard_answering(c, false);
 	if (*state != &s->no_body)
 		free(*state);
 	*state = NULL;
@@ -552,6 +559,7 @@ static unsigned pool_size(void)
 
 static void free_server(struct http_server *s)
 {
+	http_guard_free(s->guard); /* after the daemon stopped */
 	if (s->key != NULL) {
 		memset(s->key, 0, s->key_len);
 		free(s->key);
@@ -610,12 +618,22 @@ vgmo_err http_server_start(http_server **out, http_listener *l,
 	tls[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert};
 	tls[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key};
 	tls[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	/* A connection answers within its idle timeout or makes way. */
+	s->guard = http_guard_new(idle ? idle : IDLE_TIMEOUT_S, PER_IP_LIMIT,
+	                          CONNECTION_LIMIT);
+	if (s->guard == NULL) {
+		rc = vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
 	s->mhd = MHD_start_daemon(
-	        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-	        on_log, s, MHD_OPTION_LISTEN_SOCKET, fd,
-	        MHD_OPTION_THREAD_POOL_SIZE, pool_size(),
-	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-	        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
+	        flags, 0, http_guard_accept, s->guard, on_request, s,
+	        MHD_OPTION_EXTERNAL_LOGGER, on_log, s, MHD_OPTION_LISTEN_SOCKET,
+	        fd, MHD_OPTION_THREAD_POOL_SIZE, pool_size(),
+	        MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned)(CONNECTION_LIMIT + MHD_SLACK),
+	        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	        (unsigned)(PER_IP_LIMIT + MHD_SLACK),
+	        MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, s->guard,
 	        MHD_OPTION_CONNECTION_TIMEOUT,
 	        idle ? idle : (unsigned)IDLE_TIMEOUT_S,
 	        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
