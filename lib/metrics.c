@@ -330,10 +330,10 @@ static bool worker_value(const vgmo_worker_view *w, enum worker_value what,
 		return true;
 	case WV_BUDGET:
 		*v = (double)w->budget_bytes;
-		return w->budget_bytes != 0;
+		return w->has_budget;
 	case WV_SHARE:
 		*v = w->share;
-		return w->share >= 0;
+		return w->has_budget;
 	case WV_UP:
 		*v = !w->leased || w->healthy;
 		return true;

@@ -41,9 +41,9 @@ static void view_worker(const vgmo_engine *e, const vgmo__worker *w, double now,
 	{
 		double room;
 
-		v->budget_bytes = vgmo__worker_room(e, w, &room) && room > 0
-		                          ? (uint64_t)room
-		                          : 0;
+		v->has_budget = w->has_budget && vgmo__worker_room(e, w, &room);
+		v->budget_bytes =
+		        v->has_budget && room > 0 ? (uint64_t)room : 0;
 	}
 	v->has_fragmentation = w->has_frag;
 	v->fragmentation = w->frag;
@@ -66,7 +66,7 @@ static void view_worker(const vgmo_engine *e, const vgmo__worker *w, double now,
 	v->leased = w->leased;
 	v->healthy = !w->unhealthy;
 	v->last_report_age = w->reports ? now - w->last_seen : -1;
-	v->share = w->has_budget ? w->share : -1;
+	v->share = v->has_budget ? w->share : -1;
 }
 
 vgmo_err vgmo_engine_snapshot(vgmo_engine *e, vgmo_snapshot **out)

@@ -333,8 +333,8 @@ static json_t *worker_json(const vgmo_worker_view *w)
 	        o, "manual_batch_size",
 	        opt_int(w->manual_batch_size != 0, w->manual_batch_size));
 	rc |= json_object_set_new(o, "budget_bytes",
-	                          w->budget_bytes != 0 ? u64(w->budget_bytes)
-	                                               : json_null());
+	                          w->has_budget ? u64(w->budget_bytes)
+	                                        : json_null());
 	rc |= json_object_set_new(o, "fragmentation",
 	                          w->has_fragmentation ? num(w->fragmentation)
 	                                               : json_null());

@@ -81,10 +81,10 @@ static json_t *client_json(vgmo_daemon *d, const vgmo_snapshot *s,
 	                            ? json_integer(w->manual_batch_size)
 	                            : json_null());
 	json_object_set_new(o, "budget_bytes",
-	                    w->share >= 0
+	                    w->has_budget
 	                            ? json_integer((json_int_t)w->budget_bytes)
 	                            : json_null());
-	json_object_set_new(o, "share", opt_real(w->share >= 0, w->share));
+	json_object_set_new(o, "share", opt_real(w->has_budget, w->share));
 	json_object_set_new(o, "fragmentation",
 	                    opt_real(w->has_fragmentation, w->fragmentation));
 	json_object_set_new(o, "reports", json_integer((json_int_t)w->reports));
@@ -376,10 +376,10 @@ static void on_report(vgmo_daemon *d, int id, const http_request *req,
 	        ans, "cleanup",
 	        json_boolean(c.has_units ? ud.cleanup : dec.cleanup));
 	json_object_set_new(ans, "budget_bytes",
-	                    w.share >= 0
+	                    w.has_budget
 	                            ? json_integer((json_int_t)w.budget_bytes)
 	                            : json_null());
-	json_object_set_new(ans, "share", opt_real(w.share >= 0, w.share));
+	json_object_set_new(ans, "share", opt_real(w.has_budget, w.share));
 	json_object_set_new(ans, "lease_seconds", json_real(daemon_lease(d)));
 	if (tokens) {
 		json_object_set_new(

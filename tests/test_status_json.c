@@ -283,7 +283,7 @@ static void check_worker(const vgmo_worker_view *w, const json_t *j)
 	                 w->batch_size);
 	assert_int_equal(json_integer_value(get(j, "reports")), w->reports);
 	want_present(j, "manual_batch_size", w->manual_batch_size != 0);
-	want_present(j, "budget_bytes", w->budget_bytes != 0);
+	want_present(j, "budget_bytes", w->has_budget);
 	want_present(j, "fragmentation", w->has_fragmentation);
 	want_present(j, "throughput_items_per_s", w->throughput >= 0.0);
 	want_present(m, "ceiling", w->model.ceiling > 0);

@@ -481,7 +481,8 @@ typedef struct vgmo_worker_view {
 	int batch_size;
 	int optimal_batch_size;
 	int manual_batch_size; /* 0 when none */
-	uint64_t budget_bytes; /* memory granted to the worker; 0 = unknown */
+	bool has_budget;       /* budget_bytes and share are known */
+	uint64_t budget_bytes; /* memory granted to the worker (has_budget) */
 	bool has_fragmentation;
 	double fragmentation;
 	uint64_t reports;
@@ -492,7 +493,7 @@ typedef struct vgmo_worker_view {
 	bool leased;            /* a registered client */
 	bool healthy;           /* reported within its lease */
 	double last_report_age; /* seconds, < 0 never reported */
-	double share;           /* of its GPU's budget, 0..1; < 0 unknown */
+	double share;           /* of its GPU's budget, 0..1 (has_budget) */
 } vgmo_worker_view;
 
 typedef struct vgmo_snapshot vgmo_snapshot;
