@@ -371,15 +371,16 @@ typedef struct start_rule {
 } start_rule;
 
 /* Each instance's fraction in start order, rounded up to 0.01 when that
- * still fits the share, else down; the first instance's pool and what it
- * holds, and what they all take. */
+ * still fits the share, else down; then the first instance's pool, the
+ * sequences it holds, and the room left. */
 static void per_instance(vgmo_serving_plan *p, const common *c,
-                         const start_rule *rule, double pool_want, double *pool,
-                         double *held, double *taken)
+                         const start_rule *rule)
 {
-	*pool = *held = *taken = 0;
+	double pool_want = p->max_seqs * c->kv_seq;
+	double pool = 0, held = 0, taken = 0;
+
 	for (unsigned j = 0; j < p->instances; j++) {
-		double a = rule->avail(c, *taken);
+		double a = rule->avail(c, taken);
 		double w = rule->want(c, a, pool_want), hj;
 		double f = fmin(1.0, frac_ceil(w));
 		double pj = rule->pool(c, f, a, &hj);
@@ -389,12 +390,16 @@ static void per_instance(vgmo_serving_plan *p, const common *c,
 			pj = rule->pool(c, f, a, &hj);
 		}
 		p->fraction[j] = f;
-		*taken += hj;
+		taken += hj;
 		if (j == 0) {
-			*pool = pj;
-			*held = hj;
+			pool = pj;
+			held = hj;
 		}
 	}
+	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
+	fit_seqs(p, pool / c->kv_seq);
+	common_tail(p, c, held);
+	p->headroom_bytes = (int64_t)(c->free - taken);
 }
 
 static double sglang_avail(const common *c, double taken)
@@ -411,14 +416,9 @@ static void sglang(vgmo_serving_plan *p, const common *c,
                    const vgmo_serving_request *r)
 {
 	static const start_rule rule = {sglang_avail, sglang_want, sglang_pool};
-	double pool_want = p->max_seqs * c->kv_seq, held, pool, taken;
 	char why[224], buf[96];
 
-	per_instance(p, c, &rule, pool_want, &pool, &held, &taken);
-	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
-	fit_seqs(p, pool / c->kv_seq);
-	common_tail(p, c, held);
-	p->headroom_bytes = (int64_t)(c->free - taken);
+	per_instance(p, c, &rule);
 	why_fraction(why, sizeof(why), c, p,
 	             "fraction of the memory free at start for weights + KV "
 	             "pool");
@@ -465,14 +465,9 @@ static void tgi(vgmo_serving_plan *p, const common *c,
                 const vgmo_serving_request *r)
 {
 	static const start_rule rule = {tgi_avail, tgi_want, tgi_pool};
-	double pool_want = p->max_seqs * c->kv_seq, held, pool, taken;
 	char why[224], buf[96];
 
-	per_instance(p, c, &rule, pool_want, &pool, &held, &taken);
-	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
-	fit_seqs(p, pool / c->kv_seq);
-	common_tail(p, c, held);
-	p->headroom_bytes = (int64_t)(c->free - taken);
+	per_instance(p, c, &rule);
 	why_fraction(why, sizeof(why), c, p,
 	             "KV pool = (free after warmup - (1 - f) x total) x 0.90");
 	add_flag(p, "--cuda-memory-fraction", why, "%.2f", p->fraction[0]);
