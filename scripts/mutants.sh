@@ -41,8 +41,8 @@ tokens-climb	lib/tokens.c	s/^#define CLIMB 2$/#define CLIMB 4/	UNIT
 tokens-first-batch	lib/tokens.c	s/w->ran_max \* CLIMB : 1;/w->ran_max * CLIMB : 2;/	UNIT
 fit-one-need	lib/tokens.c	s/if ((point <= room || dominated(w, x, room))/if ((need <= room || dominated(w, x, room))/	UNIT
 fit-never-point	lib/tokens.c	s/out->verdict = point <= empty ? VGMO_FIT_NOT_NOW/out->verdict = need <= empty ? VGMO_FIT_NOT_NOW/	UNIT
-oom-halving	lib/workers.c	s/w->ran_max = (int)(r->items \/ 2);/w->ran_max = (int)r->items;/	UNIT
-items-climb-step	lib/workers.c	s/t = w->ran_max + (w->ran_max + 1) \/ 2;/t = w->ran_max * 2;/	UNIT
+oom-halving	lib/worker_learn.c	s/w->ran_max = (int)(r->items \/ 2);/w->ran_max = (int)r->items;/	UNIT
+items-climb-step	lib/worker_learn.c	s/t = w->ran_max + (w->ran_max + 1) \/ 2;/t = w->ran_max * 2;/	UNIT
 shares-no-reserve	lib/shares.c	s/ac = fmax(0.0, total - reserve - unattributed);/ac = fmax(0.0, total - unattributed);/	UNIT
 shares-oom-room	lib/shares.c	s/oom\[i\] = ac > 0 ? crit\[i\] \* ao \/ ac : 0;/oom[i] = crit[i];/	UNIT
 shares-fill-weight	lib/shares.c	s/out\[i\] = wsum > 0 ? left \* ws\[i\]->weight \/ wsum : 0;/out[i] = wsum > 0 ? left \/ (double)(k - j) : 0;/	UNIT
@@ -50,15 +50,15 @@ shares-fill-satisfied	lib/shares.c	s/if (!(need\[i\] < left \* ws\[i\]->weight \
 shares-idle-share	lib/shares.c	s/if (!active(w) \&\& busy > 0)$/if (0)/	UNIT
 shares-unattributed	lib/shares.c	s/(uint64_t)fmax(0.0, used - fmin(held, used));/(uint64_t)fmax(0.0, used);/	UNIT
 margin-no-floor	lib/cost.c	s/return exp(fmax(mean(c) + z \* widen \* sigma(c), c->lr_max));/return exp(mean(c) + z * widen * sigma(c));/	UNIT
-items-ceiling	lib/workers.c	s/if (w->ceiling > 0 \&\& t >= w->ceiling)/if (0)/	UNIT
+items-ceiling	lib/worker_learn.c	s/if (w->ceiling > 0 \&\& t >= w->ceiling)/if (0)/	UNIT
 tokens-doomed	lib/tokens.c	s/bool over = room <= o->peak;/bool over = false;/	UNIT
 cleanup-interval	lib/engine.c	s/if (c.enabled \&\& now - e->last_cleanup >= c.cleanup_interval) {/if (c.enabled) {/	UNIT
 units-margin	lib/tokens.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
-items-margin	lib/workers.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
+items-margin	lib/worker_learn.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
 shares-oom-line	lib/shares.c	s/ao = fmax(0.0, total - unattributed);/ao = total;/	UNIT
 shares-held-pid	lib/shares.c	s/if (s->processes\[i\].pid == w->pid \&\&/if (s->processes[i].pid != w->pid \&\&/	UNIT
 cleanup-over-room	lib/optimize.c	s/(double)w->last_reserved > w->budget_oom)/(double)w->last_reserved < w->budget_oom)/	UNIT
-oom-asks-cleanup	lib/workers.c	s/^\t\tw->cleanup_wanted = true;$/\t\tw->cleanup_wanted = false;/	UNIT
+oom-asks-cleanup	lib/worker_learn.c	s/^\t\tw->cleanup_wanted = true;$/\t\tw->cleanup_wanted = false;/	UNIT
 tokens-dominated	lib/tokens.c	s/if (under \&\& r->peak <= room)/if (under)/	UNIT
 plan-conservative	lib/planner.c	s/(int)floor(0.7 \* bal);/(int)floor(0.8 * bal);/	UNIT+test_plan_cli
 plan-aggressive-cap	lib/planner.c	s/= aggr < cap ? aggr : cap;/= aggr;/	UNIT+test_plan_cli
