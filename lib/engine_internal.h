@@ -1,8 +1,8 @@
 /*
  * engine_internal.h - the engine's context struct, shared by the files
- * that implement it (engine.c, workers.c, shares.c, optimize.c,
- * snapshot.c, tokens.c, units.c, sim_driver.c) and by bench.c, which runs
- * the engine on a virtual clock. Nothing here is public.
+ * that implement it (engine.c, workers.c, worker_learn.c, shares.c,
+ * optimize.c, snapshot.c, tokens.c, units.c, sim_driver.c) and by bench.c,
+ * which runs the engine on a virtual clock. Nothing here is public.
  *
  * Threads: one writer (the sampler/optimizer loop, which also drives the
  * simulated workload) calls sample/optimize/cleanup/tick/sim_run; any
