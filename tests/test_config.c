@@ -683,8 +683,7 @@ typedef struct bad_file {
 } bad_file;
 
 static const bad_file bad_files[] = {
-        {"syntax_error.json", VGMO_ERR_PARSE,
-         ":3:12: '}' expected"},
+        {"syntax_error.json", VGMO_ERR_PARSE, ":3:12: '}' expected"},
         {"unknown_key.json", VGMO_ERR_PARSE, ":3:3: unknown key \"foo\""},
         {"wrong_type_integer.json", VGMO_ERR_PARSE,
          ":3:5: key \"max_batch_size\": expected an integer, got a string"},
@@ -697,10 +696,8 @@ static const bad_file bad_files[] = {
         {"unknown_strategy.json", VGMO_ERR_PARSE,
          ":2:3: key \"strategy\": unknown strategy \"turbo\" (expected "
          "conservative, balanced, aggressive or adaptive)"},
-        {"duplicate_key.json", VGMO_ERR_PARSE,
-         ":3:18: duplicate object key"},
-        {"trailing_garbage.json", VGMO_ERR_PARSE,
-         ":4:3: end of file expected"},
+        {"duplicate_key.json", VGMO_ERR_PARSE, ":3:18: duplicate object key"},
+        {"trailing_garbage.json", VGMO_ERR_PARSE, ":4:3: end of file expected"},
         {"top_level_array.json", VGMO_ERR_PARSE,
          ":1:1: the top level must be an object, got an array"},
         {"integer_as_real.json", VGMO_ERR_PARSE,

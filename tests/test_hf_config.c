@@ -103,7 +103,8 @@ static void test_broken(void **state)
 	        "\"num_hidden_layers\": missing");
 	refused("{\"model_type\": \"llava\", \"text_config\": {\"model_type\":"
 	        " \"llama\", \"hidden_size\": -4}}",
-	        "\"text_config.hidden_size\": must be an integer in 1..1000000");
+	        "\"text_config.hidden_size\": must be an integer in "
+	        "1..1000000");
 	refused("{\"model_type\": \"llava\", \"text_config\": {\"model_type\":"
 	        " \"llama\"}, \"vocab_size\": 32000}",
 	        "\"vision_config\": missing");
