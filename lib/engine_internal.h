@@ -167,6 +167,8 @@ bool vgmo__worker_room(const vgmo_engine *e, const vgmo__worker *w,
  * allocator overhead. */
 void vgmo__worker_need_in(const vgmo_engine *e, const vgmo__worker *w,
                           vgmo__need_in *in, bool *packed);
+/* The features of an items worker's batch of n items into x; returns n. */
+double vgmo__items_x(double n, double *x);
 /* Lock held: the cost model's prior from the spec (or the worker's
  * model). */
 void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,

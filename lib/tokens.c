@@ -186,11 +186,8 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 	vgmo__worker_need_in(e, w, &in, &packed);
 	prefix_add(&p, r);
 	prefix_x(&p, packed, x);
-	if (!w->tokens) { /* an items worker: one item, whatever its shape */
-		memset(x, 0, sizeof(x));
-		x[0] = 1;
-		x[VGMO__X_ITEMS] = 1;
-	}
+	if (!w->tokens) /* an items worker: one item, whatever its shape */
+		vgmo__items_x(1, x);
 	need = vgmo__need(&in, x);
 	point = vgmo__need_point(&in, x);
 	out->need_bytes = (uint64_t)need;
@@ -297,9 +294,7 @@ static void plan(const vgmo_engine *e, const vgmo__worker *w,
 		size_t b = w->batch_size > 0 ? (size_t)w->batch_size : 1;
 
 		out->take = n < b ? n : b;
-		memset(x, 0, sizeof(x));
-		x[VGMO__X_ONE] = 1;
-		x[VGMO__X_ITEMS] = (double)out->take;
+		vgmo__items_x((double)out->take, x);
 		out->need_bytes = (uint64_t)vgmo__need(&in, x);
 		out->room_bytes = (uint64_t)room;
 		return;

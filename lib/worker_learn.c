@@ -109,7 +109,7 @@ void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
 
 /* ------------------------------------------------- an items worker's size */
 
-static double items_x(double n, double *x)
+double vgmo__items_x(double n, double *x)
 {
 	memset(x, 0, VGMO__COST_MAX * sizeof(*x));
 	x[0] = 1;
@@ -127,7 +127,7 @@ static int largest_items(const vgmo__need_in *in, double room, int limit)
 	while (lo < hi) {
 		long long mid = lo + (hi - lo + 1) / 2;
 
-		items_x((double)mid, x);
+		vgmo__items_x((double)mid, x);
 		if (vgmo__need(in, x) <= room)
 			lo = mid;
 		else
@@ -190,7 +190,7 @@ bool vgmo__worker_update(vgmo_engine *e, vgmo__worker *w)
 		/* Unsafe now, at the OOM ceiling, or clearly too big: shrink
 		 * at once. A one-step wobble is left alone. */
 		vgmo__worker_need_in(e, w, &in, NULL);
-		items_x(cur, x);
+		vgmo__items_x(cur, x);
 		next = vgmo__need(&in, x) > room ||
 		                       (w->ceiling > 0 && cur >= w->ceiling) ||
 		                       cur - full >= band
@@ -417,7 +417,7 @@ vgmo_err vgmo_engine_report(vgmo_engine *e, int id, const vgmo_report *r,
 	} else {
 		/* An items report of a tokens worker teaches its overhead and
 		 * throughput, not its token costs. */
-		items_x(r->items, x);
+		vgmo__items_x(r->items, x);
 		rc = vgmo__worker_take(e, w, r, w->tokens ? NULL : x, NULL,
 		                       out);
 	}

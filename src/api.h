@@ -23,6 +23,11 @@ extern const http_route api_main_routes[];
 void api_on_clients(void *ctx, const http_request *req, http_response *res);
 void api_on_client(void *ctx, const http_request *req, http_response *res);
 
+/* The view of client `id` when it is a leased worker (its GPU's memory in
+ * *total when not NULL); false, with 404 sent, when it is not. */
+bool api_leased_view(vgmo_engine *eng, int id, vgmo_worker_view *w,
+                     uint64_t *total, http_response *res);
+
 /* /v1/clients/{id}/fit and /plan for worker `id` (api_fit.c); the caller
  * checked the method and the token. */
 struct vgmo_daemon;

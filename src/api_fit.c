@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "api_util.h"
+#include "client_fit.h"
 #include "request_parse.h"
 
 /* The worker's model when it registered one (NULL otherwise); false, with
@@ -17,13 +18,8 @@ static bool worker_of(vgmo_engine *eng, int id, vgmo_worker_view *w,
                       vgmo_vlm_model *m, const vgmo_vlm_model **model,
                       http_response *res)
 {
-	if (vgmo_engine_worker_view(eng, id, w, NULL) != VGMO_OK ||
-	    !w->leased) {
-		api_fail(res, VGMO_ERR_NOT_FOUND, NULL,
-		         "no such client (its lease may have expired): "
-		         "register again");
+	if (!api_leased_view(eng, id, w, NULL, res))
 		return false;
-	}
 	*model = vgmo_engine_worker_model(eng, id, m) == VGMO_OK ? m : NULL;
 	return true;
 }
@@ -57,14 +53,6 @@ static json_t *api_fit_json(const vgmo_fit *f, const vgmo_worker_view *w)
 	return o;
 }
 
-static json_t *shape_json(const vgmo_request_shape *r)
-{
-	return json_pack("{s:I,s:I,s:I,s:I}", "images", (json_int_t)r->images,
-	                 "image_tokens", (json_int_t)r->image_tokens,
-	                 "text_tokens", (json_int_t)r->text_tokens,
-	                 "output_tokens", (json_int_t)r->output_tokens);
-}
-
 void api_on_client_fit(vgmo_daemon *d, int id, const http_request *req,
                        http_response *res)
 {
@@ -91,7 +79,7 @@ void api_on_client_fit(vgmo_daemon *d, int id, const http_request *req,
 		goto out;
 	}
 	ans = api_fit_json(&f, &w);
-	json_object_set_new(ans, "request", shape_json(&r));
+	json_object_set_new(ans, "request", vgmo__client_shape_json(&r));
 	api_send_json(res, 200, ans);
 out:
 	json_decref(o);

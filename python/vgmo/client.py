@@ -357,16 +357,7 @@ class Client:
             if time.monotonic() < self._next_try:
                 return None
             try:
-                if self.id is None:
-                    self._register()
-                path = "/v1/clients/%d/%s" % (self.id, what)
-                try:
-                    ans = self._request("POST", path, body)
-                except _Gone:
-                    self.id = None
-                    self._register()
-                    ans = self._request("POST", "/v1/clients/%d/%s" %
-                                        (self.id, what), body)
+                ans = self._post_client(what, body)
             except (_Transient, _Gone) as e:
                 self._failed(e)
                 return None
@@ -415,19 +406,25 @@ class Client:
         self._guard(self._post_report, body)
         return self._batch
 
-    def _post_report(self, body: Dict[str, Any]) -> None:
+    def _post_client(self, what: str, body: Dict[str, Any]
+                     ) -> Dict[str, Any]:
+        """POSTs `body` to /v1/clients/{id}/{what}, registering first, and
+        again when the daemon forgot the client."""
         if self.id is None:
             self._register()
         try:
-            ans = self._request("POST", "/v1/clients/%d/report" % self.id,
-                                body)
+            return self._request("POST", "/v1/clients/%d/%s" %
+                                 (self.id, what), body)
         except _Gone:
             log.info("the daemon at %s forgot client %s (id %d); "
                      "registering again", self.server, self.name, self.id)
             self.id = None
             self._register()
-            ans = self._request("POST", "/v1/clients/%d/report" % self.id,
-                                body)
+            return self._request("POST", "/v1/clients/%d/%s" %
+                                 (self.id, what), body)
+
+    def _post_report(self, body: Dict[str, Any]) -> None:
+        ans = self._post_client("report", body)
         if "freed_bytes" in body:
             self._freed = 0
         self._apply(ans)
