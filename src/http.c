@@ -173,6 +173,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c,
 		                        res->www_authenticate);
 	if (res->csp != NULL)
 		MHD_add_response_header(r, "Content-Security-Policy", res->csp);
+	if (res->close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc = MHD_queue_response(c, res->status, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -297,24 +299,10 @@ static enum MHD_Result count_length(void *cls, enum MHD_ValueKind kind,
 static enum MHD_Result send_fatal(struct MHD_Connection *c, unsigned status,
                                   const char *message)
 {
-	http_response res = {.status = status};
-	struct MHD_Response *r;
-	enum MHD_Result rc;
+	http_response res = {.status = status, .close = true};
 
 	fallback_error(&res, status, message);
-	r = res.body ? MHD_create_response_from_buffer(res.len, res.body,
-	                                               MHD_RESPMEM_MUST_FREE)
-	             : NULL;
-	if (r == NULL) {
-		free(res.body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                        "application/json");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-	rc = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return rc;
+	return send_response(c, &res, NULL);
 }
 
 static enum MHD_Result find_bad_name(void *cls, enum MHD_ValueKind kind,

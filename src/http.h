@@ -58,6 +58,7 @@ typedef struct http_response {
 	size_t len;
 	const char *www_authenticate; /* static; NULL: no such header */
 	const char *csp; /* static Content-Security-Policy; NULL: none */
+	bool close;      /* "Connection: close": nothing after it is read */
 } http_response;
 
 typedef void (*http_handler_fn)(void *ctx, const http_request *req,
