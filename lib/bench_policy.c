@@ -63,13 +63,13 @@ static const struct spec {
 	const char *about;
 } specs[] = {
         {"conservative", P_VGMO, VGMO_STRATEGY_CONSERVATIVE,
-         "vgmo, 0.7 of balanced"},
+         "vgmo, P(OOM) per batch 1e-4, memory_reserve_mb kept free"},
         {"balanced", P_VGMO, VGMO_STRATEGY_BALANCED,
-         "vgmo, fills the budget under the critical threshold"},
+         "vgmo, P(OOM) per batch 1e-3, headroom as others grow"},
         {"aggressive", P_VGMO, VGMO_STRATEGY_AGGRESSIVE,
-         "vgmo, 1.2 x balanced, capped under the OOM threshold"},
+         "vgmo, P(OOM) per batch 1e-3, to the OOM line"},
         {"adaptive", P_VGMO, VGMO_STRATEGY_ADAPTIVE,
-         "vgmo, climbs from balanced while throughput holds"},
+         "vgmo, as aggressive, filled as far as throughput pays"},
         {"accelerate", P_ACCELERATE, 0,
          "Accelerate find_executable_batch_size: 128, halve on OOM, never "
          "grow"},

@@ -163,8 +163,9 @@ vgmo_err vgmo_engine_create(vgmo_engine **out, const vgmo_config *cfg,
 	e->status = calloc(e->ndev, sizeof(*e->status));
 	e->leases_expired = calloc(e->ndev, sizeof(*e->leases_expired));
 	e->unattributed = calloc(e->ndev, sizeof(*e->unattributed));
+	e->others = calloc(e->ndev, sizeof(*e->others));
 	if (!e->samples || !e->status || !e->leases_expired ||
-	    !e->unattributed) {
+	    !e->unattributed || !e->others) {
 		rc = vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -206,6 +207,7 @@ void vgmo_engine_destroy(vgmo_engine *e)
 	free(e->status);
 	free(e->leases_expired);
 	free(e->unattributed);
+	free(e->others);
 	vgmo__history_free(&e->history);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "history.h"
+#include "others.h"
 #include "cost.h"
 #include "strategy.h"
 #include "vgmo/vgmo.h"
@@ -135,6 +136,7 @@ struct vgmo_engine {
 	size_t nhooks;
 	uint64_t *leases_expired; /* per device */
 	uint64_t *unattributed;   /* per device, bytes; UINT64_MAX unknown */
+	vgmo__others *others;     /* per device: how the unattributed rose */
 	bool fresh_sample;        /* budgets computed from a new sample */
 };
 

@@ -137,6 +137,7 @@ void vgmo__device_budgets(vgmo_engine *e, unsigned dev)
 				e->workers[i]->share = -1;
 			}
 		e->unattributed[dev] = UINT64_MAX;
+		vgmo__others_clear(&e->others[dev]);
 		return;
 	}
 	ws = calloc(k ? k : 1, sizeof(*ws));
@@ -167,9 +168,12 @@ void vgmo__device_budgets(vgmo_engine *e, unsigned dev)
 	/* What no worker holds is measured when the device is sampled: a
 	 * report between samples changes what its worker holds, not what
 	 * the others do (the sample still has the old figure in it). */
-	if (e->fresh_sample || e->unattributed[dev] == UINT64_MAX)
+	if (e->fresh_sample || e->unattributed[dev] == UINT64_MAX) {
 		e->unattributed[dev] =
 		        (uint64_t)fmax(0.0, used - fmin(held, used));
+		vgmo__others_add(&e->others[dev], vgmo__engine_now(e),
+		                 (double)e->unattributed[dev]);
+	}
 	unattributed = (double)e->unattributed[dev];
 	reserve = (double)e->cfg.memory_reserve_mb * (double)VGMO__MIB;
 	ac = fmax(0.0, total - reserve - unattributed);

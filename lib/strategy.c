@@ -11,7 +11,7 @@
 static const vgmo__strategy_spec table[] = {
         [VGMO_STRATEGY_CONSERVATIVE] = {"conservative", 1e-4,
                                         VGMO__RESERVE_ALWAYS, false},
-        [VGMO_STRATEGY_BALANCED] = {"balanced", 1e-3, VGMO__RESERVE_SHARED,
+        [VGMO_STRATEGY_BALANCED] = {"balanced", 1e-3, VGMO__RESERVE_RISE,
                                     false},
         [VGMO_STRATEGY_AGGRESSIVE] = {"aggressive", 1e-3, VGMO__RESERVE_NEVER,
                                       false},

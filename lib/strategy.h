@@ -9,9 +9,12 @@
  *
  *   strategy      P(OOM) per batch   room
  *   conservative  1e-4               total - others - memory_reserve_mb
- *   balanced      1e-3               total - others, less memory_reserve_mb
- *                                    when other processes share the GPU
- *                                    (headroom for their growth)
+ *   balanced      1e-3               total - others, less as much of
+ *                                    memory_reserve_mb as the others'
+ *                                    memory rose in the last 10 minutes
+ *                                    (headroom for their growth; never
+ *                                    below what the worker's allocator
+ *                                    already holds: others.h)
  *   aggressive    1e-3               total - others (to the OOM line)
  *   adaptive      1e-3               as aggressive; fills it only as far
  *                                    as measured throughput says pays
@@ -37,7 +40,7 @@
 /* When memory_reserve_mb stays free. */
 typedef enum vgmo__reserve {
 	VGMO__RESERVE_ALWAYS,
-	VGMO__RESERVE_SHARED, /* when other processes hold memory there */
+	VGMO__RESERVE_RISE, /* as far as other processes' memory rose lately */
 	VGMO__RESERVE_NEVER
 } vgmo__reserve;
 
@@ -47,10 +50,6 @@ typedef struct vgmo__strategy_spec {
 	vgmo__reserve reserve; /* memory_reserve_mb kept free */
 	bool adaptive;         /* fill levels chosen by throughput */
 } vgmo__strategy_spec;
-
-/* Memory beyond a worker's own (its CUDA context included) that says
- * other processes share the GPU. */
-#define VGMO__OTHERS_BYTES (1024.0 * 1048576.0)
 
 const vgmo__strategy_spec *vgmo__strategy(vgmo_strategy s);
 

@@ -315,7 +315,7 @@ bool vgmo__worker_budgets(const vgmo_engine *e, const vgmo__worker *w,
 bool vgmo__worker_room(const vgmo_engine *e, const vgmo__worker *w,
                        double *room)
 {
-	double keep, to_oom;
+	double keep, to_oom, reserve, rise;
 
 	if (!vgmo__worker_budgets(e, w, &keep, &to_oom))
 		return false;
@@ -323,12 +323,19 @@ bool vgmo__worker_room(const vgmo_engine *e, const vgmo__worker *w,
 	case VGMO__RESERVE_ALWAYS:
 		*room = keep;
 		break;
-	case VGMO__RESERVE_SHARED:
-		*room = e->unattributed[w->gpu] != UINT64_MAX &&
-		                        (double)e->unattributed[w->gpu] >
-		                                VGMO__OTHERS_BYTES
-		                ? keep
-		                : to_oom;
+	case VGMO__RESERVE_RISE:
+		/* The part of the reserve the others' recent rise calls
+		 * for (the worker's share of it, as keep has). */
+		reserve = (double)e->cfg.memory_reserve_mb * VGMO__MIB;
+		rise = vgmo__others_rise(&e->others[w->gpu],
+		                         vgmo__engine_now(e));
+		*room = reserve > 0 && rise < reserve
+		                ? to_oom - (to_oom - keep) * rise / reserve
+		                : keep;
+		/* What its allocator already holds no other process can
+		 * take: the headroom is for memory it has yet to get. */
+		if ((double)w->last_reserved > *room)
+			*room = fmin((double)w->last_reserved, to_oom);
 		break;
 	case VGMO__RESERVE_NEVER:
 	default:

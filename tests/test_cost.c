@@ -243,7 +243,7 @@ static void test_table(void **state)
 	assert_true(vgmo__strategy(VGMO_STRATEGY_CONSERVATIVE)->reserve ==
 	            VGMO__RESERVE_ALWAYS);
 	assert_true(vgmo__strategy(VGMO_STRATEGY_BALANCED)->reserve ==
-	            VGMO__RESERVE_SHARED);
+	            VGMO__RESERVE_RISE);
 	assert_true(vgmo__strategy(VGMO_STRATEGY_AGGRESSIVE)->reserve ==
 	            VGMO__RESERVE_NEVER);
 	assert_true(vgmo__strategy(VGMO_STRATEGY_ADAPTIVE)->adaptive);

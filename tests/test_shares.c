@@ -468,6 +468,81 @@ static void test_held_by_its_process(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* The others' rise: a step that holds counts once its bucket closes; a
+ * sample between two normal ones in the same bucket does not; the lowest
+ * figure before it is the start; ten minutes later it is forgotten. */
+static void test_others_rise(void **state)
+{
+	vgmo__others o;
+	double t = 1000;
+
+	(void)state;
+	vgmo__others_clear(&o);
+	for (int i = 0; i < 30; i++, t += 5)
+		vgmo__others_add(&o, t, 2 * GIB);
+	assert_true(vgmo__others_rise(&o, t) == 0);
+	/* A spike inside a bucket with a normal sample. */
+	vgmo__others_add(&o, t, 2 * GIB);
+	vgmo__others_add(&o, t + 5, 5 * GIB);
+	t += 10;
+	for (int i = 0; i < 4; i++, t += 5)
+		vgmo__others_add(&o, t, 2 * GIB);
+	assert_true(vgmo__others_rise(&o, t) == 0);
+	/* A dip, then a step of 3 GiB over the dip that holds. */
+	for (int i = 0; i < 4; i++, t += 5)
+		vgmo__others_add(&o, t, 1 * GIB);
+	vgmo__others_add(&o, t, 4 * GIB);
+	assert_true(vgmo__others_rise(&o, t + 1) == 0); /* still open */
+	for (int i = 0; i < 4; i++, t += 5)
+		vgmo__others_add(&o, t, 4 * GIB);
+	assert_true(fabs(vgmo__others_rise(&o, t) - 3 * GIB) < 1.0);
+	/* Flat for the whole window: forgotten. */
+	for (int i = 0; i < 130; i++, t += 5)
+		vgmo__others_add(&o, t, 4 * GIB);
+	assert_true(vgmo__others_rise(&o, t) == 0);
+	vgmo__others_clear(&o);
+	assert_true(vgmo__others_rise(&o, t) == 0);
+}
+
+/* Balanced: the reserve in the room as far as the others rose (none: to
+ * the OOM line), never below what the worker's allocator holds;
+ * conservative: the whole reserve; aggressive: none. */
+static void test_balanced_reserve_follows_the_rise(void **state)
+{
+	vgmo_engine *e = make(0);
+	double reserve = (double)e->cfg.memory_reserve_mb * (double)VGMO__MIB;
+	double room, now;
+	int a;
+
+	(void)state;
+	a = client(e, "a", 1.0);
+	for (int i = 0; i < 10; i++)
+		report(e, a, 4 + i % 3, 8 * GIB, 4 * GIB);
+	assert_true(vgmo__worker_room(e, W(e, a), &room));
+	assert_true(fabs(room - W(e, a)->budget_oom) < 1.0);
+	now = vgmo__engine_now(e);
+	vgmo__others_clear(&e->others[0]);
+	vgmo__others_add(&e->others[0], now - 300, 1 * GIB);
+	vgmo__others_add(&e->others[0], now - 200, 1 * GIB + 0.5 * reserve);
+	assert_true(vgmo__worker_room(e, W(e, a), &room));
+	assert_true(fabs(room - (W(e, a)->budget_oom - 0.5 * reserve)) < 1.0);
+	vgmo__others_add(&e->others[0], now - 100, 3 * GIB + reserve);
+	assert_true(vgmo__worker_room(e, W(e, a), &room));
+	assert_true(fabs(room - W(e, a)->budget) < 1.0);
+	/* What its allocator holds stays its own. */
+	vgmo__worker_get(e, a)->last_reserved =
+	        (uint64_t)(W(e, a)->budget + 0.5 * reserve);
+	assert_true(vgmo__worker_room(e, W(e, a), &room));
+	assert_true(fabs(room - (double)W(e, a)->last_reserved) < 1.0);
+	e->cfg.strategy = VGMO_STRATEGY_CONSERVATIVE;
+	assert_true(vgmo__worker_room(e, W(e, a), &room));
+	assert_true(fabs(room - W(e, a)->budget) < 1.0);
+	e->cfg.strategy = VGMO_STRATEGY_AGGRESSIVE;
+	assert_true(vgmo__worker_room(e, W(e, a), &room));
+	assert_true(fabs(room - W(e, a)->budget_oom) < 1.0);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +560,8 @@ int main(void)
 	        cmocka_unit_test(test_need_above_share_gets_the_share),
 	        cmocka_unit_test(test_oom_budget_adds_the_reserve),
 	        cmocka_unit_test(test_held_by_its_process),
+	        cmocka_unit_test(test_others_rise),
+	        cmocka_unit_test(test_balanced_reserve_follows_the_rise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,57 @@
+/*
+ * others.c - the rise of the others' memory on a device (others.h).
+ */
+#include "others.h"
+
+#include <string.h>
+
+#define BUCKET (VGMO__OTHERS_WINDOW / (VGMO__OTHERS_BUCKETS - 4))
+
+void vgmo__others_clear(vgmo__others *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+void vgmo__others_add(vgmo__others *o, double now, double bytes)
+{
+	unsigned last =
+	        (o->head + VGMO__OTHERS_BUCKETS - 1) % VGMO__OTHERS_BUCKETS;
+
+	if (!(bytes >= 0))
+		return;
+	if (o->n > 0 && now >= o->start[last] &&
+	    now - o->start[last] < BUCKET) {
+		if (bytes < o->low[last])
+			o->low[last] = bytes;
+		return;
+	}
+	o->start[o->head] = now;
+	o->low[o->head] = bytes;
+	o->head = (o->head + 1) % VGMO__OTHERS_BUCKETS;
+	if (o->n < VGMO__OTHERS_BUCKETS)
+		o->n++;
+}
+
+double vgmo__others_rise(const vgmo__others *o, double now)
+{
+	unsigned first =
+	        (o->head + VGMO__OTHERS_BUCKETS - o->n) % VGMO__OTHERS_BUCKETS;
+	double lowest = 0, rise = 0;
+	int seen = 0;
+
+	for (unsigned k = 0; k < o->n; k++) {
+		unsigned i = (first + k) % VGMO__OTHERS_BUCKETS;
+
+		/* Outside the window, or still open: a rise must hold for
+		 * a whole bucket. */
+		if (o->start[i] < now - VGMO__OTHERS_WINDOW ||
+		    now - o->start[i] < BUCKET)
+			continue;
+		if (seen && o->low[i] - lowest > rise)
+			rise = o->low[i] - lowest;
+		if (!seen || o->low[i] < lowest)
+			lowest = o->low[i];
+		seen = 1;
+	}
+	return rise;
+}
