@@ -203,11 +203,18 @@ def run_fake_planned(client, model, files, verbose, count_tokens):
     """run_fake, asking vgmo how many requests from the head fit."""
     stats = {"batches": 0, "ooms": 0, "images": 0, "refused": 0}
     queue = [(f, request_of(f, count_tokens)) for f in files]
+    deferred = set()
     freed = None
     while queue:
         plan = client.plan([r for _, r in queue[:PLAN_AHEAD]])
         if plan.take == 0:
-            path, _ = queue.pop(0)
+            path, req = queue.pop(0)
+            # "not_now" (in doubt, or the GPU is busy): once to the back
+            # of the queue, to try again later; "never", or twice: skip.
+            if plan.head.verdict == "not_now" and path not in deferred:
+                deferred.add(path)
+                queue.append((path, req))
+                continue
             stats["refused"] += 1
             print("%s does not fit: %s; skipped" % (path, plan.head.reason),
                   file=sys.stderr)

@@ -231,8 +231,10 @@ void vgmo__cost_oom(vgmo__cost *c, const double *x, double room)
 		return;
 	/* It needed more than `over`: a ratio at least that large, and a
 	 * point of the fit that far out, so that the features this batch
-	 * was heavy in cost more from now on. */
-	observe(c, log(over / pred) + OOM_BEYOND);
+	 * was heavy in cost more from now on. Before any report the error
+	 * was the prior's, not the model's (as in vgmo__cost_add). */
+	if (c->samples > 0)
+		observe(c, log(over / pred) + OOM_BEYOND);
 	if (over * (1 + OOM_BEYOND) > pred)
 		add_point(c, x, over * (1 + OOM_BEYOND));
 }

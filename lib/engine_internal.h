@@ -78,8 +78,9 @@ typedef struct vgmo__worker {
 	 * features and the room they had (in .peak). */
 	vgmo__ran oomed[VGMO__RAN_KEPT];
 	unsigned noom;
-	uint32_t pid;   /* 0: unknown */
-	bool has_model; /* its model preset: prior and pixel answers */
+	unsigned doubts; /* lone requests refused in doubt since a batch ran */
+	uint32_t pid;    /* 0: unknown */
+	bool has_model;  /* its model preset: prior and pixel answers */
 	vgmo_vlm_model model;
 	char unit[12]; /* the client's cost unit label */
 	bool leased;

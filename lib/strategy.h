@@ -98,9 +98,8 @@ typedef struct vgmo__need_in {
 /* Bytes a batch of features x needs, margin included. */
 double vgmo__need(const vgmo__need_in *in, const double *x);
 
-/* ... the model's best guess, no margin: what refuses a request alone
- * (a request is refused when it is more likely to fail than not; the
- * margin sizes batches, where a request left out runs in the next). */
+/* ... the model's best guess, no margin: a request alone whose best guess
+ * fits but whose need does not is in doubt (tokens.c). */
 double vgmo__need_point(const vgmo__need_in *in, const double *x);
 
 /* What the allocator reserves for a variable cost (NULL: that cost). */

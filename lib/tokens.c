@@ -18,6 +18,9 @@
 #define CONTEXT_GUESS VGMO__CONTEXT_BYTES
 /* A batch grows at most to this many times the requests that ran. */
 #define CLIMB 2
+/* Lone requests refused in doubt, since a batch last ran, before one in
+ * doubt runs anyway. */
+#define DOUBT_TRIES 3
 #define MAX_TOKENS 0x7fffffffLL
 
 /* Running features of a prefix of requests. */
@@ -172,9 +175,11 @@ static uint64_t pixels_for(const vgmo_vlm_model *m, double tokens)
 	}
 }
 
-/* Lock held. */
-static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
-                    const vgmo_request_shape *r, vgmo_fit *out)
+/* Lock held. `deciding`: the answer decides a batch (plan), so a request
+ * refused in doubt counts toward the exploration below; a question (fit)
+ * changes nothing. */
+static void fit_one(const vgmo_engine *e, vgmo__worker *w,
+                    const vgmo_request_shape *r, bool deciding, vgmo_fit *out)
 {
 	const vgmo_gpu_sample *s = &e->samples[w->gpu];
 	vgmo__need_in in;
@@ -209,22 +214,33 @@ static void fit_one(const vgmo_engine *e, const vgmo__worker *w,
 	if (w->has_model && r->images > 0)
 		out->max_pixels = pixels_for(
 		        &w->model, (double)out->max_image_tokens / r->images);
-	/* Alone, a request runs unless it is more likely to fail than not:
-	 * refused, it would be lost; run, it teaches the model. */
-	if ((point <= room || dominated(w, x, room)) && !doomed(w, x, room)) {
+	/* Alone, a request runs when it fits with the strategy's margin, or
+	 * is no larger than one that ran. One whose best guess fits but
+	 * whose margin does not is in doubt: refused (the worker can shrink
+	 * it, or try later when the model is surer), unless the worker has
+	 * had DOUBT_TRIES refused in doubt since a batch last ran: then it
+	 * runs, to teach the model, rather than starve the worker. */
+	if (!doomed(w, x, room) &&
+	    (need <= room || dominated(w, x, room) ||
+	     (point <= room && w->doubts >= DOUBT_TRIES))) {
 		out->verdict = VGMO_FIT_OK;
 		snprintf(out->reason, sizeof(out->reason),
-		         "fits: %.2f GiB needed of %.2f GiB",
+		         "%s: %.2f GiB needed of %.2f GiB",
+		         need <= room ? "fits" : "in doubt, run to learn",
 		         need / 1073741824.0, room / 1073741824.0);
 		return;
 	}
 	empty = (double)s->memory_total - CONTEXT_GUESS;
 	out->verdict = point <= empty ? VGMO_FIT_NOT_NOW : VGMO_FIT_NEVER;
+	if (deciding && point <= room && !doomed(w, x, room))
+		w->doubts++;
 	snprintf(out->reason, sizeof(out->reason),
 	         "%s: %.2f GiB needed, %.2f GiB %s; at most %u prompt tokens "
 	         "fit now",
-	         out->verdict == VGMO_FIT_NEVER ? "never fits" : "not now",
-	         point / 1073741824.0,
+	         out->verdict == VGMO_FIT_NEVER ? "never fits"
+	         : point <= room                ? "in doubt"
+	                                        : "not now",
+	         (point <= room ? need : point) / 1073741824.0,
 	         (out->verdict == VGMO_FIT_NEVER ? empty : room) / 1073741824.0,
 	         out->verdict == VGMO_FIT_NEVER ? "on the whole GPU" : "free",
 	         out->max_prompt_tokens);
@@ -243,7 +259,7 @@ vgmo_err vgmo_engine_fit(vgmo_engine *e, int worker,
 	if (w == NULL)
 		rc = VGMO_ERR_NOT_FOUND;
 	else
-		fit_one(e, w, r, out);
+		fit_one(e, w, r, false, out);
 	pthread_mutex_unlock(&e->lock);
 	return rc;
 }
@@ -269,7 +285,7 @@ vgmo_err vgmo_engine_worker_model(const vgmo_engine *e, int worker,
 }
 
 /* Lock held. */
-static void plan(const vgmo_engine *e, const vgmo__worker *w,
+static void plan(const vgmo_engine *e, vgmo__worker *w,
                  const vgmo_request_shape *q, size_t n, vgmo_batch_plan *out)
 {
 	size_t cap = vgmo__tokens_cap(e, w);
@@ -282,7 +298,7 @@ static void plan(const vgmo_engine *e, const vgmo__worker *w,
 	out->cleanup = w->cleanup_wanted;
 	if (n == 0)
 		return;
-	fit_one(e, w, &q[0], &out->head);
+	fit_one(e, w, &q[0], true, &out->head);
 	if (out->head.verdict != VGMO_FIT_OK)
 		return; /* refuse the head */
 	if (!vgmo__worker_room(e, w, &room)) {

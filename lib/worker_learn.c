@@ -31,6 +31,7 @@ void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
 	unsigned shifts = w->cost.shifts;
 
 	(void)e;
+	w->doubts = 0;
 	if (r->oom) {
 		if (w->tokens) {
 			vgmo__ran *o = &w->oomed[w->noom++ % VGMO__RAN_KEPT];

@@ -39,7 +39,12 @@ cleanup-gc-threshold	lib/engine.c	s/if (u > c.gc_threshold ||/if (u < c.gc_thres
 cleanup-worthwhile	lib/engine.c	s/clean_due = clean_due \&\& vgmo__cleanup_worthwhile(e);/clean_due = clean_due;/	UNIT
 tokens-climb	lib/tokens.c	s/^#define CLIMB 2$/#define CLIMB 4/	UNIT
 tokens-first-batch	lib/tokens.c	s/w->ran_max \* CLIMB : 1;/w->ran_max * CLIMB : 2;/	UNIT
-fit-one-need	lib/tokens.c	s/if ((point <= room || dominated(w, x, room))/if ((need <= room || dominated(w, x, room))/	UNIT
+doubt-point	lib/tokens.c	s/(point <= room \&\& w->doubts >= DOUBT_TRIES)/(point <= room)/	UNIT
+doubt-tries	lib/tokens.c	s/^#define DOUBT_TRIES 3$/#define DOUBT_TRIES 6/	UNIT
+doubt-reset	lib/worker_learn.c	s/w->doubts = 0;/(void)w->doubts;/	UNIT
+rise-ignored	lib/workers.c	s/? to_oom - (to_oom - keep) \* rise \/ reserve/? to_oom/	UNIT
+rise-held	lib/workers.c	s/if ((double)w->last_reserved > \*room)/if (0)/	UNIT
+rise-open-bucket	lib/others.c	s/now - o->start\[i\] < BUCKET)/now < o->start[i])/	UNIT
 fit-never-point	lib/tokens.c	s/out->verdict = point <= empty ? VGMO_FIT_NOT_NOW/out->verdict = need <= empty ? VGMO_FIT_NOT_NOW/	UNIT
 oom-halving	lib/worker_learn.c	s/w->ran_max = (int)(r->items \/ 2);/w->ran_max = (int)r->items;/	UNIT
 items-climb-step	lib/worker_learn.c	s/t = w->ran_max + (w->ran_max + 1) \/ 2;/t = w->ran_max * 2;/	UNIT

@@ -132,11 +132,17 @@ static uint32_t largest(vgmo_engine *e, int id, vgmo_fit_verdict v)
 	return lo;
 }
 
-/* Alone, a request runs unless even its point estimate is past the room:
- * refused, it would be lost; run, it teaches the model. So the largest
- * request that "fits" needs more than the room with the margin. */
-static void test_alone_runs_on_the_point_estimate(void **state)
+/* Alone, a request fits with the strategy's margin; past it, while its
+ * best guess still fits, it is in doubt: refused ("not now", with what
+ * would fit), and a question (fit) changes nothing. Once a worker has had
+ * three refused in doubt in its plans since a batch last ran, the next
+ * runs, to teach the model rather than starve the worker; a batch that
+ * ran starts the count again. */
+static void test_alone_in_doubt_refused_then_tried(void **state)
 {
+	vgmo_request_shape small = {.text_tokens = 100, .output_tokens = 16};
+	vgmo_request_shape big = {.output_tokens = 16};
+	vgmo_batch_plan p;
 	vgmo_engine *e;
 	vgmo_fit f;
 	uint32_t n;
@@ -146,13 +152,34 @@ static void test_alone_runs_on_the_point_estimate(void **state)
 	e = make(&id);
 	n = largest(e, id, VGMO_FIT_OK);
 	assert_int_equal(fit(e, id, n, &f), VGMO_FIT_OK);
-	if (!(f.need_bytes > f.room_bytes))
-		fail_msg("%u tokens: need %llu <= room %llu", n,
-		         (unsigned long long)f.need_bytes,
-		         (unsigned long long)f.room_bytes);
-	/* The largest prompt that fits with the margin is smaller. */
-	assert_true(f.max_prompt_tokens < n);
-	assert_true(f.max_prompt_tokens > 1000);
+	assert_true(f.need_bytes <= f.room_bytes);
+	assert_int_equal(f.max_prompt_tokens, n);
+	big.text_tokens = n + n / 50;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(fit(e, id, big.text_tokens, &f),
+		                 VGMO_FIT_NOT_NOW);
+		assert_true(strncmp(f.reason, "in doubt", 8) == 0);
+		assert_true(f.need_bytes > f.room_bytes);
+	}
+	for (int round = 0; round < 2; round++) {
+		/* What ran taught the model: in doubt is a little further. */
+		big.text_tokens = largest(e, id, VGMO_FIT_OK);
+		big.text_tokens += big.text_tokens / 50;
+		assert_int_equal(fit(e, id, big.text_tokens, &f),
+		                 VGMO_FIT_NOT_NOW);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(
+			        vgmo_engine_plan_batch(e, id, &big, 1, &p),
+			        VGMO_OK);
+			assert_int_equal(p.take, 0);
+			assert_int_equal(p.head.verdict, VGMO_FIT_NOT_NOW);
+		}
+		assert_int_equal(vgmo_engine_plan_batch(e, id, &big, 1, &p),
+		                 VGMO_OK);
+		assert_int_equal(p.take, 1);
+		assert_true(strncmp(p.head.reason, "in doubt, run", 13) == 0);
+		ran(e, id, &small, 1);
+	}
 	vgmo_engine_destroy(e);
 }
 
@@ -354,7 +381,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_climb_doubles_at_most),
-	        cmocka_unit_test(test_alone_runs_on_the_point_estimate),
+	        cmocka_unit_test(test_alone_in_doubt_refused_then_tried),
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),
 	        cmocka_unit_test(test_items_worker_and_bad_calls),

@@ -16,11 +16,16 @@
 A tokens worker (``unit="tokens"``) can ask first and report each
 request's shape, so a request that cannot fit is refused before it runs::
 
+    tried = set()
     while queue:                      # request dicts (vgmo.fit)
         plan = runner.plan(queue)     # how many from the head fit
         if plan.take == 0:            # the head cannot run: plan.head says
-            log.warning("%s", plan.head.reason)   # why and what would fit
-            queue.pop(0)
+            head = queue.pop(0)       # why and what would fit
+            if plan.head.verdict == "not_now" and id(head) not in tried:
+                tried.add(id(head))   # in doubt, or the GPU is busy:
+                queue.append(head)    # once more, later
+            else:                     # "never" (or twice): shrink or split
+                log.warning("%s", plan.head.reason)
             continue
         batch = queue[:plan.take]
         if runner.run_requests(model_step, batch) is not vgmo.torch.OOM:
