@@ -250,6 +250,11 @@ miss(char *why, size_t len, size_t *used, const char *fmt, ...)
 		*used += (size_t)k < len - *used ? (size_t)k : len - *used;
 }
 
+/* Refused requests a strategy may have beyond the oracle's: a share of
+ * them, and a few (requests refused in doubt the oracle knew would fit). */
+#define REFUSED_SLACK 0.1
+#define REFUSED_SLACK_N 3
+
 /* Median ratio to the oracle each strategy must reach on a GPU (0: no
  * goal). 24 GB cards leave a few GB after a 7B model's weights; their
  * goal is lower. */
@@ -270,10 +275,14 @@ int vgmo__bench_targets(const vgmo__bench_set *s, char *why, size_t len)
 	static const char *const baselines[] = {
 	        "accelerate", "lightning", "seed", "best-fixed", "best-tokens"};
 	size_t used = 0;
-	int checked = 0, missed = 0;
+	int checked = 0, missed = 0,
+	    oracle = vgmo__bench_set_policy(s, "oracle");
+	vgmo__bench_summary o = {0};
 
 	if (len)
 		why[0] = '\0';
+	if (oracle >= 0)
+		vgmo__bench_summarise(s, (size_t)oracle, &o);
 	for (size_t p = 0; p < s->npolicies; p++) {
 		const char *name = s->policies[p];
 		vgmo__bench_summary m;
@@ -287,6 +296,17 @@ int vgmo__bench_targets(const vgmo__bench_set *s, char *why, size_t len)
 			missed++;
 			miss(why, len, &used, "%s ran out of memory (up to %g)",
 			     name, m.ooms_max);
+		}
+		/* Refusing is no way to be fast: a request the oracle runs
+		 * and vgmo refuses is work lost (REFUSED_SLACK allowed). */
+		if (oracle >= 0 &&
+		    m.refused_median > o.refused_median * (1 + REFUSED_SLACK) +
+		                               REFUSED_SLACK_N) {
+			missed++;
+			miss(why, len, &used,
+			     "%s refused %g requests a run (median) where the "
+			     "oracle refused %g",
+			     name, m.refused_median, o.refused_median);
 		}
 		goal = ratio_goal(s->opts[0].gpu, name);
 		if (goal > 0 && m.ratio_median >= 0 && m.ratio_median < goal) {
