@@ -18,6 +18,8 @@
 #define SHIFT_MIN 0.02    /* a spread below this is taken as this */
 #define LR_FLOOR -0.3     /* log ratios below count as this */
 #define OOM_BEYOND 0.05   /* an OOM's cost: this far past its room */
+#define SMALL_SHARE 0.25  /* batches below this share of the largest */
+#define BIG_FADE 0.995    /* ... which fades by this a report */
 
 void vgmo__cost_init(vgmo__cost *c, unsigned k, const double *prior,
                      double prior_base)
@@ -166,9 +168,24 @@ static void forget(vgmo__cost *c)
 
 static void add_point(vgmo__cost *c, const double *x, double y);
 
-/* One out-of-sample log ratio. */
-static void observe(vgmo__cost *c, double lr)
+/* How much an error of a batch whose predicted variable cost is `pred`
+ * says about the batches that come near the room: fully for one within
+ * SMALL_SHARE of the largest predicted lately, less below, with the
+ * square of its size (an error of a few MiB that does not grow with the
+ * batch weighs in a small batch's ratio as 1 / size^2). */
+static double weight_of(vgmo__cost *c, double pred)
 {
+	double s;
+
+	c->big = fmax(pred, c->big * BIG_FADE);
+	s = c->big > 0 ? fmin(1.0, pred / (SMALL_SHARE * c->big)) : 1.0;
+	return s * s;
+}
+
+/* One out-of-sample log ratio, of a batch predicted at `pred`. */
+static void observe(vgmo__cost *c, double lr, double pred)
+{
+	double wt = weight_of(c, pred);
 	/* Changes of a couple of per cent are not worth forgetting for;
 	 * the alarm is for costs above the model's (below it is only
 	 * waste, learned away by the fit). */
@@ -178,12 +195,13 @@ static void observe(vgmo__cost *c, double lr)
 	/* An over-estimate says little about the upper tail: far below,
 	 * it counts as LR_FLOOR. */
 	lr = fmax(lr, LR_FLOOR);
-	c->cusum = fmax(0.0, c->cusum + u - CUSUM_K);
-	c->lr_w = c->lr_w * DECAY + 1;
+	c->cusum = fmax(0.0, c->cusum + wt * (u - CUSUM_K));
+	c->lr_w = c->lr_w * DECAY + wt;
 	delta = lr - c->lr_mean;
-	c->lr_mean += delta / c->lr_w;
-	c->lr_var = (1 - 1 / c->lr_w) * (c->lr_var + delta * delta / c->lr_w);
-	c->lr_max = fmax(lr, c->lr_max - LRMAX_FADE);
+	c->lr_mean += wt * delta / c->lr_w;
+	c->lr_var =
+	        (1 - wt / c->lr_w) * (c->lr_var + wt * delta * delta / c->lr_w);
+	c->lr_max = fmax(wt >= 1 ? lr : -INFINITY, c->lr_max - LRMAX_FADE);
 	if (c->cusum > CUSUM_H)
 		forget(c);
 }
@@ -203,7 +221,7 @@ void vgmo__cost_add(vgmo__cost *c, const double *x, double peak, double base)
 	/* The first report measures the prior, not the model: how far off
 	 * a prior can be is SIGMA0's business. */
 	if (pred > 0 && y > 0 && c->samples > 0)
-		observe(c, log(y / pred));
+		observe(c, log(y / pred), pred);
 	c->samples++;
 	add_point(c, x, y);
 }
@@ -234,7 +252,7 @@ void vgmo__cost_oom(vgmo__cost *c, const double *x, double room)
 	 * was heavy in cost more from now on. Before any report the error
 	 * was the prior's, not the model's (as in vgmo__cost_add). */
 	if (c->samples > 0)
-		observe(c, log(over / pred) + OOM_BEYOND);
+		observe(c, log(over / pred) + OOM_BEYOND, pred);
 	if (over * (1 + OOM_BEYOND) > pred)
 		add_point(c, x, over * (1 + OOM_BEYOND));
 }

@@ -21,7 +21,8 @@
  * ratio of the batch's real variable cost to the predicted one. The margin
  * a strategy keeps is a high quantile of it (a normal fit shrunk toward a
  * prior spread while reports are few, never below the largest ratio seen
- * lately). A run of large errors (outputs grew, the model got costlier) is
+ * lately). A batch far smaller than the largest predicted lately weighs
+ * less in it (its ratio is mostly a few MiB of noise). A run of large errors (outputs grew, the model got costlier) is
  * detected with a CUSUM on the standardised errors; old reports then lose
  * most of their weight. A batch that ran out of memory teaches a lower
  * bound: its cost exceeded the room it had.
@@ -60,6 +61,7 @@ typedef struct vgmo__cost {
 	/* Out-of-sample log ratios, real / predicted variable cost. */
 	double lr_w, lr_mean, lr_var;
 	double lr_max; /* the largest lately (it decays) */
+	double big;    /* the largest predicted variable cost lately */
 	double cusum;
 	unsigned samples, shifts;
 } vgmo__cost;

@@ -39,6 +39,7 @@ cleanup-gc-threshold	lib/engine.c	s/if (u > c.gc_threshold ||/if (u < c.gc_thres
 cleanup-worthwhile	lib/engine.c	s/clean_due = clean_due \&\& vgmo__cleanup_worthwhile(e);/clean_due = clean_due;/	UNIT
 tokens-climb	lib/tokens.c	s/^#define CLIMB 2$/#define CLIMB 4/	UNIT
 tokens-first-batch	lib/tokens.c	s/w->ran_max \* CLIMB : 1;/w->ran_max * CLIMB : 2;/	UNIT
+small-weigh-less	lib/cost.c	s/^#define SMALL_SHARE 0.25 /#define SMALL_SHARE 1e-9 /	UNIT
 doubt-point	lib/tokens.c	s/(point <= room \&\& w->doubts >= DOUBT_TRIES)/(point <= room)/	UNIT
 doubt-tries	lib/tokens.c	s/^#define DOUBT_TRIES 3$/#define DOUBT_TRIES 6/	UNIT
 doubt-reset	lib/worker_learn.c	s/w->doubts = 0;/(void)w->doubts;/	UNIT

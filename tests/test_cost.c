@@ -114,6 +114,34 @@ static void test_factor(void **state)
 	            vgmo__cost_factor(&noisy, z));
 }
 
+/* Small batches' errors say little about the large ones: a worker whose
+ * 1-item batches are off by 30 % either way (a few MiB of noise) and whose
+ * 40-item ones are exact keeps the margin of the large ones; a small
+ * batch far over its prediction does not set the floor either. */
+static void test_small_batches_weigh_less(void **state)
+{
+	double prior[VGMO__COST_MAX] = {0, 64 * 1048576.0}, x[VGMO__COST_MAX];
+	double z = vgmo__normal_upper(1e-3);
+	vgmo__cost c;
+	vgmo__rng r;
+
+	(void)state;
+	vgmo__rng_seed(&r, 5);
+	vgmo__cost_init(&c, 2, prior, 8 * GIB);
+	for (int i = 0; i < 200; i++) {
+		double n = i % 2 ? 40 : 1;
+		double noise = n == 1 ? exp(0.3 * vgmo__rng_normal(&r)) : 1;
+
+		items_x(n, x);
+		vgmo__cost_add(&c, x, 8 * GIB + n * 64 * 1048576.0 * noise,
+		               8 * GIB);
+	}
+	items_x(1, x);
+	vgmo__cost_add(&c, x, 8 * GIB + 64 * 1048576.0 * 2.0, 8 * GIB);
+	if (!(vgmo__cost_factor(&c, z) < 1.25))
+		fail_msg("factor %.3f", vgmo__cost_factor(&c, z));
+}
+
 /* A lasting change of cost is detected, and learned within a few dozen
  * reports instead of the hundreds the old ones would take to fade. */
 /* The margin never falls below the largest error of late, however small
@@ -365,6 +393,7 @@ int main(void)
 	        cmocka_unit_test(test_intercept),
 	        cmocka_unit_test(test_factor),
 	        cmocka_unit_test(test_factor_floor_is_the_largest_error),
+	        cmocka_unit_test(test_small_batches_weigh_less),
 	        cmocka_unit_test(test_shift),
 	        cmocka_unit_test(test_oom),
 	        cmocka_unit_test(test_nonnegative),
