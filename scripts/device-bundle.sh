@@ -22,7 +22,9 @@ cd "$(dirname "$0")/.."
 OUTDIR=build-device
 CC=${CC:-gcc}
 JANSSON_A=${JANSSON_A:-/usr/lib/x86_64-linux-gnu/libjansson.a}
-CFLAGS="-std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Ilib"
+# lib/ has a folder per layer; each is on the include path, as in CMake.
+LIBDIRS=$(for d in lib/*/; do printf -- '-I%s ' "${d%/}"; done)
+CFLAGS="-std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude $LIBDIRS"
 
 if [ ! -f "$JANSSON_A" ] || [ ! -f /usr/include/jansson.h ]; then
 	echo "device-bundle: $JANSSON_A or jansson.h missing" \
@@ -41,7 +43,7 @@ fi
 
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR/obj" "$OUTDIR/lib"
-for f in lib/*.c; do
+for f in lib/*/*.c; do
 	$CC $CFLAGS -fvisibility=hidden -DVGMO_BUILDING_LIB -c "$f" \
 		-o "$OUTDIR/obj/lib_$(basename "$f" .c).o"
 done
@@ -52,9 +54,9 @@ done
 # DT_RPATH (not RUNPATH) so that it also serves the libraries' own deps.
 $CC -o "$OUTDIR/vgmo" "$OUTDIR"/obj/*.o "$JANSSON_A" $LIBS -lpthread -ldl -lm \
 	-Wl,--disable-new-dtags -Wl,-rpath,'$ORIGIN/lib' # literal $ORIGIN
-$CC $CFLAGS -o "$OUTDIR/bench_nvml" bench/bench_nvml.c lib/backend_nvml.c \
-	lib/nvml_device.c lib/nvml_loader.c lib/nvml_worker.c lib/util.c \
-	lib/error.c -lpthread -ldl -lm
+$CC $CFLAGS -o "$OUTDIR/bench_nvml" bench/bench_nvml.c lib/backend/backend_nvml.c \
+	lib/backend/nvml_device.c lib/backend/nvml_loader.c lib/backend/nvml_worker.c lib/util/util.c \
+	lib/util/error.c -lpthread -ldl -lm
 rm -rf "$OUTDIR/obj"
 
 # The shared libraries vgmo loads, but glibc's own (the GPU machine has a

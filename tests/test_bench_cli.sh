@@ -2,7 +2,7 @@
 # test_bench_cli.sh - `vgmo benchmark` as a user runs it: tables over seeds,
 # JSON, Markdown, plots, sweeps, a committed adversarial trace replayed,
 # and its usage errors. Also checks that the benchmark's truth model
-# (lib/vlm_truth.c) calls nothing of the planner that gives vgmo its prior.
+# (lib/vlm/vlm_truth.c) calls nothing of the planner that gives vgmo its prior.
 #
 # usage: sh tests/test_bench_cli.sh path/to/vgmo path/to/source
 set -u

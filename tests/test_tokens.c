@@ -1,5 +1,5 @@
 /*
- * test_tokens.c - a tokens worker on the simulated GPU (lib/tokens.c): the
+ * test_tokens.c - a tokens worker on the simulated GPU (lib/engine/tokens.c): the
  * next batch climbs from one request by at most CLIMB times what ran, a
  * request alone is refused only when even its point estimate (no margin)
  * does not fit, and "never" means it would not fit the whole GPU.
