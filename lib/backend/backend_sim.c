@@ -25,33 +25,6 @@
 #define ALLOC_GRAIN (2 * VGMO__MIB)     /* allocator block rounding */
 #define TEMP_TAU 60.0                   /* seconds, thermal lag */
 
-/* Memory as the driver reports it (nvidia-smi's total, MiB) for the
- * vendors' data-sheet capacities; effective rates about 45 % of the dense
- * 16-bit tensor peak for prefill and 75 % of the memory bandwidth for
- * decode; board power from idle to the data sheet's maximum. */
-static const vgmo__sim_preset presets[] = {
-        {"l4-24gb", "NVIDIA L4", UINT64_C(23034) * VGMO__MIB, 16.0, 72.0,
-         0.45 * 121e12, 0.75 * 300e9},
-        {"a10-24gb", "NVIDIA A10", UINT64_C(23028) * VGMO__MIB, 20.0, 150.0,
-         0.45 * 125e12, 0.75 * 600e9},
-        {"rtx4090-24gb", "NVIDIA GeForce RTX 4090", UINT64_C(24564) * VGMO__MIB,
-         20.0, 450.0, 0.45 * 165e12, 0.75 * 1008e9},
-        {"l40s-48gb", "NVIDIA L40S", UINT64_C(46068) * VGMO__MIB, 35.0, 350.0,
-         0.45 * 362e12, 0.75 * 864e9},
-        {"a100-40gb", "NVIDIA A100-SXM4-40GB", UINT64_C(40960) * VGMO__MIB,
-         55.0, 400.0, 0.45 * 312e12, 0.75 * 1555e9},
-        {"a100-80gb", "NVIDIA A100-SXM4-80GB", UINT64_C(81920) * VGMO__MIB,
-         60.0, 400.0, 0.45 * 312e12, 0.75 * 2039e9},
-        {"h100-80gb", "NVIDIA H100 80GB HBM3", UINT64_C(81559) * VGMO__MIB,
-         70.0, 700.0, 0.45 * 989e12, 0.75 * 3350e9},
-        {"h200-141gb", "NVIDIA H200", UINT64_C(143771) * VGMO__MIB, 75.0, 700.0,
-         0.45 * 989e12, 0.75 * 4800e9},
-};
-
-static const char *const preset_names[] = {
-        "l4-24gb",   "a10-24gb",  "rtx4090-24gb", "l40s-48gb", "a100-40gb",
-        "a100-80gb", "h100-80gb", "h200-141gb",   NULL};
-
 typedef struct sim_gpu {
 	const vgmo__sim_preset *preset;
 	char uuid[VGMO_UUID_MAX];
@@ -77,19 +50,6 @@ struct vgmo__sim {
 	vgmo_clock clock;
 	char error[VGMO_REASON_MAX];
 };
-
-const char *const *vgmo_sim_presets(void)
-{
-	return preset_names;
-}
-
-const vgmo__sim_preset *vgmo__sim_preset_find(const char *name)
-{
-	for (size_t i = 0; i < VGMO__ARRAY_LEN(presets); i++)
-		if (strcmp(presets[i].name, name) == 0)
-			return &presets[i];
-	return NULL;
-}
 
 static double sim_now(const vgmo__sim *s)
 {
@@ -156,10 +116,11 @@ static vgmo_err sim_open(void **ctx, const vgmo_engine_options *opts, char *err,
 	char known[256];
 
 	if (p == NULL)
-		return vgmo__errf(
-		        err, errlen, VGMO_ERR_INVALID,
-		        "sim: unknown preset \"%s\" (known: %s)", pname,
-		        vgmo__join_names(preset_names, known, sizeof(known)));
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "sim: unknown preset \"%s\" (known: %s)",
+		                  pname,
+		                  vgmo__join_names(vgmo_sim_presets(), known,
+		                                   sizeof(known)));
 	if (n > SIM_MAX_GPUS)
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "sim: %u GPUs requested, at most %d", n,

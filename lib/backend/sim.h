@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gpu_presets.h"
 #include "vlm_truth.h"
 #include "vgmo/vgmo.h"
 
@@ -17,17 +18,6 @@
 #define VGMO__SIM_DEFAULT_MODEL "qwen2-vl-7b"
 
 typedef struct vgmo__sim vgmo__sim;
-
-typedef struct vgmo__sim_preset {
-	const char *name;     /* "h100-80gb" */
-	const char *gpu_name; /* what the driver would call it */
-	uint64_t total;       /* bytes, as nvidia-smi reports them */
-	double idle_w, max_w; /* power range */
-	double flops;         /* effective 16-bit FLOP/s for prefill */
-	double bandwidth;     /* effective memory bytes/s for decode */
-} vgmo__sim_preset;
-
-const vgmo__sim_preset *vgmo__sim_preset_find(const char *name);
 
 /* The synthetic worker's hidden truth: what a real worker cannot see. */
 typedef struct vgmo__sim_worker_truth {
