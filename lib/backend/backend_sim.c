@@ -318,6 +318,8 @@ static const char *sim_last_error(void *ctx)
 
 const vgmo__backend_ops vgmo__backend_sim = {
         .name = "sim",
+        .about = "the simulated GPU",
+        .caps = VGMO__BACKEND_VIRTUAL_CLOCK | VGMO__BACKEND_UNSEEN_CLIENTS,
         .open = sim_open,
         .device_count = sim_count,
         .sample = sim_sample,
@@ -325,6 +327,11 @@ const vgmo__backend_ops vgmo__backend_sim = {
         .close = sim_close,
         .last_error = sim_last_error,
 };
+
+vgmo__sim *vgmo__sim_of(const vgmo__backend_ops *ops, void *ctx)
+{
+	return ops == &vgmo__backend_sim ? ctx : NULL;
+}
 
 bool vgmo__sim_has_worker(const vgmo__sim *s, unsigned dev)
 {

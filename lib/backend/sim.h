@@ -18,6 +18,11 @@
 #define VGMO__SIM_DEFAULT_MODEL "qwen2-vl-7b"
 
 typedef struct vgmo__sim vgmo__sim;
+typedef struct vgmo__backend_ops vgmo__backend_ops;
+
+/* The simulated GPU behind a backend context, or NULL when `ops` is another
+ * backend: the one typed way in, so no one else casts a context. */
+vgmo__sim *vgmo__sim_of(const vgmo__backend_ops *ops, void *ctx);
 
 /* The synthetic worker's hidden truth: what a real worker cannot see. */
 typedef struct vgmo__sim_worker_truth {

@@ -5,11 +5,13 @@
 #ifndef VGMO_LIB_SIM_DRIVER_H
 #define VGMO_LIB_SIM_DRIVER_H
 
+#include "sim.h"
 #include "vgmo/vgmo.h"
 
-/* Adds a worker per simulated GPU that runs the synthetic workload (device
- * 0's is the default worker) and prepares their schedule. */
-vgmo_err vgmo__sim_driver_init(vgmo_engine *e);
-void vgmo__sim_driver_free(vgmo_engine *e);
+/* Adds a worker per simulated GPU of `sim` (the engine's backend) that runs
+ * the synthetic workload (device 0's is the default worker), prepares their
+ * schedule, and hands the engine the driver (vgmo__engine_set_driver): its
+ * vgmo_engine_step runs them, its vgmo_engine_destroy frees them. */
+vgmo_err vgmo__sim_driver_init(vgmo_engine *e, vgmo__sim *sim);
 
 #endif
