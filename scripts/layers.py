@@ -4,8 +4,8 @@
     python3 scripts/layers.py        # prints the folder edges; exit 1 on a circle
     python3 scripts/layers.py -v     # also the file-level reasons of each edge
 
-A folder of lib/ needs another when one of its files includes a header that
-lives there, or names a vgmo_/vgmo__ function or table defined in one of its
+A folder of lib/ needs another when one of its files includes a header of
+it (a header of lib/tool-internal/ counts as its .c file's folder's), or names a vgmo_/vgmo__ function or table defined in one of its
 .c files. Read from the source alone (comments and strings left out), so it
 runs without a build; tests/CMakeLists.txt runs it as test_layers.
 """
@@ -55,10 +55,16 @@ def edges():
     src = sources()
     header = {}
     defined = {}
+    c_home = {rel.split("/", 1)[1][:-2]: folder
+              for rel, (folder, _) in src.items() if rel.endswith(".c")}
     for rel, (folder, text) in src.items():
         name = rel.split("/", 1)[1]
         if name.endswith(".h"):
-            header[name] = folder
+            # A header of lib/tool-internal/ belongs to its .c file's
+            # layer (config_fields.h: config.c's).
+            stem = name[:-2]
+            header[name] = c_home.get(stem, c_home.get(stem.split("_")[0],
+                                                       folder))
             continue
         code = code_of(text)
         for m in FUNC_DEF_RE.finditer(code):
@@ -67,6 +73,8 @@ def edges():
             defined.setdefault(m.group(1), rel)
     out = {}
     for rel, (folder, text) in src.items():
+        if rel.endswith(".h"):
+            folder = header[rel.split("/", 1)[1]]
         for m in INCLUDE_RE.finditer(text):
             to = header.get(m.group(1))
             if to and to != folder:
