@@ -28,17 +28,20 @@
  * Fractions have two decimals, rounded up to what n sequences need when
  * the instance then still fits its share, else down (and n cut to what
  * the pool holds).
+ *
+ * This file holds what every engine shares; engine_rules.c has each
+ * engine's own rule.
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "engine_settings.h"
 #include "util.h"
 #include "vlm_models.h"
 
 #define GIB 1073741824.0
-#define TGI_WIGGLE 0.90   /* TGI_WIGGLE_ROOM, the TGI server's default */
 #define BLOCK_TOKENS 16.0 /* vLLM's default block size */
 #define STEP_ROUND 256.0  /* batched tokens rounded up to this */
 #define MAX_SEQS 100000
@@ -70,33 +73,29 @@ void vgmo_serving_request_init(vgmo_serving_request *r)
 	r->instances = 1;
 }
 
-static double gib(double b)
+double vgmo__serving_gib(double b)
 {
 	return b / GIB;
 }
 
-static double round_up(double v, double step)
+static double vgmo__serving_round_up(double v, double step)
 {
 	return ceil(v / step - 1e-9) * step;
 }
 
 /* Fractions with two decimals, as users write them. */
-static double frac_floor(double x)
+double vgmo__serving_frac_floor(double x)
 {
 	return floor(x * 100.0 + 1e-9) / 100.0;
 }
 
-static double frac_ceil(double x)
+double vgmo__serving_frac_ceil(double x)
 {
 	return ceil(x * 100.0 - 1e-9) / 100.0;
 }
 
-static void add_flag(vgmo_serving_plan *p, const char *name, const char *why,
-                     const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static void add_flag(vgmo_serving_plan *p, const char *name, const char *why,
-                     const char *fmt, ...)
+void vgmo__serving_add_flag(vgmo_serving_plan *p, const char *name,
+                            const char *why, const char *fmt, ...)
 {
 	vgmo_serving_flag *f;
 	va_list ap;
@@ -110,15 +109,6 @@ static void add_flag(vgmo_serving_plan *p, const char *name, const char *why,
 	vsnprintf(f->value, sizeof(f->value), fmt, ap);
 	va_end(ap);
 }
-
-/* What every engine shares: the share, the request's tokens, the
- * activation peak and the cost of one more sequence. */
-typedef struct common {
-	double total, free, margin, share, context, weights, ws;
-	double act, per_seq, logits, kv_tok, kv_seq, base;
-	double images, image_tokens, prompt, len;
-	int n_fit;
-} common;
 
 static void image_cap(const vgmo_vlm_model *m, const vgmo_serving_request *r,
                       vgmo_serving_plan *p)
@@ -152,8 +142,8 @@ static void image_cap(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 }
 
 static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
-                      const vgmo_config *cfg, vgmo_serving_plan *p, common *c,
-                      char *err, size_t errlen)
+                      const vgmo_config *cfg, vgmo_serving_plan *p,
+                      vgmo__serving_common *c, char *err, size_t errlen)
 {
 	vgmo__batch_shape one = {0};
 	vgmo_dtype d = r->shape.dtype;
@@ -164,7 +154,8 @@ static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "free memory (%.2f GiB) exceeds the GPU's "
 		                  "total (%.2f GiB)",
-		                  gib(c->free), gib(c->total));
+		                  vgmo__serving_gib(c->free),
+		                  vgmo__serving_gib(c->total));
 	c->margin = (1.0 - cfg->memory_threshold_critical) * c->total;
 	c->context = VGMO__CONTEXT_BYTES;
 	c->weights = (double)vgmo_model_weights_bytes(m, d);
@@ -179,10 +170,11 @@ static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 		        "a request needs at least one image or token");
 	c->len = c->prompt + r->shape.output_tokens;
 	if (p->engine == VGMO_SERVING_VLLM)
-		c->len = round_up(c->len, BLOCK_TOKENS);
+		c->len = vgmo__serving_round_up(c->len, BLOCK_TOKENS);
 	p->prompt_tokens = (uint32_t)c->prompt;
 	p->max_model_len = (uint32_t)c->len;
-	p->batched_tokens = (uint32_t)round_up(fmax(c->prompt, 1), STEP_ROUND);
+	p->batched_tokens = (uint32_t)vgmo__serving_round_up(fmax(c->prompt, 1),
+	                                                     STEP_ROUND);
 	/* vLLM without chunked prefill (the V0 engine's default for
 	 * multimodal models) refuses max_num_batched_tokens < max_model_len. */
 	if (p->engine == VGMO_SERVING_VLLM && p->batched_tokens < c->len)
@@ -213,7 +205,8 @@ static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 		                  "%.2f GiB free is within the %.2f GiB margin "
 		                  "(memory_threshold_critical %.2f): nothing "
 		                  "can start",
-		                  gib(c->free), gib(c->margin),
+		                  vgmo__serving_gib(c->free),
+		                  vgmo__serving_gib(c->margin),
 		                  cfg->memory_threshold_critical);
 	{
 		double room = c->share - c->context - c->base;
@@ -228,12 +221,14 @@ static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 		        "but its context %.2f + weights %.2f + workspaces "
 		        "%.2f + activations %.2f + one sequence %.2f GiB "
 		        "need %.2f GiB",
-		        m->name, gib(c->share), gib(c->context),
-		        gib(c->weights), gib(c->ws),
-		        p->engine == VGMO_SERVING_TRANSFORMERS ? 0
-		                                               : gib(c->act),
-		        gib(c->per_seq),
-		        gib(c->context + c->base + c->per_seq));
+		        m->name, vgmo__serving_gib(c->share),
+		        vgmo__serving_gib(c->context),
+		        vgmo__serving_gib(c->weights), vgmo__serving_gib(c->ws),
+		        p->engine == VGMO_SERVING_TRANSFORMERS
+		                ? 0
+		                : vgmo__serving_gib(c->act),
+		        vgmo__serving_gib(c->per_seq),
+		        vgmo__serving_gib(c->context + c->base + c->per_seq));
 	p->total_bytes = (uint64_t)c->total;
 	p->free_bytes = (uint64_t)c->free;
 	p->margin_bytes = (uint64_t)c->margin;
@@ -253,19 +248,22 @@ static vgmo_err setup(const vgmo_vlm_model *m, const vgmo_serving_request *r,
 }
 
 /* The why of the fraction, shared by the three engines. */
-static void why_fraction(char *buf, size_t n, const common *c,
-                         const vgmo_serving_plan *p, const char *rule)
+void vgmo__serving_why_fraction(char *buf, size_t n,
+                                const vgmo__serving_common *c,
+                                const vgmo_serving_plan *p, const char *rule)
 {
 	snprintf(buf, n,
 	         "%s; weights %.1f + activations %.1f + KV %.2f GiB x %u "
 	         "seqs (%u tokens); %.1f GiB held by others, %.1f margin, "
 	         "%u instance(s)",
-	         rule, gib(c->weights), gib(c->act), gib(c->kv_seq),
-	         p->max_seqs, p->max_model_len, gib(c->total - c->free),
-	         gib(c->margin), p->instances);
+	         rule, vgmo__serving_gib(c->weights), vgmo__serving_gib(c->act),
+	         vgmo__serving_gib(c->kv_seq), p->max_seqs, p->max_model_len,
+	         vgmo__serving_gib(c->total - c->free),
+	         vgmo__serving_gib(c->margin), p->instances);
 }
 
-static void common_tail(vgmo_serving_plan *p, const common *c, double instance)
+void vgmo__serving_common_tail(vgmo_serving_plan *p,
+                               const vgmo__serving_common *c, double instance)
 {
 	p->instance_bytes = (uint64_t)instance;
 	p->kv_pool_tokens =
@@ -276,8 +274,9 @@ static void common_tail(vgmo_serving_plan *p, const common *c, double instance)
 }
 
 /* Who decided the number of sequences. */
-static const char *seqs_why(const vgmo_serving_request *r,
-                            const vgmo_serving_plan *p, char *buf, size_t n)
+const char *vgmo__serving_seqs_why(const vgmo_serving_request *r,
+                                   const vgmo_serving_plan *p, char *buf,
+                                   size_t n)
 {
 	if (r->concurrency && r->concurrency <= p->max_seqs)
 		return "your --concurrency";
@@ -290,240 +289,10 @@ static const char *seqs_why(const vgmo_serving_request *r,
 }
 
 /* The fraction was rounded: no more sequences than its pool holds. */
-static void fit_seqs(vgmo_serving_plan *p, double fit)
+void vgmo__serving_fit_seqs(vgmo_serving_plan *p, double fit)
 {
 	if (fit >= 1 && floor(fit) < p->max_seqs)
 		p->max_seqs = (uint32_t)floor(fit);
-}
-
-static void vllm(vgmo_serving_plan *p, const common *c,
-                 const vgmo_serving_request *r, const vgmo_vlm_model *m)
-{
-	double need = c->base + p->max_seqs * c->per_seq;
-	double u = frac_ceil(need / c->total), pool;
-	char why[224], buf[96];
-
-	if (!r->concurrency || u * c->total + c->context > c->share)
-		u = frac_floor((c->share - c->context) / c->total);
-	for (unsigned i = 0; i < p->instances; i++)
-		p->fraction[i] = u;
-	fit_seqs(p, (u * c->total - c->base) / c->per_seq);
-	pool = u * c->total - c->base - p->max_seqs * c->logits;
-	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
-	common_tail(p, c, u * c->total + c->context);
-	why_fraction(why, sizeof(why), c, p,
-	             "fraction of the whole GPU this instance takes");
-	add_flag(p, "--gpu-memory-utilization", why, "%.2f", u);
-	snprintf(why, sizeof(why),
-	         "%u image(s) x %u tokens + %u text + %u output, rounded up "
-	         "to the 16-token block",
-	         r->shape.images, p->image_tokens, r->shape.text_tokens,
-	         r->shape.output_tokens);
-	add_flag(p, "--max-model-len", why, "%u", p->max_model_len);
-	snprintf(why, sizeof(why),
-	         "%s: KV %.2f GiB each at max-model-len; the pool holds %u",
-	         seqs_why(r, p, buf, sizeof(buf)), gib(c->kv_seq),
-	         p->seqs_at_max_len);
-	add_flag(p, "--max-num-seqs", why, "%u", p->max_seqs);
-	snprintf(why, sizeof(why),
-	         "one request's whole prompt (%u tokens) and at least "
-	         "max-model-len (V0 without chunked prefill needs it); "
-	         "activation peak %.2f GiB",
-	         p->prompt_tokens, gib(c->act));
-	add_flag(p, "--max-num-batched-tokens", why, "%u", p->batched_tokens);
-	snprintf(why, sizeof(why),
-	         "at most %u image(s) per prompt: the encoder profile and "
-	         "the budget above assume no more",
-	         r->shape.images);
-	add_flag(p, "--limit-mm-per-prompt", why, "{\"image\": %u}",
-	         r->shape.images);
-	if (p->max_pixels) {
-		snprintf(why, sizeof(why),
-		         "pixel cap per image: %u tokens (%u x %u px each); "
-		         "larger images are resized down to it",
-		         p->image_tokens, m->factor, m->factor);
-		add_flag(p, "--mm-processor-kwargs", why,
-		         "{\"max_pixels\": %llu}",
-		         (unsigned long long)p->max_pixels);
-	}
-}
-
-/* SGLang and TGI: each instance's fraction depends on what is free when
- * it starts; instance j starts after j - 1 others hold `held` each. */
-
-/* SGLang's pool for fraction f of `fj` free, and what the instance holds. */
-static double sglang_pool(const common *c, double f, double fj, double *held)
-{
-	double pool = f * fj - c->weights;
-
-	*held = c->context + c->weights + pool + c->ws + c->act;
-	return pool;
-}
-
-/* How an engine sizes its pool from what is free when an instance starts:
- * what it sees free (`avail`, after `taken` by the instances before it),
- * the fraction it would need unrounded, and the pool and memory held at a
- * fraction. */
-typedef struct start_rule {
-	double (*avail)(const common *c, double taken);
-	double (*want)(const common *c, double avail, double pool_want);
-	double (*pool)(const common *c, double f, double avail, double *held);
-} start_rule;
-
-/* Each instance's fraction in start order, rounded up to 0.01 when that
- * still fits the share, else down; then the first instance's pool, the
- * sequences it holds, and the room left. */
-static void per_instance(vgmo_serving_plan *p, const common *c,
-                         const start_rule *rule)
-{
-	double pool_want = p->max_seqs * c->kv_seq;
-	double pool = 0, held = 0, taken = 0;
-
-	for (unsigned j = 0; j < p->instances; j++) {
-		double a = rule->avail(c, taken);
-		double w = rule->want(c, a, pool_want), hj;
-		double f = fmin(1.0, frac_ceil(w));
-		double pj = rule->pool(c, f, a, &hj);
-
-		if (hj > c->share) {
-			f = fmin(1.0, frac_floor(w));
-			pj = rule->pool(c, f, a, &hj);
-		}
-		p->fraction[j] = f;
-		taken += hj;
-		if (j == 0) {
-			pool = pj;
-			held = hj;
-		}
-	}
-	p->kv_pool_bytes = pool > 0 ? (uint64_t)pool : 0;
-	fit_seqs(p, pool / c->kv_seq);
-	common_tail(p, c, held);
-	p->headroom_bytes = (int64_t)(c->free - taken);
-}
-
-static double sglang_avail(const common *c, double taken)
-{
-	return c->free - taken - c->context;
-}
-
-static double sglang_want(const common *c, double avail, double pool_want)
-{
-	return (c->weights + pool_want) / avail;
-}
-
-static void sglang(vgmo_serving_plan *p, const common *c,
-                   const vgmo_serving_request *r)
-{
-	static const start_rule rule = {sglang_avail, sglang_want, sglang_pool};
-	char why[224], buf[96];
-
-	per_instance(p, c, &rule);
-	why_fraction(why, sizeof(why), c, p,
-	             "fraction of the memory free at start for weights + KV "
-	             "pool");
-	add_flag(p, "--mem-fraction-static", why, "%.2f", p->fraction[0]);
-	snprintf(why, sizeof(why),
-	         "%u image(s) x %u tokens + %u text + %u output tokens",
-	         r->shape.images, p->image_tokens, r->shape.text_tokens,
-	         r->shape.output_tokens);
-	add_flag(p, "--context-length", why, "%u", p->max_model_len);
-	snprintf(why, sizeof(why),
-	         "%s; KV %.2f GiB each, the pool holds %u at full length",
-	         seqs_why(r, p, buf, sizeof(buf)), gib(c->kv_seq),
-	         p->seqs_at_max_len);
-	add_flag(p, "--max-running-requests", why, "%u", p->max_seqs);
-	snprintf(why, sizeof(why),
-	         "one request's prompt per prefill chunk (%u tokens); "
-	         "activation peak %.2f GiB",
-	         p->prompt_tokens, gib(c->act));
-	add_flag(p, "--chunked-prefill-size", why, "%u", p->batched_tokens);
-}
-
-/* TGI's pool for fraction f with `after` free after its warmup, and what
- * the instance holds. */
-static double tgi_pool(const common *c, double f, double after, double *held)
-{
-	double pool = (after - (1.0 - f) * c->total) * TGI_WIGGLE;
-
-	*held = c->context + c->weights + c->ws + c->act + pool;
-	return pool;
-}
-
-/* Free after this instance's context, weights and warmup. */
-static double tgi_avail(const common *c, double taken)
-{
-	return c->free - taken - c->context - c->weights - c->ws - c->act;
-}
-
-static double tgi_want(const common *c, double after, double pool_want)
-{
-	return 1.0 - (after - pool_want / TGI_WIGGLE) / c->total;
-}
-
-static void tgi(vgmo_serving_plan *p, const common *c,
-                const vgmo_serving_request *r)
-{
-	static const start_rule rule = {tgi_avail, tgi_want, tgi_pool};
-	char why[224], buf[96];
-
-	per_instance(p, c, &rule);
-	why_fraction(why, sizeof(why), c, p,
-	             "KV pool = (free after warmup - (1 - f) x total) x 0.90");
-	add_flag(p, "--cuda-memory-fraction", why, "%.2f", p->fraction[0]);
-	snprintf(why, sizeof(why), "%u image(s) x %u tokens + %u text",
-	         r->shape.images, p->image_tokens, r->shape.text_tokens);
-	add_flag(p, "--max-input-tokens", why, "%u", p->prompt_tokens);
-	snprintf(why, sizeof(why), "prompt + %u output tokens per request",
-	         r->shape.output_tokens);
-	add_flag(p, "--max-total-tokens", why, "%u", p->max_model_len);
-	snprintf(why, sizeof(why),
-	         "one request's prompt per prefill batch; the warmup runs "
-	         "it: activation peak %.2f GiB",
-	         gib(c->act));
-	add_flag(p, "--max-batch-prefill-tokens", why, "%u", p->batched_tokens);
-	snprintf(why, sizeof(why),
-	         "the KV pool's tokens (%.2f GiB); the warmup should infer "
-	         "the same",
-	         gib((double)p->kv_pool_bytes));
-	add_flag(p, "--max-batch-total-tokens", why, "%llu",
-	         (unsigned long long)p->kv_pool_tokens);
-	snprintf(why, sizeof(why), "%s; KV %.2f GiB each at max-total-tokens",
-	         seqs_why(r, p, buf, sizeof(buf)), gib(c->kv_seq));
-	add_flag(p, "--max-batch-size", why, "%u", p->max_seqs);
-	snprintf(why, sizeof(why),
-	         "the batch plus as many queued; the router answers 429 "
-	         "past it instead of piling up");
-	add_flag(p, "--max-concurrent-requests", why, "%u", 2 * p->max_seqs);
-}
-
-static void transformers(vgmo_serving_plan *p, const common *c,
-                         const vgmo_serving_request *r)
-{
-	double batch = p->max_seqs * c->per_seq;
-	char why[224];
-
-	p->kv_pool_bytes = (uint64_t)(p->max_seqs * c->kv_seq);
-	common_tail(p, c, c->context + c->base + batch);
-	snprintf(why, sizeof(why),
-	         "(share %.1f - context %.1f - weights %.1f - workspaces "
-	         "%.2f GiB) / %.3f GiB per request (KV %.3f + activations "
-	         "%.3f)",
-	         gib(c->share), gib(c->context), gib(c->weights), gib(c->ws),
-	         gib(c->per_seq), gib(c->kv_seq), gib(c->act));
-	add_flag(p, "batch_size", why, "%u", p->max_seqs);
-	if (p->max_pixels) {
-		snprintf(why, sizeof(why),
-		         "AutoProcessor.from_pretrained(..., max_pixels=...): "
-		         "%u tokens per image",
-		         p->image_tokens);
-		add_flag(p, "max_pixels", why, "%llu",
-		         (unsigned long long)p->max_pixels);
-	}
-	snprintf(why, sizeof(why),
-	         "generate(max_new_tokens=...): the KV cache above is sized "
-	         "for it");
-	add_flag(p, "max_new_tokens", why, "%u", r->shape.output_tokens);
 }
 
 vgmo_err vgmo_serving_plan_compute(vgmo_serving_engine e,
@@ -534,7 +303,7 @@ vgmo_err vgmo_serving_plan_compute(vgmo_serving_engine e,
                                    size_t errlen)
 {
 	vgmo_config defaults;
-	common c;
+	vgmo__serving_common c;
 	vgmo_err rc;
 
 	if (m == NULL || req == NULL || out == NULL || req->total_bytes == 0)
@@ -563,16 +332,16 @@ vgmo_err vgmo_serving_plan_compute(vgmo_serving_engine e,
 		return rc;
 	switch (e) {
 	case VGMO_SERVING_VLLM:
-		vllm(out, &c, req, m);
+		vgmo__serving_vllm(out, &c, req, m);
 		break;
 	case VGMO_SERVING_SGLANG:
-		sglang(out, &c, req);
+		vgmo__serving_sglang(out, &c, req);
 		break;
 	case VGMO_SERVING_TGI:
-		tgi(out, &c, req);
+		vgmo__serving_tgi(out, &c, req);
 		break;
 	case VGMO_SERVING_TRANSFORMERS:
-		transformers(out, &c, req);
+		vgmo__serving_transformers(out, &c, req);
 		break;
 	}
 	return VGMO_OK;
