@@ -22,7 +22,10 @@ cd "$(dirname "$0")/.."
 OUTDIR=build-device
 CC=${CC:-gcc}
 JANSSON_A=${JANSSON_A:-/usr/lib/x86_64-linux-gnu/libjansson.a}
-CFLAGS="-std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Ilib"
+# lib/ has a folder per layer, each on the library's include path; the
+# program sees include/ and lib/tool-internal/ only, as in CMakeLists.txt.
+LIBDIRS=$(for d in lib/*/; do printf -- '-I%s ' "${d%/}"; done)
+CFLAGS="-std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude"
 
 if [ ! -f "$JANSSON_A" ] || [ ! -f /usr/include/jansson.h ]; then
 	echo "device-bundle: $JANSSON_A or jansson.h missing" \
@@ -41,20 +44,20 @@ fi
 
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR/obj" "$OUTDIR/lib"
-for f in lib/*.c; do
-	$CC $CFLAGS -fvisibility=hidden -DVGMO_BUILDING_LIB -c "$f" \
+for f in lib/*/*.c; do
+	$CC $CFLAGS $LIBDIRS -fvisibility=hidden -DVGMO_BUILDING_LIB -c "$f" \
 		-o "$OUTDIR/obj/lib_$(basename "$f" .c).o"
 done
 for f in src/*.c; do
-	$CC $CFLAGS $INCS -Isrc -c "$f" \
+	$CC $CFLAGS $INCS -Ilib/tool-internal -Isrc -c "$f" \
 		-o "$OUTDIR/obj/src_$(basename "$f" .c).o"
 done
 # DT_RPATH (not RUNPATH) so that it also serves the libraries' own deps.
 $CC -o "$OUTDIR/vgmo" "$OUTDIR"/obj/*.o "$JANSSON_A" $LIBS -lpthread -ldl -lm \
 	-Wl,--disable-new-dtags -Wl,-rpath,'$ORIGIN/lib' # literal $ORIGIN
-$CC $CFLAGS -o "$OUTDIR/bench_nvml" bench/bench_nvml.c lib/backend_nvml.c \
-	lib/nvml_device.c lib/nvml_loader.c lib/nvml_worker.c lib/util.c \
-	lib/error.c -lpthread -ldl -lm
+$CC $CFLAGS $LIBDIRS -o "$OUTDIR/bench_nvml" bench/bench_nvml.c lib/backend/backend_nvml.c \
+	lib/backend/nvml_device.c lib/backend/nvml_loader.c lib/backend/nvml_worker.c lib/util/util.c \
+	lib/util/error.c -lpthread -ldl -lm
 rm -rf "$OUTDIR/obj"
 
 # The shared libraries vgmo loads, but glibc's own (the GPU machine has a

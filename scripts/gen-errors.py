@@ -97,17 +97,23 @@ def readable(fmt):
     return CONV_RE.sub(conv, fmt)
 
 
+def c_files(top):
+    """The .c files under `top` (its layer folders included), sorted."""
+    out = []
+    for folder, dirs, names in os.walk(os.path.join(ROOT, top)):
+        dirs.sort()
+        out += [os.path.relpath(os.path.join(folder, n), ROOT)
+                for n in names if n.endswith(".c")]
+    return sorted(out)
+
+
 def collect():
     """{(kind, message): set of files}"""
     found = {}
     bad = []
     for top in ("src", "lib"):
-        folder = os.path.join(ROOT, top)
-        for name in sorted(os.listdir(folder)):
-            if not name.endswith(".c"):
-                continue
-            rel = "%s/%s" % (top, name)
-            with open(os.path.join(folder, name), encoding="utf-8") as f:
+        for rel in c_files(top):
+            with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
                 text = f.read()
             for m in CALL_RE.finditer(text):
                 fn = m.group(1)

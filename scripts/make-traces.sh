@@ -1,6 +1,6 @@
 #!/bin/sh
 # Writes the adversarial traces of bench/traces/ from vgmo's own generators
-# (lib/trace_gen.c): 20 minutes of each workload, seed 1, memory events in
+# (lib/vlm/trace_gen.c): 20 minutes of each workload, seed 1, memory events in
 # fractions of the GPU (so each trace runs on every preset). Replay one
 # with `vgmo benchmark --trace bench/traces/NAME.jsonl`.
 #

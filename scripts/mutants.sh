@@ -32,42 +32,42 @@ UNIT="test_engine test_cost test_shares test_tokens test_sim test_benchmark test
 # the source moved), and the tests to run (UNIT, UNIT+more, or a list).
 mutants() {
 	cat <<'EOF'
-z-zero	lib/strategy.c	s/return vgmo__normal_upper(vgmo__strategy(s)->p_oom);/return 0;/	UNIT
-z-unwidened	lib/cost.c	s/double widen = 1.0 + 1.0 \/ fmax(1.0, c->lr_w);/double widen = 1.0;/	UNIT
-cleanup-critical	lib/optimize.c	/case VGMO_STATUS_CRITICAL:/,/break;/s/clean = true;/clean = false;/	UNIT
-cleanup-gc-threshold	lib/engine.c	s/if (u > c.gc_threshold ||/if (u < c.gc_threshold ||/	UNIT
-cleanup-worthwhile	lib/engine.c	s/clean_due = clean_due \&\& vgmo__cleanup_worthwhile(e);/clean_due = clean_due;/	UNIT
-tokens-climb	lib/tokens.c	s/^#define CLIMB 2$/#define CLIMB 4/	UNIT
-tokens-first-batch	lib/tokens.c	s/w->ran_max \* CLIMB : 1;/w->ran_max * CLIMB : 2;/	UNIT
-small-weigh-less	lib/cost.c	s/^#define SMALL_SHARE 0.25 /#define SMALL_SHARE 1e-9 /	UNIT
-doubt-point	lib/tokens.c	s/(point <= room \&\& w->doubts >= DOUBT_TRIES)/(point <= room)/	UNIT
-doubt-tries	lib/tokens.c	s/^#define DOUBT_TRIES 3$/#define DOUBT_TRIES 6/	UNIT
-doubt-reset	lib/worker_learn.c	s/w->doubts = 0;/(void)w->doubts;/	UNIT
-rise-ignored	lib/workers.c	s/? to_oom - (to_oom - keep) \* rise \/ reserve/? to_oom/	UNIT
-rise-held	lib/workers.c	s/if ((double)w->last_reserved > \*room)/if (0)/	UNIT
-rise-open-bucket	lib/others.c	s/now - o->start\[i\] < BUCKET)/now < o->start[i])/	UNIT
-fit-never-point	lib/tokens.c	s/out->verdict = point <= empty ? VGMO_FIT_NOT_NOW/out->verdict = need <= empty ? VGMO_FIT_NOT_NOW/	UNIT
-oom-halving	lib/worker_learn.c	s/w->ran_max = (int)(r->items \/ 2);/w->ran_max = (int)r->items;/	UNIT
-items-climb-step	lib/worker_learn.c	s/t = w->ran_max + (w->ran_max + 1) \/ 2;/t = w->ran_max * 2;/	UNIT
-shares-no-reserve	lib/shares.c	s/ac = fmax(0.0, total - reserve - unattributed);/ac = fmax(0.0, total - unattributed);/	UNIT
-shares-oom-room	lib/shares.c	s/oom\[i\] = ac > 0 ? crit\[i\] \* ao \/ ac : 0;/oom[i] = crit[i];/	UNIT
-shares-fill-weight	lib/shares.c	s/out\[i\] = wsum > 0 ? left \* ws\[i\]->weight \/ wsum : 0;/out[i] = wsum > 0 ? left \/ (double)(k - j) : 0;/	UNIT
-shares-fill-satisfied	lib/shares.c	s/if (!(need\[i\] < left \* ws\[i\]->weight \/ wsum))/if (!(need[i] < left))/	UNIT
-shares-idle-share	lib/shares.c	s/if (!active(w) \&\& busy > 0)$/if (0)/	UNIT
-shares-unattributed	lib/shares.c	s/(uint64_t)fmax(0.0, used - fmin(held, used));/(uint64_t)fmax(0.0, used);/	UNIT
-margin-no-floor	lib/cost.c	s/return exp(fmax(mean(c) + z \* widen \* sigma(c), c->lr_max));/return exp(mean(c) + z * widen * sigma(c));/	UNIT
-items-ceiling	lib/worker_learn.c	s/if (w->ceiling > 0 \&\& t >= w->ceiling)/if (0)/	UNIT
-tokens-doomed	lib/tokens.c	s/bool over = room <= o->peak;/bool over = false;/	UNIT
-cleanup-interval	lib/engine.c	s/if (c.enabled \&\& now - e->last_cleanup >= c.cleanup_interval) {/if (c.enabled) {/	UNIT
-units-margin	lib/tokens.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
-items-margin	lib/worker_learn.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
-shares-oom-line	lib/shares.c	s/ao = fmax(0.0, total - unattributed);/ao = total;/	UNIT
-shares-held-pid	lib/shares.c	s/if (s->processes\[i\].pid == w->pid \&\&/if (s->processes[i].pid != w->pid \&\&/	UNIT
-cleanup-over-room	lib/optimize.c	s/(double)w->last_reserved > w->budget_oom)/(double)w->last_reserved < w->budget_oom)/	UNIT
-oom-asks-cleanup	lib/worker_learn.c	s/^\t\tw->cleanup_wanted = true;$/\t\tw->cleanup_wanted = false;/	UNIT
-tokens-dominated	lib/tokens.c	s/if (under \&\& r->peak <= room)/if (under)/	UNIT
-plan-conservative	lib/planner.c	s/(int)floor(0.7 \* bal);/(int)floor(0.8 * bal);/	UNIT+test_plan_cli
-plan-aggressive-cap	lib/planner.c	s/= aggr < cap ? aggr : cap;/= aggr;/	UNIT+test_plan_cli
+z-zero	lib/engine/strategy.c	s/return vgmo__normal_upper(vgmo__strategy(s)->p_oom);/return 0;/	UNIT
+z-unwidened	lib/engine/cost.c	s/double widen = 1.0 + 1.0 \/ fmax(1.0, c->lr_w);/double widen = 1.0;/	UNIT
+cleanup-critical	lib/engine/optimize.c	/case VGMO_STATUS_CRITICAL:/,/break;/s/clean = true;/clean = false;/	UNIT
+cleanup-gc-threshold	lib/engine/engine.c	s/if (u > c.gc_threshold ||/if (u < c.gc_threshold ||/	UNIT
+cleanup-worthwhile	lib/engine/engine.c	s/clean_due = clean_due \&\& vgmo__cleanup_worthwhile(e);/clean_due = clean_due;/	UNIT
+tokens-climb	lib/engine/tokens.c	s/^#define CLIMB 2$/#define CLIMB 4/	UNIT
+tokens-first-batch	lib/engine/tokens.c	s/w->ran_max \* CLIMB : 1;/w->ran_max * CLIMB : 2;/	UNIT
+small-weigh-less	lib/engine/cost.c	s/^#define SMALL_SHARE 0.25 /#define SMALL_SHARE 1e-9 /	UNIT
+doubt-point	lib/engine/tokens.c	s/(point <= room \&\& w->doubts >= DOUBT_TRIES)/(point <= room)/	UNIT
+doubt-tries	lib/engine/tokens.c	s/^#define DOUBT_TRIES 3$/#define DOUBT_TRIES 6/	UNIT
+doubt-reset	lib/engine/worker_learn.c	s/w->doubts = 0;/(void)w->doubts;/	UNIT
+rise-ignored	lib/engine/workers.c	s/? to_oom - (to_oom - keep) \* rise \/ reserve/? to_oom/	UNIT
+rise-held	lib/engine/workers.c	s/if ((double)w->last_reserved > \*room)/if (0)/	UNIT
+rise-open-bucket	lib/engine/others.c	s/now - o->start\[i\] < BUCKET)/now < o->start[i])/	UNIT
+fit-never-point	lib/engine/tokens.c	s/out->verdict = point <= empty ? VGMO_FIT_NOT_NOW/out->verdict = need <= empty ? VGMO_FIT_NOT_NOW/	UNIT
+oom-halving	lib/engine/worker_learn.c	s/w->ran_max = (int)(r->items \/ 2);/w->ran_max = (int)r->items;/	UNIT
+items-climb-step	lib/engine/worker_learn.c	s/t = w->ran_max + (w->ran_max + 1) \/ 2;/t = w->ran_max * 2;/	UNIT
+shares-no-reserve	lib/engine/shares.c	s/ac = fmax(0.0, total - reserve - unattributed);/ac = fmax(0.0, total - unattributed);/	UNIT
+shares-oom-room	lib/engine/shares.c	s/oom\[i\] = ac > 0 ? crit\[i\] \* ao \/ ac : 0;/oom[i] = crit[i];/	UNIT
+shares-fill-weight	lib/engine/shares.c	s/out\[i\] = wsum > 0 ? left \* ws\[i\]->weight \/ wsum : 0;/out[i] = wsum > 0 ? left \/ (double)(k - j) : 0;/	UNIT
+shares-fill-satisfied	lib/engine/shares.c	s/if (!(need\[i\] < left \* ws\[i\]->weight \/ wsum))/if (!(need[i] < left))/	UNIT
+shares-idle-share	lib/engine/shares.c	s/if (!active(w) \&\& busy > 0)$/if (0)/	UNIT
+shares-unattributed	lib/engine/shares.c	s/(uint64_t)fmax(0.0, used - fmin(held, used));/(uint64_t)fmax(0.0, used);/	UNIT
+margin-no-floor	lib/engine/cost.c	s/return exp(fmax(mean(c) + z \* widen \* sigma(c), c->lr_max));/return exp(mean(c) + z * widen * sigma(c));/	UNIT
+items-ceiling	lib/engine/worker_learn.c	s/if (w->ceiling > 0 \&\& t >= w->ceiling)/if (0)/	UNIT
+tokens-doomed	lib/engine/tokens.c	s/bool over = room <= o->peak;/bool over = false;/	UNIT
+cleanup-interval	lib/engine/engine.c	s/if (c.enabled \&\& now - e->last_cleanup >= c.cleanup_interval) {/if (c.enabled) {/	UNIT
+units-margin	lib/engine/tokens.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
+items-margin	lib/engine/worker_learn.c	s/if (vgmo__need(in, x) <= room)/if (vgmo__need_point(in, x) <= room)/	UNIT
+shares-oom-line	lib/engine/shares.c	s/ao = fmax(0.0, total - unattributed);/ao = total;/	UNIT
+shares-held-pid	lib/engine/shares.c	s/if (s->processes\[i\].pid == w->pid \&\&/if (s->processes[i].pid != w->pid \&\&/	UNIT
+cleanup-over-room	lib/engine/optimize.c	s/(double)w->last_reserved > w->budget_oom)/(double)w->last_reserved < w->budget_oom)/	UNIT
+oom-asks-cleanup	lib/engine/worker_learn.c	s/^\t\tw->cleanup_wanted = true;$/\t\tw->cleanup_wanted = false;/	UNIT
+tokens-dominated	lib/engine/tokens.c	s/if (under \&\& r->peak <= room)/if (under)/	UNIT
+plan-conservative	lib/vlm/planner.c	s/(int)floor(0.7 \* bal);/(int)floor(0.8 * bal);/	UNIT+test_plan_cli
+plan-aggressive-cap	lib/vlm/planner.c	s/= aggr < cap ? aggr : cap;/= aggr;/	UNIT+test_plan_cli
 bench-config-max	src/cmd_benchmark.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
 EOF
 }

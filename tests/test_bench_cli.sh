@@ -2,7 +2,7 @@
 # test_bench_cli.sh - `vgmo benchmark` as a user runs it: tables over seeds,
 # JSON, Markdown, plots, sweeps, a committed adversarial trace replayed,
 # and its usage errors. Also checks that the benchmark's truth model
-# (lib/vlm_truth.c) calls nothing of the planner that gives vgmo its prior.
+# (lib/vlm/vlm_truth.c) calls nothing of the planner that gives vgmo its prior.
 #
 # usage: sh tests/test_bench_cli.sh path/to/vgmo path/to/source
 set -u
@@ -37,8 +37,8 @@ has() { # has FILE TEXT
 # The truth shares no formula with the planner: none of its functions or
 # constants, not even its header.
 if grep -nE 'vgmo__(estimate_|act_|logits_bytes|plan_)|vgmo_plan_|VGMO__(WORKSPACE|CONTEXT)_BYTES|"vlm_models\.h"|"planner' \
-	"$SRC/lib/vlm_truth.c" "$SRC/lib/vlm_truth.h"; then
-	fail "lib/vlm_truth.* uses the planner"
+	"$SRC/lib/vlm/vlm_truth.c" "$SRC/lib/tool-internal/vlm_truth.h"; then
+	fail "lib/vlm/vlm_truth.c or its header uses the planner"
 fi
 
 # Two seeds, three policies (and the oracle): the table, JSON, Markdown.

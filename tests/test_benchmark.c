@@ -297,21 +297,25 @@ static void test_sim_runs_vlm_workloads(void **state)
 	(void)state;
 	e = sim_engine("docs:llava-1.5-7b", err, sizeof(err));
 	assert_non_null(e);
-	assert_string_equal(vgmo__sim_vlm(e->bctx, 0)->model.name,
-	                    "llava-1.5-7b");
+	assert_string_equal(
+	        vgmo__sim_vlm(vgmo__sim_of(e->ops, e->bctx), 0)->model.name,
+	        "llava-1.5-7b");
 	assert_int_equal(vgmo_engine_sim_run(e, 600), VGMO_OK);
 	assert_int_equal(vgmo_engine_snapshot(e, &s), VGMO_OK);
 	assert_true(vgmo_snapshot_worker(s, 0)->reports > 20);
-	assert_true(vgmo_snapshot_gpu(s, 0)->memory_used >
-	            vgmo_model_weights_bytes(&vgmo__sim_vlm(e->bctx, 0)->model,
-	                                     VGMO_DTYPE_BF16));
+	assert_true(
+	        vgmo_snapshot_gpu(s, 0)->memory_used >
+	        vgmo_model_weights_bytes(
+	                &vgmo__sim_vlm(vgmo__sim_of(e->ops, e->bctx), 0)->model,
+	                VGMO_DTYPE_BF16));
 	vgmo_snapshot_free(s);
 	vgmo_engine_destroy(e);
 	/* The default model; "requests" leaves the worker to the caller. */
 	e = sim_engine("cotenant", err, sizeof(err));
 	assert_non_null(e);
-	assert_string_equal(vgmo__sim_vlm(e->bctx, 0)->model.name,
-	                    "qwen2-vl-7b");
+	assert_string_equal(
+	        vgmo__sim_vlm(vgmo__sim_of(e->ops, e->bctx), 0)->model.name,
+	        "qwen2-vl-7b");
 	vgmo_engine_destroy(e);
 	e = sim_engine("requests", err, sizeof(err));
 	assert_non_null(e);

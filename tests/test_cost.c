@@ -1,6 +1,6 @@
 /*
- * test_cost.c - the learned memory cost (lib/cost.c), the strategy table
- * and adaptive's levels (lib/strategy.c), and the promises the strategies
+ * test_cost.c - the learned memory cost (lib/engine/cost.c), the strategy table
+ * and adaptive's levels (lib/engine/strategy.c), and the promises the strategies
  * make about running out of memory, checked on simulated workers.
  */
 #include <math.h>

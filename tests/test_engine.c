@@ -60,7 +60,7 @@ static void test_classify_boundaries(void **state)
 static void test_status_from_device(void **state)
 {
 	vgmo_engine *e = make_default("none");
-	vgmo__sim *sim = e->bctx;
+	vgmo__sim *sim = vgmo__sim_of(e->ops, e->bctx);
 	uint64_t total = vgmo__sim_preset_find("h100-80gb")->total;
 	vgmo_snapshot *s;
 
@@ -119,7 +119,8 @@ static void test_step(void **state)
 static void test_model_learns_sim_cost(void **state)
 {
 	vgmo_engine *e = make_default("vlm");
-	const vgmo__sim_worker_truth *t = vgmo__sim_truth(e->bctx, 0);
+	const vgmo__sim_worker_truth *t =
+	        vgmo__sim_truth(vgmo__sim_of(e->ops, e->bctx), 0);
 	const vgmo_worker_view *w;
 	vgmo_snapshot *s;
 
@@ -233,7 +234,8 @@ static void test_rise_acts_at_once(void **state)
 	before = vgmo_engine_batch_size(e, VGMO_DEFAULT_WORKER);
 	room_before = e->workers[0]->budget_oom;
 	free_before = (double)e->samples[0].memory_free;
-	vgmo__sim_set_external(e->bctx, 0, (uint64_t)(0.5 * free_before));
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0,
+	                       (uint64_t)(0.5 * free_before));
 	assert_int_equal(vgmo_engine_sim_run(e, 6), VGMO_OK);
 	assert_true(fabs(room_before - e->workers[0]->budget_oom -
 	                 0.5 * free_before) < 0.01 * room_before);
@@ -431,11 +433,12 @@ static void use_fraction(vgmo_engine *e, double usage)
 {
 	double total, ours;
 
-	vgmo__sim_set_external(e->bctx, 0, 0);
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0, 0);
 	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
 	total = (double)e->samples[0].memory_total;
 	ours = vgmo_sample_usage(&e->samples[0]) * total;
-	vgmo__sim_set_external(e->bctx, 0, (uint64_t)(usage * total - ours));
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0,
+	                       (uint64_t)(usage * total - ours));
 	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
 	assert_true(fabs(vgmo_sample_usage(&e->samples[0]) - usage) < 0.001);
 }
@@ -604,7 +607,7 @@ static void test_oom_ceiling_holds(void **state)
 	r.oom = true;
 	assert_int_equal(vgmo_engine_report(e, id, &r, &d), VGMO_OK);
 	assert_int_equal(e->workers[id]->ceiling, 12);
-	vgmo__sim_set_external(e->bctx, 0, 0);
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0, 0);
 	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
 	for (int i = 0; i < 200; i++) {
 		r.oom = false;

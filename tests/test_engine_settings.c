@@ -419,10 +419,11 @@ static void test_live_answer_follows_other_processes(void **state)
 	o.backend = "sim";
 	o.sim.workload = "none";
 	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
-	total = vgmo__sim_total(e->bctx, 0);
+	total = vgmo__sim_total(vgmo__sim_of(e->ops, e->bctx), 0);
 	before = live_fraction(e, VGMO_SERVING_VLLM, &pool_before);
 	live_fraction(e, VGMO_SERVING_SGLANG, &sg_before);
-	vgmo__sim_set_external(e->bctx, 0, (uint64_t)taken);
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0,
+	                       (uint64_t)taken);
 	after = live_fraction(e, VGMO_SERVING_VLLM, &pool_after);
 	live_fraction(e, VGMO_SERVING_SGLANG, &sg_after);
 	assert_true(after < before);

@@ -1,5 +1,5 @@
 /*
- * test_metrics.c - the Prometheus renderer (lib/metrics.c): a golden file
+ * test_metrics.c - the Prometheus renderer (lib/format/metrics.c): a golden file
  * for a deterministic simulated engine (fixed clock, fixed seed), label
  * escaping, absent fields and down devices (through the fake NVML), the
  * counters, the text format's structure, and the rendering time.

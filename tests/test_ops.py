@@ -650,7 +650,7 @@ class Dockerfile(unittest.TestCase):
         for p in pkgs:
             self.assertFalse(p.endswith("-dev"), p)
             self.assertNotIn(p, ("gcc", "cmake", "make", "pkg-config"))
-        # libcurl is dlopen()ed by the client commands (lib/curl_dl.c).
+        # libcurl is dlopen()ed by the client commands (lib/client/curl_dl.c).
         self.assertLessEqual({"libjansson4", "libmicrohttpd12", "libcurl4",
                               "ca-certificates"}, pkgs)
         if shutil.which("readelf") is None or shutil.which("dpkg") is None:

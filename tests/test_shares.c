@@ -452,7 +452,8 @@ static void test_held_by_its_process(void **state)
 	                 VGMO_OK);
 	report(e, id, 4, 8 * GIB, 0.5 * GIB);
 	reported = W(e, id)->last_reserved;
-	vgmo__sim_set_external(e->bctx, 0, UINT64_C(40) << 30);
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0,
+	                       UINT64_C(40) << 30);
 	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
 	plain = e->unattributed[0];
 	s->processes[0] =

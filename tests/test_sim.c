@@ -135,7 +135,7 @@ static void test_deterministic_for_a_seed(void **state)
 static void test_allocator_and_oom(void **state)
 {
 	vgmo_engine *e = make("a100-40gb", 1, 3, "vlm");
-	vgmo__sim *sim = e->bctx;
+	vgmo__sim *sim = vgmo__sim_of(e->ops, e->bctx);
 	const vgmo__sim_worker_truth *t = vgmo__sim_truth(sim, 0);
 	vgmo_report r;
 	double d;

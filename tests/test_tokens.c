@@ -1,5 +1,5 @@
 /*
- * test_tokens.c - a tokens worker on the simulated GPU (lib/tokens.c): the
+ * test_tokens.c - a tokens worker on the simulated GPU (lib/engine/tokens.c): the
  * next batch climbs from one request by at most CLIMB times what ran, a
  * request alone is refused only when even its point estimate (no margin)
  * does not fit, and "never" means it would not fit the whole GPU.
@@ -197,7 +197,8 @@ static void test_never_is_past_the_whole_gpu(void **state)
 	e = make(&id);
 	now = largest(e, id, VGMO_FIT_OK);
 	/* Another process takes half the GPU: less fits now, as much ever. */
-	vgmo__sim_set_external(e->bctx, 0, e->samples[0].memory_total / 2);
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0,
+	                       e->samples[0].memory_total / 2);
 	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
 	assert_true(largest(e, id, VGMO_FIT_OK) < now * 0.7);
 	ever = largest(e, id, VGMO_FIT_NOT_NOW);
@@ -366,7 +367,7 @@ static void test_what_ran_vouches_only_in_its_room(void **state)
 	assert_int_equal(f.verdict, VGMO_FIT_OK);
 	/* Another process leaves less room than the large batch's peak,
 	 * more than the worker holds now. */
-	vgmo__sim_set_external(e->bctx, 0,
+	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0,
 	                       e->samples[0].memory_total -
 	                               (peak + e->workers[id]->last_reserved) /
 	                                       2);

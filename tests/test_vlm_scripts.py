@@ -58,7 +58,7 @@ def fields():
     return json.loads(out.stdout)
 
 
-# The documented estimate (lib/vlm_models.h), written again here.
+# The documented estimate (lib/tool-internal/vlm_models.h), written again here.
 def plan_parts(preset, batch, image_tokens, prompt, new, generate):
     p = preset
     kv_token = 2 * p["layers"] * p["kv_heads"] * p["head_dim"] * 2

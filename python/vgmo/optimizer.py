@@ -119,7 +119,7 @@ class MemoryConfig:
             return True
 
         def positive(name: str, lo: float, hi: float) -> None:
-            # The ranges of include/vgmo/vgmo.h (VGMO_CONFIG_*).
+            # The ranges of include/vgmo/config.h (VGMO_CONFIG_*).
             x = number(name)
             if x is None:
                 return

@@ -1,7 +1,7 @@
 /*
  * fuzz_measure.c - measurement files of scripts/vlm-measure.py (JSON Lines,
- * lib/measure_jsonl.c) and the comparison with the planner
- * (lib/plan_check.c).
+ * lib/vlm/measure_jsonl.c) and the comparison with the planner
+ * (lib/vlm/plan_check.c).
  *
  * Checks: on an error the file is left empty and the message names the
  * source; a parsed file keeps the promises of plan_check.h (batch >= 1,

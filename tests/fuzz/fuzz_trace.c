@@ -1,5 +1,5 @@
 /*
- * fuzz_trace.c - the workload trace parser (JSON Lines, lib/trace.c).
+ * fuzz_trace.c - the workload trace parser (JSON Lines, lib/vlm/trace.c).
  *
  * Checks: on an error the trace is left empty and the message names the
  * source; a parsed trace has requests, in time order, each within the

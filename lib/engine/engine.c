@@ -1,6 +1,7 @@
 /*
- * engine.c - creating the engine, choosing its backend and clock, sampling
- * every device, and the background loop step (tick).
+ * engine.c - opening the engine, choosing its backend and clock, sampling
+ * every device, and the background loop step (tick). vgmo_engine_create,
+ * which also starts the simulated workload, is lib/sim/create.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +9,6 @@
 #include <string.h>
 
 #include "engine_internal.h"
-#include "sim_driver.h"
 #include "util.h"
 
 /* The most virtual time one vgmo_engine_step advances. */
@@ -60,40 +60,32 @@ const char *vgmo_engine_notice(const vgmo_engine *e)
 }
 
 /* Opens the named backend; "auto" tries NVML and falls back to the
- * simulated GPU with a one-line notice saying why. */
+ * simulated GPU with a one-line notice saying why (backend.c). */
 static vgmo_err open_backend(vgmo_engine *e, const vgmo_engine_options *opts,
                              char *err, size_t errlen)
 {
 	const char *name = opts->backend ? opts->backend : "auto";
 	vgmo_engine_options o = *opts;
-	char why[192] = "";
 	vgmo_err rc;
 
 	if (o.call_timeout <= 0)
 		o.call_timeout = e->cfg.monitoring_interval;
 	if (strcmp(name, "auto") == 0) {
 		o.clock = opts->clock;
-		rc = vgmo__backend_nvml.open(&e->bctx, &o, why, sizeof(why));
-		if (rc == VGMO_OK && vgmo__backend_nvml.device_count(e->bctx)) {
-			e->ops = &vgmo__backend_nvml;
+		e->ops = vgmo__backend_auto(&o, &e->bctx, e->notice,
+		                            sizeof(e->notice));
+		if (e->bctx)
 			return VGMO_OK;
-		}
-		if (rc == VGMO_OK) {
-			vgmo__backend_nvml.close(e->bctx);
-			e->bctx = NULL;
-			snprintf(why, sizeof(why), "NVML: no GPUs found");
-		}
-		snprintf(e->notice, sizeof(e->notice),
-		         "%s; using the simulated GPU (backend sim)", why);
-		name = "sim";
+	} else {
+		e->ops = vgmo__backend_find(name);
 	}
-	e->ops = vgmo__backend_find(name);
 	if (e->ops == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "unknown backend \"%s\" (known: auto, nvml, "
 		                  "sim)",
 		                  name);
-	if (e->ops == &vgmo__backend_sim && opts->clock == NULL) {
+	if ((e->ops->caps & VGMO__BACKEND_VIRTUAL_CLOCK) &&
+	    opts->clock == NULL) {
 		/* The simulated GPU runs on a virtual clock that its driver
 		 * advances, so it can run faster than real time. */
 		e->virtual_clock = true;
@@ -109,9 +101,9 @@ static vgmo_err open_backend(vgmo_engine *e, const vgmo_engine_options *opts,
 	return rc;
 }
 
-vgmo_err vgmo_engine_create(vgmo_engine **out, const vgmo_config *cfg,
-                            const vgmo_engine_options *opts, char *err,
-                            size_t errlen)
+vgmo_err vgmo__engine_open(vgmo_engine **out, const vgmo_config *cfg,
+                           const vgmo_engine_options *opts, char *err,
+                           size_t errlen)
 {
 	vgmo_engine_options defaults;
 	vgmo_engine *e;
@@ -174,17 +166,6 @@ vgmo_err vgmo_engine_create(vgmo_engine **out, const vgmo_config *cfg,
 		vgmo__errf(err, errlen, rc, "cannot add the default worker");
 		goto fail;
 	}
-	if (e->ops == &vgmo__backend_sim) {
-		rc = vgmo__sim_driver_init(e);
-		if (rc != VGMO_OK) {
-			vgmo__errf(err, errlen, rc,
-			           "cannot start the simulated workload");
-			goto fail;
-		}
-	}
-	vgmo_engine_sample(e);
-	/* The cleanup interval counts from the start. */
-	e->last_cleanup = vgmo__engine_now(e);
 	*out = e;
 	return VGMO_OK;
 fail:
@@ -192,11 +173,69 @@ fail:
 	return rc;
 }
 
+void vgmo__engine_start(vgmo_engine *e)
+{
+	vgmo_engine_sample(e);
+	/* The cleanup interval counts from the start. */
+	e->last_cleanup = vgmo__engine_now(e);
+}
+
+void vgmo__engine_set_driver(vgmo_engine *e, const vgmo__driver *d)
+{
+	e->driver = *d;
+}
+
+void *vgmo__engine_driver(const vgmo_engine *e,
+                          vgmo_err (*run)(void *ctx, double seconds))
+{
+	return e->driver.run == run ? e->driver.ctx : NULL;
+}
+
+void *vgmo__engine_backend(const vgmo_engine *e, const vgmo__backend_ops **ops)
+{
+	*ops = e->ops;
+	return e->bctx;
+}
+
+void vgmo__engine_backend_cleanup(vgmo_engine *e, unsigned dev)
+{
+	if (e->ops->cleanup)
+		e->ops->cleanup(e->bctx, dev);
+}
+
+bool vgmo__engine_virtual(const vgmo_engine *e)
+{
+	return e->virtual_clock;
+}
+
+void vgmo__engine_advance(vgmo_engine *e, double t)
+{
+	if (t > e->vmono)
+		e->vmono = t;
+}
+
+double vgmo__engine_last_sample(const vgmo_engine *e)
+{
+	return e->last_sample;
+}
+
+void vgmo__engine_worker_simulated(vgmo_engine *e, int id)
+{
+	vgmo__worker *w;
+
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, id);
+	if (w)
+		w->simulated = true;
+	pthread_mutex_unlock(&e->lock);
+}
+
 void vgmo_engine_destroy(vgmo_engine *e)
 {
 	if (e == NULL)
 		return;
-	vgmo__sim_driver_free(e);
+	if (e->driver.free)
+		e->driver.free(e->driver.ctx);
 	if (e->ops && e->bctx)
 		e->ops->close(e->bctx);
 	for (size_t i = 0; i < e->nworkers; i++)
@@ -275,7 +314,9 @@ vgmo_err vgmo_engine_step(vgmo_engine *e, double elapsed)
 
 	if (e == NULL || !(elapsed >= 0))
 		return VGMO_ERR_INVALID;
-	rc = vgmo_engine_sim_run(e, fmin(elapsed, STEP_MAX_SECONDS));
+	rc = e->driver.run ? e->driver.run(e->driver.ctx,
+	                                   fmin(elapsed, STEP_MAX_SECONDS))
+	                   : VGMO_ERR_STATE;
 	return rc == VGMO_ERR_STATE ? vgmo_engine_tick(e) : rc;
 }
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
+#include "engine_hook.h"
 #include "sim.h"
 #include "util.h"
 #include "vlm_feed.h"
@@ -142,6 +142,8 @@ static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
 	vgmo_engine_options eo;
 	vgmo_config cfg = o->cfg;
 	vgmo__truth_params tp;
+	const vgmo__backend_ops *ops;
+	void *bctx;
 	vgmo_err rc;
 
 	if (vgmo__bench_policy_about(policy) == NULL)
@@ -162,7 +164,8 @@ static vgmo_err open_run(run *r, const char *policy, char *err, size_t errlen)
 	rc = vgmo_engine_create(&r->engine, &cfg, &eo, err, errlen);
 	if (rc != VGMO_OK)
 		return rc;
-	r->sim = r->engine->bctx;
+	bctx = vgmo__engine_backend(r->engine, &ops);
+	r->sim = vgmo__sim_of(ops, bctx);
 	vgmo__bench_truth_params(o, &tp);
 	rc = vgmo__sim_set_vlm_model(r->sim, 0, &o->model, VGMO_DTYPE_BF16, &tp,
 	                             o->seed);
@@ -322,7 +325,7 @@ static vgmo_err step(run *r)
 	v.queue = vgmo__feed_queue(&r->feed);
 	v.queued = vgmo__feed_queued(&r->feed);
 	if (vgmo__bench_policy_report(r->policy, &v, &rep, units))
-		r->engine->ops->cleanup(r->engine->bctx, 0);
+		vgmo__engine_backend_cleanup(r->engine, 0);
 	return VGMO_OK;
 }
 

@@ -1,11 +1,12 @@
 /*
  * engine_internal.h - the engine's context struct, shared by the files
- * that implement it (engine.c, workers.c, worker_learn.c, shares.c,
- * optimize.c, snapshot.c, tokens.c, units.c, sim_driver.c) and by bench.c,
- * which runs the engine on a virtual clock. Nothing here is public.
+ * that implement it, all in lib/engine/: engine.c, workers.c,
+ * worker_learn.c, shares.c, optimize.c, snapshot.c, tokens.c and units.c.
+ * Nothing here is public, and nothing outside lib/engine/ includes it:
+ * what drives the engine from outside (lib/sim/) has engine_hook.h.
  *
  * Threads: one writer (the sampler/optimizer loop, which also drives the
- * simulated workload) calls sample/optimize/cleanup/tick/sim_run; any
+ * simulated workload) calls sample/optimize/cleanup/tick/step; any
  * thread may call report, set_*, and snapshot. `lock` guards every field
  * below it; backend calls are made without it, so a slow driver never
  * blocks a reader.
@@ -16,6 +17,7 @@
 #include <pthread.h>
 
 #include "backend.h"
+#include "engine_hook.h"
 #include "history.h"
 #include "others.h"
 #include "cost.h"
@@ -112,9 +114,9 @@ struct vgmo_engine {
 	_Atomic double vmono;
 	double vwall0;
 	unsigned ndev;
-	double prior_item; /* an items worker's prior cost per item */
-	double lease;      /* seconds */
-	void *sim_driver;  /* sim_driver.c's state, or NULL */
+	double prior_item;   /* an items worker's prior cost per item */
+	double lease;        /* seconds */
+	vgmo__driver driver; /* what runs the workload, if anything */
 
 	pthread_mutex_t lock;
 	vgmo_config cfg;
@@ -149,9 +151,6 @@ void vgmo__device_budgets(vgmo_engine *e, unsigned dev);
 /* Lock held: device-level fragmentation from the workers' reports and the
  * memory no worker explains, folded into the fresh samples. */
 void vgmo__workers_fold(vgmo_engine *e);
-
-double vgmo__engine_now(const vgmo_engine *e);
-double vgmo__engine_wall(const vgmo_engine *e);
 
 /* Lock held. */
 vgmo__worker *vgmo__worker_get(const vgmo_engine *e, int id);

@@ -6,7 +6,8 @@
  * with no series (say, power on a device that does not report it) is left
  * out entirely. Names and meanings follow the seed: vlm_memory_usage_percent
  * is a 0..1 fraction, the utilization and fragmentation "percent" families
- * are 0..100.
+ * are 0..100. The pieces each family is written with (HELP and TYPE,
+ * labels, one line) are metrics_family.c.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -15,113 +16,9 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "metrics_family.h"
 #include "metrics_text.h"
 #include "util.h"
-
-/* ------------------------------------------------------------ families */
-
-/* Writes HELP and TYPE; returns the offset to roll back to when the family
- * ends up with no series. */
-static size_t family(vgmo__text *b, const char *name, const char *type,
-                     const char *help)
-{
-	size_t mark = b->len;
-
-	vgmo__text_puts(b, "# HELP ");
-	vgmo__text_puts(b, name);
-	vgmo__text_put(b, " ", 1);
-	vgmo__text_puts(b, help);
-	vgmo__text_puts(b, "\n# TYPE ");
-	vgmo__text_puts(b, name);
-	vgmo__text_put(b, " ", 1);
-	vgmo__text_puts(b, type);
-	vgmo__text_put(b, "\n", 1);
-	return mark;
-}
-
-static void end_family(vgmo__text *b, size_t mark, unsigned series)
-{
-	if (series == 0 && !b->oom)
-		b->len = mark;
-}
-
-/* Every device's escaped labels, gpu="I",uuid="U", built once per
- * rendering and copied into each of its series. */
-typedef struct labels {
-	vgmo__text text;
-	size_t *end; /* device i's labels end at text.p + end[i] */
-	size_t n;
-} labels;
-
-static bool labels_build(labels *l, const vgmo_snapshot *s)
-{
-	l->n = vgmo_snapshot_gpu_count(s);
-	l->end = malloc((l->n ? l->n : 1) * sizeof(*l->end));
-	if (l->end == NULL || !vgmo__text_reserve(&l->text, l->n * 64))
-		return false;
-	for (size_t i = 0; i < l->n; i++) {
-		const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, i);
-
-		vgmo__text_puts(&l->text, "gpu=\"");
-		vgmo__text_u64(&l->text, g->index);
-		vgmo__text_puts(&l->text, "\",uuid=\"");
-		vgmo__text_label(&l->text, g->uuid);
-		vgmo__text_put(&l->text, "\"", 1);
-		l->end[i] = l->text.len;
-	}
-	return !l->text.oom;
-}
-
-static void labels_free(labels *l)
-{
-	free(l->text.p);
-	free(l->end);
-}
-
-/* "{" and device i's labels (the caller closes the brace). */
-static void gpu_labels(vgmo__text *b, const labels *l, size_t i)
-{
-	size_t start = i > 0 && i <= l->n ? l->end[i - 1] : 0;
-
-	vgmo__text_put(b, "{", 1);
-	if (i < l->n) {
-		vgmo__text_put(b, l->text.p + start, l->end[i] - start);
-		return;
-	}
-	vgmo__text_puts(b, "gpu=\"");
-	vgmo__text_u64(b, i);
-	vgmo__text_puts(b, "\",uuid=\"\"");
-}
-
-static void gauge_line(vgmo__text *b, const char *name, double v)
-{
-	vgmo__text_puts(b, name);
-	vgmo__text_put(b, " ", 1);
-	vgmo__text_double(b, v);
-	vgmo__text_put(b, "\n", 1);
-}
-
-static void u64_line(vgmo__text *b, const char *name, uint64_t v)
-{
-	vgmo__text_puts(b, name);
-	vgmo__text_put(b, " ", 1);
-	vgmo__text_u64(b, v);
-	vgmo__text_put(b, "\n", 1);
-}
-
-static void global_gauge(vgmo__text *b, const char *name, const char *help,
-                         double v)
-{
-	family(b, name, "gauge", help);
-	gauge_line(b, name, v);
-}
-
-static void counter(vgmo__text *b, const char *name, const char *help,
-                    uint64_t v)
-{
-	family(b, name, "counter", help);
-	u64_line(b, name, v);
-}
 
 /* What a per-device family reads from a sample. */
 enum gpu_value {
@@ -201,10 +98,11 @@ static double gpu_value(const vgmo_gpu_sample *g, enum gpu_value what)
 }
 
 static void gpu_family_series(vgmo__text *b, const vgmo_snapshot *s,
-                              const labels *l, const gpu_family *f)
+                              const vgmo__metrics_labels *l,
+                              const gpu_family *f)
 {
 	size_t n = vgmo_snapshot_gpu_count(s);
-	size_t mark = family(b, f->name, f->type, f->help);
+	size_t mark = vgmo__metrics_family(b, f->name, f->type, f->help);
 	unsigned series = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -217,7 +115,7 @@ static void gpu_family_series(vgmo__text *b, const vgmo_snapshot *s,
 		if (f->what == GV_USAGE && v < 0)
 			continue;
 		vgmo__text_puts(b, f->name);
-		gpu_labels(b, l, i);
+		vgmo__metrics_gpu_labels(b, l, i);
 		vgmo__text_puts(b, "} ");
 		switch (f->what) {
 		case GV_TOTAL:
@@ -238,44 +136,47 @@ static void gpu_family_series(vgmo__text *b, const vgmo_snapshot *s,
 		vgmo__text_put(b, "\n", 1);
 		series++;
 	}
-	end_family(b, mark, series);
+	vgmo__metrics_family_end(b, mark, series);
 }
 
-static void gpu_state(vgmo__text *b, const vgmo_snapshot *s, const labels *l)
+static void gpu_state(vgmo__text *b, const vgmo_snapshot *s,
+                      const vgmo__metrics_labels *l)
 {
 	size_t n = vgmo_snapshot_gpu_count(s);
 	unsigned series = 0;
 	size_t mark;
 
-	mark = family(b, "vlm_gpu_up", "gauge",
-	              "1 when the GPU answered its last sample, 0 when down.");
+	mark = vgmo__metrics_family(
+	        b, "vlm_gpu_up", "gauge",
+	        "1 when the GPU answered its last sample, 0 when down.");
 	for (size_t i = 0; i < n; i++) {
 		const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, i);
 
 		vgmo__text_puts(b, "vlm_gpu_up");
-		gpu_labels(b, l, i);
+		vgmo__metrics_gpu_labels(b, l, i);
 		vgmo__text_puts(b, g->up ? "} 1\n" : "} 0\n");
 		series++;
 	}
-	end_family(b, mark, series);
+	vgmo__metrics_family_end(b, mark, series);
 
 	series = 0;
-	mark = family(b, "vlm_memory_status", "gauge",
-	              "Memory status of the GPU: 0 healthy, 1 warning, "
-	              "2 critical, 3 oom.");
+	mark = vgmo__metrics_family(
+	        b, "vlm_memory_status", "gauge",
+	        "Memory status of the GPU: 0 healthy, 1 warning, "
+	        "2 critical, 3 oom.");
 	for (size_t i = 0; i < n; i++) {
 		const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, i);
 
 		if (!g->up || !(g->present & VGMO_HAS_MEMORY))
 			continue;
 		vgmo__text_puts(b, "vlm_memory_status");
-		gpu_labels(b, l, i);
+		vgmo__metrics_gpu_labels(b, l, i);
 		vgmo__text_puts(b, "} ");
 		vgmo__text_u64(b, (uint64_t)vgmo_snapshot_gpu_status(s, i));
 		vgmo__text_put(b, "\n", 1);
 		series++;
 	}
-	end_family(b, mark, series);
+	vgmo__metrics_family_end(b, mark, series);
 }
 
 /* What a per-client family reads from a worker view. */
@@ -348,10 +249,10 @@ static bool worker_value(const vgmo_worker_view *w, enum worker_value what,
 }
 
 static void worker_series(vgmo__text *b, const vgmo_snapshot *s,
-                          const labels *l, const worker_family *f)
+                          const vgmo__metrics_labels *l, const worker_family *f)
 {
 	size_t n = vgmo_snapshot_worker_count(s);
-	size_t mark = family(b, f->name, f->type, f->help);
+	size_t mark = vgmo__metrics_family(b, f->name, f->type, f->help);
 	unsigned series = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -361,7 +262,7 @@ static void worker_series(vgmo__text *b, const vgmo_snapshot *s,
 		if (!worker_value(w, f->what, &v))
 			continue;
 		vgmo__text_puts(b, f->name);
-		gpu_labels(b, l, w->gpu);
+		vgmo__metrics_gpu_labels(b, l, w->gpu);
 		vgmo__text_puts(b, ",client=\"");
 		vgmo__text_label(b, w->name);
 		vgmo__text_puts(b, "\"} ");
@@ -373,44 +274,46 @@ static void worker_series(vgmo__text *b, const vgmo_snapshot *s,
 		vgmo__text_put(b, "\n", 1);
 		series++;
 	}
-	end_family(b, mark, series);
+	vgmo__metrics_family_end(b, mark, series);
 }
 
 /* Device memory no client explains, and clients dropped per device. */
-static void gpu_clients(vgmo__text *b, const vgmo_snapshot *s, const labels *l)
+static void gpu_clients(vgmo__text *b, const vgmo_snapshot *s,
+                        const vgmo__metrics_labels *l)
 {
 	size_t n = vgmo_snapshot_gpu_count(s);
 	unsigned series = 0;
 	uint64_t bytes;
 	size_t mark;
 
-	mark = family(b, "vlm_memory_unattributed_bytes", "gauge",
-	              "GPU memory that no client's reported reserved bytes "
-	              "explain, in bytes.");
+	mark = vgmo__metrics_family(
+	        b, "vlm_memory_unattributed_bytes", "gauge",
+	        "GPU memory that no client's reported reserved bytes "
+	        "explain, in bytes.");
 	for (size_t i = 0; i < n; i++) {
 		if (!vgmo_snapshot_gpu(s, i)->up ||
 		    !vgmo_snapshot_unattributed(s, i, &bytes))
 			continue;
 		vgmo__text_puts(b, "vlm_memory_unattributed_bytes");
-		gpu_labels(b, l, i);
+		vgmo__metrics_gpu_labels(b, l, i);
 		vgmo__text_puts(b, "} ");
 		vgmo__text_u64(b, bytes);
 		vgmo__text_put(b, "\n", 1);
 		series++;
 	}
-	end_family(b, mark, series);
+	vgmo__metrics_family_end(b, mark, series);
 
-	mark = family(
+	mark = vgmo__metrics_family(
 	        b, "vlm_client_leases_expired_total", "counter",
 	        "Clients dropped from the GPU after their lease ran out.");
 	for (size_t i = 0; i < n; i++) {
 		vgmo__text_puts(b, "vlm_client_leases_expired_total");
-		gpu_labels(b, l, i);
+		vgmo__metrics_gpu_labels(b, l, i);
 		vgmo__text_puts(b, "} ");
 		vgmo__text_u64(b, vgmo_snapshot_leases_expired(s, i));
 		vgmo__text_put(b, "\n", 1);
 	}
-	end_family(b, mark, (unsigned)n);
+	vgmo__metrics_family_end(b, mark, (unsigned)n);
 }
 
 static void info(vgmo__text *b, const vgmo_snapshot *s,
@@ -423,24 +326,28 @@ static void info(vgmo__text *b, const vgmo_snapshot *s,
 	                             cfg->memory_threshold_oom};
 	double last = 0;
 
-	family(b, "vgmo_build_info", "gauge",
-	       "Always 1; the labels name the vgmo version and GPU backend.");
+	vgmo__metrics_family(
+	        b, "vgmo_build_info", "gauge",
+	        "Always 1; the labels name the vgmo version and GPU backend.");
 	vgmo__text_puts(b, "vgmo_build_info{version=\"" VGMO_VERSION
 	                   "\",backend=\"");
 	vgmo__text_label(b, vgmo_snapshot_backend(s));
 	vgmo__text_puts(b, "\"} 1\n");
-	global_gauge(b, "vlm_optimization_enabled",
-	             "1 when the optimizer may act, 0 when disabled.",
-	             vgmo_snapshot_enabled(s) ? 1 : 0);
+	vgmo__metrics_global_gauge(
+	        b, "vlm_optimization_enabled",
+	        "1 when the optimizer may act, 0 when disabled.",
+	        vgmo_snapshot_enabled(s) ? 1 : 0);
 	if (x != NULL) {
-		global_gauge(b, "vlm_monitoring_enabled",
-		             "1 when the monitoring loop samples the GPUs.",
-		             x->monitoring ? 1 : 0);
-		global_gauge(b, "vgmo_ready",
-		             "1 when the daemon is ready (/ready answers 200).",
-		             x->ready ? 1 : 0);
+		vgmo__metrics_global_gauge(
+		        b, "vlm_monitoring_enabled",
+		        "1 when the monitoring loop samples the GPUs.",
+		        x->monitoring ? 1 : 0);
+		vgmo__metrics_global_gauge(
+		        b, "vgmo_ready",
+		        "1 when the daemon is ready (/ready answers 200).",
+		        x->ready ? 1 : 0);
 		if (x->started_at > 0)
-			global_gauge(
+			vgmo__metrics_global_gauge(
 			        b, "vgmo_start_time_seconds",
 			        "When the daemon started, in seconds since "
 			        "the epoch.",
@@ -453,17 +360,19 @@ static void info(vgmo__text *b, const vgmo_snapshot *s,
 			last = g->sampled_at;
 	}
 	if (last > 0)
-		global_gauge(b, "vlm_last_sample_timestamp_seconds",
-		             "When the GPUs were last read, in seconds since "
-		             "the epoch.",
-		             last);
-	global_gauge(
+		vgmo__metrics_global_gauge(
+		        b, "vlm_last_sample_timestamp_seconds",
+		        "When the GPUs were last read, in seconds since "
+		        "the epoch.",
+		        last);
+	vgmo__metrics_global_gauge(
 	        b, "vlm_temperature_threshold_celsius",
 	        "Configured temperature threshold (temperature_threshold).",
 	        cfg->temperature_threshold);
-	family(b, "vlm_memory_usage_threshold", "gauge",
-	       "Configured memory usage thresholds as 0..1 fractions "
-	       "(memory_threshold_warning, _critical, _oom).");
+	vgmo__metrics_family(
+	        b, "vlm_memory_usage_threshold", "gauge",
+	        "Configured memory usage thresholds as 0..1 fractions "
+	        "(memory_threshold_warning, _critical, _oom).");
 	for (size_t i = 0; i < VGMO__ARRAY_LEN(levels); i++) {
 		vgmo__text_puts(b, "vlm_memory_usage_threshold{level=\"");
 		vgmo__text_puts(b, levels[i]);
@@ -477,23 +386,26 @@ static void counters(vgmo__text *b, const vgmo_snapshot *s)
 {
 	const vgmo_counters *c = vgmo_snapshot_counters(s);
 
-	counter(b, "vlm_memory_optimizations_total",
-	        "Optimization passes that ran.", c->optimizations);
-	counter(b, "vlm_memory_optimizations_success_total",
-	        "Optimization passes that succeeded.",
-	        c->optimizations_success);
-	counter(b, "vlm_memory_optimization_failures_total",
-	        "Optimization passes that failed.", c->optimization_failures);
-	counter(b, "vlm_memory_cleanups_total", "Memory cleanups performed.",
-	        c->cleanups);
-	counter(b, "vlm_batch_size_optimizations_total",
-	        "Batch size changes made by the optimizer.",
-	        c->batch_size_changes);
-	counter(b, "vlm_memory_freed_bytes_total",
+	vgmo__metrics_counter(b, "vlm_memory_optimizations_total",
+	                      "Optimization passes that ran.",
+	                      c->optimizations);
+	vgmo__metrics_counter(b, "vlm_memory_optimizations_success_total",
+	                      "Optimization passes that succeeded.",
+	                      c->optimizations_success);
+	vgmo__metrics_counter(b, "vlm_memory_optimization_failures_total",
+	                      "Optimization passes that failed.",
+	                      c->optimization_failures);
+	vgmo__metrics_counter(b, "vlm_memory_cleanups_total",
+	                      "Memory cleanups performed.", c->cleanups);
+	vgmo__metrics_counter(b, "vlm_batch_size_optimizations_total",
+	                      "Batch size changes made by the optimizer.",
+	                      c->batch_size_changes);
+	vgmo__metrics_counter(
+	        b, "vlm_memory_freed_bytes_total",
 	        "GPU memory freed by cleanups, in bytes (measured).",
 	        c->freed_bytes);
-	counter(b, "vlm_gpu_samples_total", "Samples taken of all GPUs.",
-	        c->samples);
+	vgmo__metrics_counter(b, "vlm_gpu_samples_total",
+	                      "Samples taken of all GPUs.", c->samples);
 }
 
 char *vgmo__metrics_render(const vgmo_snapshot *s, const vgmo__metrics_extra *x,
@@ -501,15 +413,15 @@ char *vgmo__metrics_render(const vgmo_snapshot *s, const vgmo__metrics_extra *x,
 {
 	size_t ngpu = vgmo_snapshot_gpu_count(s);
 	size_t nworkers = vgmo_snapshot_worker_count(s);
-	labels l = {{0}, NULL, 0};
+	vgmo__metrics_labels l = {{0}, NULL, 0};
 	vgmo__text b = {0};
 
 	if (len != NULL)
 		*len = 0;
 	/* About 2 KiB of headers, 1.2 KiB per device, 350 B per worker. */
-	if (!labels_build(&l, s) ||
+	if (!vgmo__metrics_labels_build(&l, s) ||
 	    !vgmo__text_reserve(&b, 4096 + ngpu * 1280 + nworkers * 384)) {
-		labels_free(&l);
+		vgmo__metrics_labels_free(&l);
 		free(b.p);
 		return NULL;
 	}
@@ -521,7 +433,7 @@ char *vgmo__metrics_render(const vgmo_snapshot *s, const vgmo__metrics_extra *x,
 	for (size_t i = 0; i < VGMO__ARRAY_LEN(worker_families); i++)
 		worker_series(&b, s, &l, &worker_families[i]);
 	counters(&b, s);
-	labels_free(&l);
+	vgmo__metrics_labels_free(&l);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

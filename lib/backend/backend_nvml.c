@@ -419,6 +419,8 @@ static const char *nvml_last_error(void *p)
 
 const vgmo__backend_ops vgmo__backend_nvml = {
         .name = "nvml",
+        .about = "NVML",
+        .caps = 0,
         .open = nvml_open,
         .device_count = nvml_device_count,
         .sample = nvml_sample,

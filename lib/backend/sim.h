@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gpu_presets.h"
 #include "vlm_truth.h"
 #include "vgmo/vgmo.h"
 
@@ -17,17 +18,11 @@
 #define VGMO__SIM_DEFAULT_MODEL "qwen2-vl-7b"
 
 typedef struct vgmo__sim vgmo__sim;
+typedef struct vgmo__backend_ops vgmo__backend_ops;
 
-typedef struct vgmo__sim_preset {
-	const char *name;     /* "h100-80gb" */
-	const char *gpu_name; /* what the driver would call it */
-	uint64_t total;       /* bytes, as nvidia-smi reports them */
-	double idle_w, max_w; /* power range */
-	double flops;         /* effective 16-bit FLOP/s for prefill */
-	double bandwidth;     /* effective memory bytes/s for decode */
-} vgmo__sim_preset;
-
-const vgmo__sim_preset *vgmo__sim_preset_find(const char *name);
+/* The simulated GPU behind a backend context, or NULL when `ops` is another
+ * backend: the one typed way in, so no one else casts a context. */
+vgmo__sim *vgmo__sim_of(const vgmo__backend_ops *ops, void *ctx);
 
 /* The synthetic worker's hidden truth: what a real worker cannot see. */
 typedef struct vgmo__sim_worker_truth {

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sim.h"
+#include "gpu_presets.h"
 #include "util.h"
 #include "vlm_models.h"
 
@@ -72,16 +72,6 @@ void vgmo__plan_token_prior(const vgmo_vlm_model *m, vgmo_dtype d,
 	prior[2] = kv;
 	prior[3] = vgmo__logits_bytes(m);
 	prior[4] = 0; /* fused attention: nothing quadratic */
-}
-
-vgmo_err vgmo_gpu_preset_memory(const char *name, uint64_t *out)
-{
-	const vgmo__sim_preset *p = name ? vgmo__sim_preset_find(name) : NULL;
-
-	if (p == NULL)
-		return VGMO_ERR_NOT_FOUND;
-	*out = p->total;
-	return VGMO_OK;
 }
 
 void vgmo_plan_request_init(vgmo_plan_request *r)

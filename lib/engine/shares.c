@@ -280,7 +280,7 @@ void vgmo__workers_fold(vgmo_engine *e)
 		}
 		/* On the simulated GPU, what registered clients hold is
 		 * device memory, as it would be on a real one. */
-		if (e->ops == &vgmo__backend_sim && s->up &&
+		if ((e->ops->caps & VGMO__BACKEND_UNSEEN_CLIENTS) && s->up &&
 		    (s->present & VGMO_HAS_MEMORY)) {
 			uint64_t room = s->memory_total - s->memory_used;
 
