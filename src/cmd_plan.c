@@ -43,7 +43,7 @@ static const cli_option options[] = {
         {"output-tokens", "N", "tokens generated (default 256)", OPT_OUTPUT},
         {"dtype", "bf16|fp16|fp8", "weights and KV cache (default bf16)",
          OPT_DTYPE},
-        {"config", "FILE", "thresholds and memory_reserve_mb (JSON)",
+        {"config", "FILE", "memory_reserve_mb and max_batch_size (JSON)",
          OPT_CONFIG},
         {"json", NULL, "print the plan as JSON", OPT_JSON},
         {"check", "FILE",
@@ -287,20 +287,21 @@ static void print_text(const args *a, const vgmo_vlm_model *m,
 	       "  per request: KV cache           %9.3f  (%.1f KiB/token)\n"
 	       "  per request: activations        %9.3f\n"
 	       "  per request: total              %9.3f\n"
-	       "  budget under critical (%.2f)    %9.2f\n"
-	       "  budget under OOM (%.2f)         %9.2f\n\n",
+	       "  room, conservative              %9.2f  (less the reserve)\n"
+	       "  room, the others                %9.2f  (all but the "
+	       "context)\n\n",
 	       gib(p->weights_bytes), gib(p->workspace_bytes),
 	       gib(p->context_bytes), gib(p->reserve_bytes), gib(p->kv_bytes),
 	       (double)p->kv_bytes_per_token / 1024.0, gib(p->activation_bytes),
-	       gib(p->request_bytes), c->memory_threshold_critical,
-	       gib(p->budget_critical), c->memory_threshold_oom,
-	       gib(p->budget_oom));
-	puts("largest batch (requests)");
+	       gib(p->request_bytes),
+	       gib(p->room_bytes[VGMO_STRATEGY_CONSERVATIVE]),
+	       gib(p->room_bytes[VGMO_STRATEGY_AGGRESSIVE]));
+	puts("largest batch at the estimate (requests)");
 	for (int s = 0; s < 4; s++)
-		printf("  %-13s %7d%s\n", names[s], p->batch[s],
-		       s == VGMO_STRATEGY_ADAPTIVE
-		               ? "  (starts there, climbs by measuring)"
-		               : "");
+		printf("  %-13s %7d\n", names[s], p->batch[s]);
+	puts("vgmo keeps a margin on top, from the worker's measured errors "
+	     "(a few per cent once it\nhas reports), and starts a tokens "
+	     "worker at one request.");
 	if (p->batch[VGMO_STRATEGY_AGGRESSIVE] > c->max_batch_size)
 		printf("max_batch_size is %d: vgmo would not go past it "
 		       "(raise it in --config, or with vgmo configure "
@@ -322,9 +323,10 @@ static int print_json(const args *a, const vgmo_vlm_model *m,
 	                                    "aggressive", "adaptive"};
 	json_t *o = json_object(), *gpu = json_object(), *req = json_object();
 	json_t *mem = json_object(), *batch = json_object();
+	json_t *room = json_object();
 	char *s = NULL;
 
-	if (!o || !gpu || !req || !mem || !batch)
+	if (!o || !gpu || !req || !mem || !batch || !room)
 		goto out;
 	json_object_set_new(o, "model", vgmo__model_json(m));
 	json_object_set_new(gpu, "name",
@@ -351,18 +353,21 @@ static int print_json(const args *a, const vgmo_vlm_model *m,
 	put_int(mem, "activation_bytes", p->activation_bytes);
 	put_int(mem, "request_bytes", p->request_bytes);
 	json_object_set_new(mem, "token_bytes", json_real(p->token_bytes));
-	put_int(mem, "budget_critical_bytes", p->budget_critical);
-	put_int(mem, "budget_oom_bytes", p->budget_oom);
 	json_object_set(o, "memory", mem);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		json_object_set_new(batch, names[i], json_integer(p->batch[i]));
+		json_object_set_new(room, names[i],
+		                    json_integer((json_int_t)p->room_bytes[i]));
+	}
 	json_object_set(o, "batch", batch);
+	json_object_set(o, "room_bytes", room);
 	json_object_set_new(o, "max_batch_size",
 	                    json_integer(c->max_batch_size));
 	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 	                          JSON_REAL_PRECISION(8));
 out:
 	json_decref(batch);
+	json_decref(room);
 	json_decref(mem);
 	json_decref(req);
 	json_decref(gpu);

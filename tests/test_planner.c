@@ -149,15 +149,18 @@ static void test_plan_llava_by_hand(void **state)
 	 * 2 x (4 x 1024 + 3 x 4096) x 576 = 18874368; + logits 4 x 32064 */
 	assert_true(p.activation_bytes == UINT64_C(69566464) + 128256);
 	assert_true(p.request_bytes == UINT64_C(573011200));
-	/* budget: 0.90 x 85520809984 - 1024 MiB reserve - 512 MiB context =
-	 * 75358116249.6; (75358116249.6 - 14388435456) / 573011200 = 106.4 */
-	assert_true(p.budget_critical == UINT64_C(75358116249));
-	assert_int_equal(p.batch[VGMO_STRATEGY_BALANCED], 106);
-	assert_int_equal(p.batch[VGMO_STRATEGY_CONSERVATIVE], 74); /* 74.2 */
-	/* 1.2 x 106 = 127.2, but under the OOM threshold only
-	 * (0.95 x total - 1536 MiB - fixed) / request = 113.9 fit */
-	assert_int_equal(p.batch[VGMO_STRATEGY_AGGRESSIVE], 113);
-	assert_int_equal(p.batch[VGMO_STRATEGY_ADAPTIVE], 106);
+	/* rooms: 85520809984 - 512 MiB context = 84983939072, and for
+	 * conservative - 1024 MiB reserve = 83910197248;
+	 * (84983939072 - 14388435456) / 573011200 = 123.2,
+	 * (83910197248 - 14388435456) / 573011200 = 121.3 */
+	assert_true(p.room_bytes[VGMO_STRATEGY_BALANCED] ==
+	            UINT64_C(84983939072));
+	assert_true(p.room_bytes[VGMO_STRATEGY_CONSERVATIVE] ==
+	            UINT64_C(83910197248));
+	assert_int_equal(p.batch[VGMO_STRATEGY_BALANCED], 123);
+	assert_int_equal(p.batch[VGMO_STRATEGY_CONSERVATIVE], 121);
+	assert_int_equal(p.batch[VGMO_STRATEGY_AGGRESSIVE], 123);
+	assert_int_equal(p.batch[VGMO_STRATEGY_ADAPTIVE], 123);
 }
 
 /* Qwen2-VL-7B, same GPU, one 1024 x 1024 image: 37 x 37 = 1369 tokens. */
@@ -181,16 +184,16 @@ static void test_plan_qwen_by_hand(void **state)
 	 * token x 1369 = 224296960 beats the decoder's 2 x (4 x 3584 + 3 x
 	 * 18944) x 1497 = 213076992; + logits 4 x 152064 */
 	assert_true(p.activation_bytes == UINT64_C(224296960) + 608256);
-	/* (75358116249.6 - 16848435456) / 325429248 = 179.8 */
-	assert_int_equal(p.batch[VGMO_STRATEGY_BALANCED], 179);
-	assert_int_equal(p.batch[VGMO_STRATEGY_CONSERVATIVE], 125);
-	/* min(1.2 x 179 = 214, (79634156748.8 - fixed) / request = 192.9) */
-	assert_int_equal(p.batch[VGMO_STRATEGY_AGGRESSIVE], 192);
+	/* (84983939072 - 16848435456) / 325429248 = 209.4, conservative
+	 * (83910197248 - 16848435456) / 325429248 = 206.1 */
+	assert_int_equal(p.batch[VGMO_STRATEGY_BALANCED], 209);
+	assert_int_equal(p.batch[VGMO_STRATEGY_CONSERVATIVE], 206);
+	assert_int_equal(p.batch[VGMO_STRATEGY_AGGRESSIVE], 209);
 	/* fp8 halves weights and KV: more fits. */
 	r.dtype = VGMO_DTYPE_FP8;
 	assert_int_equal(vgmo_plan_compute(&m, &r, total, NULL, &p, NULL, 0),
 	                 VGMO_OK);
-	assert_true(p.batch[VGMO_STRATEGY_BALANCED] > 179);
+	assert_true(p.batch[VGMO_STRATEGY_BALANCED] > 209);
 	/* A GPU smaller than the weights: nothing fits. */
 	r.dtype = VGMO_DTYPE_BF16;
 	assert_int_equal(

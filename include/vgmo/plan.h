@@ -123,13 +123,17 @@ VGMO_API void vgmo_plan_request_init(vgmo_plan_request *r);
 /* Memory breakdown and largest batches, in bytes and requests. The
  * worker's peak for a batch of n requests is estimated as
  * fixed_bytes + n x request_bytes; a strategy's batch is the largest n
- * whose peak fits its budget:
- *   budget_critical = critical x total - reserve - context
- *   budget_oom      = oom x total - reserve - context
- *   balanced = n within budget_critical, conservative = floor(0.7 x
- *   balanced), aggressive = min(floor(1.2 x balanced), n within
- *   budget_oom), adaptive = balanced (it climbs from there by measuring).
- * No max_batch_size clamp is applied; the engine applies it. */
+ * whose peak fits the room that strategy fills (docs/strategies.md) on a
+ * GPU the worker has to itself:
+ *   conservative   total - context - reserve (memory_reserve_mb)
+ *   balanced       total - context (it keeps the reserve only as far as
+ *                  other processes' memory rises; a plan knows of none)
+ *   aggressive     total - context
+ *   adaptive       total - context (it measures how far filling pays)
+ * These are the batches at the estimate. The engine keeps a margin on top
+ * from the worker's measured errors (a few per cent once it has reports)
+ * and starts a tokens worker at one request. No max_batch_size clamp is
+ * applied; the engine applies it. */
 typedef struct vgmo_plan {
 	uint64_t total_bytes;     /* the GPU */
 	uint64_t context_bytes;   /* the CUDA context */
@@ -137,8 +141,8 @@ typedef struct vgmo_plan {
 	uint64_t weights_bytes;   /* parameters x dtype size */
 	uint64_t workspace_bytes; /* library workspaces, fixed */
 	uint64_t fixed_bytes;     /* weights + workspace */
-	uint64_t budget_critical; /* bytes the worker may peak at */
-	uint64_t budget_oom;      /* ... under the OOM threshold */
+	uint64_t room_bytes[4];   /* by vgmo_strategy: what a batch may peak
+	                             at, fixed_bytes included */
 	uint32_t image_tokens;    /* per image */
 	uint32_t request_tokens;  /* images + text + output, per request */
 	uint64_t kv_bytes_per_token;

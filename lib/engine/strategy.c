@@ -1,5 +1,5 @@
 /*
- * strategy.c - the strategy table and the need of a batch (strategy.h).
+ * strategy.c - the need of a batch and adaptive's levels (strategy.h).
  */
 #include "strategy.h"
 
@@ -8,26 +8,8 @@
 
 #define LEVEL_REVISIT 1000 /* reports before measuring the levels again */
 
-static const vgmo__strategy_spec table[] = {
-        [VGMO_STRATEGY_CONSERVATIVE] = {"conservative", 1e-4,
-                                        VGMO__RESERVE_ALWAYS, false},
-        [VGMO_STRATEGY_BALANCED] = {"balanced", 1e-3, VGMO__RESERVE_RISE,
-                                    false},
-        [VGMO_STRATEGY_AGGRESSIVE] = {"aggressive", 1e-3, VGMO__RESERVE_NEVER,
-                                      false},
-        [VGMO_STRATEGY_ADAPTIVE] = {"adaptive", 1e-3, VGMO__RESERVE_NEVER,
-                                    true},
-};
-
 const vgmo__level vgmo__level_table[VGMO__LEVELS] = {
         {1.0, 0}, {1.0, 1.0}, {1.0, 0.4}};
-
-const vgmo__strategy_spec *vgmo__strategy(vgmo_strategy s)
-{
-	if ((unsigned)s >= sizeof(table) / sizeof(table[0]))
-		s = VGMO_STRATEGY_BALANCED;
-	return &table[s];
-}
 
 double vgmo__strategy_z(vgmo_strategy s)
 {

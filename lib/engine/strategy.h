@@ -1,23 +1,12 @@
 /*
- * strategy.h - the four strategies as one table, and what they decide from
- * a worker's learned cost (cost.h) and the memory it may use (internal).
+ * strategy.h - what the strategies (config/strategy_table.h: each one's
+ * promise and room) decide from a worker's learned cost (cost.h) and the
+ * memory it may use (internal).
  *
  * A strategy is a promise about running out of memory, not a fraction of
  * a guess: a batch is chosen only when its predicted need, with the
  * margin the worker's own prediction errors call for, stays within the
  * room the worker has now.
- *
- *   strategy      P(OOM) per batch   room
- *   conservative  1e-4               total - others - memory_reserve_mb
- *   balanced      1e-3               total - others, less as much of
- *                                    memory_reserve_mb as the others'
- *                                    memory rose in the last 10 minutes
- *                                    (headroom for their growth; never
- *                                    below what the worker's allocator
- *                                    already holds: others.h)
- *   aggressive    1e-3               total - others (to the OOM line)
- *   adaptive      1e-3               as aggressive; fills it only as far
- *                                    as measured throughput says pays
  *
  * "others" is what the device's memory holds that is not this worker's
  * (other processes, CUDA contexts, other workers' shares). The need of a
@@ -35,23 +24,8 @@
 #include <stdint.h>
 
 #include "cost.h"
+#include "strategy_table.h"
 #include "vgmo/vgmo.h"
-
-/* When memory_reserve_mb stays free. */
-typedef enum vgmo__reserve {
-	VGMO__RESERVE_ALWAYS,
-	VGMO__RESERVE_RISE, /* as far as other processes' memory rose lately */
-	VGMO__RESERVE_NEVER
-} vgmo__reserve;
-
-typedef struct vgmo__strategy_spec {
-	const char *name;
-	double p_oom;          /* per batch, the promise */
-	vgmo__reserve reserve; /* memory_reserve_mb kept free */
-	bool adaptive;         /* fill levels chosen by throughput */
-} vgmo__strategy_spec;
-
-const vgmo__strategy_spec *vgmo__strategy(vgmo_strategy s);
 
 /* Batches a worker waits after a change before it grows again: climbing,
  * and after having had to shrink (against a margin that wobbles). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gpu_presets.h"
+#include "strategy_table.h"
 #include "util.h"
 #include "vlm_models.h"
 
@@ -102,8 +103,7 @@ vgmo_err vgmo_plan_compute(const vgmo_vlm_model *m,
 {
 	vgmo_config defaults;
 	vgmo__batch_shape one;
-	double crit, oom, fixed, item;
-	int bal, cap, aggr;
+	double fixed, item;
 	vgmo_err rc;
 
 	if (m == NULL || req == NULL || out == NULL || total == 0)
@@ -139,20 +139,17 @@ vgmo_err vgmo_plan_compute(const vgmo_vlm_model *m,
 	out->token_bytes = out->request_tokens ? (double)out->request_bytes /
 	                                                 out->request_tokens
 	                                       : 0;
-	crit = cfg->memory_threshold_critical * (double)total -
-	       (double)out->reserve_bytes - (double)out->context_bytes;
-	oom = cfg->memory_threshold_oom * (double)total -
-	      (double)out->reserve_bytes - (double)out->context_bytes;
-	out->budget_critical = crit > 0 ? (uint64_t)crit : 0;
-	out->budget_oom = oom > 0 ? (uint64_t)oom : 0;
 	fixed = (double)out->fixed_bytes;
 	item = (double)out->request_bytes;
-	bal = fit(crit, fixed, item);
-	cap = fit(oom, fixed, item);
-	aggr = (int)floor(1.2 * bal);
-	out->batch[VGMO_STRATEGY_BALANCED] = bal;
-	out->batch[VGMO_STRATEGY_CONSERVATIVE] = (int)floor(0.7 * bal);
-	out->batch[VGMO_STRATEGY_AGGRESSIVE] = aggr < cap ? aggr : cap;
-	out->batch[VGMO_STRATEGY_ADAPTIVE] = bal;
+	for (int k = 0; k < 4; k++) {
+		const vgmo__strategy_spec *sp =
+		        vgmo__strategy((vgmo_strategy)k);
+		double room = (double)total - (double)out->context_bytes;
+
+		if (sp->reserve == VGMO__RESERVE_ALWAYS)
+			room -= (double)out->reserve_bytes;
+		out->room_bytes[k] = room > 0 ? (uint64_t)room : 0;
+		out->batch[k] = fit(room, fixed, item);
+	}
 	return VGMO_OK;
 }
