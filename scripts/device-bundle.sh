@@ -45,8 +45,8 @@ for f in lib/*.c; do
 	$CC $CFLAGS -fvisibility=hidden -DVGMO_BUILDING_LIB -c "$f" \
 		-o "$OUTDIR/obj/lib_$(basename "$f" .c).o"
 done
-for f in src/*.c; do
-	$CC $CFLAGS $INCS -Isrc -c "$f" \
+for f in src/*/*.c; do
+	$CC $CFLAGS $INCS -Isrc/common -Isrc/cmd -Isrc/daemon -c "$f" \
 		-o "$OUTDIR/obj/src_$(basename "$f" .c).o"
 done
 # DT_RPATH (not RUNPATH) so that it also serves the libraries' own deps.

@@ -97,17 +97,26 @@ def readable(fmt):
     return CONV_RE.sub(conv, fmt)
 
 
+def sources(top):
+    """The .c files under folder `top`, its subfolders included, as paths
+    relative to ROOT, sorted."""
+    found = []
+    for folder, dirs, names in os.walk(os.path.join(ROOT, top)):
+        dirs.sort()
+        for name in names:
+            if name.endswith(".c"):
+                found.append(os.path.relpath(os.path.join(folder, name),
+                                             ROOT).replace(os.sep, "/"))
+    return sorted(found)
+
+
 def collect():
     """{(kind, message): set of files}"""
     found = {}
     bad = []
     for top in ("src", "lib"):
-        folder = os.path.join(ROOT, top)
-        for name in sorted(os.listdir(folder)):
-            if not name.endswith(".c"):
-                continue
-            rel = "%s/%s" % (top, name)
-            with open(os.path.join(folder, name), encoding="utf-8") as f:
+        for rel in sources(top):
+            with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
                 text = f.read()
             for m in CALL_RE.finditer(text):
                 fn = m.group(1)

@@ -1,6 +1,6 @@
 /*
- * fuzz_api.c - every JSON body the API reads (src/api_parse.c,
- * src/client_parse.c): the strict object parser and its precheck, PUT
+ * fuzz_api.c - every JSON body the API reads (src/daemon/api_parse.c,
+ * src/daemon/client_parse.c): the strict object parser and its precheck, PUT
  * /v1/batch-size, the bodiless POSTs, PUT /v1/config (precheck, then the
  * configuration loader, then the error mapping), ?limit=, and the client
  * registration. The first input byte picks the limits a handler would

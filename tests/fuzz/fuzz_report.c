@@ -1,6 +1,6 @@
 /*
  * fuzz_report.c - the client report parser (POST /v1/clients/{id}/report,
- * src/client_parse.c, src/request_parse.c). The first input byte picks the
+ * src/daemon/client_parse.c, src/daemon/request_parse.c). The first input byte picks the
  * GPU's memory (unknown, 1 byte, 24 GiB, 80 GB, 141 GB) and whether the
  * worker has a model to count image sizes with; the rest is the body.
  *

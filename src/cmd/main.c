@@ -1,6 +1,6 @@
 /*
  * main.c - `vgmo <command> [options]`: finds the command in a static table
- * and runs it. A command is one file, src/cmd_<name>.c (see cli.h); adding
+ * and runs it. A command is one file, src/cmd/cmd_<name>.c (see cli.h); adding
  * one is one row here.
  */
 #include <errno.h>

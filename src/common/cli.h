@@ -3,9 +3,10 @@
  * argv parser driven by option tables, strict number parsing, and the options
  * of every command that builds an engine (backend, sim, config flags).
  *
- * A subcommand is one file, src/cmd_<name>.c, exporting one function
- * `int cmd_<name>(int argc, char **argv)` (argv[0] is the command's name)
- * that returns an exit code; main.c lists it in its command table.
+ * A subcommand is one file, src/cmd/cmd_<name>.c (serve:
+ * src/daemon/cmd_serve.c), exporting one function `int cmd_<name>(int argc,
+ * char **argv)` (argv[0] is the command's name) that returns an exit code;
+ * main.c lists it in its command table.
  */
 #ifndef VGMO_SRC_CLI_H
 #define VGMO_SRC_CLI_H
