@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 
 enum { OPT_JSON = 1 };
 
@@ -17,10 +17,10 @@ static const cli_option batch_options[] = {
         {NULL, NULL, NULL, 0}};
 
 static const cli_group batch_groups[] = {
-        {"Options", batch_options}, {"Daemon", client_options}, {NULL, NULL}};
+        {"Options", batch_options}, {"Daemon", remote_options}, {NULL, NULL}};
 
 struct batch_args {
-	client_opts client;
+	remote_opts remote;
 	bool json;
 	bool help;
 	bool clear;            /* "auto" */
@@ -68,8 +68,8 @@ static int parse_args(struct batch_args *a, int argc, char **argv)
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	client_opts_init(&a->client);
-	rc = client_parse_args(argc, argv, batch_groups, &a->client, on_option,
+	remote_opts_init(&a->remote);
+	rc = remote_parse_args(argc, argv, batch_groups, &a->remote, on_option,
 	                       on_arg, a, &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
@@ -80,22 +80,22 @@ static int parse_args(struct batch_args *a, int argc, char **argv)
 }
 
 /* The seed's check, against the daemon's configuration. */
-static int check_range(client *c, long size)
+static int check_range(remote *c, long size)
 {
-	client_response r = {0};
+	remote_response r = {0};
 	double lo, hi;
 	int rc;
 
-	rc = client_call(c, "GET", "/v1/config", NULL, &r);
+	rc = remote_call(c, "GET", "/v1/config", NULL, &r);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (client_json_number(r.json, "min_batch_size", &lo) &&
-	    client_json_number(r.json, "max_batch_size", &hi) &&
+	if (remote_json_number(r.json, "min_batch_size", &lo) &&
+	    remote_json_number(r.json, "max_batch_size", &hi) &&
 	    ((double)size < lo || (double)size > hi))
 		rc = cli_fail("invalid batch size %ld: must be between %.0f "
 		              "and %.0f (min_batch_size and max_batch_size)",
 		              size, lo, hi);
-	client_response_free(&r);
+	remote_response_free(&r);
 	return rc;
 }
 
@@ -104,7 +104,7 @@ static void print_answer(const json_t *j, bool cleared)
 	double size = 0;
 	char batch[80];
 
-	client_json_number(j, "batch_size", &size);
+	remote_json_number(j, "batch_size", &size);
 	if (cleared)
 		printf("manual batch size cleared; the optimizer sets it "
 		       "again\n");
@@ -112,16 +112,16 @@ static void print_answer(const json_t *j, bool cleared)
 		printf("batch size set to %.0f (manual; lasts until "
 		       "'vgmo set-batch-size auto')\n",
 		       size);
-	client_batch_text(j, "batch_size", batch, sizeof(batch));
+	remote_batch_text(j, "batch_size", batch, sizeof(batch));
 	printf("batch size: %s\n", batch);
 }
 
 int cmd_set_batch_size(int argc, char **argv)
 {
-	client_response r = {0};
+	remote_response r = {0};
 	struct batch_args a;
 	json_t *body = NULL;
-	client *c = NULL;
+	remote *c = NULL;
 	int rc;
 
 	rc = parse_args(&a, argc, argv);
@@ -138,7 +138,7 @@ int cmd_set_batch_size(int argc, char **argv)
 			        batch_groups);
 		return rc;
 	}
-	rc = client_open(&c, &a.client);
+	rc = remote_open(&c, &a.remote);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (!a.clear) {
@@ -152,16 +152,16 @@ int cmd_set_batch_size(int argc, char **argv)
 		rc = cli_fail("out of memory");
 		goto out;
 	}
-	rc = client_call(c, "PUT", "/v1/batch-size", body, &r);
+	rc = remote_call(c, "PUT", "/v1/batch-size", body, &r);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (a.json)
-		rc = client_print_body(&r);
+		rc = remote_print_body(&r);
 	else
 		print_answer(r.json, a.clear);
 out:
 	json_decref(body);
-	client_response_free(&r);
-	client_close(c);
+	remote_response_free(&r);
+	remote_close(c);
 	return rc;
 }

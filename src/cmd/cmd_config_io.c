@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 #include "config_remote.h"
 
 #define ERR_MAX 2048
@@ -25,13 +25,13 @@ static const cli_option import_options[] = {
         {NULL, NULL, NULL, 0}};
 
 static const cli_group export_groups[] = {
-        {"Options", export_options}, {"Daemon", client_options}, {NULL, NULL}};
+        {"Options", export_options}, {"Daemon", remote_options}, {NULL, NULL}};
 
 static const cli_group import_groups[] = {
-        {"Options", import_options}, {"Daemon", client_options}, {NULL, NULL}};
+        {"Options", import_options}, {"Daemon", remote_options}, {NULL, NULL}};
 
 struct io_args {
-	client_opts client;
+	remote_opts remote;
 	const char *file; /* --output FILE, or import's FILE */
 	bool json;
 	bool help;
@@ -68,8 +68,8 @@ static int parse_args(struct io_args *a, int argc, char **argv,
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	client_opts_init(&a->client);
-	rc = client_parse_args(argc, argv, groups, &a->client, on_option,
+	remote_opts_init(&a->remote);
+	rc = remote_parse_args(argc, argv, groups, &a->remote, on_option,
 	                       positional ? on_file : NULL, a, &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
@@ -83,10 +83,10 @@ static int parse_args(struct io_args *a, int argc, char **argv,
 
 int cmd_export_config(int argc, char **argv)
 {
-	client_response r = {0};
+	remote_response r = {0};
 	char err[ERR_MAX] = "";
 	struct io_args a;
-	client *c = NULL;
+	remote *c = NULL;
 	vgmo_config cfg;
 	char *text;
 	vgmo_err e;
@@ -106,7 +106,7 @@ int cmd_export_config(int argc, char **argv)
 			        export_groups);
 		return rc;
 	}
-	rc = client_open(&c, &a.client);
+	rc = remote_open(&c, &a.remote);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	rc = config_remote_get(c, &cfg, &r);
@@ -138,8 +138,8 @@ int cmd_export_config(int argc, char **argv)
 	puts(text);
 	free(text);
 out:
-	client_response_free(&r);
-	client_close(c);
+	remote_response_free(&r);
+	remote_close(c);
 	return rc;
 }
 
@@ -169,10 +169,10 @@ static int load_file(const char *path, vgmo_config *cfg, json_t **keys)
 
 int cmd_import_config(int argc, char **argv)
 {
-	client_response before = {0}, after = {0};
+	remote_response before = {0}, after = {0};
 	struct io_args a;
 	json_t *keys = NULL;
-	client *c = NULL;
+	remote *c = NULL;
 	vgmo_config cfg;
 	int rc;
 
@@ -190,7 +190,7 @@ int cmd_import_config(int argc, char **argv)
 			        import_groups);
 		return rc;
 	}
-	rc = client_open(&c, &a.client);
+	rc = remote_open(&c, &a.remote);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	rc = config_remote_get(c, &cfg, &before);
@@ -203,15 +203,15 @@ int cmd_import_config(int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (a.json) {
-		rc = client_print_body(&after);
+		rc = remote_print_body(&after);
 	} else {
 		printf("configuration imported from %s:\n", a.file);
 		config_print_changes(stdout, before.json, after.json);
 	}
 out:
 	json_decref(keys);
-	client_response_free(&after);
-	client_response_free(&before);
-	client_close(c);
+	remote_response_free(&after);
+	remote_response_free(&before);
+	remote_close(c);
 	return rc;
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 #include "config_remote.h"
 
 #define ERR_MAX 2048
@@ -22,11 +22,11 @@ static const cli_option configure_options[] = {
 static const cli_group configure_groups[] = {
         {"Options", configure_options},
         {"Configuration", cli_config_options},
-        {"Daemon", client_options},
+        {"Daemon", remote_options},
         {NULL, NULL}};
 
 struct configure_args {
-	client_opts client;
+	remote_opts remote;
 	cli_engine_opts flags; /* only config_flags[] is used */
 	bool json;
 	bool help;
@@ -53,9 +53,9 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 static int parse_args(struct configure_args *a, int argc, char **argv)
 {
 	memset(a, 0, sizeof(*a));
-	client_opts_init(&a->client);
+	remote_opts_init(&a->remote);
 	cli_engine_opts_init(&a->flags);
-	return client_parse_args(argc, argv, configure_groups, &a->client,
+	return remote_parse_args(argc, argv, configure_groups, &a->remote,
 	                         on_option, NULL, a, &a->help);
 }
 
@@ -104,10 +104,10 @@ static void print_help(void)
 
 int cmd_configure(int argc, char **argv)
 {
-	client_response before = {0}, after = {0};
+	remote_response before = {0}, after = {0};
 	struct configure_args a;
 	json_t *keys = NULL;
-	client *c = NULL;
+	remote *c = NULL;
 	vgmo_config cfg;
 	int rc;
 
@@ -117,7 +117,7 @@ int cmd_configure(int argc, char **argv)
 			print_help();
 		return rc;
 	}
-	rc = client_open(&c, &a.client);
+	rc = remote_open(&c, &a.remote);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	rc = config_remote_get(c, &cfg, &before);
@@ -125,7 +125,7 @@ int cmd_configure(int argc, char **argv)
 		goto out;
 	if (!a.any) {
 		if (a.json)
-			rc = client_print_body(&before);
+			rc = remote_print_body(&before);
 		else
 			config_print(stdout, before.json);
 		goto out;
@@ -142,15 +142,15 @@ int cmd_configure(int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (a.json) {
-		rc = client_print_body(&after);
+		rc = remote_print_body(&after);
 	} else {
 		printf("configuration updated:\n");
 		config_print_changes(stdout, before.json, after.json);
 	}
 out:
 	json_decref(keys);
-	client_response_free(&after);
-	client_response_free(&before);
-	client_close(c);
+	remote_response_free(&after);
+	remote_response_free(&before);
+	remote_close(c);
 	return rc;
 }

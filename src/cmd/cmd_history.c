@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 #include "csv_out.h"
 
 #define LIMIT_MAX 10000L
@@ -25,10 +25,10 @@ static const cli_option history_options[] = {
         {NULL, NULL, NULL, 0}};
 
 static const cli_group history_groups[] = {
-        {"Options", history_options}, {"Daemon", client_options}, {NULL, NULL}};
+        {"Options", history_options}, {"Daemon", remote_options}, {NULL, NULL}};
 
 struct history_args {
-	client_opts client;
+	remote_opts remote;
 	long limit; /* 0: the daemon's default */
 	csv_opts out;
 	csv_selection cols;
@@ -63,8 +63,8 @@ static int parse_args(struct history_args *a, int argc, char **argv)
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	client_opts_init(&a->client);
-	rc = client_parse_args(argc, argv, history_groups, &a->client,
+	remote_opts_init(&a->remote);
+	rc = remote_parse_args(argc, argv, history_groups, &a->remote,
 	                       on_option, NULL, a, &a->help);
 	if (rc != CLI_EXIT_OK || a->help || a->list_fields)
 		return rc;
@@ -80,9 +80,9 @@ static void batch_text(const json_t *r, char *buf, size_t size)
 {
 	double old_size, new_size;
 
-	if (!client_json_number(r, "new_batch_size", &new_size))
+	if (!remote_json_number(r, "new_batch_size", &new_size))
 		snprintf(buf, size, "-");
-	else if (client_json_number(r, "old_batch_size", &old_size))
+	else if (remote_json_number(r, "old_batch_size", &old_size))
 		snprintf(buf, size, "%.0f -> %.0f", old_size, new_size);
 	else
 		snprintf(buf, size, "%.0f", new_size);
@@ -101,17 +101,17 @@ static void print_history(const json_t *history)
 	       "ACTION", "OK", "BATCH", "FREED MiB", "DETAIL");
 	json_array_foreach(history, i, r)
 	{
-		const char *action = client_json_string(r, "action_taken");
-		const char *error = client_json_string(r, "error_message");
-		const char *reason = client_json_string(r, "reason");
-		const char *worker = client_json_string(r, "worker");
+		const char *action = remote_json_string(r, "action_taken");
+		const char *error = remote_json_string(r, "error_message");
+		const char *reason = remote_json_string(r, "reason");
+		const char *worker = remote_json_string(r, "worker");
 		char when[32], batch[32], freed[32];
 		double t = 0, mb;
 
-		client_json_number(r, "timestamp", &t);
-		client_format_time(t, when, sizeof(when));
+		remote_json_number(r, "timestamp", &t);
+		remote_format_time(t, when, sizeof(when));
 		batch_text(r, batch, sizeof(batch));
-		if (client_json_number(r, "memory_freed_mb", &mb))
+		if (remote_json_number(r, "memory_freed_mb", &mb))
 			snprintf(freed, sizeof(freed), "%.1f", mb);
 		else
 			snprintf(freed, sizeof(freed), "-");
@@ -126,9 +126,9 @@ static void print_history(const json_t *history)
 int cmd_history(int argc, char **argv)
 {
 	struct history_args a;
-	client_response r = {0};
+	remote_response r = {0};
 	const json_t *history;
-	client *c = NULL;
+	remote *c = NULL;
 	char path[64];
 	int rc;
 
@@ -152,15 +152,15 @@ int cmd_history(int argc, char **argv)
 		snprintf(path, sizeof(path), "/v1/history?limit=%ld", a.limit);
 	else
 		snprintf(path, sizeof(path), "/v1/history");
-	rc = client_open(&c, &a.client);
+	rc = remote_open(&c, &a.remote);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = client_call(c, "GET", path, NULL, &r);
+	rc = remote_call(c, "GET", path, NULL, &r);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	history = json_object_get(r.json, "history");
 	if (a.out.format == CSV_FORMAT_JSON)
-		rc = client_print_body(&r);
+		rc = remote_print_body(&r);
 	else if (json_is_array(history) && a.out.format == CSV_FORMAT_CSV)
 		csv_print(stdout, &a.cols, history);
 	else if (json_is_array(history))
@@ -168,7 +168,7 @@ int cmd_history(int argc, char **argv)
 	else
 		rc = cli_fail("the daemon's answer has no \"history\" list");
 out:
-	client_response_free(&r);
-	client_close(c);
+	remote_response_free(&r);
+	remote_close(c);
 	return rc;
 }

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 #include "status_table.h"
 
 #define DEFAULT_INTERVAL 5.0
@@ -37,10 +37,10 @@ static const cli_option monitor_options[] = {
         {NULL, NULL, NULL, 0}};
 
 static const cli_group monitor_groups[] = {
-        {"Options", monitor_options}, {"Daemon", client_options}, {NULL, NULL}};
+        {"Options", monitor_options}, {"Daemon", remote_options}, {NULL, NULL}};
 
 struct monitor_args {
-	client_opts client;
+	remote_opts remote;
 	double duration; /* 0: until a signal */
 	double interval;
 	bool json;
@@ -48,7 +48,7 @@ struct monitor_args {
 };
 
 struct monitor {
-	client *c;
+	remote *c;
 	const struct monitor_args *a;
 	bool live;   /* redraw in place */
 	bool colour; /* colour the live view */
@@ -85,9 +85,9 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 static int parse_args(struct monitor_args *a, int argc, char **argv)
 {
 	memset(a, 0, sizeof(*a));
-	client_opts_init(&a->client);
+	remote_opts_init(&a->remote);
 	a->interval = DEFAULT_INTERVAL;
-	return client_parse_args(argc, argv, monitor_groups, &a->client,
+	return remote_parse_args(argc, argv, monitor_groups, &a->remote,
 	                         on_option, NULL, a, &a->help);
 }
 
@@ -128,16 +128,16 @@ static void print_line(const json_t *st)
 {
 	double t = 0, usage;
 	char when[32], use[16], batch[80];
-	const char *status = client_json_string(st, "status");
+	const char *status = remote_json_string(st, "status");
 
-	if (!client_json_number(st, "timestamp", &t))
+	if (!remote_json_number(st, "timestamp", &t))
 		t = (double)time(NULL);
-	client_format_time(t, when, sizeof(when));
-	if (client_json_number(st, "memory_usage_percent", &usage))
+	remote_format_time(t, when, sizeof(when));
+	if (remote_json_number(st, "memory_usage_percent", &usage))
 		snprintf(use, sizeof(use), "%.1f%%", usage * 100.0);
 	else
 		snprintf(use, sizeof(use), "-");
-	client_batch_text(st, "current_batch_size", batch, sizeof(batch));
+	remote_batch_text(st, "current_batch_size", batch, sizeof(batch));
 	printf("%s  %-8s  usage %6s  batch %s\n", when, status ? status : "-",
 	       use, batch);
 }
@@ -185,41 +185,41 @@ static void draw_bar(FILE *f, double usage, const char *status, int width,
 static void draw_gpu(FILE *f, const json_t *g, int bar, bool colour)
 {
 	bool up = json_is_true(json_object_get(g, "up"));
-	const char *status = up ? client_json_string(g, "status") : "down";
-	const char *name = client_json_string(g, "name");
+	const char *status = up ? remote_json_string(g, "status") : "down";
+	const char *name = remote_json_string(g, "name");
 	double idx = 0, usage, used, total, v;
 
-	client_json_number(g, "index", &idx);
+	remote_json_number(g, "index", &idx);
 	fprintf(f, "GPU %.0f  %s  ", idx, name ? name : "-");
 	status_table_word(f, status ? status : "-", 0, colour);
 	eol(f);
 	if (!up) {
-		const char *why = client_json_string(g, "down_reason");
+		const char *why = remote_json_string(g, "down_reason");
 
 		fprintf(f, "  down: %s", why ? why : "no reason given");
 		eol(f);
 		return;
 	}
 	fputs("  ", f);
-	if (client_json_number(g, "memory_usage_percent", &usage)) {
+	if (remote_json_number(g, "memory_usage_percent", &usage)) {
 		draw_bar(f, usage, status, bar, colour);
 		fprintf(f, " %5.1f%%", usage * 100.0);
 	} else {
 		fputs("memory -", f);
 	}
-	if (client_json_number(g, "memory_used_bytes", &used) &&
-	    client_json_number(g, "memory_total_bytes", &total))
+	if (remote_json_number(g, "memory_used_bytes", &used) &&
+	    remote_json_number(g, "memory_total_bytes", &total))
 		fprintf(f, "  %.0f/%.0f MiB", used / 1048576.0,
 		        total / 1048576.0);
 	eol(f);
 	fputs("  ", f);
-	if (client_json_number(g, "gpu_utilization", &v))
+	if (remote_json_number(g, "gpu_utilization", &v))
 		fprintf(f, "util %.0f%%  ", v * 100.0);
-	if (client_json_number(g, "gpu_temperature", &v))
+	if (remote_json_number(g, "gpu_temperature", &v))
 		fprintf(f, "temp %.0f C  ", v);
-	if (client_json_number(g, "gpu_power_usage", &v))
+	if (remote_json_number(g, "gpu_power_usage", &v))
 		fprintf(f, "power %.0f W  ", v);
-	if (client_json_number(g, "memory_fragmentation", &v))
+	if (remote_json_number(g, "memory_fragmentation", &v))
 		fprintf(f, "frag %.1f%%", v * 100.0);
 	eol(f);
 }
@@ -237,16 +237,16 @@ static void draw_actions(FILE *f, const json_t *history)
 	}
 	json_array_foreach(history, i, r)
 	{
-		const char *action = client_json_string(r, "action_taken");
+		const char *action = remote_json_string(r, "action_taken");
 		double t = 0, o, n;
 		char when[32];
 
-		client_json_number(r, "timestamp", &t);
-		client_format_time(t, when, sizeof(when));
+		remote_json_number(r, "timestamp", &t);
+		remote_format_time(t, when, sizeof(when));
 		fprintf(f, "  %s  %-33s", when + (when[0] != '-' ? 11 : 0),
 		        action ? action : "-");
-		if (client_json_number(r, "new_batch_size", &n) &&
-		    client_json_number(r, "old_batch_size", &o))
+		if (remote_json_number(r, "new_batch_size", &n) &&
+		    remote_json_number(r, "old_batch_size", &o))
 			fprintf(f, "  batch %.0f -> %.0f", o, n);
 		if (!json_is_true(json_object_get(r, "success")))
 			fputs("  FAILED", f);
@@ -258,9 +258,9 @@ static void draw_frame(FILE *f, struct monitor *m, const json_t *st,
                        const json_t *history)
 {
 	const json_t *mon = json_object_get(st, "monitoring");
-	const char *strategy = client_json_string(st, "strategy");
-	const char *backend = client_json_string(st, "backend");
-	const char *status = client_json_string(st, "status");
+	const char *strategy = remote_json_string(st, "strategy");
+	const char *backend = remote_json_string(st, "backend");
+	const char *status = remote_json_string(st, "status");
 	int bar = term_columns() - 40;
 	char batch[80];
 	const json_t *g;
@@ -268,13 +268,13 @@ static void draw_frame(FILE *f, struct monitor *m, const json_t *st,
 	size_t i;
 
 	bar = bar < 10 ? 10 : (bar > 60 ? 60 : bar);
-	client_format_time((double)time(NULL), when, sizeof(when));
+	remote_format_time((double)time(NULL), when, sizeof(when));
 	if (!m->drawn)
 		fputs("\033[?25l\033[2J", f); /* hide the cursor, clear */
 	m->drawn = true;
 	fputs("\033[H", f);
 	fprintf(f, "vgmo monitor  %s  %s  (every %g s, Ctrl-C to quit)",
-	        client_url(m->c), when, m->a->interval);
+	        remote_url(m->c), when, m->a->interval);
 	eol(f);
 	eol(f);
 	fputs("status: ", f);
@@ -287,7 +287,7 @@ static void draw_frame(FILE *f, struct monitor *m, const json_t *st,
 		fprintf(f, "   monitoring: %s",
 		        json_is_true(mon) ? "on" : "off");
 	eol(f);
-	client_batch_text(st, "current_batch_size", batch, sizeof(batch));
+	remote_batch_text(st, "current_batch_size", batch, sizeof(batch));
 	fprintf(f, "batch size: %s", batch);
 	fprintf(f, "   strategy: %s   backend: %s", strategy ? strategy : "-",
 	        backend ? backend : "-");
@@ -307,12 +307,12 @@ static void draw_frame(FILE *f, struct monitor *m, const json_t *st,
 
 static int sample(struct monitor *m)
 {
-	client_response st = {0}, hist = {0};
+	remote_response st = {0}, hist = {0};
 	char path[64];
 	char *line;
 	int rc;
 
-	rc = client_call(m->c, "GET", "/v1/status", NULL, &st);
+	rc = remote_call(m->c, "GET", "/v1/status", NULL, &st);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (m->a->json) {
@@ -329,7 +329,7 @@ static int sample(struct monitor *m)
 	} else {
 		snprintf(path, sizeof(path), "/v1/history?limit=%d",
 		         RECENT_ACTIONS);
-		rc = client_call(m->c, "GET", path, NULL, &hist);
+		rc = remote_call(m->c, "GET", path, NULL, &hist);
 		if (rc != CLI_EXIT_OK)
 			goto out;
 		draw_frame(stdout, m, st.json,
@@ -337,8 +337,8 @@ static int sample(struct monitor *m)
 	}
 	fflush(stdout);
 out:
-	client_response_free(&hist);
-	client_response_free(&st);
+	remote_response_free(&hist);
+	remote_response_free(&st);
 	return rc;
 }
 
@@ -390,7 +390,7 @@ int cmd_monitor(int argc, char **argv)
 	m.live = !a.json && isatty(STDOUT_FILENO) &&
 	         !(term != NULL && strcmp(term, "dumb") == 0);
 	m.colour = m.live && status_table_colour();
-	rc = client_open(&m.c, &a.client);
+	rc = remote_open(&m.c, &a.remote);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	sigemptyset(&m.signals);
@@ -405,6 +405,6 @@ int cmd_monitor(int argc, char **argv)
 	while (wait_until(&m.signals, 0.0))
 		;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	client_close(m.c);
+	remote_close(m.c);
 	return rc;
 }

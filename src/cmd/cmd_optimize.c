@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 
 enum { OPT_JSON = 1 };
 
@@ -14,7 +14,7 @@ static const cli_option optimize_options[] = {
         {NULL, NULL, NULL, 0}};
 
 static const cli_group optimize_groups[] = {{"Options", optimize_options},
-                                            {"Daemon", client_options},
+                                            {"Daemon", remote_options},
                                             {NULL, NULL}};
 
 static const char *yes_no(const json_t *r, const char *key)
@@ -24,17 +24,17 @@ static const char *yes_no(const json_t *r, const char *key)
 
 static void print_result(const json_t *r)
 {
-	const char *error = client_json_string(r, "error_message");
-	const char *reason = client_json_string(r, "reason");
+	const char *error = remote_json_string(r, "error_message");
+	const char *reason = remote_json_string(r, "reason");
 	double old_size, new_size, freed;
 
 	printf("action:                 %s\n",
-	       client_json_string(r, "action_taken")
-	               ? client_json_string(r, "action_taken")
+	       remote_json_string(r, "action_taken")
+	               ? remote_json_string(r, "action_taken")
 	               : "-");
 	printf("success:                %s\n", yes_no(r, "success"));
-	if (client_json_number(r, "new_batch_size", &new_size)) {
-		if (client_json_number(r, "old_batch_size", &old_size))
+	if (remote_json_number(r, "new_batch_size", &new_size)) {
+		if (remote_json_number(r, "old_batch_size", &old_size))
 			printf("batch size:             %.0f -> %.0f\n",
 			       old_size, new_size);
 		else
@@ -42,7 +42,7 @@ static void print_result(const json_t *r)
 	} else {
 		printf("batch size:             unchanged\n");
 	}
-	if (client_json_number(r, "memory_freed_mb", &freed))
+	if (remote_json_number(r, "memory_freed_mb", &freed))
 		printf("memory freed:           %.1f MiB\n", freed);
 	else
 		printf("memory freed:           -\n");
@@ -57,15 +57,15 @@ static void print_result(const json_t *r)
 
 int cmd_optimize(int argc, char **argv)
 {
-	client_response r = {0};
-	client_opts co;
-	client *c = NULL;
+	remote_response r = {0};
+	remote_opts co;
+	remote *c = NULL;
 	bool json = false, help;
 	int rc;
 
-	client_opts_init(&co);
-	rc = client_parse_args(argc, argv, optimize_groups, &co,
-	                       client_json_only, NULL, &json, &help);
+	remote_opts_init(&co);
+	rc = remote_parse_args(argc, argv, optimize_groups, &co,
+	                       remote_json_only, NULL, &json, &help);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (help) {
@@ -76,24 +76,24 @@ int cmd_optimize(int argc, char **argv)
 		               optimize_groups);
 		return CLI_EXIT_OK;
 	}
-	rc = client_open(&c, &co);
+	rc = remote_open(&c, &co);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = client_call(c, "POST", "/v1/optimize", NULL, &r);
+	rc = remote_call(c, "POST", "/v1/optimize", NULL, &r);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (json)
-		rc = client_print_body(&r);
+		rc = remote_print_body(&r);
 	else
 		print_result(r.json);
 	if (!json_is_true(json_object_get(r.json, "success"))) {
-		const char *error = client_json_string(r.json, "error_message");
+		const char *error = remote_json_string(r.json, "error_message");
 
 		rc = cli_fail("the optimization pass failed%s%s",
 		              error ? ": " : "", error ? error : "");
 	}
 out:
-	client_response_free(&r);
-	client_close(c);
+	remote_response_free(&r);
+	remote_close(c);
 	return rc;
 }

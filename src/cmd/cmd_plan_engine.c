@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 #include "cmd_plan.h"
 
 #define GIB 1073741824.0
@@ -67,11 +67,11 @@ static const cli_option options[] = {
         {NULL, NULL, NULL, 0}};
 
 static const cli_group groups[] = {{"Options", options},
-                                   {"Live node (optional)", client_options},
+                                   {"Live node (optional)", remote_options},
                                    {NULL, NULL}};
 
 typedef struct args {
-	client_opts client;
+	remote_opts remote;
 	vgmo_serving_engine engine;
 	const char *engine_name, *model, *gpu, *config;
 	uint64_t memory;
@@ -156,9 +156,9 @@ static int parse_args(args *a, int argc, char **argv)
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	client_opts_init(&a->client);
+	remote_opts_init(&a->remote);
 	vgmo_serving_request_init(&a->req);
-	rc = client_parse_args(argc, argv, groups, &a->client, set_option, NULL,
+	rc = remote_parse_args(argc, argv, groups, &a->remote, set_option, NULL,
 	                       a, &a->help);
 	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
@@ -167,7 +167,7 @@ static int parse_args(args *a, int argc, char **argv)
 	if (a->model == NULL)
 		return cli_usage_error(argv[0],
 		                       "--model NAME|FILE is required");
-	if (a->client.server && a->memory_given)
+	if (a->remote.server && a->memory_given)
 		return cli_usage_error(argv[0],
 		                       "--gpu-memory: with --server the GPU's "
 		                       "memory comes from the daemon");
@@ -192,13 +192,13 @@ static void print_help(void)
 /* The GPU: a preset or a size offline; the daemon's device live. */
 static int resolve_gpu(args *a, vgmo_serving_node *node, bool *live)
 {
-	client_response resp = {0};
+	remote_response resp = {0};
 	char err[512];
-	client *c = NULL;
+	remote *c = NULL;
 	long idx = 0;
 	int rc;
 
-	*live = a->client.server != NULL;
+	*live = a->remote.server != NULL;
 	if (!*live) {
 		const char *preset = a->gpu ? a->gpu : "h100-80gb";
 
@@ -228,15 +228,15 @@ static int resolve_gpu(args *a, vgmo_serving_node *node, bool *live)
 		        "invalid --gpu '%s': with --server it is "
 		        "the device index, 0..63",
 		        a->gpu);
-	rc = client_open(&c, &a->client);
+	rc = remote_open(&c, &a->remote);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = client_call(c, "GET", "/v1/status", NULL, &resp);
+	rc = remote_call(c, "GET", "/v1/status", NULL, &resp);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (vgmo_serving_node_from_status(resp.body, resp.len, (int)idx, node,
 	                                  err, sizeof(err)) != VGMO_OK) {
-		rc = cli_fail("%s: %s", client_url(c), err);
+		rc = cli_fail("%s: %s", remote_url(c), err);
 		goto out;
 	}
 	a->req.total_bytes = node->total_bytes;
@@ -246,8 +246,8 @@ static int resolve_gpu(args *a, vgmo_serving_node *node, bool *live)
 		a->gpu = "0";
 	rc = CLI_EXIT_OK;
 out:
-	client_response_free(&resp);
-	client_close(c);
+	remote_response_free(&resp);
+	remote_close(c);
 	return rc;
 }
 
@@ -299,7 +299,7 @@ static void print_text(const args *a, const vgmo_vlm_model *m,
 	       vgmo_dtype_name(s->dtype));
 	if (live)
 		printf("GPU %s \"%s\" at %s: %.1f GiB, %.1f GiB free now\n",
-		       a->gpu ? a->gpu : "0", node->gpu_name, a->client.server,
+		       a->gpu ? a->gpu : "0", node->gpu_name, a->remote.server,
 		       gib(p->total_bytes), gib(p->free_bytes));
 	else
 		printf("%s (%.1f GiB)\n", a->gpu ? a->gpu : "GPU",
@@ -409,7 +409,7 @@ static int print_json(const args *a, const vgmo_vlm_model *m,
 	                    a->gpu && !live ? json_string(a->gpu)
 	                                    : json_null());
 	json_object_set_new(gpu, "server",
-	                    live ? json_string(a->client.server) : json_null());
+	                    live ? json_string(a->remote.server) : json_null());
 	json_object_set_new(gpu, "index",
 	                    live ? json_integer(a->gpu ? atoi(a->gpu) : 0)
 	                         : json_null());

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 #include "csv_out.h"
 #include "status_table.h"
 
@@ -34,7 +34,7 @@ static const cli_option status_options[] = {
 
 static const cli_group status_groups[] = {
         {"Options", status_options},
-        {"Daemon (the default, without engine options)", client_options},
+        {"Daemon (the default, without engine options)", remote_options},
         {"Engine options (read the GPUs in this process instead)",
          cli_engine_options},
         {"Configuration (local read; overrides --config and VGMO_* "
@@ -44,13 +44,13 @@ static const cli_group status_groups[] = {
 
 struct status_args {
 	cli_engine_opts engine;
-	client_opts client;
+	remote_opts server;
 	csv_opts out;
 	csv_selection cols;
 	bool help;
 	bool list_fields; /* --fields help */
 	bool local;       /* an engine option was given */
-	bool remote;      /* a client option was given */
+	bool remote;      /* --server, --token-file or --cacert given */
 	double warmup;
 };
 
@@ -94,9 +94,9 @@ static int parse_option(void *ctx, const char *cmd, const cli_option *opt,
 			        value, MAX_WARMUP);
 		return CLI_EXIT_OK;
 	default:
-		if (client_opts_owns(opt->id)) {
+		if (remote_opts_owns(opt->id)) {
 			a->remote = true;
-			return client_opts_set(&a->client, cmd, opt, value);
+			return remote_opts_set(&a->server, cmd, opt, value);
 		}
 		a->local = true;
 		return cli_engine_opts_set(&a->engine, cmd, opt, value);
@@ -110,7 +110,7 @@ static int parse_args(struct status_args *a, int argc, char **argv)
 
 	memset(a, 0, sizeof(*a));
 	cli_engine_opts_init(&a->engine);
-	client_opts_init(&a->client);
+	remote_opts_init(&a->server);
 	a->warmup = DEFAULT_WARMUP;
 	rc = cli_parse_args(argc, argv, status_groups, parse_option, NULL, a,
 	                    &a->help);
@@ -133,32 +133,32 @@ static int parse_args(struct status_args *a, int argc, char **argv)
 
 static int remote_status(const struct status_args *a)
 {
-	client_response st = {0}, cfg = {0};
-	client *c = NULL;
+	remote_response st = {0}, cfg = {0};
+	remote *c = NULL;
 	int rc;
 
-	rc = client_open(&c, &a->client);
+	rc = remote_open(&c, &a->server);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = client_call(c, "GET", "/v1/status", NULL, &st);
+	rc = remote_call(c, "GET", "/v1/status", NULL, &st);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	if (a->out.format == CSV_FORMAT_JSON) {
-		rc = client_print_body(&st);
+		rc = remote_print_body(&st);
 		goto out;
 	}
 	if (a->out.format == CSV_FORMAT_CSV) {
 		csv_print(stdout, &a->cols, json_object_get(st.json, "gpus"));
 		goto out;
 	}
-	rc = client_call(c, "GET", "/v1/config", NULL, &cfg);
+	rc = remote_call(c, "GET", "/v1/config", NULL, &cfg);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	status_table_print(stdout, st.json, cfg.json, status_table_colour());
 out:
-	client_response_free(&cfg);
-	client_response_free(&st);
-	client_close(c);
+	remote_response_free(&cfg);
+	remote_response_free(&st);
+	remote_close(c);
 	return rc;
 }
 

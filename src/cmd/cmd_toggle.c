@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "client.h"
+#include "remote.h"
 
 enum { OPT_JSON = 1 };
 
@@ -15,7 +15,7 @@ static const cli_option toggle_options[] = {
         {NULL, NULL, NULL, 0}};
 
 static const cli_group toggle_groups[] = {
-        {"Options", toggle_options}, {"Daemon", client_options}, {NULL, NULL}};
+        {"Options", toggle_options}, {"Daemon", remote_options}, {NULL, NULL}};
 
 struct toggle {
 	const char *path;        /* what to POST */
@@ -60,16 +60,16 @@ static const struct toggle stop_monitoring = {
 
 static int run_toggle(const struct toggle *t, int argc, char **argv)
 {
-	client_response r = {0};
+	remote_response r = {0};
 	const json_t *state;
 	char synopsis[64];
-	client_opts co;
-	client *c = NULL;
+	remote_opts co;
+	remote *c = NULL;
 	bool json = false, help;
 	int rc;
 
-	client_opts_init(&co);
-	rc = client_parse_args(argc, argv, toggle_groups, &co, client_json_only,
+	remote_opts_init(&co);
+	rc = remote_parse_args(argc, argv, toggle_groups, &co, remote_json_only,
 	                       NULL, &json, &help);
 	if (rc != CLI_EXIT_OK)
 		return rc;
@@ -78,23 +78,23 @@ static int run_toggle(const struct toggle *t, int argc, char **argv)
 		cli_print_help(stdout, synopsis, t->description, toggle_groups);
 		return CLI_EXIT_OK;
 	}
-	rc = client_open(&c, &co);
+	rc = remote_open(&c, &co);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	rc = client_call(c, "POST", t->path, NULL, &r);
+	rc = remote_call(c, "POST", t->path, NULL, &r);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	state = json_object_get(r.json, t->key);
 	if (json)
-		rc = client_print_body(&r);
+		rc = remote_print_body(&r);
 	else if (json_is_boolean(state))
 		printf("%s %s\n", t->what,
 		       json_is_true(state) ? t->on : t->off);
 	else
 		rc = cli_fail("the daemon's answer has no \"%s\"", t->key);
 out:
-	client_response_free(&r);
-	client_close(c);
+	remote_response_free(&r);
+	remote_close(c);
 	return rc;
 }
 

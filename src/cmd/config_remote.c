@@ -8,13 +8,13 @@
 
 #define ERR_MAX 2048
 
-int config_remote_get(client *c, vgmo_config *cfg, client_response *resp)
+int config_remote_get(remote *c, vgmo_config *cfg, remote_response *resp)
 {
 	char err[ERR_MAX] = "";
 	vgmo_err e;
 	int rc;
 
-	rc = client_call(c, "GET", "/v1/config", NULL, resp);
+	rc = remote_call(c, "GET", "/v1/config", NULL, resp);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	vgmo_config_defaults(cfg);
@@ -22,14 +22,14 @@ int config_remote_get(client *c, vgmo_config *cfg, client_response *resp)
 	                            "the daemon's configuration", err,
 	                            sizeof(err));
 	if (e != VGMO_OK) {
-		client_response_free(resp);
+		remote_response_free(resp);
 		return cli_fail("%s", err[0] ? err : vgmo_strerror(e));
 	}
 	return CLI_EXIT_OK;
 }
 
-int config_remote_put(client *c, const vgmo_config *cfg, const json_t *keys,
-                      client_response *resp)
+int config_remote_put(remote *c, const vgmo_config *cfg, const json_t *keys,
+                      remote_response *resp)
 {
 	char *text = vgmo_config_to_json(cfg);
 	json_t *all = text ? json_loads(text, 0, NULL) : NULL;
@@ -56,7 +56,7 @@ int config_remote_put(client *c, const vgmo_config *cfg, const json_t *keys,
 			goto out;
 		}
 	}
-	rc = client_call(c, "PUT", "/v1/config", body, resp);
+	rc = remote_call(c, "PUT", "/v1/config", body, resp);
 out:
 	json_decref(body);
 	json_decref(all);

@@ -11,18 +11,18 @@
 
 #include <jansson.h>
 
-#include "client.h"
+#include "remote.h"
 
 /* GET /v1/config into *cfg (read strictly, as a file would be). *resp
  * keeps the answer (the caller frees it). CLI_EXIT_OK, or
  * CLI_EXIT_FAILURE after printing why. */
-int config_remote_get(client *c, vgmo_config *cfg, client_response *resp);
+int config_remote_get(remote *c, vgmo_config *cfg, remote_response *resp);
 
 /* PUT /v1/config with the keys of `cfg` named in `keys` (a JSON object's
  * keys; the values there are ignored). *resp receives the whole new
  * config. */
-int config_remote_put(client *c, const vgmo_config *cfg, const json_t *keys,
-                      client_response *resp);
+int config_remote_put(remote *c, const vgmo_config *cfg, const json_t *keys,
+                      remote_response *resp);
 
 /* One "key  value" line per key of `cfg`. */
 void config_print(FILE *f, const json_t *cfg);

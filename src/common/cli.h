@@ -21,7 +21,7 @@
 
 int cmd_serve(int argc, char **argv);
 int cmd_status(int argc, char **argv);
-/* the daemon's client commands (client.h) */
+/* the commands that ask a daemon (remote.h) */
 int cmd_monitor(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);
 int cmd_set_batch_size(int argc, char **argv);

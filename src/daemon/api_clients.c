@@ -13,7 +13,7 @@
 
 #include "api.h"
 #include "api_util.h"
-#include "client_parse.h"
+#include "api_clients_parse.h"
 #include "client_secret.h"
 
 /* ------------------------------------------------------------- reading */
@@ -224,7 +224,7 @@ static void on_register(vgmo_daemon *d, const http_request *req,
 	int id;
 	vgmo_err rc;
 
-	if (client_parse_registration(req->body, req->body_len, &c, &e) !=
+	if (api_clients_parse_registration(req->body, req->body_len, &c, &e) !=
 	    VGMO_OK)
 		goto refuse;
 	if (vgmo_engine_snapshot_ex(daemon_engine(d), 0, &s) != VGMO_OK) {
@@ -344,8 +344,8 @@ static void on_report(vgmo_daemon *d, int id, const http_request *req,
 	if (memmem(req->body, req->body_len, "\"requests\"", 10) == NULL ||
 	    vgmo_engine_worker_model(eng, id, &m) != VGMO_OK)
 		model = NULL;
-	if (client_parse_report(req->body, req->body_len, total, model, &c,
-	                        &e) != VGMO_OK) {
+	if (api_clients_parse_report(req->body, req->body_len, total, model, &c,
+	                             &e) != VGMO_OK) {
 		api_send_error(res, &e);
 		return;
 	}
@@ -357,7 +357,7 @@ static void on_report(vgmo_daemon *d, int id, const http_request *req,
 	else
 		rc = vgmo_engine_report(eng, id, &c.r, &dec);
 	tokens = c.has_units || c.requests != NULL;
-	client_report_free(&c);
+	api_clients_report_free(&c);
 	if (rc == VGMO_ERR_STATE) {
 		api_fail(res, rc, "requests",
 		         "key \"requests\": this client counts items; "

@@ -1,5 +1,6 @@
 /*
- * client_parse.c - the worker protocol's request bodies (client_parse.h).
+ * api_clients_parse.c - the client protocol's request bodies
+ * (api_clients_parse.h).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -8,7 +9,7 @@
 
 #include <jansson.h>
 
-#include "client_parse.h"
+#include "api_clients_parse.h"
 #include "request_parse.h"
 
 /* An optional integer field in [lo, hi]; *present false when absent or
@@ -172,8 +173,8 @@ static vgmo_err registration(json_t *o, client_registration *out, api_error *e)
 	return VGMO_OK;
 }
 
-vgmo_err client_parse_registration(const char *body, size_t len,
-                                   client_registration *out, api_error *e)
+vgmo_err api_clients_parse_registration(const char *body, size_t len,
+                                        client_registration *out, api_error *e)
 {
 	json_t *o = NULL;
 	vgmo_err rc;
@@ -269,9 +270,10 @@ static vgmo_err report(json_t *o, uint64_t gpu_total,
 	return VGMO_OK;
 }
 
-vgmo_err client_parse_report(const char *body, size_t len, uint64_t gpu_total,
-                             const vgmo_vlm_model *model, client_report *out,
-                             api_error *e)
+vgmo_err api_clients_parse_report(const char *body, size_t len,
+                                  uint64_t gpu_total,
+                                  const vgmo_vlm_model *model,
+                                  client_report *out, api_error *e)
 {
 	json_t *o = NULL;
 	vgmo_err rc;
@@ -282,11 +284,11 @@ vgmo_err client_parse_report(const char *body, size_t len, uint64_t gpu_total,
 	rc = report(o, gpu_total, model, out, e);
 	json_decref(o);
 	if (rc != VGMO_OK)
-		client_report_free(out);
+		api_clients_report_free(out);
 	return rc;
 }
 
-void client_report_free(client_report *c)
+void api_clients_report_free(client_report *c)
 {
 	free(c->requests);
 	c->requests = NULL;

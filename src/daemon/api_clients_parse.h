@@ -1,8 +1,8 @@
 /*
- * client_parse.h - strict parsing of the worker protocol's bodies
- * (docs/clients.md): registration and batch reports. Pure functions of the
- * text (and, for a report, of the GPU's memory), so that they can be
- * unit-tested and fuzzed (tests/fuzz/fuzz_api.c, fuzz_report.c); what
+ * api_clients_parse.h - strict parsing of the bodies api_clients.c receives,
+ * the client protocol's (docs/clients.md): registration and batch reports. Pure
+ * functions of the text (and, for a report, of the GPU's memory), so that they
+ * can be unit-tested and fuzzed (tests/fuzz/fuzz_api.c, fuzz_report.c); what
  * needs the engine (which GPU a UUID names, a model preset's prior) stays
  * in api_clients.c.
  *
@@ -10,8 +10,8 @@
  * 32 levels, duplicate keys, malformed JSON: 400 with line and column),
  * then unknown keys, types and ranges are refused (400 naming the field).
  */
-#ifndef VGMO_SRC_CLIENT_PARSE_H
-#define VGMO_SRC_CLIENT_PARSE_H
+#ifndef VGMO_SRC_API_CLIENTS_PARSE_H
+#define VGMO_SRC_API_CLIENTS_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,22 +45,23 @@ typedef struct client_report {
 	bool has_units;
 	uint64_t units;
 	/* "requests": the batch's request shapes (r.items of them), or NULL;
-	 * freed by client_report_free. */
+	 * freed by api_clients_report_free. */
 	vgmo_request_shape *requests;
 } client_report;
 
 /* Fills *out from a registration body, or refuses it (400 in `e`). */
-vgmo_err client_parse_registration(const char *body, size_t len,
-                                   client_registration *out, api_error *e);
+vgmo_err api_clients_parse_registration(const char *body, size_t len,
+                                        client_registration *out, api_error *e);
 
 /* Fills *out from a report body, or refuses it (400 in `e`). Byte counts
  * above `gpu_total` (the memory of the client's GPU; 0: unknown) are
  * refused: nothing a GPU could not hold is believed. `model` (NULL: none)
  * counts the tokens of image sizes in "requests" (request_parse.h). */
-vgmo_err client_parse_report(const char *body, size_t len, uint64_t gpu_total,
-                             const vgmo_vlm_model *model, client_report *out,
-                             api_error *e);
+vgmo_err api_clients_parse_report(const char *body, size_t len,
+                                  uint64_t gpu_total,
+                                  const vgmo_vlm_model *model,
+                                  client_report *out, api_error *e);
 
-void client_report_free(client_report *c);
+void api_clients_report_free(client_report *c);
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * client.c - the HTTP JSON client the daemon's commands use: where the
- * daemon is, its token, one libcurl handle per command, answers capped at
- * CLIENT_BODY_MAX, and every failure turned into one line on stderr.
+ * remote.c - the commands' calls to a daemon (`vgmo serve`), HTTP with JSON
+ * both ways: where the daemon is, its token, one libcurl handle per command,
+ * answers capped at REMOTE_BODY_MAX, and every failure turned into one line
+ * on stderr.
  */
-#include "client.h"
+#include "remote.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 
 #define TOKEN_MAX VGMO__HTTP_TOKEN_MAX
 
-struct client {
+struct remote {
 	vgmo__http http;        /* the transport (lib/client_http.h) */
 	const char *token_file; /* where the token came from, for messages */
 	const char *cacert;     /* NULL: the system's CAs */
@@ -26,9 +27,9 @@ struct client {
 static const vgmo__http_opts client_http_opts = {
         .user_agent = "vgmo/" VGMO_VERSION,
         .cacert = NULL, /* set per command from --cacert */
-        .connect_timeout_ms = CLIENT_CONNECT_TIMEOUT_MS,
-        .total_timeout_ms = CLIENT_TOTAL_TIMEOUT_MS,
-        .body_max = CLIENT_BODY_MAX,
+        .connect_timeout_ms = REMOTE_CONNECT_TIMEOUT_MS,
+        .total_timeout_ms = REMOTE_TOTAL_TIMEOUT_MS,
+        .body_max = REMOTE_BODY_MAX,
 };
 
 /* ---------------------------------------------------------------- open */
@@ -88,28 +89,28 @@ out:
 	return rc;
 }
 
-int client_open(client **out, const client_opts *o)
+int remote_open(remote **out, const remote_opts *o)
 {
 	vgmo__http_opts opts = client_http_opts;
 	const char *url = o->server;
-	char token[TOKEN_MAX + 2], full[CLIENT_URL_MAX];
+	char token[TOKEN_MAX + 2], full[REMOTE_URL_MAX];
 	char err[320];
-	client *c;
+	remote *c;
 	int rc;
 
 	*out = NULL;
 	if (url == NULL) {
 		url = env("VGMO_SERVER");
 		if (url != NULL &&
-		    !client_url_complete(url, full, sizeof(full)))
+		    !remote_url_complete(url, full, sizeof(full)))
 			return cli_fail("invalid VGMO_SERVER '%s': expected "
 			                "HOST:PORT, http://HOST:PORT or "
 			                "https://HOST:PORT",
 			                url);
 	}
 	if (url == NULL)
-		url = CLIENT_DEFAULT_SERVER;
-	if (!client_url_complete(url, full, sizeof(full)))
+		url = REMOTE_DEFAULT_SERVER;
+	if (!remote_url_complete(url, full, sizeof(full)))
 		return cli_fail("invalid --server '%s': expected HOST:PORT, "
 		                "http://HOST:PORT or https://HOST:PORT",
 		                url);
@@ -141,11 +142,11 @@ int client_open(client **out, const client_opts *o)
 	return CLI_EXIT_OK;
 fail:
 	explicit_bzero(token, sizeof(token));
-	client_close(c);
+	remote_close(c);
 	return rc;
 }
 
-void client_close(client *c)
+void remote_close(remote *c)
 {
 	if (c == NULL)
 		return;
@@ -153,14 +154,14 @@ void client_close(client *c)
 	free(c);
 }
 
-const char *client_url(const client *c)
+const char *remote_url(const remote *c)
 {
 	return c->http.url;
 }
 
 /* ---------------------------------------------------------------- call */
 
-static bool connected(const client *c)
+static bool connected(const remote *c)
 {
 	const vgmo__http *h = &c->http;
 	curl_off_t t = 0;
@@ -170,7 +171,7 @@ static bool connected(const client *c)
 	       t > 0;
 }
 
-static int transport_error(const client *c, const vgmo__http_answer *a)
+static int transport_error(const remote *c, const vgmo__http_answer *a)
 {
 	const vgmo__http *h = &c->http;
 	const char *why =
@@ -180,7 +181,7 @@ static int transport_error(const client *c, const vgmo__http_answer *a)
 	if (a->too_big)
 		return cli_fail("the daemon at %s sent an answer larger than "
 		                "%zu MiB",
-		                h->url, CLIENT_BODY_MAX >> 20);
+		                h->url, REMOTE_BODY_MAX >> 20);
 	if (a->nomem)
 		return cli_fail("out of memory reading the daemon's answer");
 	switch (a->cc) {
@@ -233,7 +234,7 @@ static int transport_error(const client *c, const vgmo__http_answer *a)
 	}
 }
 
-static int http_error(const client *c, const char *method, const char *path,
+static int http_error(const remote *c, const char *method, const char *path,
                       const vgmo__http_answer *a)
 {
 	char *msg = vgmo__http_error_message(a);
@@ -264,8 +265,8 @@ static int http_error(const client *c, const char *method, const char *path,
 	return rc;
 }
 
-int client_call(client *c, const char *method, const char *path,
-                const json_t *body, client_response *resp)
+int remote_call(remote *c, const char *method, const char *path,
+                const json_t *body, remote_response *resp)
 {
 	vgmo__http_answer a;
 	json_error_t jerr;
@@ -301,14 +302,14 @@ out:
 	return rc;
 }
 
-void client_response_free(client_response *r)
+void remote_response_free(remote_response *r)
 {
 	free(r->body);
 	json_decref(r->json);
 	memset(r, 0, sizeof(*r));
 }
 
-int client_print_body(const client_response *r)
+int remote_print_body(const remote_response *r)
 {
 	/* Indented like `vgmo status --backend sim --json`; 15 digits is
 	 * what the daemon's status JSON carries. */

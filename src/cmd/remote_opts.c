@@ -1,19 +1,19 @@
 /*
- * client_opts.c - the options every command that talks to the daemon takes,
+ * remote_opts.c - the options every command that talks to the daemon takes,
  * and the small JSON and time helpers their printers share.
  */
-#include "client.h"
+#include "remote.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#define URL_MAX CLIENT_URL_MAX
+#define URL_MAX REMOTE_URL_MAX
 
-const cli_option client_options[] = {
+const cli_option remote_options[] = {
         {"server", "URL",
-         "the daemon (default $VGMO_SERVER, else " CLIENT_DEFAULT_SERVER ")",
+         "the daemon (default $VGMO_SERVER, else " REMOTE_DEFAULT_SERVER ")",
          CLI_ID_SERVER},
         {"token-file", "FILE",
          "file holding the daemon's bearer token (default $VGMO_TOKEN_FILE)",
@@ -26,31 +26,31 @@ const cli_option client_options[] = {
 
 /* ------------------------------------------------------------- options */
 
-void client_opts_init(client_opts *o)
+void remote_opts_init(remote_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 }
 
-bool client_opts_owns(int id)
+bool remote_opts_owns(int id)
 {
 	return id >= CLI_ID_SERVER && id <= CLI_ID_CACERT;
 }
 
-bool client_url_complete(const char *url, char *out, size_t size)
+bool remote_url_complete(const char *url, char *out, size_t size)
 {
 	const char *sep = strstr(url, "://"), *slash = strchr(url, '/');
 	int n;
 
 	/* "127.0.0.1:8080" is what people type: it means http://. A scheme
-	 * other than http or https is left for client_url_ok to refuse. */
+	 * other than http or https is left for remote_url_ok to refuse. */
 	if (sep == NULL || (slash != NULL && slash < sep))
 		n = snprintf(out, size, "http://%s", url);
 	else
 		n = snprintf(out, size, "%s", url);
-	return n > 0 && (size_t)n < size && client_url_ok(out);
+	return n > 0 && (size_t)n < size && remote_url_ok(out);
 }
 
-bool client_url_ok(const char *url)
+bool remote_url_ok(const char *url)
 {
 	const char *host;
 
@@ -71,14 +71,14 @@ bool client_url_ok(const char *url)
 	return true;
 }
 
-int client_opts_set(client_opts *o, const char *cmd, const cli_option *opt,
+int remote_opts_set(remote_opts *o, const char *cmd, const cli_option *opt,
                     const char *value)
 {
 	char url[URL_MAX];
 
 	switch (opt->id) {
 	case CLI_ID_SERVER:
-		if (!client_url_complete(value, url, sizeof(url)))
+		if (!remote_url_complete(value, url, sizeof(url)))
 			return cli_usage_error(
 			        cmd,
 			        "invalid --server '%s': expected HOST:PORT, "
@@ -100,42 +100,42 @@ int client_opts_set(client_opts *o, const char *cmd, const cli_option *opt,
 	}
 }
 
-/* The command's callbacks and context, behind client_parse_*. */
-struct client_parse {
-	client_opts *o;
+/* The command's callbacks and context, behind remote_parse_*. */
+struct remote_parse {
+	remote_opts *o;
 	cli_option_fn on_option;
 	cli_arg_fn on_arg;
 	void *ctx;
 };
 
-static int client_parse_option(void *ctx, const char *cmd,
+static int remote_parse_option(void *ctx, const char *cmd,
                                const cli_option *opt, const char *value)
 {
-	struct client_parse *cp = ctx;
+	struct remote_parse *cp = ctx;
 
-	if (client_opts_owns(opt->id))
-		return client_opts_set(cp->o, cmd, opt, value);
+	if (remote_opts_owns(opt->id))
+		return remote_opts_set(cp->o, cmd, opt, value);
 	return cp->on_option(cp->ctx, cmd, opt, value);
 }
 
-static int client_parse_arg(void *ctx, const char *cmd, const char *value)
+static int remote_parse_arg(void *ctx, const char *cmd, const char *value)
 {
-	struct client_parse *cp = ctx;
+	struct remote_parse *cp = ctx;
 
 	return cp->on_arg(cp->ctx, cmd, value);
 }
 
-int client_parse_args(int argc, char **argv, const cli_group *groups,
-                      client_opts *o, cli_option_fn on_option,
+int remote_parse_args(int argc, char **argv, const cli_group *groups,
+                      remote_opts *o, cli_option_fn on_option,
                       cli_arg_fn on_arg, void *ctx, bool *help)
 {
-	struct client_parse cp = {o, on_option, on_arg, ctx};
+	struct remote_parse cp = {o, on_option, on_arg, ctx};
 
-	return cli_parse_args(argc, argv, groups, client_parse_option,
-	                      on_arg ? client_parse_arg : NULL, &cp, help);
+	return cli_parse_args(argc, argv, groups, remote_parse_option,
+	                      on_arg ? remote_parse_arg : NULL, &cp, help);
 }
 
-int client_json_only(void *ctx, const char *cmd, const cli_option *opt,
+int remote_json_only(void *ctx, const char *cmd, const cli_option *opt,
                      const char *value)
 {
 	bool *json = ctx;
@@ -148,7 +148,7 @@ int client_json_only(void *ctx, const char *cmd, const cli_option *opt,
 
 /* ------------------------------------------------------------- JSON bits */
 
-bool client_json_number(const json_t *obj, const char *key, double *out)
+bool remote_json_number(const json_t *obj, const char *key, double *out)
 {
 	const json_t *v = json_object_get(obj, key);
 
@@ -158,25 +158,25 @@ bool client_json_number(const json_t *obj, const char *key, double *out)
 	return true;
 }
 
-void client_batch_text(const json_t *obj, const char *key, char *buf,
+void remote_batch_text(const json_t *obj, const char *key, char *buf,
                        size_t size)
 {
 	double cur, opt;
 	char c[32] = "-", o[32] = "-";
 
-	if (client_json_number(obj, key, &cur))
+	if (remote_json_number(obj, key, &cur))
 		snprintf(c, sizeof(c), "%.0f", cur);
-	if (client_json_number(obj, "optimal_batch_size", &opt))
+	if (remote_json_number(obj, "optimal_batch_size", &opt))
 		snprintf(o, sizeof(o), "%.0f", opt);
 	snprintf(buf, size, "%s (optimal %s)", c, o);
 }
 
-const char *client_json_string(const json_t *obj, const char *key)
+const char *remote_json_string(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
 }
 
-void client_format_time(double t, char *buf, size_t size)
+void remote_format_time(double t, char *buf, size_t size)
 {
 	struct tm tm;
 	time_t s = (time_t)t;
