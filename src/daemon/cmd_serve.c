@@ -1,6 +1,6 @@
 /*
  * cmd_serve.c - `vgmo serve`: the node daemon. Parses its options, sets up
- * the daemon (daemon.c), starts the loop and the two HTTP listeners
+ * the daemon (daemon_setup.c), starts the loop and the two HTTP listeners
  * (http.c, api.c), prints the bound URLs, then waits for signals:
  * SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.
  */

@@ -2,7 +2,7 @@
  * daemon.h - `vgmo serve`: the node daemon's context and the operations its
  * HTTP API performs (internal to the program).
  *
- * Threads: the loop thread (daemon.c) samples, optimizes and cleans up on
+ * Threads: the loop thread (daemon_loop.c) samples, optimizes and cleans up on
  * the config's intervals, and drives the simulated workload in real time;
  * libmicrohttpd's threads (http.c, api.c) serve requests. Every change an
  * operator makes goes through one of the daemon_* mutators below, which

@@ -1,5 +1,5 @@
 /*
- * daemon_internal.h - the daemon's context (daemon.c, cmd_serve.c only).
+ * daemon_internal.h - the daemon's context (daemon*.c, cmd_serve.c only).
  */
 #ifndef VGMO_SRC_DAEMON_INTERNAL_H
 #define VGMO_SRC_DAEMON_INTERNAL_H
