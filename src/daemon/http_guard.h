@@ -1,6 +1,6 @@
 /*
  * http_guard.h - who may hold the HTTP server's connections (internal to
- * http.c).
+ * the HTTP server: http.c, http_request.c, http_response.c).
  *
  * libmicrohttpd's own limits are per address and reset a connection's
  * timer on every byte, so one local process sending a byte now and then
