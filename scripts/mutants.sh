@@ -62,7 +62,7 @@ oom-asks-cleanup	lib/worker_learn.c	s/^\t\tw->cleanup_wanted = true;$/\t\tw->cle
 tokens-dominated	lib/tokens.c	s/if (under \&\& r->peak <= room)/if (under)/	UNIT
 plan-conservative	lib/planner.c	s/(int)floor(0.7 \* bal);/(int)floor(0.8 * bal);/	UNIT+test_plan_cli
 plan-aggressive-cap	lib/planner.c	s/= aggr < cap ? aggr : cap;/= aggr;/	UNIT+test_plan_cli
-bench-config-max	src/cmd/cmd_benchmark.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
+bench-config-max	src/cmd/cmd_benchmark_args.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
 EOF
 }
 

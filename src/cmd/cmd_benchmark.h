@@ -1,6 +1,7 @@
 /*
- * cmd_benchmark.h - what `vgmo benchmark`'s two files share: the parsed
- * command line, the runner of workload sets, and the sweep.
+ * cmd_benchmark.h - what `vgmo benchmark`'s files share: the parsed
+ * command line (cmd_benchmark_args.c), the runner of workload sets
+ * (cmd_benchmark.c), and the sweep (cmd_benchmark_sweep.c).
  */
 #ifndef VGMO_SRC_CMD_BENCHMARK_H
 #define VGMO_SRC_CMD_BENCHMARK_H
@@ -28,6 +29,16 @@ typedef struct bench_args {
 	vgmo__trace file; /* --trace, loaded */
 	bool have_file;
 } bench_args;
+
+/* Parses argv into *a (zeroed first). Returns an exit code (a usage error
+ * printed). The caller frees a->file when a->have_file. */
+int bench_parse_args(bench_args *a, int argc, char **argv);
+void bench_print_help(void);
+/* --list-truth: the truth parameters --truth and --sweep take. */
+void bench_list_truth(void);
+/* Settings every workload shares: model, configuration, batch bound, the
+ * --trace file loaded. Returns an exit code (the error printed). */
+int bench_prepare(bench_args *a);
 
 /* Runs every workload the arguments name with options `o`; fills
  * sets[0..*nsets). Returns an exit code (the error printed). */
