@@ -1,7 +1,8 @@
 /*
- * cli.h - what every `vgmo` subcommand shares: exit codes, messages, an
- * argv parser driven by option tables, strict number parsing, and the options
- * of every command that builds an engine (backend, sim, config flags).
+ * cli.h - what every `vgmo` subcommand shares: exit codes, messages, strict
+ * number parsing (cli.c), an argv parser driven by option tables and the help
+ * text (cli_parser.c), and the options of every command that builds an
+ * engine: backend, sim, config flags (cli_engine.c).
  *
  * A subcommand is one file, src/cmd/cmd_<name>.c (serve:
  * src/daemon/cmd_serve.c), exporting one function `int cmd_<name>(int argc,
