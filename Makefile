@@ -86,7 +86,7 @@ install: build
 		--prefix $(PREFIX) $(if $(DESTDIR),--root $(DESTDIR)) ./python
 
 format:
-	clang-format -i include/vgmo/*.h lib/*/*.c lib/*/*.h src/*.c src/*.h tests/*.c tests/*.h \
+	clang-format -i include/vgmo/*.h lib/*/*.c lib/*/*.h src/*/*.c src/*/*.h tests/*.c tests/*.h \
 		tests/fuzz/*.c tests/fuzz/*.h
 
 clean:

@@ -48,8 +48,8 @@ for f in lib/*/*.c; do
 	$CC $CFLAGS $LIBDIRS -fvisibility=hidden -DVGMO_BUILDING_LIB -c "$f" \
 		-o "$OUTDIR/obj/lib_$(basename "$f" .c).o"
 done
-for f in src/*.c; do
-	$CC $CFLAGS $INCS -Ilib/tool-internal -Isrc -c "$f" \
+for f in src/*/*.c; do
+	$CC $CFLAGS $INCS -Ilib/tool-internal -Isrc/common -Isrc/cmd -Isrc/daemon -c "$f" \
 		-o "$OUTDIR/obj/src_$(basename "$f" .c).o"
 done
 # DT_RPATH (not RUNPATH) so that it also serves the libraries' own deps.

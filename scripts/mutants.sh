@@ -68,7 +68,7 @@ oom-asks-cleanup	lib/engine/worker_learn.c	s/^\t\tw->cleanup_wanted = true;$/\t\
 tokens-dominated	lib/engine/tokens.c	s/if (under \&\& r->peak <= room)/if (under)/	UNIT
 plan-reserve	lib/vlm/planner.c	s/if (sp->reserve == VGMO__RESERVE_ALWAYS)/if (sp->reserve != VGMO__RESERVE_NEVER)/	UNIT+test_plan_cli
 plan-context	lib/vlm/planner.c	s/double room = (double)total - (double)out->context_bytes;/double room = (double)total;/	UNIT+test_plan_cli
-bench-config-max	src/cmd_benchmark.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
+bench-config-max	src/cmd/cmd_benchmark_args.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
 EOF
 }
 

@@ -1,27 +1,21 @@
 """opslib.py - helpers shared by test_ops.py and test_prometheus.py.
 
-A `vgmo serve` on the simulated GPU on free loopback ports, small HTTP
-calls, the metric families it exports, and the metric names a PromQL
-expression reads. Python standard library only.
+A `vgmo serve` on the simulated GPU on free loopback ports (daemonlib),
+small HTTP calls, the metric families it exports, and the metric names a
+PromQL expression reads. Python standard library only.
 """
 import json
 import os
 import re
-import select
-import signal
 import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 
+import daemonlib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-START_TIMEOUT = 15.0
 
-
-def clean_env():
-    """The caller's environment without VGMO_* variables."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("VGMO_")}
+clean_env = daemonlib.clean_env
 
 
 def free_port():
@@ -50,78 +44,24 @@ def http(method, url, body=None, timeout=5.0, headers=None):
         return status, text
 
 
-class Daemon:
-    """One `vgmo serve` on port 0 (--backend sim unless `extra` names
-    another); stop() it (or use `with`)."""
+class Daemon(daemonlib.Daemon):
+    """One `vgmo serve` (daemonlib.Daemon) on the simulated GPU unless
+    `extra` names another --backend, without the caller's VGMO_*
+    variables, its stderr in state_dir/serve.stderr; stop() it (or use
+    `with`)."""
 
     def __init__(self, vgmo, state_dir, *extra):
-        os.makedirs(state_dir, exist_ok=True)
-        if "--backend" not in extra:
-            extra = ("--backend", "sim") + tuple(extra)
-        self.errpath = os.path.join(state_dir, "serve.stderr")
-        self.err = open(self.errpath, "wb")
-        self.proc = subprocess.Popen(
-            [vgmo, "serve", "--listen", "127.0.0.1:0",
-             "--health-listen", "127.0.0.1:0", "--state-dir", state_dir,
-             *extra],
-            stdout=subprocess.PIPE, stderr=self.err, env=clean_env())
-        self.base = self.health = None
-        try:
-            self._read_urls()
-        except BaseException:
-            self.stop()
-            raise
+        super().__init__(vgmo, state_dir, *extra, env=clean_env(),
+                         errpath=os.path.join(state_dir, "serve.stderr"))
 
-    def _read_urls(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        out = b""
-        while self.base is None or self.health is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                raise AssertionError("vgmo serve did not start: %r\n%s" %
-                                     (out, self.stderr()))
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                out += chunk
-            for line in out.decode().splitlines():
-                m = re.match(r"(metrics|health):\s+(http://[^/]+)/", line)
-                if m and m.group(1) == "metrics":
-                    self.base = m.group(2)
-                elif m:
-                    self.health = m.group(2)
+    @property
+    def base(self):
+        """The main listener's URL, without a path."""
+        return self.main_url
 
     @property
     def hostport(self):
-        return self.base.split("://", 1)[1]
-
-    def stderr(self):
-        if not self.err.closed:
-            self.err.flush()
-        with open(self.errpath, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def stop(self):
-        """SIGTERM, then SIGKILL after 10 s; returns the exit status."""
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                rc = -signal.SIGKILL
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        self.err.close()
-        return rc
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        return self.main
 
 
 def metric_families(text):

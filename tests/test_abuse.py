@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import relylib as R  # noqa: E402
 
 BIN = None
-IDLE_TIMEOUT = 30  # src/http.c IDLE_TIMEOUT_S, docs/api.md "Limits"
+IDLE_TIMEOUT = 30  # src/daemon/http.c IDLE_TIMEOUT_S, docs/api.md "Limits"
 PER_IP_LIMIT = 128
 CONNECTION_LIMIT = 256
 GET_HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -1,7 +1,7 @@
 /*
  * test_api_parse.c - strict parsing of the API's request bodies
- * (src/api_parse.c): malformed JSON with line and column, wrong types and
- * unknown or duplicate keys naming the field, deep nesting and NUL bytes
+ * (src/daemon/api_parse.c): malformed JSON with line and column, wrong types
+ * and unknown or duplicate keys naming the field, deep nesting and NUL bytes
  * refused before jansson, the batch-size range, ?limit=, and the field
  * taken from configuration errors.
  */

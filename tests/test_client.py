@@ -19,6 +19,8 @@ import time
 import unittest
 import urllib.request
 
+import daemonlib  # tests/daemonlib.py, beside this file
+
 VGMO = None  # set from argv in main
 
 LINE_RE = re.compile(
@@ -41,54 +43,15 @@ def closed_port():
         return s.getsockname()[1]
 
 
-class Daemon:
-    """`vgmo serve` on port 0 with the simulated GPU, in its own state dir."""
+class Daemon(daemonlib.Daemon):
+    """`vgmo serve` on port 0 with the simulated GPU, in its own state dir
+    (daemonlib.Daemon); .url is its main listener's URL."""
 
     def __init__(self, state_dir, *extra):
-        self.state_dir = state_dir
-        self.extra = extra
-        self.proc = None
-        self.url = None
-
-    def start(self):
-        os.makedirs(self.state_dir, exist_ok=True)
-        out_path = os.path.join(self.state_dir, "serve.out")
-        self.out = open(out_path, "w+")
-        self.err = open(os.path.join(self.state_dir, "serve.err"), "w")
-        self.proc = subprocess.Popen(
-            [VGMO, "serve", "--backend", "sim", "--listen", "127.0.0.1:0",
-             "--health-listen", "127.0.0.1:0", "--state-dir", self.state_dir,
-             *self.extra],
-            stdout=self.out, stderr=self.err, env=clean_env())
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("vgmo serve exited %d: %s" % (
-                    self.proc.returncode, self.stderr()))
-            with open(out_path) as f:
-                m = re.search(r"^api:\s+(https?://[^/\s]+)", f.read(), re.M)
-            if m:
-                self.url = m.group(1)
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("vgmo serve printed no api URL")
-
-    def stderr(self):
-        with open(os.path.join(self.state_dir, "serve.err")) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for f in (getattr(self, "out", None), getattr(self, "err", None)):
-            if f:
-                f.close()
+        super().__init__(VGMO, state_dir, *extra, env=clean_env(),
+                         errpath=os.path.join(state_dir, "serve.err"),
+                         start_timeout=20)
+        self.url = self.main_url
 
 
 def run(*args, env=None, timeout=30):
@@ -103,7 +66,7 @@ class ClientTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="vgmo-test-client.")
-        cls.daemon = Daemon(os.path.join(cls.tmp.name, "state")).start()
+        cls.daemon = Daemon(os.path.join(cls.tmp.name, "state"))
         cls.env = clean_env(VGMO_SERVER=cls.daemon.url)
 
     @classmethod
@@ -427,7 +390,7 @@ class ClientTest(unittest.TestCase):
         self.vgmo("set-batch-size", "8")
         self.vgmo("disable")
         self.daemon.stop()
-        self.__class__.daemon = Daemon(self.daemon.state_dir).start()
+        self.__class__.daemon = Daemon(self.daemon.state_dir)
         env = clean_env(VGMO_SERVER=self.daemon.url)
         st = json.loads(self.vgmo("status", "--json", env=env).stdout)
         self.assertEqual(st["current_batch_size"], 8)
@@ -440,10 +403,7 @@ class ClientTest(unittest.TestCase):
 
     def test_19_health_port_as_server(self):
         """The health port or a path given as --server: says which."""
-        with open(os.path.join(self.daemon.state_dir, "serve.out")) as f:
-            health = re.search(r"^health:\s+(http://[^/\s]+)", f.read(),
-                               re.M).group(1)
-        for url in (health, self.daemon.url + "/prefix"):
+        for url in (self.daemon.health_url, self.daemon.url + "/prefix"):
             p = self.vgmo("status", "--server", url, rc=1)
             self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
             self.assertIn("main port", p.stderr)
@@ -553,7 +513,7 @@ class TlsTest(unittest.TestCase):
             cls.tmp.cleanup()
             raise unittest.SkipTest("openssl cannot make a certificate")
         cls.daemon = Daemon(os.path.join(cls.tmp.name, "state"),
-                            "--tls-cert", cls.cert, "--tls-key", key).start()
+                            "--tls-cert", cls.cert, "--tls-key", key)
 
     @classmethod
     def tearDownClass(cls):
@@ -586,7 +546,7 @@ class TlsTest(unittest.TestCase):
 
     def test_https_to_http(self):
         """https:// to a plain daemon: says so, no --cacert advice."""
-        d = Daemon(os.path.join(self.tmp.name, "plain")).start()
+        d = Daemon(os.path.join(self.tmp.name, "plain"))
         try:
             url = d.url.replace("http://", "https://")
             p = run("status", "--server", url)
@@ -608,7 +568,7 @@ class TokenTest(unittest.TestCase):
         with open(cls.token, "w") as f:
             f.write("s3cret-Token_42\n")
         cls.daemon = Daemon(os.path.join(cls.tmp.name, "state"),
-                            "--auth-token-file", cls.token).start()
+                            "--auth-token-file", cls.token)
         cls.env = clean_env(VGMO_SERVER=cls.daemon.url)
 
     @classmethod

@@ -4,10 +4,12 @@ docs/reliability.md).
 
 Usage: test_client_abuse.py PATH/TO/vgmo [unittest options]
 
-Against a real `vgmo serve --lease 1` on the simulated GPU:
-- a client that vanishes: unhealthy after one lease, dropped after two (its
-  reports then get 404, vlm_client_leases_expired_total counts it), and
-  its share goes back to the client that stayed;
+Against a real `vgmo serve` on the simulated GPU, its lease long (60 s) so
+that no client expires because the machine is slow, but where a test is
+about leases:
+- a client that vanishes (`--lease 3`): unhealthy after one lease, dropped
+  after two (its reports then get 404, vlm_client_leases_expired_total
+  counts it), and its share goes back to the client that stayed;
 - garbage reports (not JSON, not an object, wrong types, unknown keys, 64
   KiB of padding, nesting): 400 each, nothing about the client changes
   (report count, batch size, model);
@@ -20,8 +22,8 @@ Against a real `vgmo serve --lease 1` on the simulated GPU:
   among 200 registered ones: every flood request is answered or refused
   cleanly, the well-behaved client's batch size stays what it was and its
   p99 latency stays under 50 ms (250 ms under sanitizers, 2 s under
-  valgrind), and the daemon
-  stays healthy.
+  valgrind; on a machine loaded by other jobs, under 10 times its p90
+  measured just before without the flood), and the daemon stays healthy.
 Python standard library only.
 """
 import http.client
@@ -37,7 +39,26 @@ import relylib as R  # noqa: E402
 
 BIN = None
 GIB = 1 << 30
-LEASE = 1.0
+# Long enough that a loaded machine never lets a client of a test that is
+# not about leases expire between two of its calls.
+LEASE = 60.0
+# The lease of the tests about leases: the vanished client's unhealthy
+# window (one lease wide) is seen by a poll every 0.1 s even when the
+# machine is busy, and the client that stays reports well within it.
+SHORT_LEASE = 3.0
+# Deadlines for what the daemon does on its own: generous, for a loaded
+# machine; a passing test does not wait for them.
+PATIENCE = 60.0
+# The flood may slow the well-behaved client's p99 to this many times its
+# p90 without the flood (on a loaded machine; an idle one is held to the
+# fixed limit of test_flood).
+QUIET_FACTOR = 10.0
+
+
+def percentile(values, q):
+    """The q-quantile (0..1) of `values`, nearest rank."""
+    v = sorted(values)
+    return v[max(0, min(len(v) - 1, int(len(v) * q + 0.5) - 1))]
 
 
 def honest(items=4):
@@ -88,7 +109,14 @@ class ClientAbuse(unittest.TestCase):
         return {k: c[k] for k in ("reports", "ooms", "batch_size", "model",
                                   "manual_batch_size", "weight")}
 
+    def restart(self, *extra):
+        """Replaces this test's daemon with one started with `extra`."""
+        self.d.cleanup()
+        self.d = R.Daemon(BIN, os.path.join(self.tmp.path, "state"),
+                          "--sim-workload", "none", *extra)
+
     def test_vanishing_client(self):
+        self.restart("--lease", str(SHORT_LEASE))
         stay, gone = self.register("stays"), self.register("vanishes")
         for _ in range(3):
             self.report(stay, hungry())
@@ -97,7 +125,7 @@ class ClientAbuse(unittest.TestCase):
         # `gone` stops reporting; `stay` goes on.
         t0 = time.monotonic()
         saw_unhealthy = False
-        while time.monotonic() - t0 < 10:
+        while time.monotonic() - t0 < 2 * SHORT_LEASE + PATIENCE:
             self.report(stay, hungry())
             st, _, data = self.d.request("GET", "/v1/clients/%d" % gone)
             if st == 200 and json.loads(data)["state"] == "unhealthy":
@@ -108,7 +136,7 @@ class ClientAbuse(unittest.TestCase):
         else:
             self.fail("the vanished client was never dropped")
         self.assertTrue(saw_unhealthy)
-        self.assertGreaterEqual(time.monotonic() - t0, 2 * LEASE - 0.3)
+        self.assertGreaterEqual(time.monotonic() - t0, 2 * SHORT_LEASE - 0.3)
         # Its reports are refused; it must register again.
         st, _, data = self.d.request("POST", "/v1/clients/%d/report" % gone,
                                      hungry())
@@ -119,7 +147,7 @@ class ClientAbuse(unittest.TestCase):
         # Its share went back to the one that stayed.
         R.wait_for("the share to come back",
                    lambda: self.report(stay, hungry())["share"] >
-                   share_before, timeout=5)
+                   share_before, timeout=PATIENCE)
         _, _, m = self.d.request("GET", "/metrics")
         self.assertEqual(R.metric(m.decode(),
                                   "vlm_client_leases_expired_total",
@@ -393,7 +421,7 @@ class Trust(unittest.TestCase):
         c = self.register(d, "quiet")
         d.json("POST", "/v1/monitoring/stop")
         R.wait_for("the lease to expire", lambda: d.request(
-            "GET", "/v1/clients/%d" % c["id"])[0] == 404, timeout=5)
+            "GET", "/v1/clients/%d" % c["id"])[0] == 404, timeout=PATIENCE)
         self.assertTrue(d.alive())
 
     def test_client_cap(self):
@@ -409,17 +437,40 @@ class Trust(unittest.TestCase):
 
 
 class Flood(unittest.TestCase):
-    """Its own daemon with the default 30 s lease: the idle clients must
-    not expire during the test."""
+    """Its own daemon with the long lease (LEASE): the idle clients must
+    not expire during the test, however slow the machine."""
 
     def setUp(self):
         self.tmp = R.TempDir("vgmo-test-flood-")
         self.d = R.Daemon(BIN, os.path.join(self.tmp.path, "state"),
-                          "--sim-workload", "none")
+                          "--lease", str(LEASE), "--sim-workload", "none")
 
     tearDown = ClientAbuse.tearDown
     register = ClientAbuse.register
     report = ClientAbuse.report
+
+    def good_reports(self, good, seconds):
+        """Client `good` reporting at 20 Hz for `seconds` on one
+        connection: (latencies, batch sizes answered)."""
+        lat, sizes = [], []
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port,
+                                          timeout=5)
+        try:
+            t_end = time.monotonic() + seconds
+            while time.monotonic() < t_end:
+                t = time.monotonic()
+                conn.request("POST", "/v1/clients/%d/report" % good,
+                             json.dumps(small()),
+                             {R.SECRET_HEADER: self.d.secret(good)})
+                r = conn.getresponse()
+                ans = json.loads(r.read())
+                lat.append(time.monotonic() - t)
+                self.assertEqual(r.status, 200)
+                sizes.append(ans["batch_size"])
+                time.sleep(0.05)
+        finally:
+            conn.close()
+        return lat, sizes
 
     def test_flood(self):
         # 200 registered clients so that recomputing the GPU's shares
@@ -432,6 +483,10 @@ class Flood(unittest.TestCase):
             self.report(good, small())
             self.report(flood, small())
         settled = self.report(good, small())["batch_size"]
+        # The good client's latency on this machine now, without the
+        # flood: a loaded machine (other jobs) slows every request, and
+        # the flood must not make it much worse than that.
+        quiet, _ = self.good_reports(good, 2)
         stop = threading.Event()
         counts = {"ok": 0, "other": 0, "errors": 0}
         lock = threading.Lock()
@@ -468,35 +523,23 @@ class Flood(unittest.TestCase):
                    for k in range(8)]
         for t in threads:
             t.start()
-        lat, sizes = [], []
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.d.port,
-                                              timeout=5)
-            t_end = time.monotonic() + 3
-            while time.monotonic() < t_end:
-                t = time.monotonic()
-                conn.request("POST", "/v1/clients/%d/report" % good,
-                             json.dumps(small()),
-                             {R.SECRET_HEADER: self.d.secret(good)})
-                r = conn.getresponse()
-                ans = json.loads(r.read())
-                lat.append(time.monotonic() - t)
-                self.assertEqual(r.status, 200)
-                sizes.append(ans["batch_size"])
-                time.sleep(0.05)
-            conn.close()
+            lat, sizes = self.good_reports(good, 3)
         finally:
             stop.set()
             for t in threads:
                 t.join()
-        lat.sort()
-        p99 = lat[int(len(lat) * 0.99) - 1]
-        limit = (2.0 if os.environ.get("VGMO_UNDER_VALGRIND") else
-                 0.25 if os.environ.get("ASAN_OPTIONS") else 0.05)
+        p99 = percentile(lat, 0.99)
+        base = percentile(quiet, 0.90)
+        limit = max(2.0 if os.environ.get("VGMO_UNDER_VALGRIND") else
+                    0.25 if os.environ.get("ASAN_OPTIONS") else 0.05,
+                    QUIET_FACTOR * base)
         print("\nflood: %d answered 200, %d other, %d connection errors; "
-              "good client p99 %.1f ms over %d reports, sizes %s" %
+              "good client p99 %.1f ms over %d reports (limit %.1f ms; "
+              "p90 %.1f ms without the flood), sizes %s" %
               (counts["ok"], counts["other"], counts["errors"], p99 * 1e3,
-               len(lat), sorted(set(sizes))), file=sys.stderr)
+               len(lat), limit * 1e3, base * 1e3, sorted(set(sizes))),
+              file=sys.stderr)
         self.assertEqual(counts["errors"], 0)
         self.assertEqual(counts["other"], 0)
         self.assertGreater(counts["ok"], 100)

@@ -1,5 +1,5 @@
 /*
- * test_client_secret.c - per-client secrets (src/client_secret.c): the
+ * test_client_secret.c - per-client secrets (src/daemon/client_secret.c): the
  * SipHash-2-4 reference vector, one secret per id, the constant-time check.
  */
 #include <setjmp.h>

@@ -35,6 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemonlib  # noqa: E402
 import relylib as R  # noqa: E402
 
 DEFAULT_MAX = 16       # vgmo_config defaults: max_batch_size
@@ -209,9 +210,7 @@ def main():
             if rng.random() < 0.125:
                 # Killed while starting: loading, cleaning, saving.
                 p = subprocess.Popen(
-                    [a.vgmo, "serve", "--backend", "sim", "--listen",
-                     "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
-                     "--state-dir", state_dir],
+                    daemonlib.serve_args(a.vgmo, state_dir),
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(rng.uniform(0, 0.05))
                 p.kill()

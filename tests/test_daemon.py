@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -21,10 +20,10 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
-import relylib  # tests/relylib.py, beside this file
+import daemonlib  # tests/daemonlib.py, beside this file
+import relylib
 
 BIN = None
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,92 +37,12 @@ CONFIG_KEYS = {
 START_TIMEOUT = 10.0
 
 
-class Daemon:
-    """One `vgmo serve` process; its URLs are read from its stdout."""
-
-    def __init__(self, state_dir, *extra):
-        self.state_dir = state_dir
-        self.errpath = os.path.join(state_dir, "daemon.stderr")
-        args = [BIN, "serve", "--backend", "sim", "--listen", "127.0.0.1:0",
-                "--health-listen", "127.0.0.1:0", "--state-dir", state_dir,
-                "--monitoring-interval", "0.5"] + list(extra)
-        self.err = open(self.errpath, "ab")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     stderr=self.err)
-        self.main = self.health = None
-        self._read_urls()
-
-    def _read_urls(self):
-        deadline = time.monotonic() + START_TIMEOUT
-        out = b""
-        while self.main is None or self.health is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                self.stop()
-                raise AssertionError("daemon did not start: %r\n%s" %
-                                     (out, self.stderr()))
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self.proc.stdout.fileno(), 4096)
-            if not chunk:
-                continue
-            out += chunk
-            for line in out.decode().splitlines():
-                m = re.match(r"\s*(metrics|health):\s+(https?)://([^/]+)/",
-                             line)
-                if m:
-                    url = (m.group(2), m.group(3))
-                    if m.group(1) == "metrics":
-                        self.main = url
-                    else:
-                        self.health = url
-
-    def stderr(self):
-        with open(self.errpath, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def request(self, method, path, body=None, headers=None, health=False,
-                tls_context=None):
-        scheme, hostport = self.health if health else self.main
-        host, port = hostport.rsplit(":", 1)
-        if scheme == "https":
-            conn = http.client.HTTPSConnection(host, int(port), timeout=10,
-                                               context=tls_context)
-        else:
-            conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        try:
-            if isinstance(body, (dict, list)):
-                body = json.dumps(body)
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            data = resp.read()
-            return resp.status, resp, data
-        finally:
-            conn.close()
-
-    def json(self, method, path, body=None, headers=None, want=200, **kw):
-        status, _, data = self.request(method, path, body, headers, **kw)
-        if status != want:
-            raise AssertionError("%s %s: %d, want %d: %s" %
-                                 (method, path, status, want, data))
-        return json.loads(data)
-
-    def send(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self, sig=signal.SIGTERM):
-        """Stops the daemon; returns its exit status."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.err.close()
-        return self.proc.returncode
+def Daemon(state_dir, *extra):
+    """One `vgmo serve` on the simulated GPU (daemonlib.Daemon); its stderr
+    is appended to state_dir/daemon.stderr, across restarts."""
+    return daemonlib.Daemon(BIN, state_dir, *extra, interval="0.5",
+                            errpath=os.path.join(state_dir, "daemon.stderr"),
+                            errmode="ab", start_timeout=START_TIMEOUT)
 
 
 def wait_for(what, fn, timeout=5.0):
@@ -138,12 +57,7 @@ class Base(unittest.TestCase):
     def tearDown(self):
         # Every daemon must stop cleanly on SIGTERM; under a sanitizer
         # build this also catches leaks and undefined behaviour.
-        problems = []
-        for d in self.daemons:
-            rc = d.stop()
-            log = d.stderr()
-            if rc != 0 or "Sanitizer" in log or "runtime error:" in log:
-                problems.append("daemon exited %s:\n%s" % (rc, log))
+        problems = daemonlib.stop_all(self.daemons)
         shutil.rmtree(self.dir, ignore_errors=True)
         if problems:
             self.fail("\n".join(problems))
@@ -321,7 +235,7 @@ class TestEndpoints(Base):
 
     def test_body_too_large(self):
         d = self.start()
-        host, port = d.main[1].rsplit(":", 1)
+        host, port = d.main.rsplit(":", 1)
         body = b"{" + b" " * (65 * 1024) + b"}"
         with socket.create_connection((host, int(port)), timeout=10) as s:
             s.sendall(b"PUT /v1/config HTTP/1.1\r\nHost: x\r\n"
@@ -440,7 +354,7 @@ class TestSecurity(Base):
             self.skipTest("neither openssl nor certtool is installed")
         subprocess.run(cmd, check=True, capture_output=True, timeout=60)
         d = self.start("--tls-cert", cert, "--tls-key", key)
-        self.assertEqual(d.main[0], "https")
+        self.assertEqual(d.scheme, "https")
         ctx = ssl.create_default_context(cafile=cert)
         ctx.check_hostname = False  # the certificate names localhost
         st = d.json("GET", "/v1/status", tls_context=ctx)
@@ -453,7 +367,7 @@ class TestSecurity(Base):
             d.request("GET", "/health",
                       tls_context=ssl.create_default_context())
         # plain HTTP to the TLS port gets no HTTP answer
-        host, port = d.main[1].rsplit(":", 1)
+        host, port = d.main.rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=5)
         with self.assertRaises((http.client.HTTPException, OSError)):
             conn.request("GET", "/health")
@@ -462,12 +376,11 @@ class TestSecurity(Base):
         # the health listener stays plain HTTP
         self.assertEqual(d.request("GET", "/health", health=True)[0], 200)
         # a missing key file is one clear line naming it
-        run = subprocess.run([BIN, "serve", "--backend", "sim", "--listen",
-                              "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
-                              "--state-dir", os.path.join(self.dir, "s2"),
-                              "--tls-cert", cert,
-                              "--tls-key", key + ".missing"],
-                             capture_output=True, timeout=20)
+        run = subprocess.run(
+            daemonlib.serve_args(BIN, os.path.join(self.dir, "s2"),
+                                 "--tls-cert", cert,
+                                 "--tls-key", key + ".missing"),
+            capture_output=True, timeout=20)
         self.assertNotEqual(run.returncode, 0)
         self.assertIn(b"key.pem.missing", run.stderr)
 

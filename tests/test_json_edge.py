@@ -24,6 +24,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import daemonlib  # noqa: E402
 import relylib as R  # noqa: E402
 
 BIN = None
@@ -124,10 +125,9 @@ class JsonEdge(unittest.TestCase):
                 f.write(doc)
             for argv in ([BIN, "status", "--backend", "sim", "--config",
                           path],
-                         [BIN, "serve", "--backend", "sim", "--config",
-                          path, "--listen", "127.0.0.1:0",
-                          "--health-listen", "127.0.0.1:0", "--state-dir",
-                          os.path.join(self.dir.path, "never")]):
+                         daemonlib.serve_args(
+                             BIN, os.path.join(self.dir.path, "never"),
+                             "--config", path)):
                 with self.subTest(case=name, command=argv[1]):
                     r = subprocess.run(argv, capture_output=True,
                                        timeout=20)

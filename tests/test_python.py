@@ -25,9 +25,7 @@ import logging
 import os
 import random
 import re
-import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -38,7 +36,8 @@ import types
 import unittest
 import zlib
 
-import relylib  # tests/relylib.py, beside this file
+import daemonlib  # tests/daemonlib.py, beside this file
+import relylib
 import urllib.request
 
 from vgmo_fakes import FakeCuda, RecordingClient, Stub, write_png
@@ -63,38 +62,17 @@ def _asan_runtime(lib):
 
 # ------------------------------------------------------------------ daemon
 
-class Daemon:
-    """One `vgmo serve` on the simulated GPU; its URL read from stdout."""
+class Daemon(daemonlib.Daemon):
+    """One `vgmo serve` on the simulated GPU without its workload
+    (daemonlib.Daemon), on `port` (0: a free one); .url is its URL."""
 
     def __init__(self, state_dir, *extra, port=0):
-        self.state_dir = state_dir
-        self.errpath = os.path.join(state_dir, "daemon.stderr")
-        args = [BIN, "serve", "--backend", "sim", "--sim-workload", "none",
-                "--listen", "127.0.0.1:%d" % port, "--health-listen",
-                "127.0.0.1:0", "--state-dir", state_dir,
-                "--monitoring-interval", "1"] + list(extra)
-        self.err = open(self.errpath, "ab")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     stderr=self.err, env=DAEMON_ENV)
-        self.url = None
-        deadline = time.monotonic() + START_TIMEOUT
-        out = b""
-        while self.url is None:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                self.stop()
-                raise AssertionError("daemon did not start: %r\n%s" %
-                                     (out, self.stderr()))
-            if select.select([self.proc.stdout], [], [], left)[0]:
-                out += os.read(self.proc.stdout.fileno(), 4096)
-                m = re.search(rb"metrics:\s+(http://[^/\s]+)/", out)
-                if m:
-                    self.url = m.group(1).decode()
-        self.port = int(self.url.rsplit(":", 1)[1])
-
-    def stderr(self):
-        with open(self.errpath, "rb") as f:
-            return f.read().decode(errors="replace")
+        super().__init__(BIN, state_dir, "--sim-workload", "none", *extra,
+                         interval="1", env=DAEMON_ENV,
+                         listen="127.0.0.1:%d" % port,
+                         errpath=os.path.join(state_dir, "daemon.stderr"),
+                         errmode="ab", start_timeout=START_TIMEOUT)
+        self.url = self.main_url
 
     def get(self, path):
         with urllib.request.urlopen(self.url + path, timeout=5) as r:
@@ -102,18 +80,6 @@ class Daemon:
 
     def clients(self):
         return {c["name"]: c for c in self.get("/v1/clients")["clients"]}
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
-        self.err.close()
-        return self.proc.returncode
 
 
 def wait_for(what, fn, timeout=5.0):
@@ -146,12 +112,7 @@ class DaemonCase(unittest.TestCase):
         self.daemons = []
 
     def tearDown(self):
-        problems = []
-        for d in self.daemons:
-            rc = d.stop()
-            log = d.stderr()
-            if rc != 0 or "Sanitizer" in log or "runtime error:" in log:
-                problems.append("daemon exited %s:\n%s" % (rc, log))
+        problems = daemonlib.stop_all(self.daemons)
         shutil.rmtree(self.dir, ignore_errors=True)
         if problems:
             self.fail("\n".join(problems))

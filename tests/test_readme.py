@@ -16,12 +16,12 @@ section has fewer than ten commands (it was not found).
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+import daemonlib  # tests/daemonlib.py, beside this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = BUILD = None
@@ -61,34 +61,18 @@ class ReadmeTour(unittest.TestCase):
                    if not k.startswith("VGMO_")}
         cls.env["NO_COLOR"] = "1"
         state = os.path.join(cls.tmp, "state")
-        cls.out = open(os.path.join(cls.tmp, "serve.out"), "w+")
-        cls.err = open(os.path.join(cls.tmp, "serve.err"), "w+")
-        cls.daemon = subprocess.Popen(
-            [BIN, "serve", "--backend", "sim", "--listen", "127.0.0.1:0",
-             "--health-listen", "127.0.0.1:0", "--state-dir", state],
-            stdout=cls.out, stderr=cls.err, env=cls.env)
-        deadline = time.monotonic() + 20
-        url = None
-        while url is None and time.monotonic() < deadline:
-            cls.out.seek(0)
-            m = re.search(r"^api:\s+(http://[^/\s]+)", cls.out.read(), re.M)
-            url = m.group(1) if m else None
-            if url is None:
-                if cls.daemon.poll() is not None:
-                    break
-                time.sleep(0.05)
-        if url is None:
-            cls.tearDownClass()
-            raise RuntimeError("vgmo serve did not start")
-        cls.env["VGMO_SERVER"] = url
+        try:
+            cls.daemon = daemonlib.Daemon(
+                BIN, state, env=dict(cls.env), start_timeout=20,
+                errpath=os.path.join(cls.tmp, "serve.err"))
+        except AssertionError:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+        cls.env["VGMO_SERVER"] = cls.daemon.main_url
 
     @classmethod
     def tearDownClass(cls):
-        if cls.daemon.poll() is None:
-            cls.daemon.send_signal(signal.SIGTERM)
-            cls.daemon.wait(10)
-        cls.out.close()
-        cls.err.close()
+        cls.daemon.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_tour(self):
@@ -108,7 +92,7 @@ class ReadmeTour(unittest.TestCase):
                 self.assertNotIn("Traceback", p.stderr)
                 self.assertTrue(p.stdout.strip(), "%s printed nothing"
                                 % line)
-        self.assertIsNone(self.daemon.poll(), "the daemon died")
+        self.assertIsNone(self.daemon.proc.poll(), "the daemon died")
 
     def test_extraction(self):
         cmds = tour_commands("## A short tour\n\n```sh\na   # x\n\nb \\\n"

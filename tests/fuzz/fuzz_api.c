@@ -1,7 +1,7 @@
 /*
- * fuzz_api.c - every JSON body the API reads (src/api_parse.c,
- * src/client_parse.c): the strict object parser and its precheck, PUT
- * /v1/batch-size, the bodiless POSTs, PUT /v1/config (precheck, then the
+ * fuzz_api.c - every JSON body the API reads (src/daemon/api_parse.c,
+ * src/daemon/api_clients_parse.c): the strict object parser and its precheck,
+ * PUT /v1/batch-size, the bodiless POSTs, PUT /v1/config (precheck, then the
  * configuration loader, then the error mapping), ?limit=, and the client
  * registration. The first input byte picks the limits a handler would
  * pass; the rest is the body.
@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "api_parse.h"
-#include "client_parse.h"
+#include "api_clients_parse.h"
 #include "vgmo/vgmo.h"
 
 static void refused(const api_error *e)
@@ -64,7 +64,7 @@ static void registration(const char *body, size_t len)
 	client_registration c;
 	api_error e;
 
-	if (client_parse_registration(body, len, &c, &e) != VGMO_OK) {
+	if (api_clients_parse_registration(body, len, &c, &e) != VGMO_OK) {
 		refused(&e);
 		return;
 	}

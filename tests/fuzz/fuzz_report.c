@@ -1,8 +1,9 @@
 /*
  * fuzz_report.c - the client report parser (POST /v1/clients/{id}/report,
- * src/client_parse.c, src/request_parse.c). The first input byte picks the
- * GPU's memory (unknown, 1 byte, 24 GiB, 80 GB, 141 GB) and whether the
- * worker has a model to count image sizes with; the rest is the body.
+ * src/daemon/api_clients_parse.c, src/daemon/request_parse.c). The first input
+ * byte picks the GPU's memory (unknown, 1 byte, 24 GiB, 80 GB, 141 GB) and
+ * whether the worker has a model to count image sizes with; the rest is the
+ * body.
  *
  * Checks: nothing a GPU could not hold is believed (every byte count within
  * the GPU's memory), items in 1..1000000, a peak unless the batch ended in
@@ -13,7 +14,7 @@
 
 #include <math.h>
 
-#include "client_parse.h"
+#include "api_clients_parse.h"
 
 static const uint64_t totals[] = {0, 1, 24ULL << 30, 85520809984ULL,
                                   150754820096ULL};
@@ -34,8 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	            vgmo_model_preset_find("qwen2-vl-7b", &model) == VGMO_OK;
 	cap = total ? total : INT64_MAX;
 	body = fuzz_copy(data + 1, size - 1);
-	if (client_parse_report(body, size - 1, total,
-	                        has_model ? &model : NULL, &c, &e) != VGMO_OK) {
+	if (api_clients_parse_report(body, size - 1, total,
+	                             has_model ? &model : NULL, &c,
+	                             &e) != VGMO_OK) {
 		FUZZ_CHECK(e.status == 400 && e.message[0] != '\0');
 		goto out;
 	}
@@ -53,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK((uint64_t)c.requests[i].image_tokens +
 		                   c.requests[i].text_tokens >
 		           0);
-	client_report_free(&c);
+	api_clients_report_free(&c);
 out:
 	free(body);
 	return 0;
