@@ -157,14 +157,17 @@ static const char *const worker_keys[] = {"id",
                                           "name",
                                           "gpu",
                                           "weight",
+                                          "unit",
                                           "batch_size",
                                           "optimal_batch_size",
                                           "manual_batch_size",
                                           "budget_bytes",
+                                          "share",
                                           "fragmentation",
                                           "reports",
                                           "ooms",
                                           "throughput_items_per_s",
+                                          "last_report_seconds_ago",
                                           "model"};
 
 static const char *const model_keys[] = {"fitted",      "samples",
@@ -284,6 +287,11 @@ static void check_worker(const vgmo_worker_view *w, const json_t *j)
 	assert_int_equal(json_integer_value(get(j, "reports")), w->reports);
 	want_present(j, "manual_batch_size", w->manual_batch_size != 0);
 	want_present(j, "budget_bytes", w->has_budget);
+	want_present(j, "share", w->has_budget);
+	want_present(j, "last_report_seconds_ago", w->last_report_age >= 0.0);
+	/* Before its first plan a worker's optimum is unknown: null. */
+	want_present(j, "optimal_batch_size", w->optimal_batch_size > 0);
+	assert_string_equal(json_string_value(get(j, "unit")), w->unit);
 	want_present(j, "fragmentation", w->has_fragmentation);
 	want_present(j, "throughput_items_per_s", w->throughput >= 0.0);
 	want_present(m, "ceiling", w->model.ceiling > 0);
