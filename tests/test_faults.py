@@ -17,7 +17,10 @@ the top of scenario.c) loaded by the real dlopen path:
   the call times out after 0.25 s): /metrics, /health and the API answer
   within two seconds throughout, the hung GPU is reported down ("NVML
   call timed out") and comes back when the call returns; all 8 GPUs hung
-  at once while running: /health stays 200 (not "dead").
+  at once while running: /health stays 200 (not "dead");
+- a GPU lost under a client that had a budget: /v1/clients, /v1/status
+  and /metrics all show its budget and share as unknown (null, no
+  series), never the last value.
 Disk, on a small tmpfs mounted on the state directory (as root; where
 mount is not permitted, the read-only case is injected by putting a
 directory where state.json's temp file must go, and ENOSPC is skipped):
@@ -186,6 +189,60 @@ class Nvml(unittest.TestCase):
             # Down: no value series for it, never 0.
             self.assertIsNone(R.metric(text, "vlm_memory_used_bytes"))
             self.assertTrue(d.alive())
+            time.sleep(0.3)
+
+    def budgets(self, d, name):
+        """Client `name`'s budget and share as /v1/clients, /v1/status's
+        workers and /metrics have them (None: null or no series), and
+        whether its GPU is up in /v1/status."""
+        _, _, m = d.request("GET", "/metrics", timeout=2)
+        text = m.decode()
+        st = d.json("GET", "/v1/status", timeout=2)
+        c = [c for c in d.json("GET", "/v1/clients", timeout=2)["clients"]
+             if c["name"] == name][0]
+        w = [w for w in st["workers"] if w["name"] == name][0]
+        return (st["gpus"][c["gpu"]]["up"],
+                (c["budget_bytes"], c["share"]),
+                (w["budget_bytes"], w["share"]),
+                (R.metric(text, "vlm_client_budget_bytes", client=name),
+                 R.metric(text, "vlm_client_share_ratio", client=name)))
+
+    def test_lost_gpu_budget_unknown_everywhere(self):
+        # GPU 1 is lost after a few seconds: its client's budget is then
+        # unknown in all three renderings (null, no series), never the
+        # last one it had; the client on GPU 0 keeps its budget.
+        d = self.start("devices 2\nfail 1 lost_after 150 back_after 0\n")
+        report = {"items": 4, "peak_bytes": 8 << 30,
+                  "reserved_bytes": 9 << 30, "seconds": 0.5}
+        ids = {}
+        for gpu, name in ((0, "stays"), (1, "loses")):
+            ids[name] = d.json("POST", "/v1/clients",
+                               {"name": name, "gpu": gpu}, want=201)["id"]
+        seen_budget = False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for name in ids:
+                d.json("POST", "/v1/clients/%d/report" % ids[name], report)
+            up, clients, status, metrics = self.budgets(d, "loses")
+            if up and clients[0] is not None:
+                seen_budget = True
+            if not up and clients[0] is None and status[0] is None:
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("GPU 1 not reported down within 30 s")
+        self.assertTrue(seen_budget, "no budget while GPU 1 was up")
+        for _ in range(3):  # stays so, sample after sample
+            up, clients, status, metrics = self.budgets(d, "loses")
+            self.assertFalse(up)
+            self.assertEqual(clients, (None, None))
+            self.assertEqual(status, (None, None))
+            self.assertEqual(metrics, (None, None))
+            up, clients, status, metrics = self.budgets(d, "stays")
+            self.assertTrue(up)
+            self.assertIsNotNone(clients[0])
+            self.assertEqual(clients, status)
+            self.assertEqual(metrics[0], clients[0])
             time.sleep(0.3)
 
     def test_everything_unsupported(self):
