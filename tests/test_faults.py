@@ -248,13 +248,17 @@ class Nvml(unittest.TestCase):
     def test_everything_unsupported(self):
         d = self.start("devices 1\nunsupported 0 name uuid pci memory util "
                        "temp power energy processes mig\n")
-        ups, ready, _, _, text = self.probe(d)
+        ups, ready, _, gpus, text = self.probe(d)
         self.assertEqual(ups, {"0": 1.0})
         for family in ("vlm_memory_used_bytes", "vlm_memory_total_bytes",
                        "vlm_gpu_temperature_celsius",
                        "vlm_gpu_power_usage_watts",
-                       "vlm_gpu_utilization_percent"):
+                       "vlm_gpu_utilization_percent", "vlm_memory_status"):
             self.assertIsNone(R.metric(text, family), family)
+        # Its memory status is unknown in /v1/status too (was "healthy").
+        self.assertTrue(gpus[0]["up"])
+        self.assertIsNone(gpus[0]["status"])
+        self.assertIsNone(gpus[0]["memory_usage_percent"])
         self.assertTrue(d.alive())
 
     def test_hung_call(self):

@@ -227,6 +227,8 @@ static void check_gpu(const vgmo_snapshot *s, size_t i, const json_t *j)
 	assert_int_equal(json_is_true(get(j, "up")), g->up);
 	want_present(j, "down_reason", !g->up);
 	want_present(j, "pci_bus_id", g->present & VGMO_HAS_PCI);
+	/* The status is classified from the memory: unknown with it. */
+	want_present(j, "status", p & VGMO_HAS_MEMORY);
 	want_present(j, "memory_usage_mb", p & VGMO_HAS_MEMORY);
 	want_present(j, "total_memory_mb", p & VGMO_HAS_MEMORY);
 	want_present(j, "free_memory_mb", p & VGMO_HAS_MEMORY);

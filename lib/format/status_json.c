@@ -273,11 +273,13 @@ static json_t *gpu_json(const vgmo_snapshot *s, size_t i)
 	if (o == NULL)
 		return NULL;
 	rc |= put_identity(o, g);
+	/* Classified from the memory: unknown with it (as in /metrics). */
 	rc |= json_object_set_new(
 	        o, "status",
-	        g->up ? json_string(vgmo_status_name(
-	                        vgmo_snapshot_gpu_status(s, i)))
-	              : json_null());
+	        has(g, VGMO_HAS_MEMORY)
+	                ? json_string(vgmo_status_name(
+	                          vgmo_snapshot_gpu_status(s, i)))
+	                : json_null());
 	rc |= put_metrics(o, g);
 	rc |= put_memory_detail(o, g);
 	rc |= json_object_set_new(o, "energy_joules",
