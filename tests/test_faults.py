@@ -188,6 +188,14 @@ class Nvml(unittest.TestCase):
             self.assertIn("GPU is lost", reason)
             # Down: no value series for it, never 0.
             self.assertIsNone(R.metric(text, "vlm_memory_used_bytes"))
+            # Never planned: the default worker's optimum is unknown in
+            # /v1/status, /v1/batch-size and /metrics alike (was 0 in
+            # /v1/batch-size).
+            st = d.json("GET", "/v1/status")
+            self.assertIsNone(st["optimal_batch_size"])
+            self.assertIsNone(
+                d.json("GET", "/v1/batch-size")["optimal_batch_size"])
+            self.assertIsNone(R.metric(text, "vlm_optimal_batch_size"))
             self.assertTrue(d.alive())
             time.sleep(0.3)
 
