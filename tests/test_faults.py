@@ -240,6 +240,14 @@ class Nvml(unittest.TestCase):
         else:
             self.fail("GPU 1 not reported down within 30 s")
         self.assertTrue(seen_budget, "no budget while GPU 1 was up")
+        # One schema: a client has every key its /v1/status worker entry
+        # has (the same function renders both), plus its own.
+        c = d.json("GET", "/v1/clients/%d" % ids["loses"])
+        w = [w for w in d.json("GET", "/v1/status")["workers"]
+             if w["name"] == "loses"][0]
+        self.assertEqual(set(c) - set(w),
+                         {"uuid", "state", "lease_seconds"})
+        self.assertEqual(set(w) - set(c), set())
         for _ in range(3):  # stays so, sample after sample
             up, clients, status, metrics = self.budgets(d, "loses")
             self.assertFalse(up)
