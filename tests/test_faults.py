@@ -17,7 +17,10 @@ the top of scenario.c) loaded by the real dlopen path:
   the call times out after 0.25 s): /metrics, /health and the API answer
   within two seconds throughout, the hung GPU is reported down ("NVML
   call timed out") and comes back when the call returns; all 8 GPUs hung
-  at once while running: /health stays 200 (not "dead").
+  at once while running: /health stays 200 (not "dead");
+- a GPU lost under a client that had a budget: /v1/clients, /v1/status
+  and /metrics all show its budget and share as unknown (null, no
+  series), never the last value.
 Disk, on a small tmpfs mounted on the state directory (as root; where
 mount is not permitted, the read-only case is injected by putting a
 directory where state.json's temp file must go, and ENOSPC is skipped):
@@ -185,19 +188,93 @@ class Nvml(unittest.TestCase):
             self.assertIn("GPU is lost", reason)
             # Down: no value series for it, never 0.
             self.assertIsNone(R.metric(text, "vlm_memory_used_bytes"))
+            # Never planned: the default worker's optimum is unknown in
+            # /v1/status, /v1/batch-size and /metrics alike (was 0 in
+            # /v1/batch-size).
+            st = d.json("GET", "/v1/status")
+            self.assertIsNone(st["optimal_batch_size"])
+            self.assertIsNone(
+                d.json("GET", "/v1/batch-size")["optimal_batch_size"])
+            self.assertIsNone(R.metric(text, "vlm_optimal_batch_size"))
             self.assertTrue(d.alive())
+            time.sleep(0.3)
+
+    def budgets(self, d, name):
+        """Client `name`'s budget and share as /v1/clients, /v1/status's
+        workers and /metrics have them (None: null or no series), and
+        whether its GPU is up in /v1/status."""
+        _, _, m = d.request("GET", "/metrics", timeout=2)
+        text = m.decode()
+        st = d.json("GET", "/v1/status", timeout=2)
+        c = [c for c in d.json("GET", "/v1/clients", timeout=2)["clients"]
+             if c["name"] == name][0]
+        w = [w for w in st["workers"] if w["name"] == name][0]
+        return (st["gpus"][c["gpu"]]["up"],
+                (c["budget_bytes"], c["share"]),
+                (w["budget_bytes"], w["share"]),
+                (R.metric(text, "vlm_client_budget_bytes", client=name),
+                 R.metric(text, "vlm_client_share_ratio", client=name)))
+
+    def test_lost_gpu_budget_unknown_everywhere(self):
+        # GPU 1 is lost after a few seconds: its client's budget is then
+        # unknown in all three renderings (null, no series), never the
+        # last one it had; the client on GPU 0 keeps its budget.
+        d = self.start("devices 2\nfail 1 lost_after 150 back_after 0\n")
+        report = {"items": 4, "peak_bytes": 8 << 30,
+                  "reserved_bytes": 9 << 30, "seconds": 0.5}
+        ids = {}
+        for gpu, name in ((0, "stays"), (1, "loses")):
+            ids[name] = d.json("POST", "/v1/clients",
+                               {"name": name, "gpu": gpu}, want=201)["id"]
+        seen_budget = False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for name in ids:
+                d.json("POST", "/v1/clients/%d/report" % ids[name], report)
+            up, clients, status, metrics = self.budgets(d, "loses")
+            if up and clients[0] is not None:
+                seen_budget = True
+            if not up and clients[0] is None and status[0] is None:
+                break
+            time.sleep(0.1)
+        else:
+            self.fail("GPU 1 not reported down within 30 s")
+        self.assertTrue(seen_budget, "no budget while GPU 1 was up")
+        # One schema: a client has every key its /v1/status worker entry
+        # has (the same function renders both), plus its own.
+        c = d.json("GET", "/v1/clients/%d" % ids["loses"])
+        w = [w for w in d.json("GET", "/v1/status")["workers"]
+             if w["name"] == "loses"][0]
+        self.assertEqual(set(c) - set(w),
+                         {"uuid", "state", "lease_seconds"})
+        self.assertEqual(set(w) - set(c), set())
+        for _ in range(3):  # stays so, sample after sample
+            up, clients, status, metrics = self.budgets(d, "loses")
+            self.assertFalse(up)
+            self.assertEqual(clients, (None, None))
+            self.assertEqual(status, (None, None))
+            self.assertEqual(metrics, (None, None))
+            up, clients, status, metrics = self.budgets(d, "stays")
+            self.assertTrue(up)
+            self.assertIsNotNone(clients[0])
+            self.assertEqual(clients, status)
+            self.assertEqual(metrics[0], clients[0])
             time.sleep(0.3)
 
     def test_everything_unsupported(self):
         d = self.start("devices 1\nunsupported 0 name uuid pci memory util "
                        "temp power energy processes mig\n")
-        ups, ready, _, _, text = self.probe(d)
+        ups, ready, _, gpus, text = self.probe(d)
         self.assertEqual(ups, {"0": 1.0})
         for family in ("vlm_memory_used_bytes", "vlm_memory_total_bytes",
                        "vlm_gpu_temperature_celsius",
                        "vlm_gpu_power_usage_watts",
-                       "vlm_gpu_utilization_percent"):
+                       "vlm_gpu_utilization_percent", "vlm_memory_status"):
             self.assertIsNone(R.metric(text, family), family)
+        # Its memory status is unknown in /v1/status too (was "healthy").
+        self.assertTrue(gpus[0]["up"])
+        self.assertIsNone(gpus[0]["status"])
+        self.assertIsNone(gpus[0]["memory_usage_percent"])
         self.assertTrue(d.alive())
 
     def test_hung_call(self):

@@ -1,6 +1,6 @@
 /*
- * test_metrics.c - the Prometheus renderer (lib/format/metrics.c): a golden file
- * for a deterministic simulated engine (fixed clock, fixed seed), label
+ * test_metrics.c - the Prometheus renderer (lib/format/metrics.c): a golden
+ * file for a deterministic simulated engine (fixed clock, fixed seed), label
  * escaping, absent fields and down devices (through the fake NVML), the
  * counters, the text format's structure, and the rendering time.
  *
@@ -438,6 +438,38 @@ static void test_absent_and_down(void **state)
 	unlink(scenario);
 }
 
+/* A worker not yet planned has no optimum: no vlm_optimal_batch_size
+ * series (it was 0), as its JSON has null. Its batch size is known. */
+static void test_unplanned_worker(void **state)
+{
+	vgmo_engine *e = sim_engine(1, 1);
+	vgmo_worker_view w;
+	char *text;
+	int id;
+
+	(void)state;
+	assert_int_equal(vgmo_engine_worker_add(e, "fresh", 0, 1.0, &id),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_worker_view(e, id, &w, NULL), VGMO_OK);
+	assert_int_equal(w.optimal_batch_size, 0);
+	text = render(e, &extra);
+	check_structure(text);
+	assert_non_null(strstr(text, "\nvlm_current_batch_size{"));
+	assert_non_null(strstr(text, "client=\"fresh\"} "));
+	for (const char *p = text; (p = strstr(p, "client=\"fresh\"")) != NULL;
+	     p++) {
+		const char *line = p;
+
+		while (line > text && line[-1] != '\n')
+			line--;
+		if (strncmp(line, "vlm_optimal_batch_size{", 23) == 0)
+			fail_msg("an unknown optimum has a series: %.120s",
+			         line);
+	}
+	free(text);
+	vgmo_engine_destroy(e);
+}
+
 /* Sample values as Prometheus reads them back: within the last digit of
  * what "%.15g" prints, integers exact, special values spelled its way. */
 static void test_number_format(void **state)
@@ -536,6 +568,7 @@ int main(void)
 	        cmocka_unit_test(test_structure),
 	        cmocka_unit_test(test_counters),
 	        cmocka_unit_test(test_absent_and_down),
+	        cmocka_unit_test(test_unplanned_worker),
 	        cmocka_unit_test(test_number_format),
 	        cmocka_unit_test(test_speed),
 	};

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "vgmo/vgmo.h"
+#include "worker_json.h"
 
 #define MIB 1048576.0
 
@@ -157,14 +158,17 @@ static const char *const worker_keys[] = {"id",
                                           "name",
                                           "gpu",
                                           "weight",
+                                          "unit",
                                           "batch_size",
                                           "optimal_batch_size",
                                           "manual_batch_size",
                                           "budget_bytes",
+                                          "share",
                                           "fragmentation",
                                           "reports",
                                           "ooms",
                                           "throughput_items_per_s",
+                                          "last_report_seconds_ago",
                                           "model"};
 
 static const char *const model_keys[] = {"fitted",      "samples",
@@ -224,6 +228,8 @@ static void check_gpu(const vgmo_snapshot *s, size_t i, const json_t *j)
 	assert_int_equal(json_is_true(get(j, "up")), g->up);
 	want_present(j, "down_reason", !g->up);
 	want_present(j, "pci_bus_id", g->present & VGMO_HAS_PCI);
+	/* The status is classified from the memory: unknown with it. */
+	want_present(j, "status", p & VGMO_HAS_MEMORY);
 	want_present(j, "memory_usage_mb", p & VGMO_HAS_MEMORY);
 	want_present(j, "total_memory_mb", p & VGMO_HAS_MEMORY);
 	want_present(j, "free_memory_mb", p & VGMO_HAS_MEMORY);
@@ -284,6 +290,11 @@ static void check_worker(const vgmo_worker_view *w, const json_t *j)
 	assert_int_equal(json_integer_value(get(j, "reports")), w->reports);
 	want_present(j, "manual_batch_size", w->manual_batch_size != 0);
 	want_present(j, "budget_bytes", w->has_budget);
+	want_present(j, "share", w->has_budget);
+	want_present(j, "last_report_seconds_ago", w->last_report_age >= 0.0);
+	/* Before its first plan a worker's optimum is unknown: null. */
+	want_present(j, "optimal_batch_size", w->optimal_batch_size > 0);
+	assert_string_equal(json_string_value(get(j, "unit")), w->unit);
 	want_present(j, "fragmentation", w->has_fragmentation);
 	want_present(j, "throughput_items_per_s", w->throughput >= 0.0);
 	want_present(m, "ceiling", w->model.ceiling > 0);
@@ -423,6 +434,56 @@ static void test_null_snapshot(void **state)
 	assert_null(vgmo_snapshot_status_json(NULL, 2));
 }
 
+/* The one worker renderer (/v1/status and the client endpoints): every
+ * unknown of the view is null, every known value is itself, 0 included. */
+static void test_worker_unknowns(void **state)
+{
+	vgmo_worker_view w = {.id = 3,
+	                      .name = "w",
+	                      .gpu = 1,
+	                      .weight = 1.0,
+	                      .batch_size = 4,
+	                      .unit = "items",
+	                      .throughput = -1,
+	                      .last_report_age = -1,
+	                      .share = -1};
+	static const char *const unknown[] = {
+	        "optimal_batch_size",     "manual_batch_size",
+	        "budget_bytes",           "share",
+	        "fragmentation",          "throughput_items_per_s",
+	        "last_report_seconds_ago"};
+	json_t *j = vgmo__worker_json(&w);
+
+	(void)state;
+	assert_non_null(j);
+	CHECK_KEYS(j, worker_keys);
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(*unknown); i++)
+		want_present(j, unknown[i], false);
+	want_present(get(j, "model"), "ceiling", false);
+	json_decref(j);
+
+	/* Known, and 0 where 0 is a value: a budget of 0 bytes, a share of
+	 * 0, no fragmentation, a report just now. */
+	w.optimal_batch_size = 6;
+	w.has_budget = true;
+	w.budget_bytes = 0;
+	w.share = 0;
+	w.has_fragmentation = true;
+	w.fragmentation = 0;
+	w.throughput = 0;
+	w.last_report_age = 0;
+	j = vgmo__worker_json(&w);
+	assert_non_null(j);
+	for (size_t i = 1; i < sizeof(unknown) / sizeof(*unknown); i++)
+		if (strcmp(unknown[i], "manual_batch_size") != 0) {
+			want_present(j, unknown[i], true);
+			assert_true(json_number_value(get(j, unknown[i])) ==
+			            0.0);
+		}
+	assert_int_equal(json_integer_value(get(j, "optimal_batch_size")), 6);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +493,7 @@ int main(void)
 	        cmocka_unit_test(test_sim_absent_fields_are_null),
 	        cmocka_unit_test(test_indent),
 	        cmocka_unit_test(test_null_snapshot),
+	        cmocka_unit_test(test_worker_unknowns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

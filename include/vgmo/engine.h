@@ -67,8 +67,8 @@ typedef struct vgmo_engine vgmo_engine;
 typedef struct vgmo_result {
 	bool success;
 	char action_taken[48];
-	double memory_freed_mb; /* measured; negative when unknown */
-	int new_batch_size;     /* 0 when unchanged / not applicable */
+	double memory_freed_mb; /* measured; [U:neg] (not measured) */
+	int new_batch_size;     /* [U:zero]: unchanged / not applicable */
 	bool gc_performed;
 	bool fragmentation_reduced;
 	char error_message[VGMO_REASON_MAX];

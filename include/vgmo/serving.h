@@ -107,7 +107,7 @@ VGMO_API vgmo_err vgmo_serving_plan_compute(vgmo_serving_engine e,
 typedef struct vgmo_serving_node {
 	uint64_t total_bytes, free_bytes, used_bytes;
 	char gpu_name[96];
-	/* Processes the device lists (NVML), -1 when it lists none (the
+	/* Processes the device lists (NVML); [U:neg] -1 when it lists none (the
 	 * simulated GPU, drivers without the call); their memory where
 	 * reported. */
 	int processes;

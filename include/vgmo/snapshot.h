@@ -28,7 +28,7 @@ typedef struct vgmo_model_view {
 	 * token: item_bytes x (factor - 1), the factor coming from the
 	 * model's own out-of-sample errors. */
 	double sigma_bytes;
-	int ceiling; /* batch size that OOMed, 0 when none */
+	int ceiling; /* batch size that OOMed; [U:zero] (none yet) */
 } vgmo_model_view;
 
 typedef struct vgmo_worker_view {
@@ -37,21 +37,23 @@ typedef struct vgmo_worker_view {
 	unsigned gpu;
 	double weight;
 	int batch_size;
-	int optimal_batch_size;
-	int manual_batch_size; /* 0 when none */
-	bool has_budget;       /* budget_bytes and share are known */
-	uint64_t budget_bytes; /* memory granted to the worker (has_budget) */
+	int optimal_batch_size; /* [U:zero] until first planned */
+	int manual_batch_size;  /* [U:zero]: no override */
+	/* false while unknown: before the first sample, while the GPU is
+	 * down or its memory unknown, for an idle worker beside busy ones */
+	bool has_budget;
+	uint64_t budget_bytes; /* memory granted; [U:flag] has_budget */
 	bool has_fragmentation;
-	double fragmentation;
+	double fragmentation; /* 0..1; [U:flag] has_fragmentation */
 	uint64_t reports;
 	uint64_t ooms;
 	vgmo_model_view model;
-	double throughput;      /* items/s at the current size, < 0 unknown */
+	double throughput;      /* items/s at the current size; [U:neg] */
 	char unit[12];          /* "items", "images", "tokens" */
 	bool leased;            /* a registered client */
 	bool healthy;           /* reported within its lease */
-	double last_report_age; /* seconds, < 0 never reported */
-	double share;           /* of its GPU's budget, 0..1 (has_budget) */
+	double last_report_age; /* seconds; [U:neg]: never reported */
+	double share; /* of its GPU's budget, 0..1; [U:flag] has_budget */
 } vgmo_worker_view;
 
 typedef struct vgmo_snapshot vgmo_snapshot;
@@ -74,8 +76,8 @@ VGMO_API vgmo_err vgmo_engine_snapshot_ex(vgmo_engine *e, unsigned flags,
 /* One worker's view, taken under the lock like a snapshot but without
  * copying everything (a snapshot costs O(workers + history); this is what
  * answers a client's report). *gpu_total (may be NULL) gets the memory of
- * the worker's device, 0 when unknown. VGMO_ERR_NOT_FOUND when there is
- * no such worker. */
+ * the worker's device, 0 when unknown ([U:zero]). VGMO_ERR_NOT_FOUND when
+ * there is no such worker. */
 VGMO_API vgmo_err vgmo_engine_worker_view(vgmo_engine *e, int worker,
                                           vgmo_worker_view *out,
                                           uint64_t *gpu_total);
@@ -90,7 +92,8 @@ VGMO_API const vgmo_gpu_sample *vgmo_snapshot_gpu(const vgmo_snapshot *s,
 VGMO_API vgmo_status vgmo_snapshot_gpu_status(const vgmo_snapshot *s, size_t i);
 /* Overall status: the worst of all devices that are up. */
 VGMO_API vgmo_status vgmo_snapshot_status(const vgmo_snapshot *s);
-/* Index of the most loaded device that is up, or -1. */
+/* Index of the most loaded device that is up (memory known); [U:neg]: -1
+ * when none is. */
 VGMO_API int vgmo_snapshot_most_loaded(const vgmo_snapshot *s);
 VGMO_API size_t vgmo_snapshot_worker_count(const vgmo_snapshot *s);
 VGMO_API const vgmo_worker_view *vgmo_snapshot_worker(const vgmo_snapshot *s,
@@ -115,11 +118,12 @@ VGMO_API const vgmo_counters *vgmo_snapshot_counters(const vgmo_snapshot *s);
 VGMO_API uint64_t vgmo_snapshot_leases_expired(const vgmo_snapshot *s,
                                                size_t gpu);
 /* Device memory no worker's reported reserved bytes explain; false when
- * the device's memory is unknown. */
+ * unknown (the device is down or its memory unknown). */
 VGMO_API bool vgmo_snapshot_unattributed(const vgmo_snapshot *s, size_t gpu,
                                          uint64_t *bytes);
 
-/* The seed's get_memory_status() as JSON (plus "backend" and "gpus").
+/* The seed's get_memory_status() as JSON (plus "backend", "gpus",
+ * "workers" and "counters"); every unknown value is null (vgmo.h).
  * Caller frees with free(). */
 VGMO_API char *vgmo_snapshot_status_json(const vgmo_snapshot *s, int indent);
 

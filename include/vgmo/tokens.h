@@ -92,7 +92,7 @@ typedef struct vgmo_fit {
 	uint32_t max_prompt_tokens;
 	uint32_t max_image_tokens;
 	/* Pixels per image that give max_image_tokens, for the worker's
-	 * model (registered with a preset); 0 when unknown. */
+	 * model (registered with a preset); [U:zero]. */
 	uint64_t max_pixels;
 	char reason[VGMO_REASON_MAX];
 } vgmo_fit;

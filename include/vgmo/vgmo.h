@@ -13,8 +13,23 @@
  * owns.
  *  - Sizes are bytes (uint64_t), times are seconds (double), fractions are
  * 0..1.
- *  - An optional field a device does not report is flagged absent in `present`
- *    bit masks; its value is then meaningless and must not be shown as 0.
+ *  - Unknown values. A field that may be unknown says in its comment which
+ *    of these marks it (tagged [U:...]); while unknown its value is
+ *    meaningless and never shown as a number. Every renderer shows it the
+ *    same way: JSON null, no Prometheus series in /metrics, "-" in tables
+ *    (`vgmo status`, `vgmo history`), an empty cell in CSV.
+ *      [U:bit]   a VGMO_HAS_* bit of vgmo_gpu_sample.present is off, or the
+ *                device is down (`up` false): then every optional field of
+ *                the sample is unknown, whatever its bit says;
+ *      [U:flag]  a bool beside it is false (has_budget, has_fragmentation);
+ *      [U:neg]   the value is negative (< 0);
+ *      [U:zero]  the value is 0 (a count, an id or a size that is never 0
+ *                when known);
+ *      [U:max]   the value is UINT64_MAX;
+ *      [U:empty] the string is "".
+ *    A value derived from an unknown one is unknown too: a worker's budget
+ *    and share while its GPU is down or its memory unknown, a GPU's memory
+ *    status while its memory is unknown.
  */
 #ifndef VGMO_VGMO_H
 #define VGMO_VGMO_H

@@ -64,7 +64,7 @@ typedef struct vgmo_worker_spec {
 	double weight;         /* > 0; 0 means 1 */
 	bool leased;           /* dropped when it stops reporting */
 	const char *unit;      /* "items" (NULL), "images" or "tokens" */
-	uint64_t prior_fixed;  /* bytes before any report; 0: unknown */
+	uint64_t prior_fixed;  /* bytes before any report; [U:zero] */
 	double prior_per_item; /* bytes per unit before any report; 0: the
 	                          engine's default prior */
 	/* Tokens workers: the model preset it runs (NULL: none; then
@@ -72,7 +72,7 @@ typedef struct vgmo_worker_spec {
 	 * turns token answers into pixels; and its padding. */
 	const char *model;
 	vgmo_padding padding;
-	/* Its process id (0: unknown): where the backend lists processes
+	/* Its process id ([U:zero]): where the backend lists processes
 	 * (NVML), the memory the worker holds is its process's figure, not
 	 * what it reports. */
 	uint32_t pid;

@@ -226,9 +226,9 @@ static bool worker_value(const vgmo_worker_view *w, enum worker_value what,
 	case WV_BATCH:
 		*v = w->batch_size;
 		return true;
-	case WV_OPTIMAL:
+	case WV_OPTIMAL: /* 0 until the worker is first planned */
 		*v = w->optimal_batch_size;
-		return true;
+		return w->optimal_batch_size > 0;
 	case WV_BUDGET:
 		*v = (double)w->budget_bytes;
 		return w->has_budget;

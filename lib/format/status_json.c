@@ -1,5 +1,6 @@
 /*
- * status_json.c - a snapshot as the seed's get_memory_status() JSON.
+ * status_json.c - a snapshot as the seed's get_memory_status() JSON, and
+ * a worker as JSON (worker_json.h: the client endpoints use it too).
  *
  * Built from the public snapshot accessors only. A value the device does not
  * report (its VGMO_HAS_* bit is absent) or a value of a device that is down
@@ -15,6 +16,7 @@
 #include <jansson.h>
 
 #include "util.h"
+#include "worker_json.h"
 
 static json_t *num(double v)
 {
@@ -271,11 +273,13 @@ static json_t *gpu_json(const vgmo_snapshot *s, size_t i)
 	if (o == NULL)
 		return NULL;
 	rc |= put_identity(o, g);
+	/* Classified from the memory: unknown with it (as in /metrics). */
 	rc |= json_object_set_new(
 	        o, "status",
-	        g->up ? json_string(vgmo_status_name(
-	                        vgmo_snapshot_gpu_status(s, i)))
-	              : json_null());
+	        has(g, VGMO_HAS_MEMORY)
+	                ? json_string(vgmo_status_name(
+	                          vgmo_snapshot_gpu_status(s, i)))
+	                : json_null());
 	rc |= put_metrics(o, g);
 	rc |= put_memory_detail(o, g);
 	rc |= json_object_set_new(o, "energy_joules",
@@ -315,15 +319,30 @@ static json_t *model_json(const vgmo_model_view *m)
 	return o;
 }
 
-static json_t *worker_json(const vgmo_worker_view *w)
+int vgmo__worker_budget_json(json_t *o, const vgmo_worker_view *w)
+{
+	int rc = 0;
+
+	rc |= json_object_set_new(o, "budget_bytes",
+	                          w->has_budget ? u64(w->budget_bytes)
+	                                        : json_null());
+	rc |= json_object_set_new(o, "share",
+	                          w->has_budget ? num(w->share) : json_null());
+	return rc ? -1 : 0;
+}
+
+json_t *vgmo__worker_json(const vgmo_worker_view *w)
 {
 	json_t *o = json_object();
 	int rc = 0;
 
+	if (o == NULL)
+		return NULL;
 	rc |= json_object_set_new(o, "id", json_integer(w->id));
 	rc |= json_object_set_new(o, "name", text(w->name));
 	rc |= json_object_set_new(o, "gpu", json_integer(w->gpu));
 	rc |= json_object_set_new(o, "weight", num(w->weight));
+	rc |= json_object_set_new(o, "unit", text(w->unit));
 	rc |= json_object_set_new(o, "batch_size", json_integer(w->batch_size));
 	/* 0 until the worker is first planned: unknown, not 0. */
 	rc |= json_object_set_new(
@@ -332,9 +351,7 @@ static json_t *worker_json(const vgmo_worker_view *w)
 	rc |= json_object_set_new(
 	        o, "manual_batch_size",
 	        opt_int(w->manual_batch_size != 0, w->manual_batch_size));
-	rc |= json_object_set_new(o, "budget_bytes",
-	                          w->has_budget ? u64(w->budget_bytes)
-	                                        : json_null());
+	rc |= vgmo__worker_budget_json(o, w);
 	rc |= json_object_set_new(o, "fragmentation",
 	                          w->has_fragmentation ? num(w->fragmentation)
 	                                               : json_null());
@@ -343,6 +360,10 @@ static json_t *worker_json(const vgmo_worker_view *w)
 	rc |= json_object_set_new(o, "throughput_items_per_s",
 	                          w->throughput >= 0.0 ? num(w->throughput)
 	                                               : json_null());
+	rc |= json_object_set_new(o, "last_report_seconds_ago",
+	                          w->last_report_age >= 0.0
+	                                  ? num(w->last_report_age)
+	                                  : json_null());
 	rc |= json_object_set_new(o, "model", model_json(&w->model));
 	if (rc != 0) {
 		json_decref(o);
@@ -404,7 +425,7 @@ static json_t *workers_json(const vgmo_snapshot *s)
 
 		if (w == NULL)
 			continue;
-		if (json_array_append_new(a, worker_json(w))) {
+		if (json_array_append_new(a, vgmo__worker_json(w))) {
 			json_decref(a);
 			return NULL;
 		}

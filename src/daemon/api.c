@@ -162,8 +162,11 @@ static void send_batch_size(vgmo_daemon *d, http_response *res)
 	else
 		api_send_json(
 		        res, 200,
-		        json_pack("{s:i,s:i,s:o}", "batch_size", w->batch_size,
-		                  "optimal_batch_size", w->optimal_batch_size,
+		        json_pack("{s:i,s:o,s:o}", "batch_size", w->batch_size,
+		                  "optimal_batch_size",
+		                  w->optimal_batch_size > 0
+		                          ? json_integer(w->optimal_batch_size)
+		                          : json_null(),
 		                  "manual_batch_size",
 		                  w->manual_batch_size
 		                          ? json_integer(w->manual_batch_size)

@@ -17,60 +17,34 @@
 #include "api_clients_parse.h"
 #include "api_util.h"
 #include "client_secret.h"
+#include "worker_json.h"
 
 /* ------------------------------------------------------------- writing */
 
-static json_t *opt_real(bool known, double v)
-{
-	return known ? json_real(v) : json_null();
-}
-
+/* The worker as every renderer has it (worker_json.h), plus what only a
+ * client has: its client id (for the engine's), GPU UUID, state and
+ * lease. NULL on allocation failure. */
 static json_t *client_json(vgmo_daemon *d, const vgmo_snapshot *s,
                            const vgmo_worker_view *w)
 {
 	const vgmo_gpu_sample *g = vgmo_snapshot_gpu(s, w->gpu);
-	json_t *o = json_object(), *m = json_object();
+	json_t *o = vgmo__worker_json(w);
+	int rc = 0;
 
-	json_object_set_new(m, "fitted", json_boolean(w->model.fitted));
-	json_object_set_new(m, "samples", json_integer(w->model.samples));
-	json_object_set_new(m, "fixed_bytes", json_real(w->model.fixed_bytes));
-	json_object_set_new(m, "item_bytes", json_real(w->model.item_bytes));
-	json_object_set_new(m, "sigma_bytes", json_real(w->model.sigma_bytes));
-	json_object_set_new(m, "ceiling",
-	                    w->model.ceiling ? json_integer(w->model.ceiling)
-	                                     : json_null());
-	json_object_set_new(
+	if (o == NULL)
+		return NULL;
+	rc |= json_object_set_new(
 	        o, "id", json_integer((json_int_t)daemon_client_id(d, w->id)));
-	json_object_set_new(o, "name", api_text(w->name));
-	json_object_set_new(o, "gpu", json_integer(w->gpu));
-	json_object_set_new(o, "uuid", g ? api_text(g->uuid) : json_null());
-	json_object_set_new(o, "weight", json_real(w->weight));
-	json_object_set_new(o, "unit", json_string(w->unit));
-	json_object_set_new(o, "state",
-	                    json_string(w->healthy ? "healthy" : "unhealthy"));
-	json_object_set_new(o, "batch_size", json_integer(w->batch_size));
-	json_object_set_new(o, "optimal_batch_size",
-	                    json_integer(w->optimal_batch_size));
-	json_object_set_new(o, "manual_batch_size",
-	                    w->manual_batch_size
-	                            ? json_integer(w->manual_batch_size)
-	                            : json_null());
-	json_object_set_new(o, "budget_bytes",
-	                    w->has_budget
-	                            ? json_integer((json_int_t)w->budget_bytes)
-	                            : json_null());
-	json_object_set_new(o, "share", opt_real(w->has_budget, w->share));
-	json_object_set_new(o, "fragmentation",
-	                    opt_real(w->has_fragmentation, w->fragmentation));
-	json_object_set_new(o, "reports", json_integer((json_int_t)w->reports));
-	json_object_set_new(o, "ooms", json_integer((json_int_t)w->ooms));
-	json_object_set_new(o, "throughput_items_per_s",
-	                    opt_real(w->throughput >= 0, w->throughput));
-	json_object_set_new(
-	        o, "last_report_seconds_ago",
-	        opt_real(w->last_report_age >= 0, w->last_report_age));
-	json_object_set_new(o, "lease_seconds", json_real(daemon_lease(d)));
-	json_object_set_new(o, "model", m);
+	rc |= json_object_set_new(o, "uuid",
+	                          g ? api_text(g->uuid) : json_null());
+	rc |= json_object_set_new(
+	        o, "state", json_string(w->healthy ? "healthy" : "unhealthy"));
+	rc |= json_object_set_new(o, "lease_seconds",
+	                          json_real(daemon_lease(d)));
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -100,8 +74,9 @@ void api_clients_send(vgmo_daemon *d, int id, unsigned status,
 	w = find_client(s, id);
 	if (w == NULL)
 		api_fail(res, VGMO_ERR_NOT_FOUND, NULL, "no such client");
+	else if ((o = client_json(d, s, w)) == NULL)
+		api_fail(res, VGMO_ERR_NOMEM, NULL, NULL);
 	else {
-		o = client_json(d, s, w);
 		if (secret != NULL)
 			json_object_set_new(o, "secret", json_string(secret));
 		api_send_json(res, status, o);
@@ -214,11 +189,7 @@ static void on_report(vgmo_daemon *d, int id, const http_request *req,
 	json_object_set_new(
 	        ans, "cleanup",
 	        json_boolean(c.has_units ? ud.cleanup : dec.cleanup));
-	json_object_set_new(ans, "budget_bytes",
-	                    w.has_budget
-	                            ? json_integer((json_int_t)w.budget_bytes)
-	                            : json_null());
-	json_object_set_new(ans, "share", opt_real(w.has_budget, w.share));
+	vgmo__worker_budget_json(ans, &w);
 	json_object_set_new(ans, "lease_seconds", json_real(daemon_lease(d)));
 	if (tokens) {
 		json_object_set_new(
