@@ -33,7 +33,6 @@ struct history_args {
 	csv_opts out;
 	csv_selection cols;
 	bool help;
-	bool list_fields; /* --fields help */
 };
 
 static int on_option(void *ctx, const char *cmd, const cli_option *opt,
@@ -45,12 +44,10 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 		return csv_opts_format(&a->out, cmd, "json");
 	if (opt->id == OPT_FORMAT)
 		return csv_opts_format(&a->out, cmd, value);
-	if (opt->id == OPT_FIELDS && strcmp(value, "help") == 0)
-		a->list_fields = true;
-	else if (opt->id == OPT_FIELDS)
-		a->out.fields = value;
-	else if (opt->id == OPT_LIMIT &&
-	         !cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
+	if (opt->id == OPT_FIELDS)
+		return csv_opts_fields(&a->out, value);
+	if (opt->id == OPT_LIMIT &&
+	    !cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
 		return cli_usage_error(cmd,
 		                       "invalid --limit '%s': not an integer "
 		                       "in 1..%ld",
@@ -66,13 +63,9 @@ static int parse_args(struct history_args *a, int argc, char **argv)
 	remote_opts_init(&a->remote);
 	rc = remote_parse_args(argc, argv, history_groups, &a->remote,
 	                       on_option, NULL, a, &a->help);
-	if (rc != CLI_EXIT_OK || a->help || a->list_fields)
+	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
-	rc = csv_opts_finish(&a->out, argv[0]);
-	if (rc == CLI_EXIT_OK && a->out.format == CSV_FORMAT_CSV)
-		rc = csv_select(&a->cols, argv[0], csv_history_columns,
-		                a->out.fields);
-	return rc;
+	return csv_opts_finish(&a->out, argv[0], csv_history_columns, &a->cols);
 }
 
 /* "10 -> 8", "8", or "-". */
@@ -144,7 +137,7 @@ int cmd_history(int argc, char **argv)
 			        history_groups);
 		return rc;
 	}
-	if (a.list_fields) {
+	if (a.out.list_fields) {
 		csv_print_columns(stdout, csv_history_columns);
 		return CLI_EXIT_OK;
 	}
