@@ -16,12 +16,7 @@ static const cli_option history_options[] = {
         {"limit", "N", "the last N entries, 1..10000 (default 100)", OPT_LIMIT},
         {"json", NULL, "print the daemon's JSON answer (--format json)",
          OPT_JSON},
-        {"format", "table|json|csv", "how to print it (default table)",
-         OPT_FORMAT},
-        {"fields", "LIST",
-         "CSV columns, comma-separated (implies --format csv; "
-         "--fields help lists them)",
-         OPT_FIELDS},
+        CSV_OPTS_ROWS(OPT_FORMAT, OPT_FIELDS),
         {NULL, NULL, NULL, 0}};
 
 static const cli_group history_groups[] = {

@@ -21,12 +21,7 @@ enum { OPT_JSON = 1, OPT_SIM_WARMUP, OPT_FORMAT, OPT_FIELDS };
 
 static const cli_option status_options[] = {
         {"json", NULL, "print the status as JSON (--format json)", OPT_JSON},
-        {"format", "table|json|csv", "how to print it (default table)",
-         OPT_FORMAT},
-        {"fields", "LIST",
-         "CSV columns, comma-separated (implies --format csv; "
-         "--fields help lists them)",
-         OPT_FIELDS},
+        CSV_OPTS_ROWS(OPT_FORMAT, OPT_FIELDS),
         {"sim-warmup", "SECONDS",
          "simulated seconds to run first (default 120; local read)",
          OPT_SIM_WARMUP},

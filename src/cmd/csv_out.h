@@ -56,6 +56,17 @@ typedef struct csv_opts {
 	bool list_fields;   /* --fields help */
 } csv_opts;
 
+/* The --format and --fields rows of both commands' option tables. */
+#define CSV_OPTS_ROWS(format_id, fields_id)                                    \
+	{"format", "table|json|csv", "how to print it (default table)",        \
+	 (format_id)},                                                         \
+	{                                                                      \
+		"fields", "LIST",                                              \
+		        "CSV columns, comma-separated (implies --format csv; " \
+		        "--fields help lists them)",                           \
+		        (fields_id)                                            \
+	}
+
 /* Records --format VALUE (`json` true: it was --json). CLI_EXIT_OK, or
  * CLI_EXIT_USAGE after printing why. */
 int csv_opts_format(csv_opts *o, const char *cmd, const char *value);
