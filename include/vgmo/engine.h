@@ -67,7 +67,7 @@ typedef struct vgmo_engine vgmo_engine;
 typedef struct vgmo_result {
 	bool success;
 	char action_taken[48];
-	double memory_freed_mb; /* measured; negative when unknown */
+	double memory_freed_mb; /* MiB, measured; negative when unknown */
 	int new_batch_size;     /* 0 when unchanged / not applicable */
 	bool gc_performed;
 	bool fragmentation_reduced;

@@ -94,13 +94,13 @@ static void print_history(const json_t *history)
 		const char *reason = remote_json_string(r, "reason");
 		const char *worker = remote_json_string(r, "worker");
 		char when[32], batch[32], freed[32];
-		double t = 0, mb;
+		double t = 0, mib;
 
 		remote_json_number(r, "timestamp", &t);
 		remote_format_time(t, when, sizeof(when));
 		batch_text(r, batch, sizeof(batch));
-		if (remote_json_number(r, "memory_freed_mb", &mb))
-			snprintf(freed, sizeof(freed), "%.1f", mb);
+		if (remote_json_number(r, "memory_freed_mb", &mib))
+			snprintf(freed, sizeof(freed), "%.1f", mib);
 		else
 			snprintf(freed, sizeof(freed), "-");
 		printf("%-19s  %-12s  %-33s  %-3s  %-9s  %9s  %s\n", when,
