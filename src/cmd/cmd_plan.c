@@ -13,7 +13,7 @@
 #include "cmd_plan.h"
 #include "vlm_models.h"
 
-#define GIB 1073741824.0
+#define GIB ((double)VGMO_GIB)
 #define MAX_COUNT 1000000L
 
 enum {
@@ -90,7 +90,7 @@ bool plan_parse_size(const char *s, uint64_t *out)
 	} units[] = {{"", 1},         {"B", 1},
 	             {"KB", 1e3},     {"MB", 1e6},
 	             {"GB", 1e9},     {"TB", 1e12},
-	             {"KiB", 1024.0}, {"MiB", 1048576.0},
+	             {"KiB", 1024.0}, {"MiB", (double)VGMO_MIB},
 	             {"GiB", GIB},    {"TiB", GIB * 1024}};
 	char *end;
 	double v;
