@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_fields.h"
 #include "suggest.h"
 #include "util.h"
 #include "vgmo/vgmo.h"
@@ -160,6 +161,44 @@ static void write_text(const char *path, const char *text)
 }
 
 /* ----------------------------------------------------------- defaults */
+
+/* Every field has a flag: positions 0..N-1 each once, names unique, and the
+ * help line's default is the one vgmo_config_defaults() sets. */
+static void test_field_flags(void **state)
+{
+	bool seen[VGMO_CONFIG_FIELD_COUNT] = {false};
+	char help[128];
+
+	(void)state;
+	for (size_t i = 0; i < VGMO_CONFIG_FIELD_COUNT; i++) {
+		const vgmo__config_field *f = &vgmo__config_fields[i];
+
+		assert_non_null(f->flag);
+		assert_non_null(f->metavar);
+		assert_true(f->flag_pos >= 0 &&
+		            f->flag_pos < VGMO_CONFIG_FIELD_COUNT);
+		assert_false(seen[f->flag_pos]);
+		seen[f->flag_pos] = true;
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(f->flag,
+			                        vgmo__config_fields[j].flag);
+	}
+	vgmo__config_field_help(
+	        vgmo__config_field_find("memory_threshold_warning", 24), help,
+	        sizeof(help));
+	assert_string_equal(help,
+	                    "memory_threshold_warning, 0..1 (default 0.80)");
+	vgmo__config_field_help(
+	        vgmo__config_field_find("memory_reserve_mb", 17), help,
+	        sizeof(help));
+	assert_string_equal(help, "memory_reserve_mb, MiB (default 1024)");
+	vgmo__config_field_help(vgmo__config_field_find("enabled", 7), help,
+	                        sizeof(help));
+	assert_string_equal(help, "enabled: optimize at all (default true)");
+	vgmo__config_field_help(vgmo__config_field_find("cleanup_interval", 16),
+	                        help, sizeof(help));
+	assert_string_equal(help, "cleanup_interval, seconds (default 300)");
+}
 
 static void test_defaults(void **state)
 {
@@ -1156,6 +1195,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_suggest),
 	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_field_flags),
 	        cmocka_unit_test(test_validate_threshold_bounds),
 	        cmocka_unit_test(test_validate_threshold_order),
 	        cmocka_unit_test(test_validate_batch_sizes),

@@ -36,7 +36,7 @@ typedef struct vgmo_config {
 	double cleanup_interval;          /* 300 s */
 	int max_batch_size;               /* 16 */
 	int min_batch_size;               /* 1 */
-	int64_t memory_reserve_mb;        /* 1024 */
+	int64_t memory_reserve_mb;        /* 1024 MiB */
 	double gc_threshold;              /* 0.85 */
 	double fragmentation_threshold;   /* 0.30 */
 } vgmo_config;

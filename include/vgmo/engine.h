@@ -67,7 +67,7 @@ typedef struct vgmo_engine vgmo_engine;
 typedef struct vgmo_result {
 	bool success;
 	char action_taken[48];
-	double memory_freed_mb; /* measured; [U:neg] (not measured) */
+	double memory_freed_mb; /* MiB, measured; [U:neg] (not measured) */
 	int new_batch_size;     /* [U:zero]: unchanged / not applicable */
 	bool gc_performed;
 	bool fragmentation_reduced;

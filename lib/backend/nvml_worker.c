@@ -8,7 +8,7 @@
 #include <time.h>
 
 /* Enough for the driver's call chains, without 8 MiB per GPU. */
-#define WORKER_STACK (1024 * 1024)
+#define WORKER_STACK ((size_t)VGMO_MIB)
 
 static void *worker_main(void *p)
 {

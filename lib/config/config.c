@@ -19,29 +19,46 @@
 
 /* _Generic with a single association refuses to compile when the member's
  * type does not match the declared C type, so the table cannot drift from
- * the struct. */
-#define FIELD(member, kind, ctype)                                             \
+ * the struct. The rest of an entry is the field's command-line flag: its
+ * name, metavar, help (NULL: the name says it), unit and place among the
+ * flags. */
+#define FIELD(member, kind, ctype, flag, metavar, help, unit, pos)             \
 	{                                                                      \
 #member, kind,                                                 \
 		        _Generic(((vgmo_config *)0)->member, ctype             \
-		                 : offsetof(vgmo_config, member))              \
+		                 : offsetof(vgmo_config, member)),             \
+		        flag, metavar, help, unit, pos                         \
 	}
 
 const vgmo__config_field vgmo__config_fields[] = {
-        FIELD(enabled, VGMO__FIELD_BOOL, bool),
-        FIELD(strategy, VGMO__FIELD_STRATEGY, vgmo_strategy),
-        FIELD(monitoring_interval, VGMO__FIELD_DOUBLE, double),
-        FIELD(memory_threshold_warning, VGMO__FIELD_DOUBLE, double),
-        FIELD(memory_threshold_critical, VGMO__FIELD_DOUBLE, double),
-        FIELD(memory_threshold_oom, VGMO__FIELD_DOUBLE, double),
-        FIELD(temperature_threshold, VGMO__FIELD_DOUBLE, double),
-        FIELD(optimization_interval, VGMO__FIELD_DOUBLE, double),
-        FIELD(cleanup_interval, VGMO__FIELD_DOUBLE, double),
-        FIELD(max_batch_size, VGMO__FIELD_INT, int),
-        FIELD(min_batch_size, VGMO__FIELD_INT, int),
-        FIELD(memory_reserve_mb, VGMO__FIELD_INT64, int64_t),
-        FIELD(gc_threshold, VGMO__FIELD_DOUBLE, double),
-        FIELD(fragmentation_threshold, VGMO__FIELD_DOUBLE, double),
+        FIELD(enabled, VGMO__FIELD_BOOL, bool, "enabled", "true|false",
+              "optimize at all", VGMO__UNIT_NONE, 13),
+        FIELD(strategy, VGMO__FIELD_STRATEGY, vgmo_strategy, "strategy", "NAME",
+              NULL, VGMO__UNIT_NONE, 0),
+        FIELD(monitoring_interval, VGMO__FIELD_DOUBLE, double,
+              "monitoring-interval", "S", NULL, VGMO__UNIT_SECONDS, 6),
+        FIELD(memory_threshold_warning, VGMO__FIELD_DOUBLE, double,
+              "warning-threshold", "F", NULL, VGMO__UNIT_FRACTION, 1),
+        FIELD(memory_threshold_critical, VGMO__FIELD_DOUBLE, double,
+              "critical-threshold", "F", NULL, VGMO__UNIT_FRACTION, 2),
+        FIELD(memory_threshold_oom, VGMO__FIELD_DOUBLE, double, "oom-threshold",
+              "F", NULL, VGMO__UNIT_FRACTION, 3),
+        FIELD(temperature_threshold, VGMO__FIELD_DOUBLE, double,
+              "temperature-threshold", "C", NULL, VGMO__UNIT_CELSIUS, 8),
+        FIELD(optimization_interval, VGMO__FIELD_DOUBLE, double,
+              "optimization-interval", "S", NULL, VGMO__UNIT_SECONDS, 7),
+        FIELD(cleanup_interval, VGMO__FIELD_DOUBLE, double, "cleanup-interval",
+              "S", NULL, VGMO__UNIT_SECONDS, 9),
+        FIELD(max_batch_size, VGMO__FIELD_INT, int, "max-batch-size", "N", NULL,
+              VGMO__UNIT_NONE, 4),
+        FIELD(min_batch_size, VGMO__FIELD_INT, int, "min-batch-size", "N", NULL,
+              VGMO__UNIT_NONE, 5),
+        FIELD(memory_reserve_mb, VGMO__FIELD_INT64, int64_t,
+              "memory-reserve-mb", "N", NULL, VGMO__UNIT_MIB, 10),
+        FIELD(gc_threshold, VGMO__FIELD_DOUBLE, double, "gc-threshold", "F",
+              NULL, VGMO__UNIT_FRACTION, 11),
+        FIELD(fragmentation_threshold, VGMO__FIELD_DOUBLE, double,
+              "fragmentation-threshold", "F", NULL, VGMO__UNIT_FRACTION, 12),
 };
 
 _Static_assert(VGMO__ARRAY_LEN(vgmo__config_fields) == VGMO_CONFIG_FIELD_COUNT,

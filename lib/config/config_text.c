@@ -1,8 +1,9 @@
 /*
  * config_text.c - the text form of a configuration value: the strict
  * parser that the environment overlay and vgmo_config_set_field share,
- * the shortest decimal text of a double that reads back exactly, and
- * quoting for messages. Numbers always in the "C" locale.
+ * the shortest decimal text of a double that reads back exactly,
+ * quoting for messages, and a field's help line for its flag. Numbers
+ * always in the "C" locale.
  */
 #include "config_fields.h"
 #include "suggest.h"
@@ -106,6 +107,80 @@ void vgmo__quote(const char *s, size_t n, char *buf, size_t size)
 	if (o + 1 < size)
 		buf[o++] = '"';
 	buf[o] = '\0';
+}
+
+/* ------------------------------------------------------- help lines */
+
+const char *vgmo__field_unit_text(vgmo__field_unit unit)
+{
+	switch (unit) {
+	case VGMO__UNIT_FRACTION:
+		return "0..1";
+	case VGMO__UNIT_SECONDS:
+		return "seconds";
+	case VGMO__UNIT_CELSIUS:
+		return "degrees C";
+	case VGMO__UNIT_MIB:
+		return "MiB";
+	case VGMO__UNIT_NONE:
+		break;
+	}
+	return NULL;
+}
+
+/* The default of f as a help line writes it: "0.80", "5", "16", "true". */
+static void default_text(const vgmo__config_field *f, char *buf, size_t size)
+{
+	vgmo__field_value v;
+	vgmo_config defaults;
+	c_numeric cn;
+
+	vgmo_config_defaults(&defaults);
+	vgmo__config_field_get(&defaults, f, &v);
+	c_numeric_enter(&cn);
+	switch (f->type) {
+	case VGMO__FIELD_BOOL:
+		snprintf(buf, size, "%s", v.b ? "true" : "false");
+		break;
+	case VGMO__FIELD_STRATEGY:
+		snprintf(buf, size, "%s", vgmo_strategy_name(v.s));
+		break;
+	case VGMO__FIELD_DOUBLE:
+		if (f->unit == VGMO__UNIT_FRACTION)
+			snprintf(buf, size, "%.2f", v.d);
+		else
+			snprintf(buf, size, "%g", v.d);
+		break;
+	case VGMO__FIELD_INT:
+		snprintf(buf, size, "%d", v.i);
+		break;
+	case VGMO__FIELD_INT64:
+		snprintf(buf, size, "%" PRId64, v.i64);
+		break;
+	}
+	c_numeric_leave(&cn);
+}
+
+void vgmo__config_field_help(const vgmo__config_field *f, char *buf,
+                             size_t size)
+{
+	const char *unit = vgmo__field_unit_text(f->unit);
+	char def[VGMO__DOUBLE_TEXT_MAX];
+
+	if (size == 0)
+		return;
+	if (f->type == VGMO__FIELD_STRATEGY) {
+		snprintf(buf, size, "%s|%s|%s|%s",
+		         vgmo_strategy_name(VGMO_STRATEGY_CONSERVATIVE),
+		         vgmo_strategy_name(VGMO_STRATEGY_BALANCED),
+		         vgmo_strategy_name(VGMO_STRATEGY_AGGRESSIVE),
+		         vgmo_strategy_name(VGMO_STRATEGY_ADAPTIVE));
+		return;
+	}
+	default_text(f, def, sizeof(def));
+	snprintf(buf, size, "%s%s%s%s%s (default %s)", f->name,
+	         unit ? ", " : "", unit ? unit : "", f->help ? ": " : "",
+	         f->help ? f->help : "", def);
 }
 
 /* ------------------------------------------------------- text parsing */

@@ -2,6 +2,7 @@
  * cost.c - a worker's memory cost, learned online (cost.h).
  */
 #include "cost.h"
+#include "vgmo/common.h"
 
 #include <math.h>
 #include <string.h>
@@ -320,8 +321,8 @@ double vgmo__normal_upper(double p)
 
 /* ------------------------------------------------------------ overhead */
 
-#define OVERHEAD_FIXED0 (256.0 * 1048576.0) /* the prior: workspaces */
-#define OVERHEAD_SHARE0 0.05                /* ... and fragmentation */
+#define OVERHEAD_FIXED0 (256.0 * (double)VGMO_MIB) /* the prior: workspaces */
+#define OVERHEAD_SHARE0 0.05                       /* ... and fragmentation */
 #define OVERHEAD_SHARE_MIN 0.02 /* fragmentation grows: kept at least */
 
 void vgmo__overhead_init(vgmo__overhead *o)

@@ -13,7 +13,7 @@
  *      then bisecting between the last success and the failure; then it
  *      holds that size (its trial batches count as served work here,
  *      which is generous to it);
- *  seed: the seed's formula, (free MB - reserve MB) / 500, every
+ *  seed: the seed's formula, (free MiB - reserve MiB) / 500, every
  *      optimization_interval, clamped to [min, 16] (its own max);
  *  fixed: one batch size (the search below tries them all);
  *  tokens: one static token budget, filled in queue order (vLLM's
@@ -39,7 +39,7 @@
 #include "vlm_models.h"
 
 #define MIB ((double)VGMO_MIB)
-#define SEED_ITEM_MB 500.0   /* the seed's placeholder cost per item */
+#define SEED_ITEM_MIB 500.0  /* the seed's placeholder cost per item */
 #define ACCELERATE_START 128 /* find_executable_batch_size's default */
 #define LIGHTNING_INIT 2     /* BatchSizeFinder init_val */
 #define LIGHTNING_STEPS 3    /* steps_per_trial */
@@ -280,7 +280,7 @@ static size_t vgmo_tokens_choose(vgmo__bench_policy *p,
 static void seed_update(vgmo__bench_policy *p, const vgmo__bench_view *v)
 {
 	vgmo_snapshot *snap;
-	double free_mb;
+	double free_mib;
 	int n;
 
 	if (v->now - p->last_seed < p->cfg.optimization_interval)
@@ -288,10 +288,10 @@ static void seed_update(vgmo__bench_policy *p, const vgmo__bench_view *v)
 	p->last_seed = v->now;
 	if (vgmo_engine_snapshot(p->engine, &snap) != VGMO_OK)
 		return;
-	free_mb = (double)vgmo_snapshot_gpu(snap, 0)->memory_free / MIB;
+	free_mib = (double)vgmo_snapshot_gpu(snap, 0)->memory_free / MIB;
 	vgmo_snapshot_free(snap);
-	n = (int)floor((free_mb - (double)p->cfg.memory_reserve_mb) /
-	               SEED_ITEM_MB * 1.0);
+	n = (int)floor((free_mib - (double)p->cfg.memory_reserve_mb) /
+	               SEED_ITEM_MIB * 1.0);
 	p->size = clamp(n, p->cfg.min_batch_size, p->max);
 }
 

@@ -269,8 +269,8 @@ vgmo_err vgmo__audit(const char *dir, double wall_time, const char *who,
 	                old_value ? (json_t *)old_value : json_null());
 	json_object_set(o, "new",
 	                new_value ? (json_t *)new_value : json_null());
-	rc = vgmo__journal_append(dir, VGMO__AUDIT_FILE, o, 16 * 1024 * 1024,
-	                          err, errlen);
+	rc = vgmo__journal_append(dir, VGMO__AUDIT_FILE, o, 16 * VGMO_MIB, err,
+	                          errlen);
 	json_decref(o);
 	return rc;
 }

@@ -13,7 +13,7 @@
 #include "state.h"
 #include "util.h"
 
-#define STATE_MAX (4 * 1024 * 1024)
+#define STATE_MAX ((size_t)4 * VGMO_MIB)
 #define STATE_VERSION 1
 
 vgmo_err vgmo__state_init(vgmo__state *st)

@@ -1,7 +1,9 @@
 /*
  * config_fields.h - the one description of vgmo_config's 14 fields, shared
- * by config.c (defaults, validation, set_field), config_json.c and
- * config_env.c, plus the text parser and number formatter they share.
+ * by config.c (defaults, validation, set_field), config_json.c,
+ * config_env.c and the program's configuration flags (src/common/
+ * cli_engine.c builds each flag and its help line from a field), plus the
+ * text parser and number formatter they share.
  */
 #ifndef VGMO_LIB_CONFIG_FIELDS_H
 #define VGMO_LIB_CONFIG_FIELDS_H
@@ -20,10 +22,26 @@ typedef enum vgmo__field_type {
 	VGMO__FIELD_INT64     /* int64_t */
 } vgmo__field_type;
 
+/* What a number of a field measures; says how its default is written in a
+ * help line. */
+typedef enum vgmo__field_unit {
+	VGMO__UNIT_NONE,     /* a count, a switch or a choice */
+	VGMO__UNIT_FRACTION, /* "0..1", default with two decimals ("0.80") */
+	VGMO__UNIT_SECONDS,  /* "seconds" */
+	VGMO__UNIT_CELSIUS,  /* "degrees C" */
+	VGMO__UNIT_MIB       /* "MiB" (memory_reserve_mb holds MiB) */
+} vgmo__field_unit;
+
 typedef struct vgmo__config_field {
 	const char *name; /* the seed's name, also the JSON key */
 	vgmo__field_type type;
 	size_t offset; /* offsetof(vgmo_config, name) */
+	/* its command-line flag */
+	const char *flag;      /* without "--": "warning-threshold" */
+	const char *metavar;   /* "F" */
+	const char *help;      /* NULL, or what the name does not say */
+	vgmo__field_unit unit; /* what the number measures */
+	int flag_pos;          /* its place among the flags, 0.. */
 } vgmo__config_field;
 
 /* A value of any field type; the member used follows the field's type. */
@@ -45,6 +63,18 @@ void vgmo__config_field_get(const vgmo_config *cfg, const vgmo__config_field *f,
                             vgmo__field_value *out);
 void vgmo__config_field_set(vgmo_config *cfg, const vgmo__config_field *f,
                             const vgmo__field_value *v);
+
+/* The unit's text in a help line ("0..1", "seconds"), or NULL for
+ * VGMO__UNIT_NONE. */
+const char *vgmo__field_unit_text(vgmo__field_unit unit);
+
+/* Writes f's help line, the default taken from vgmo_config_defaults(): the
+ * choices of a strategy ("conservative|balanced|aggressive|adaptive"), else
+ * "<name>[, <unit>][: <help>] (default <value>)" ("memory_threshold_warning,
+ * 0..1 (default 0.80)"). Always NUL-terminates; cut short when it does not
+ * fit. */
+void vgmo__config_field_help(const vgmo__config_field *f, char *buf,
+                             size_t size);
 
 /* Parses the text form of a value of f's type, strictly: no empty value, no
  * surrounding blanks or trailing junk, numbers in decimal only, integers in

@@ -31,9 +31,9 @@
 #include "vgmo/vgmo.h"
 
 /* cuBLAS / attention workspaces and other fixed allocations. */
-#define VGMO__WORKSPACE_BYTES (256.0 * 1048576.0)
+#define VGMO__WORKSPACE_BYTES (256.0 * (double)VGMO_MIB)
 /* A CUDA context, as the simulated GPU charges it. */
-#define VGMO__CONTEXT_BYTES (512.0 * 1048576.0)
+#define VGMO__CONTEXT_BYTES (512.0 * (double)VGMO_MIB)
 
 double vgmo__dtype_bytes(vgmo_dtype d);
 

@@ -41,7 +41,7 @@
 #include "util.h"
 #include "vlm_models.h"
 
-#define GIB 1073741824.0
+#define GIB ((double)VGMO_GIB)
 #define BLOCK_TOKENS 16.0 /* vLLM's default block size */
 #define STEP_ROUND 256.0  /* batched tokens rounded up to this */
 #define MAX_SEQS 100000

@@ -148,8 +148,9 @@ out:
 /* Overlays FILE on the daemon's configuration and validates the result:
  * syntax errors name the file, line and column; every invalid field is
  * reported at once. `keys` receives the file's keys. */
-static int load_file(const char *path, vgmo_config *cfg, json_t **keys)
+static int load_file(void *ctx, vgmo_config *cfg, json_t **keys)
 {
+	const char *path = ctx;
 	char err[ERR_MAX] = "";
 	json_error_t jerr;
 	vgmo_err e;
@@ -169,11 +170,8 @@ static int load_file(const char *path, vgmo_config *cfg, json_t **keys)
 
 int cmd_import_config(int argc, char **argv)
 {
-	remote_response before = {0}, after = {0};
+	char done[ERR_MAX];
 	struct io_args a;
-	json_t *keys = NULL;
-	remote *c = NULL;
-	vgmo_config cfg;
 	int rc;
 
 	rc = parse_args(&a, argc, argv, import_groups, true);
@@ -190,28 +188,7 @@ int cmd_import_config(int argc, char **argv)
 			        import_groups);
 		return rc;
 	}
-	rc = remote_open(&c, &a.remote);
-	if (rc != CLI_EXIT_OK)
-		return rc;
-	rc = config_remote_get(c, &cfg, &before);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	rc = load_file(a.file, &cfg, &keys);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	rc = config_remote_put(c, &cfg, keys, &after);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	if (a.json) {
-		rc = remote_print_body(&after);
-	} else {
-		printf("configuration imported from %s:\n", a.file);
-		config_print_changes(stdout, before.json, after.json);
-	}
-out:
-	json_decref(keys);
-	remote_response_free(&after);
-	remote_response_free(&before);
-	remote_close(c);
-	return rc;
+	snprintf(done, sizeof(done), "configuration imported from %s:", a.file);
+	return config_remote_change(&a.remote, a.json, load_file,
+	                            (void *)a.file, done);
 }

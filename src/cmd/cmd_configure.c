@@ -60,21 +60,24 @@ static int parse_args(struct configure_args *a, int argc, char **argv)
 }
 
 /* Applies the flags to *cfg and validates; on failure prints every invalid
- * field in one line. `keys` receives the keys the flags set. */
-static int apply_flags(const struct configure_args *a, vgmo_config *cfg,
-                       json_t *keys)
+ * field in one line. *keys receives the keys the flags set. */
+static int apply_flags(void *ctx, vgmo_config *cfg, json_t **keys)
 {
+	const struct configure_args *a = ctx;
 	char err[ERR_MAX] = "", one[512];
 	size_t len = 0;
 	vgmo_err e;
 
+	*keys = json_object();
+	if (*keys == NULL)
+		return cli_fail("out of memory");
 	for (int i = 0; i < CLI_CONFIG_FLAG_COUNT; i++) {
 		const char *key = cli_config_flag_key(CLI_ID_CONFIG_FLAG + i);
 		const char *value = a->flags.config_flags[i];
 
 		if (value == NULL)
 			continue;
-		if (json_object_set_new(keys, key, json_true()) != 0)
+		if (json_object_set_new(*keys, key, json_true()) != 0)
 			return cli_fail("out of memory");
 		e = vgmo_config_set_field(cfg, key, value, one, sizeof(one));
 		if (e != VGMO_OK && len < sizeof(err))
@@ -104,11 +107,7 @@ static void print_help(void)
 
 int cmd_configure(int argc, char **argv)
 {
-	remote_response before = {0}, after = {0};
 	struct configure_args a;
-	json_t *keys = NULL;
-	remote *c = NULL;
-	vgmo_config cfg;
 	int rc;
 
 	rc = parse_args(&a, argc, argv);
@@ -117,40 +116,7 @@ int cmd_configure(int argc, char **argv)
 			print_help();
 		return rc;
 	}
-	rc = remote_open(&c, &a.remote);
-	if (rc != CLI_EXIT_OK)
-		return rc;
-	rc = config_remote_get(c, &cfg, &before);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	if (!a.any) {
-		if (a.json)
-			rc = remote_print_body(&before);
-		else
-			config_print(stdout, before.json);
-		goto out;
-	}
-	keys = json_object();
-	if (keys == NULL) {
-		rc = cli_fail("out of memory");
-		goto out;
-	}
-	rc = apply_flags(&a, &cfg, keys);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	rc = config_remote_put(c, &cfg, keys, &after);
-	if (rc != CLI_EXIT_OK)
-		goto out;
-	if (a.json) {
-		rc = remote_print_body(&after);
-	} else {
-		printf("configuration updated:\n");
-		config_print_changes(stdout, before.json, after.json);
-	}
-out:
-	json_decref(keys);
-	remote_response_free(&after);
-	remote_response_free(&before);
-	remote_close(c);
-	return rc;
+	return config_remote_change(&a.remote, a.json,
+	                            a.any ? apply_flags : NULL, &a,
+	                            "configuration updated:");
 }

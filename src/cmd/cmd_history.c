@@ -16,12 +16,7 @@ static const cli_option history_options[] = {
         {"limit", "N", "the last N entries, 1..10000 (default 100)", OPT_LIMIT},
         {"json", NULL, "print the daemon's JSON answer (--format json)",
          OPT_JSON},
-        {"format", "table|json|csv", "how to print it (default table)",
-         OPT_FORMAT},
-        {"fields", "LIST",
-         "CSV columns, comma-separated (implies --format csv; "
-         "--fields help lists them)",
-         OPT_FIELDS},
+        CSV_OPTS_ROWS(OPT_FORMAT, OPT_FIELDS),
         {NULL, NULL, NULL, 0}};
 
 static const cli_group history_groups[] = {
@@ -33,7 +28,6 @@ struct history_args {
 	csv_opts out;
 	csv_selection cols;
 	bool help;
-	bool list_fields; /* --fields help */
 };
 
 static int on_option(void *ctx, const char *cmd, const cli_option *opt,
@@ -45,12 +39,10 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 		return csv_opts_format(&a->out, cmd, "json");
 	if (opt->id == OPT_FORMAT)
 		return csv_opts_format(&a->out, cmd, value);
-	if (opt->id == OPT_FIELDS && strcmp(value, "help") == 0)
-		a->list_fields = true;
-	else if (opt->id == OPT_FIELDS)
-		a->out.fields = value;
-	else if (opt->id == OPT_LIMIT &&
-	         !cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
+	if (opt->id == OPT_FIELDS)
+		return csv_opts_fields(&a->out, value);
+	if (opt->id == OPT_LIMIT &&
+	    !cli_parse_long(value, 1, LIMIT_MAX, &a->limit))
 		return cli_usage_error(cmd,
 		                       "invalid --limit '%s': not an integer "
 		                       "in 1..%ld",
@@ -66,13 +58,9 @@ static int parse_args(struct history_args *a, int argc, char **argv)
 	remote_opts_init(&a->remote);
 	rc = remote_parse_args(argc, argv, history_groups, &a->remote,
 	                       on_option, NULL, a, &a->help);
-	if (rc != CLI_EXIT_OK || a->help || a->list_fields)
+	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
-	rc = csv_opts_finish(&a->out, argv[0]);
-	if (rc == CLI_EXIT_OK && a->out.format == CSV_FORMAT_CSV)
-		rc = csv_select(&a->cols, argv[0], csv_history_columns,
-		                a->out.fields);
-	return rc;
+	return csv_opts_finish(&a->out, argv[0], csv_history_columns, &a->cols);
 }
 
 /* "10 -> 8", "8", or "-". */
@@ -106,13 +94,13 @@ static void print_history(const json_t *history)
 		const char *reason = remote_json_string(r, "reason");
 		const char *worker = remote_json_string(r, "worker");
 		char when[32], batch[32], freed[32];
-		double t = 0, mb;
+		double t = 0, mib;
 
 		remote_json_number(r, "timestamp", &t);
 		remote_format_time(t, when, sizeof(when));
 		batch_text(r, batch, sizeof(batch));
-		if (remote_json_number(r, "memory_freed_mb", &mb))
-			snprintf(freed, sizeof(freed), "%.1f", mb);
+		if (remote_json_number(r, "memory_freed_mb", &mib))
+			snprintf(freed, sizeof(freed), "%.1f", mib);
 		else
 			snprintf(freed, sizeof(freed), "-");
 		printf("%-19s  %-12s  %-33s  %-3s  %-9s  %9s  %s\n", when,
@@ -144,7 +132,7 @@ int cmd_history(int argc, char **argv)
 			        history_groups);
 		return rc;
 	}
-	if (a.list_fields) {
+	if (a.out.list_fields) {
 		csv_print_columns(stdout, csv_history_columns);
 		return CLI_EXIT_OK;
 	}

@@ -209,8 +209,8 @@ static void draw_gpu(FILE *f, const json_t *g, int bar, bool colour)
 	}
 	if (remote_json_number(g, "memory_used_bytes", &used) &&
 	    remote_json_number(g, "memory_total_bytes", &total))
-		fprintf(f, "  %.0f/%.0f MiB", used / 1048576.0,
-		        total / 1048576.0);
+		fprintf(f, "  %.0f/%.0f MiB", used / (double)VGMO_MIB,
+		        total / (double)VGMO_MIB);
 	eol(f);
 	fputs("  ", f);
 	if (remote_json_number(g, "gpu_utilization", &v))

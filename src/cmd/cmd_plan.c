@@ -13,18 +13,13 @@
 #include "cmd_plan.h"
 #include "vlm_models.h"
 
-#define GIB 1073741824.0
+#define GIB ((double)VGMO_GIB)
 #define MAX_COUNT 1000000L
 
 enum {
 	OPT_MODEL = 1,
 	OPT_GPU,
 	OPT_GPU_MEMORY,
-	OPT_IMAGE,
-	OPT_IMAGES,
-	OPT_TEXT,
-	OPT_OUTPUT,
-	OPT_DTYPE,
 	OPT_CONFIG,
 	OPT_JSON,
 	OPT_CHECK,
@@ -36,13 +31,15 @@ static const cli_option options[] = {
         {"gpu", "PRESET", "GPU preset (default h100-80gb)", OPT_GPU},
         {"gpu-memory", "SIZE", "GPU memory instead, e.g. 80GiB, 24GB",
          OPT_GPU_MEMORY},
-        {"image", "WxH", "image size in pixels (default 1024x1024)", OPT_IMAGE},
+        {"image", "WxH", "image size in pixels (default 1024x1024)",
+         PLAN_OPT_IMAGE},
         {"images-per-request", "N", "images in one request (default 1)",
-         OPT_IMAGES},
-        {"text-tokens", "N", "prompt text tokens (default 128)", OPT_TEXT},
-        {"output-tokens", "N", "tokens generated (default 256)", OPT_OUTPUT},
+         PLAN_OPT_IMAGES},
+        {"text-tokens", "N", "prompt text tokens (default 128)", PLAN_OPT_TEXT},
+        {"output-tokens", "N", "tokens generated (default 256)",
+         PLAN_OPT_OUTPUT},
         {"dtype", "bf16|fp16|fp8", "weights and KV cache (default bf16)",
-         OPT_DTYPE},
+         PLAN_OPT_DTYPE},
         {"config", "FILE", "memory_reserve_mb and max_batch_size (JSON)",
          OPT_CONFIG},
         {"json", NULL, "print the plan as JSON", OPT_JSON},
@@ -93,7 +90,7 @@ bool plan_parse_size(const char *s, uint64_t *out)
 	} units[] = {{"", 1},         {"B", 1},
 	             {"KB", 1e3},     {"MB", 1e6},
 	             {"GB", 1e9},     {"TB", 1e12},
-	             {"KiB", 1024.0}, {"MiB", 1048576.0},
+	             {"KiB", 1024.0}, {"MiB", (double)VGMO_MIB},
 	             {"GiB", GIB},    {"TiB", GIB * 1024}};
 	char *end;
 	double v;
@@ -145,10 +142,17 @@ int plan_count_option(const char *cmd, const char *name, const char *v,
 	return CLI_EXIT_OK;
 }
 
-int plan_shape_option(const char *cmd, const char *name, plan_shape_opt k,
-                      const char *v, long output_min, vgmo_plan_request *req)
+bool plan_is_shape_option(int id)
 {
-	switch (k) {
+	return id >= PLAN_OPT_IMAGE && id <= PLAN_OPT_DTYPE;
+}
+
+int plan_shape_option(const char *cmd, const cli_option *o, const char *v,
+                      long output_min, vgmo_plan_request *req)
+{
+	const char *name = o->name;
+
+	switch ((plan_shape_opt)o->id) {
 	case PLAN_OPT_IMAGE:
 		if (!plan_parse_wxh(v, &req->image_width, &req->image_height))
 			return cli_usage_error(
@@ -193,6 +197,8 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 
 	if (o->id != OPT_MODEL && o->id != OPT_JSON && o->id != OPT_CHECK)
 		a->shape_options++;
+	if (plan_is_shape_option(o->id))
+		return plan_shape_option(cmd, o, v, 0, &a->req);
 	switch (o->id) {
 	case OPT_MODEL:
 		a->model = v;
@@ -212,21 +218,6 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 	case OPT_GPU_MEMORY:
 		a->gpu = NULL;
 		return plan_gpu_memory_option(cmd, v, &a->memory);
-	case OPT_IMAGE:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGE, v, 0,
-		                         &a->req);
-	case OPT_IMAGES:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGES, v, 0,
-		                         &a->req);
-	case OPT_TEXT:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_TEXT, v, 0,
-		                         &a->req);
-	case OPT_OUTPUT:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_OUTPUT, v, 0,
-		                         &a->req);
-	case OPT_DTYPE:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_DTYPE, v, 0,
-		                         &a->req);
 	case OPT_CONFIG:
 		a->config = v;
 		break;

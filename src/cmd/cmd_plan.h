@@ -17,19 +17,23 @@ bool plan_parse_size(const char *s, uint64_t *out);
 /* "1024x768": both sides 1..100000. */
 bool plan_parse_wxh(const char *s, uint32_t *w, uint32_t *h);
 
-/* The request-shape options both plan commands take. */
+/* The request-shape options both plan commands take, and their ids in both
+ * commands' option tables (below CLI_ID_SHARED, above each command's own
+ * ids). */
 typedef enum plan_shape_opt {
-	PLAN_OPT_IMAGE,  /* --image WxH */
-	PLAN_OPT_IMAGES, /* --images-per-request N */
-	PLAN_OPT_TEXT,   /* --text-tokens N */
+	PLAN_OPT_IMAGE = 50, /* --image WxH */
+	PLAN_OPT_IMAGES,     /* --images-per-request N */
+	PLAN_OPT_TEXT,       /* --text-tokens N */
 	PLAN_OPT_OUTPUT, /* --output-tokens / --max-output-tokens N, >= min */
 	PLAN_OPT_DTYPE   /* --dtype bf16|fp16|fp8 */
 } plan_shape_opt;
 
-/* Sets option `name` (kind `k`) of `req` from `v`; CLI_EXIT_OK or the
- * usage error it printed for command `cmd`. */
-int plan_shape_option(const char *cmd, const char *name, plan_shape_opt k,
-                      const char *v, long output_min, vgmo_plan_request *req);
+/* True when option id `id` is one of the plan_shape_opt. */
+bool plan_is_shape_option(int id);
+/* Sets shape option `o` (its id a plan_shape_opt) of `req` from `v`;
+ * CLI_EXIT_OK or the usage error it printed for command `cmd`. */
+int plan_shape_option(const char *cmd, const cli_option *o, const char *v,
+                      long output_min, vgmo_plan_request *req);
 /* A count option in [min, 1000000] into *out; CLI_EXIT_OK or the usage
  * error. */
 int plan_count_option(const char *cmd, const char *name, const char *v,

@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "plan_check.h"
 
-#define GIB 1073741824.0
+#define GIB ((double)VGMO_GIB)
 
 /* "12.34" GiB, or "-" when absent. */
 static const char *gib(char *buf, size_t len, double bytes)

@@ -20,13 +20,8 @@ enum {
 	OPT_GPU,
 	OPT_GPU_MEMORY,
 	OPT_INSTANCES,
-	OPT_IMAGE,
 	OPT_MAX_PIXELS,
-	OPT_IMAGES,
-	OPT_TEXT,
-	OPT_OUTPUT,
 	OPT_CONCURRENCY,
-	OPT_DTYPE,
 	OPT_CONFIG,
 	OPT_JSON,
 };
@@ -46,19 +41,19 @@ static const cli_option options[] = {
         {"instances", "K", "instances sharing the GPU equally (default 1)",
          OPT_INSTANCES},
         {"image", "WxH", "largest image in pixels (default 1024x1024)",
-         OPT_IMAGE},
+         PLAN_OPT_IMAGE},
         {"max-pixels", "N", "pixel cap per image instead of --image",
          OPT_MAX_PIXELS},
         {"images-per-request", "N", "images in one request (default 1)",
-         OPT_IMAGES},
-        {"text-tokens", "N", "prompt text tokens (default 128)", OPT_TEXT},
+         PLAN_OPT_IMAGES},
+        {"text-tokens", "N", "prompt text tokens (default 128)", PLAN_OPT_TEXT},
         {"max-output-tokens", "N", "tokens generated per request (default 256)",
-         OPT_OUTPUT},
+         PLAN_OPT_OUTPUT},
         {"concurrency", "N",
          "requests in flight wanted per instance (default: all that fit)",
          OPT_CONCURRENCY},
         {"dtype", "bf16|fp16|fp8", "weights and KV cache (default bf16)",
-         OPT_DTYPE},
+         PLAN_OPT_DTYPE},
         {"config", "FILE", "memory_threshold_critical sets the margin (JSON)",
          OPT_CONFIG},
         {"json", NULL, "print the settings as JSON", OPT_JSON},
@@ -74,6 +69,8 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 	plan_engine_args *a = ctx;
 	long l;
 
+	if (plan_is_shape_option(o->id))
+		return plan_shape_option(cmd, o, v, 1, &a->req.shape);
 	switch (o->id) {
 	case OPT_ENGINE:
 		if (vgmo_serving_engine_parse(v, &a->engine) != VGMO_OK)
@@ -102,9 +99,6 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 			        v, VGMO_SERVING_MAX_INSTANCES);
 		a->req.instances = (uint32_t)l;
 		break;
-	case OPT_IMAGE:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGE, v, 1,
-		                         &a->req.shape);
 	case OPT_MAX_PIXELS:
 		if (!cli_parse_long(v, 1, 1000000000L, &l))
 			return cli_usage_error(
@@ -114,21 +108,9 @@ static int set_option(void *ctx, const char *cmd, const cli_option *o,
 			        v);
 		a->req.max_pixels = (uint64_t)l;
 		break;
-	case OPT_IMAGES:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_IMAGES, v, 1,
-		                         &a->req.shape);
-	case OPT_TEXT:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_TEXT, v, 1,
-		                         &a->req.shape);
-	case OPT_OUTPUT:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_OUTPUT, v, 1,
-		                         &a->req.shape);
 	case OPT_CONCURRENCY:
 		return plan_count_option(cmd, o->name, v, 1,
 		                         &a->req.concurrency);
-	case OPT_DTYPE:
-		return plan_shape_option(cmd, o->name, PLAN_OPT_DTYPE, v, 1,
-		                         &a->req.shape);
 	case OPT_CONFIG:
 		a->config = v;
 		break;

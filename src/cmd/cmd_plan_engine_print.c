@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "cmd_plan.h"
 
-#define GIB 1073741824.0
+#define GIB ((double)VGMO_GIB)
 
 static double gib(uint64_t b)
 {

@@ -21,12 +21,7 @@ enum { OPT_JSON = 1, OPT_SIM_WARMUP, OPT_FORMAT, OPT_FIELDS };
 
 static const cli_option status_options[] = {
         {"json", NULL, "print the status as JSON (--format json)", OPT_JSON},
-        {"format", "table|json|csv", "how to print it (default table)",
-         OPT_FORMAT},
-        {"fields", "LIST",
-         "CSV columns, comma-separated (implies --format csv; "
-         "--fields help lists them)",
-         OPT_FIELDS},
+        CSV_OPTS_ROWS(OPT_FORMAT, OPT_FIELDS),
         {"sim-warmup", "SECONDS",
          "simulated seconds to run first (default 120; local read)",
          OPT_SIM_WARMUP},
@@ -48,9 +43,8 @@ struct status_args {
 	csv_opts out;
 	csv_selection cols;
 	bool help;
-	bool list_fields; /* --fields help */
-	bool local;       /* an engine option was given */
-	bool remote;      /* --server, --token-file or --cacert given */
+	bool local;  /* an engine option was given */
+	bool remote; /* --server, --token-file or --cacert given */
 	double warmup;
 };
 
@@ -78,11 +72,7 @@ static int parse_option(void *ctx, const char *cmd, const cli_option *opt,
 	case OPT_FORMAT:
 		return csv_opts_format(&a->out, cmd, value);
 	case OPT_FIELDS:
-		if (strcmp(value, "help") == 0)
-			a->list_fields = true;
-		else
-			a->out.fields = value;
-		return CLI_EXIT_OK;
+		return csv_opts_fields(&a->out, value);
 	case OPT_SIM_WARMUP:
 		a->local = true;
 		if (!cli_parse_double(value, &a->warmup) || a->warmup < 0.0 ||
@@ -114,12 +104,10 @@ static int parse_args(struct status_args *a, int argc, char **argv)
 	a->warmup = DEFAULT_WARMUP;
 	rc = cli_parse_args(argc, argv, status_groups, parse_option, NULL, a,
 	                    &a->help);
-	if (rc != CLI_EXIT_OK || a->help || a->list_fields)
+	if (rc != CLI_EXIT_OK || a->help)
 		return rc;
-	rc = csv_opts_finish(&a->out, cmd);
-	if (rc == CLI_EXIT_OK && a->out.format == CSV_FORMAT_CSV)
-		rc = csv_select(&a->cols, cmd, csv_gpu_columns, a->out.fields);
-	if (rc != CLI_EXIT_OK)
+	rc = csv_opts_finish(&a->out, cmd, csv_gpu_columns, &a->cols);
+	if (rc != CLI_EXIT_OK || a->out.list_fields)
 		return rc;
 	if (a->local && a->remote)
 		return cli_usage_error(
@@ -263,7 +251,7 @@ int cmd_status(int argc, char **argv)
 			print_help();
 		return rc;
 	}
-	if (a.list_fields) {
+	if (a.out.list_fields) {
 		csv_print_columns(stdout, csv_gpu_columns);
 		return CLI_EXIT_OK;
 	}

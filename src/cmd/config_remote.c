@@ -64,6 +64,48 @@ out:
 	return rc;
 }
 
+int config_remote_change(const remote_opts *ro, bool json, config_edit_fn edit,
+                         void *ctx, const char *done)
+{
+	remote_response before = {0}, after = {0};
+	json_t *keys = NULL;
+	remote *c = NULL;
+	vgmo_config cfg;
+	int rc;
+
+	rc = remote_open(&c, ro);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	rc = config_remote_get(c, &cfg, &before);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (edit == NULL) {
+		if (json)
+			rc = remote_print_body(&before);
+		else
+			config_print(stdout, before.json);
+		goto out;
+	}
+	rc = edit(ctx, &cfg, &keys);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	rc = config_remote_put(c, &cfg, keys, &after);
+	if (rc != CLI_EXIT_OK)
+		goto out;
+	if (json) {
+		rc = remote_print_body(&after);
+	} else {
+		printf("%s\n", done);
+		config_print_changes(stdout, before.json, after.json);
+	}
+out:
+	json_decref(keys);
+	remote_response_free(&after);
+	remote_response_free(&before);
+	remote_close(c);
+	return rc;
+}
+
 /* A value as a person reads it: strings bare, numbers shortest. */
 static void format_value(const json_t *v, char *buf, size_t size)
 {

@@ -24,6 +24,17 @@ int config_remote_get(remote *c, vgmo_config *cfg, remote_response *resp);
 int config_remote_put(remote *c, const vgmo_config *cfg, const json_t *keys,
                       remote_response *resp);
 
+/* Changes the daemon's configuration, as configure and import-config do:
+ * GET it, let `edit` change *cfg and set *keys to a JSON object whose keys
+ * name the fields to send (freed here), PUT those, then print the daemon's
+ * JSON answer (`json`) or the line `done` ("configuration updated:") and
+ * what changed. `edit` NULL: print the configuration, or its JSON, instead.
+ * `edit` returns CLI_EXIT_OK, or an exit code after printing why (nothing
+ * is sent). Returns CLI_EXIT_OK, or the exit code after printing why. */
+typedef int (*config_edit_fn)(void *ctx, vgmo_config *cfg, json_t **keys);
+int config_remote_change(const remote_opts *ro, bool json, config_edit_fn edit,
+                         void *ctx, const char *done);
+
 /* One "key  value" line per key of `cfg`. */
 void config_print(FILE *f, const json_t *cfg);
 

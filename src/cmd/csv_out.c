@@ -80,15 +80,30 @@ int csv_opts_format(csv_opts *o, const char *cmd, const char *value)
 	return CLI_EXIT_OK;
 }
 
-int csv_opts_finish(csv_opts *o, const char *cmd)
+int csv_opts_fields(csv_opts *o, const char *value)
 {
-	if (o->fields == NULL)
-		return CLI_EXIT_OK;
-	if (o->format_set && o->format != CSV_FORMAT_CSV)
-		return cli_usage_error(cmd, "--fields goes with --format csv");
-	o->format = CSV_FORMAT_CSV;
-	o->format_set = true;
+	if (strcmp(value, "help") == 0)
+		o->list_fields = true;
+	else
+		o->fields = value;
 	return CLI_EXIT_OK;
+}
+
+int csv_opts_finish(csv_opts *o, const char *cmd, const csv_column *table,
+                    csv_selection *sel)
+{
+	if (o->list_fields)
+		return CLI_EXIT_OK;
+	if (o->fields != NULL) {
+		if (o->format_set && o->format != CSV_FORMAT_CSV)
+			return cli_usage_error(
+			        cmd, "--fields goes with --format csv");
+		o->format = CSV_FORMAT_CSV;
+		o->format_set = true;
+	}
+	if (o->format != CSV_FORMAT_CSV)
+		return CLI_EXIT_OK;
+	return csv_select(sel, cmd, table, o->fields);
 }
 
 static const csv_column *find_column(const csv_column *table, const char *name,

@@ -53,15 +53,26 @@ typedef struct csv_opts {
 	csv_format format;
 	bool format_set;
 	const char *fields; /* NULL: not given */
+	bool list_fields;   /* --fields help */
 } csv_opts;
+
+/* The --format and --fields rows of both commands' option tables. */
+#define CSV_OPTS_ROWS(format_id, fields_id)                                    \
+	{"format", "table|json|csv", "how to print it (default table)",        \
+	 (format_id)},                                                         \
+	{                                                                      \
+		"fields", "LIST",                                              \
+		        "CSV columns, comma-separated (implies --format csv; " \
+		        "--fields help lists them)",                           \
+		        (fields_id)                                            \
+	}
 
 /* Records --format VALUE (`json` true: it was --json). CLI_EXIT_OK, or
  * CLI_EXIT_USAGE after printing why. */
 int csv_opts_format(csv_opts *o, const char *cmd, const char *value);
 
-/* After parsing: --fields alone means --format csv; --fields with another
- * --format is a usage error. */
-int csv_opts_finish(csv_opts *o, const char *cmd);
+/* Records --fields VALUE ("help": list the columns). Always CLI_EXIT_OK. */
+int csv_opts_fields(csv_opts *o, const char *value);
 
 #define CSV_MAX_FIELDS 32
 
@@ -69,6 +80,13 @@ typedef struct csv_selection {
 	const csv_column *cols[CSV_MAX_FIELDS];
 	size_t n;
 } csv_selection;
+
+/* After parsing (nothing to do after --fields help): --fields alone means
+ * --format csv; --fields with another --format is a usage error; with
+ * --format csv, *sel receives the columns of `table` that --fields names
+ * (csv_select). CLI_EXIT_OK, or CLI_EXIT_USAGE after printing why. */
+int csv_opts_finish(csv_opts *o, const char *cmd, const csv_column *table,
+                    csv_selection *sel);
 
 /* Fills *sel from `list` ("gpu,name,used_mib"; NULL: every column, in
  * table order). Returns CLI_EXIT_OK, or CLI_EXIT_USAGE after printing why

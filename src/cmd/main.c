@@ -139,7 +139,10 @@ static int dispatch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	int rc = dispatch(argc, argv);
+	int rc;
+
+	cli_config_options_init();
+	rc = dispatch(argc, argv);
 
 	/* Output that did not arrive (a full disk, a closed pipe) is a
 	 * failure, not a success. */

@@ -108,9 +108,13 @@ enum {
 
 /* Shared option tables. */
 extern const cli_option cli_engine_options[]; /* --backend ... */
-extern const cli_option cli_config_options[]; /* --strategy ... */
 
-#define CLI_CONFIG_FLAG_COUNT 14
+/* One flag per configuration field (--strategy ...), built from the field
+ * table by cli_config_options_init(), which main() calls before any
+ * command runs. */
+#define CLI_CONFIG_FLAG_COUNT VGMO_CONFIG_FIELD_COUNT
+extern cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1];
+void cli_config_options_init(void);
 
 typedef enum cli_next_kind {
 	CLI_NEXT_END = 0, /* no more arguments */

@@ -4,6 +4,7 @@
  * from defaults, file, environment and flags, and the engine created.
  */
 #include "cli.h"
+#include "config_fields.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -26,66 +27,38 @@ const cli_option cli_engine_options[] = {
          "NVML library path (default $VGMO_NVML_LIBRARY)", CLI_ID_NVML_LIBRARY},
         {NULL, NULL, NULL, 0}};
 
-enum flag_kind { FLAG_STRATEGY, FLAG_REAL, FLAG_INT, FLAG_BOOL };
+/* The config flags, one per field of the configuration table
+ * (config_fields.h), in the order of each field's flag_pos: name, metavar
+ * and help line all come from the field, the default in the help from
+ * vgmo_config_defaults(). Built once by cli_config_options_init(). */
+cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1];
+static const vgmo__config_field *flag_field[CLI_CONFIG_FLAG_COUNT];
+static char flag_help[CLI_CONFIG_FLAG_COUNT][96];
 
-/* What each config flag sets, in the order of cli_config_options[]. */
-static const struct config_flag {
-	const char *key;
-	enum flag_kind kind;
-} config_flags[CLI_CONFIG_FLAG_COUNT] = {
-        {"strategy", FLAG_STRATEGY},
-        {"memory_threshold_warning", FLAG_REAL},
-        {"memory_threshold_critical", FLAG_REAL},
-        {"memory_threshold_oom", FLAG_REAL},
-        {"max_batch_size", FLAG_INT},
-        {"min_batch_size", FLAG_INT},
-        {"monitoring_interval", FLAG_REAL},
-        {"optimization_interval", FLAG_REAL},
-        {"temperature_threshold", FLAG_REAL},
-        {"cleanup_interval", FLAG_REAL},
-        {"memory_reserve_mb", FLAG_INT},
-        {"gc_threshold", FLAG_REAL},
-        {"fragmentation_threshold", FLAG_REAL},
-        {"enabled", FLAG_BOOL},
-};
+void cli_config_options_init(void)
+{
+	static bool built;
 
-_Static_assert(CLI_CONFIG_FLAG_COUNT == VGMO_CONFIG_FIELD_COUNT,
-               "one flag per configuration field");
+	if (built)
+		return;
+	for (size_t i = 0; i < VGMO_CONFIG_FIELD_COUNT; i++) {
+		const vgmo__config_field *f = &vgmo__config_fields[i];
+		int pos = f->flag_pos;
 
-const cli_option cli_config_options[CLI_CONFIG_FLAG_COUNT + 1] = {
-        {"strategy", "NAME", "conservative|balanced|aggressive|adaptive",
-         CLI_ID_CONFIG_FLAG + 0},
-        {"warning-threshold", "F",
-         "memory_threshold_warning, 0..1 (default 0.80)",
-         CLI_ID_CONFIG_FLAG + 1},
-        {"critical-threshold", "F",
-         "memory_threshold_critical, 0..1 (default 0.90)",
-         CLI_ID_CONFIG_FLAG + 2},
-        {"oom-threshold", "F", "memory_threshold_oom, 0..1 (default 0.95)",
-         CLI_ID_CONFIG_FLAG + 3},
-        {"max-batch-size", "N", "max_batch_size (default 16)",
-         CLI_ID_CONFIG_FLAG + 4},
-        {"min-batch-size", "N", "min_batch_size (default 1)",
-         CLI_ID_CONFIG_FLAG + 5},
-        {"monitoring-interval", "S", "monitoring_interval, seconds (default 5)",
-         CLI_ID_CONFIG_FLAG + 6},
-        {"optimization-interval", "S",
-         "optimization_interval, seconds (default 60)", CLI_ID_CONFIG_FLAG + 7},
-        {"temperature-threshold", "C",
-         "temperature_threshold, degrees C (default 80)",
-         CLI_ID_CONFIG_FLAG + 8},
-        {"cleanup-interval", "S", "cleanup_interval, seconds (default 300)",
-         CLI_ID_CONFIG_FLAG + 9},
-        {"memory-reserve-mb", "N", "memory_reserve_mb, MiB (default 1024)",
-         CLI_ID_CONFIG_FLAG + 10},
-        {"gc-threshold", "F", "gc_threshold, 0..1 (default 0.85)",
-         CLI_ID_CONFIG_FLAG + 11},
-        {"fragmentation-threshold", "F",
-         "fragmentation_threshold, 0..1 (default 0.30)",
-         CLI_ID_CONFIG_FLAG + 12},
-        {"enabled", "true|false", "enabled: optimize at all (default true)",
-         CLI_ID_CONFIG_FLAG + 13},
-        {NULL, NULL, NULL, 0}};
+		/* test_config checks that the positions are 0..N-1, each
+		 * once. */
+		if (pos < 0 || pos >= CLI_CONFIG_FLAG_COUNT)
+			continue;
+		flag_field[pos] = f;
+		vgmo__config_field_help(f, flag_help[pos],
+		                        sizeof(flag_help[pos]));
+		cli_config_options[pos] =
+		        (cli_option){f->flag, f->metavar, flag_help[pos],
+		                     CLI_ID_CONFIG_FLAG + pos};
+	}
+	cli_config_options[CLI_CONFIG_FLAG_COUNT] = (cli_option){0};
+	built = true;
+}
 
 void cli_engine_opts_init(cli_engine_opts *o)
 {
@@ -106,7 +79,7 @@ bool cli_engine_opts_owns(int id)
 
 const char *cli_config_flag_key(int id)
 {
-	return is_config_flag(id) ? config_flags[id - CLI_ID_CONFIG_FLAG].key
+	return is_config_flag(id) ? flag_field[id - CLI_ID_CONFIG_FLAG]->name
 	                          : NULL;
 }
 
@@ -118,8 +91,8 @@ static int set_config_flag(cli_engine_opts *o, const char *cmd,
 	double d;
 	long l;
 
-	switch (config_flags[i].kind) {
-	case FLAG_STRATEGY:
+	switch (flag_field[i]->type) {
+	case VGMO__FIELD_STRATEGY:
 		if (vgmo_strategy_parse(value, &strategy) != VGMO_OK)
 			return cli_usage_error(
 			        cmd,
@@ -127,20 +100,21 @@ static int set_config_flag(cli_engine_opts *o, const char *cmd,
 			        "balanced, aggressive or adaptive)",
 			        opt->name, value);
 		break;
-	case FLAG_REAL:
+	case VGMO__FIELD_DOUBLE:
 		if (!cli_parse_double(value, &d))
 			return cli_usage_error(
 			        cmd, "invalid --%s '%s': not a number",
 			        opt->name, value);
 		break;
-	case FLAG_BOOL:
+	case VGMO__FIELD_BOOL:
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
 			return cli_usage_error(
 			        cmd,
 			        "invalid --%s '%s': expected true or false",
 			        opt->name, value);
 		break;
-	case FLAG_INT:
+	case VGMO__FIELD_INT:
+	case VGMO__FIELD_INT64:
 		if (cli_is_integer(value) &&
 		    !cli_parse_long(value, INT_MIN, INT_MAX, &l))
 			return cli_usage_error(cmd,
@@ -277,7 +251,7 @@ int cli_build_config(const cli_engine_opts *o, vgmo_config *cfg)
 	for (int i = 0; i < CLI_CONFIG_FLAG_COUNT; i++) {
 		if (o->config_flags[i] == NULL)
 			continue;
-		rc = vgmo_config_set_field(cfg, config_flags[i].key,
+		rc = vgmo_config_set_field(cfg, flag_field[i]->name,
 		                           o->config_flags[i], err,
 		                           sizeof(err));
 		if (rc != VGMO_OK)

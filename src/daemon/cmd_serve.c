@@ -36,6 +36,10 @@ enum {
 	OPT_MAX_CLIENT_WEIGHT
 };
 
+/* The --lease help below writes the default out. */
+_Static_assert((int)VGMO_DEFAULT_LEASE_SECONDS == 30,
+               "--lease help: update \"(default 30)\"");
+
 static const cli_option serve_options[] = {
         {"listen", "HOST:PORT",
          "metrics and API address (default " DEFAULT_LISTEN ")", OPT_LISTEN},

@@ -14,8 +14,8 @@
 #include "result_json.h"
 #include "util.h"
 
-#define HISTORY_ROTATE (1024 * 1024) /* bytes per history file */
-#define LOOP_STEP 0.2                /* seconds between loop passes */
+#define HISTORY_ROTATE VGMO_MIB /* bytes per history file */
+#define LOOP_STEP 0.2           /* seconds between loop passes */
 #define HISTORY_BATCH 64
 
 static uint64_t mono_ms(void)
