@@ -1,6 +1,6 @@
 /*
- * test_tokens.c - a tokens worker on the simulated GPU (lib/engine/tokens.c): the
- * next batch climbs from one request by at most CLIMB times what ran, a
+ * test_tokens.c - a tokens worker on the simulated GPU (lib/engine/tokens.c):
+ * the next batch climbs from one request by at most CLIMB times what ran, a
  * request alone is refused only when even its point estimate (no margin)
  * does not fit, and "never" means it would not fit the whole GPU.
  */
@@ -342,6 +342,13 @@ static void test_doomed_by_an_oom(void **state)
 	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
 	assert_int_equal(vgmo_engine_fit(e, id, &small, &f), VGMO_OK);
 	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	/* Even when the worker has had its tries in doubt: what failed in
+	 * this room is not tried again. */
+	vgmo__worker_get(e, id)->doubts = 100;
+	assert_int_equal(vgmo_engine_fit(e, id, &big, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
+	assert_int_equal(vgmo_engine_fit(e, id, &bigger, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_NOT_NOW);
 	vgmo_engine_destroy(e);
 }
 
