@@ -352,6 +352,36 @@ static void test_doomed_by_an_oom(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* An OOM of a batch no larger than one that ran in as much room says the
+ * room shrank (another process took memory after the sample), not that
+ * the batch costs more: the cost model is left as it was. An OOM of a
+ * larger batch teaches it. */
+static void test_oom_of_a_vouched_batch_teaches_no_cost(void **state)
+{
+	vgmo_request_shape r = {.text_tokens = 2000, .output_tokens = 16};
+	vgmo_request_shape big = {.text_tokens = 8000, .output_tokens = 16};
+	vgmo_report rep = {.items = 1, .oom = true};
+	vgmo_engine *e;
+	vgmo_fit before, after;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	for (int i = 0; i < 20; i++)
+		ran(e, id, &r, 2);
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &before), VGMO_OK);
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, &r, 1, NULL),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &r, &after), VGMO_OK);
+	assert_true(after.need_bytes == before.need_bytes);
+	assert_int_equal(vgmo_engine_fit(e, id, &big, &before), VGMO_OK);
+	assert_int_equal(vgmo_engine_report_batch(e, id, &rep, &big, 1, NULL),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &big, &after), VGMO_OK);
+	assert_true(after.need_bytes > before.need_bytes);
+	vgmo_engine_destroy(e);
+}
+
 /* A batch that ran vouches for any request no larger only while its peak
  * still fits: once another process took the room it had (the worker now
  * holds less, after a small batch), the same request waits. */
@@ -395,6 +425,7 @@ int main(void)
 	        cmocka_unit_test(test_items_worker_and_bad_calls),
 	        cmocka_unit_test(test_doomed_by_an_oom),
 	        cmocka_unit_test(test_what_ran_vouches_only_in_its_room),
+	        cmocka_unit_test(test_oom_of_a_vouched_batch_teaches_no_cost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

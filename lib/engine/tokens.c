@@ -92,7 +92,7 @@ size_t vgmo__tokens_cap(const vgmo_engine *e, const vgmo__worker *w)
 
 /* A prefix whose every feature is at most one of a batch that ran, with
  * that batch's peak still in the room: safe whatever the model says. */
-static bool dominated(const vgmo__worker *w, const double *x, double room)
+bool vgmo__tokens_vouched(const vgmo__worker *w, const double *x, double room)
 {
 	unsigned kept = w->nran < VGMO__RAN_KEPT ? w->nran : VGMO__RAN_KEPT;
 
@@ -221,7 +221,7 @@ static void fit_one(const vgmo_engine *e, vgmo__worker *w,
 	 * had DOUBT_TRIES refused in doubt since a batch last ran: then it
 	 * runs, to teach the model, rather than starve the worker. */
 	if (!doomed(w, x, room) &&
-	    (need <= room || dominated(w, x, room) ||
+	    (need <= room || vgmo__tokens_vouched(w, x, room) ||
 	     (point <= room && w->doubts >= DOUBT_TRIES))) {
 		out->verdict = VGMO_FIT_OK;
 		snprintf(out->reason, sizeof(out->reason),
@@ -332,8 +332,9 @@ static void plan(const vgmo_engine *e, vgmo__worker *w,
 			break; /* padding would cost more than it batches */
 		prefix_x(&p, packed, x);
 		need = vgmo__need(&in, x);
-		if (k > 0 && ((need > room && !dominated(w, x, room)) ||
-		              doomed(w, x, room)))
+		if (k > 0 &&
+		    ((need > room && !vgmo__tokens_vouched(w, x, room)) ||
+		     doomed(w, x, room)))
 			break;
 		out->take = k + 1;
 		out->need_bytes = (uint64_t)need;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "tokens.h"
 #include "util.h"
 
 #define CEILING_RELAX_REPORTS 64
@@ -33,15 +34,23 @@ void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
 	(void)e;
 	w->doubts = 0;
 	if (r->oom) {
+		/* A batch no larger than one that ran in as much room says
+		 * the room shrank (another process took memory after the
+		 * sample), not that the batch costs more: the cost model is
+		 * left alone. */
+		bool vouched = w->tokens && vgmo__tokens_vouched(w, x, room);
+
 		if (w->tokens) {
 			vgmo__ran *o = &w->oomed[w->noom++ % VGMO__RAN_KEPT];
 
 			memcpy(o->x, x, sizeof(o->x));
 			o->peak = room;
 		}
-		vgmo__cost_oom(&w->cost, x, room);
-		if (xp)
-			vgmo__cost_oom(&w->cost_packed, xp, room);
+		if (!vouched) {
+			vgmo__cost_oom(&w->cost, x, room);
+			if (xp)
+				vgmo__cost_oom(&w->cost_packed, xp, room);
+		}
 		/* The allocator emptied its cache to retry. */
 		w->peak_since_clean = 0;
 		w->ran_max = (int)(r->items / 2);
