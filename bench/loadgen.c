@@ -20,64 +20,18 @@
  *
  * One thread, epoll; loopback only (IPv4).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#define HIST_US 200000 /* 1 us buckets up to 200 ms, then one overflow */
-#define BUF_MAX (4u << 20)
-#define TIMEOUT_S 10.0
-#define MAX_CONNS 1024
-
-typedef struct hist {
-	uint32_t *b; /* HIST_US + 1 */
-	uint64_t n;
-	uint64_t max;
-} hist;
-
-typedef struct conn {
-	int fd;
-	bool busy;
-	bool scrape;
-	double sent_at;
-	char *buf;
-	size_t len, cap;
-} conn;
-
-typedef struct stats {
-	hist lat, scrape_lat;
-	uint64_t sent, ok, errors, scrapes, scrape_errors;
-	double lag_max;
-	uint64_t late; /* sent more than 10 ms after due */
-} stats;
-
-typedef struct gen {
-	struct sockaddr_in addr;
-	int ep;
-	long long *ids;
-	char (*secrets)[40]; /* each client's secret, from its registration */
-	unsigned clients;
-	double hz, duration, scrape_every, interval;
-	unsigned nconns;
-	conn *conns;
-	conn scraper;
-	stats total, win;
-	uint64_t next; /* index of the next report */
-	double t0, next_scrape;
-	bool verbose_errors;
-} gen;
+#include "loadgen.h"
 
 static double now_s(void)
 {
@@ -85,167 +39,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool hist_init(hist *h)
-{
-	h->b = calloc(HIST_US + 1, sizeof(*h->b));
-	h->n = h->max = 0;
-	return h->b != NULL;
-}
-
-static void hist_reset(hist *h)
-{
-	memset(h->b, 0, (HIST_US + 1) * sizeof(*h->b));
-	h->n = h->max = 0;
-}
-
-static void hist_add(hist *h, double seconds)
-{
-	uint64_t us = seconds <= 0 ? 0 : (uint64_t)(seconds * 1e6);
-
-	h->b[us < HIST_US ? us : HIST_US]++;
-	h->n++;
-	if (us > h->max)
-		h->max = us;
-}
-
-/* The q-quantile in microseconds (the overflow bucket reads as max). */
-static uint64_t hist_q(const hist *h, double q)
-{
-	uint64_t want, seen = 0;
-
-	if (h->n == 0)
-		return 0;
-	want = (uint64_t)(q * (double)h->n);
-	if (want >= h->n)
-		want = h->n - 1;
-	for (uint64_t i = 0; i <= HIST_US; i++) {
-		seen += h->b[i];
-		if (seen > want)
-			return i < HIST_US ? i : h->max;
-	}
-	return h->max;
-}
-
-static int connect_to(const struct sockaddr_in *addr, bool blocking)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) != 0) {
-		close(fd);
-		return -1;
-	}
-	if (!blocking)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	return fd;
-}
-
-static bool send_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-/* Length of a complete response at the start of buf (0: not yet, -1:
- * malformed); its status in *status. */
-static long response_length(const char *buf, size_t len, int *status)
-{
-	const char *end = NULL, *p;
-	long body = 0;
-
-	for (size_t i = 0; i + 3 < len; i++)
-		if (memcmp(buf + i, "\r\n\r\n", 4) == 0) {
-			end = buf + i + 4;
-			break;
-		}
-	if (end == NULL)
-		return len > 65536 ? -1 : 0;
-	if (sscanf(buf, "HTTP/1.%*d %d", status) != 1)
-		return -1;
-	for (p = buf; p < end; p++) {
-		if ((*p == '\n') &&
-		    strncasecmp(p + 1, "Content-Length:", 15) == 0) {
-			body = strtol(p + 16, NULL, 10);
-			break;
-		}
-	}
-	if (body < 0)
-		return -1;
-	if ((size_t)(end - buf) + (size_t)body > len)
-		return 0;
-	return (long)(end - buf) + body;
-}
-
-/* One request and its whole response on a blocking socket. */
-static int roundtrip(const struct sockaddr_in *addr, const char *req, char *out,
-                     size_t outsize)
-{
-	int fd = connect_to(addr, true), status = -1;
-	size_t len = 0;
-	long n = 0;
-
-	if (fd < 0 || !send_all(fd, req, strlen(req))) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while (len + 1 < outsize) {
-		ssize_t r = recv(fd, out + len, outsize - 1 - len, 0);
-
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		n = response_length(out, len, &status);
-		if (n != 0)
-			break;
-	}
-	out[len] = '\0';
-	close(fd);
-	return n > 0 ? status : -1;
-}
-
-static bool register_clients(gen *g)
-{
-	char req[512], body[128], res[8192];
-
-	for (unsigned i = 0; i < g->clients; i++) {
-		const char *id, *sec;
-		int status, n;
-
-		n = snprintf(body, sizeof(body),
-		             "{\"name\": \"soak-%u\", \"gpu\": 0}", i);
-		snprintf(req, sizeof(req),
-		         "POST /v1/clients HTTP/1.1\r\nHost: x\r\n"
-		         "Content-Type: application/json\r\n"
-		         "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-		         n, body);
-		status = roundtrip(&g->addr, req, res, sizeof(res));
-		id = strstr(res, "\"id\":");
-		sec = strstr(res, "\"secret\":\"");
-		if ((status != 200 && status != 201) || id == NULL ||
-		    sec == NULL ||
-		    sscanf(sec + 10, "%32[0-9a-f]", g->secrets[i]) != 1) {
-			fprintf(stderr, "loadgen: registering soak-%u: %d %s\n",
-			        i, status, res);
-			return false;
-		}
-		g->ids[i] = strtoll(id + 5, NULL, 10);
-	}
-	return true;
 }
 
 static bool open_conn(gen *g, conn *c, bool scrape)
@@ -415,39 +208,6 @@ static void on_readable(gen *g, conn *c)
 		c->len -= (size_t)n;
 		return;
 	}
-}
-
-static void print_stats(const gen *g, const stats *s, double t, bool final)
-{
-	printf("{\"t\": %.1f, \"final\": %s, \"sent\": %llu, \"ok\": %llu, "
-	       "\"errors\": %llu, \"p50_us\": %llu, \"p99_us\": %llu, "
-	       "\"p999_us\": %llu, \"max_us\": %llu, \"late\": %llu, "
-	       "\"lag_max_ms\": %.2f, \"scrapes\": %llu, "
-	       "\"scrape_errors\": %llu, \"scrape_p50_us\": %llu, "
-	       "\"scrape_p99_us\": %llu, \"scrape_max_us\": %llu, "
-	       "\"clients\": %u, \"target_rps\": %.0f}\n",
-	       t, final ? "true" : "false", (unsigned long long)s->sent,
-	       (unsigned long long)s->ok, (unsigned long long)s->errors,
-	       (unsigned long long)hist_q(&s->lat, 0.50),
-	       (unsigned long long)hist_q(&s->lat, 0.99),
-	       (unsigned long long)hist_q(&s->lat, 0.999),
-	       (unsigned long long)s->lat.max, (unsigned long long)s->late,
-	       s->lag_max * 1e3, (unsigned long long)s->scrapes,
-	       (unsigned long long)s->scrape_errors,
-	       (unsigned long long)hist_q(&s->scrape_lat, 0.50),
-	       (unsigned long long)hist_q(&s->scrape_lat, 0.99),
-	       (unsigned long long)s->scrape_lat.max, g->clients,
-	       g->clients * g->hz);
-	fflush(stdout);
-}
-
-static void reset_window(stats *s)
-{
-	hist_reset(&s->lat);
-	hist_reset(&s->scrape_lat);
-	s->sent = s->ok = s->errors = s->scrapes = s->scrape_errors = 0;
-	s->late = 0;
-	s->lag_max = 0;
 }
 
 /* Fails requests that have waited longer than TIMEOUT_S. */

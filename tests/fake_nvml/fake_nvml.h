@@ -167,4 +167,13 @@ extern struct fake_state fake_g;
  * message on stderr. Called with fake_g.mu held. (scenario.c) */
 int fake_load_scenario(void);
 
+/* Locks, checks initialisation and the handle, counts the call and applies
+ * the failure window. On NVML_SUCCESS the lock is held and *dp (and *mp for
+ * a MIG handle, else NULL) are set; on anything else it is released.
+ * (fake_nvml.c) */
+nvmlReturn_t fake_enter(nvmlDevice_t h, struct fake_gpu **dp,
+                        struct fake_mig **mp);
+/* Releases the lock fake_enter() took and answers `ret`. (fake_nvml.c) */
+nvmlReturn_t fake_leave(nvmlReturn_t ret);
+
 #endif
