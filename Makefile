@@ -43,10 +43,10 @@ test-asan: deps
 # threads, signal thread) driven by the end-to-end tests, and the C client.
 # A daemon's report fails its test (relylib.py and test_daemon.py read its
 # stderr for "Sanitizer").
-TSAN_TESTS = ^(test_daemon|test_client|test_client_c|test_client_abuse|test_abuse|test_engine|test_engine_cleanup|test_shares)$$
+TSAN_TESTS = ^(test_daemon|test_client|test_client_c|test_client_abuse|test_abuse|test_engine|test_engine_cleanup|test_shares|test_leases)$$
 test-tsan: deps
 	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DVGMO_WERROR=ON -DVGMO_TSAN=ON
-	cmake --build $(TSAN) -j $(JOBS) --target vgmo test_client_c test_engine test_engine_cleanup test_shares
+	cmake --build $(TSAN) -j $(JOBS) --target vgmo test_client_c test_engine test_engine_cleanup test_shares test_leases
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 		ctest --test-dir $(TSAN) -R '$(TSAN_TESTS)' --output-on-failure -j $(JOBS)
 

@@ -25,7 +25,7 @@ BUILD=$WORK/build
 mkdir -p "$SRC"
 
 # The engine's unit tests: each a few tenths of a second.
-UNIT="test_engine test_engine_cleanup test_cost test_shares test_tokens test_sim test_benchmark test_benchmark_truth test_planner"
+UNIT="test_engine test_engine_cleanup test_cost test_shares test_leases test_tokens test_sim test_benchmark test_benchmark_truth test_planner"
 
 # One line per mutation, fields separated by tabs: ID, FILE, a sed
 # expression that changes FILE (the script stops when it no longer does:

@@ -1,6 +1,6 @@
 /*
- * status_json.c - a snapshot as the seed's get_memory_status() JSON, and
- * a worker as JSON (worker_json.h: the client endpoints use it too).
+ * status_json.c - a snapshot as the seed's get_memory_status() JSON (its
+ * workers by worker_json.c, which the client endpoints use too).
  *
  * Built from the public snapshot accessors only. A value the device does not
  * report (its VGMO_HAS_* bit is absent) or a value of a device that is down
@@ -15,50 +15,13 @@
 
 #include <jansson.h>
 
+#include "json_values.h"
 #include "util.h"
 #include "worker_json.h"
-
-static json_t *num(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *u64(uint64_t v)
-{
-	if (v > (uint64_t)INT64_MAX)
-		return json_real((double)v);
-	return json_integer((json_int_t)v);
-}
 
 static json_t *mib(uint64_t bytes)
 {
 	return json_real((double)bytes / (double)VGMO__MIB);
-}
-
-/* A JSON string of `s`. Device and process names come from drivers and
- * /proc and need not be UTF-8: a byte jansson refuses becomes '?'. */
-static json_t *text(const char *s)
-{
-	char buf[256];
-	json_t *j = json_string(s);
-	size_t i;
-
-	if (j != NULL)
-		return j;
-	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
-		buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-	buf[i] = '\0';
-	return json_string(buf);
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s != NULL && s[0] != '\0' ? text(s) : json_null();
-}
-
-static json_t *opt_int(bool have, long long v)
-{
-	return have ? json_integer(v) : json_null();
 }
 
 /* Does the device report field `bit` now? */
@@ -69,12 +32,12 @@ static bool has(const vgmo_gpu_sample *g, uint32_t bit)
 
 static json_t *opt_num(const vgmo_gpu_sample *g, uint32_t bit, double v)
 {
-	return has(g, bit) ? num(v) : json_null();
+	return has(g, bit) ? vgmo__json_num(v) : json_null();
 }
 
 static json_t *opt_u64(const vgmo_gpu_sample *g, uint32_t bit, uint64_t v)
 {
-	return has(g, bit) ? u64(v) : json_null();
+	return has(g, bit) ? vgmo__json_u64(v) : json_null();
 }
 
 static json_t *opt_mib(const vgmo_gpu_sample *g, uint32_t bit, uint64_t v)
@@ -86,7 +49,7 @@ static json_t *usage_fraction(const vgmo_gpu_sample *g)
 {
 	double u = has(g, VGMO_HAS_MEMORY) ? vgmo_sample_usage(g) : -1.0;
 
-	return u >= 0.0 ? num(u) : json_null();
+	return u >= 0.0 ? vgmo__json_num(u) : json_null();
 }
 
 static json_t *memory_api(const vgmo_gpu_sample *g)
@@ -150,10 +113,11 @@ static json_t *process_json(const vgmo_gpu_process *p)
 	/* 0: unknown (a simulated process has none). */
 	rc |= json_object_set_new(o, "pid",
 	                          p->pid ? json_integer(p->pid) : json_null());
-	rc |= json_object_set_new(o, "name", str_or_null(p->name));
-	rc |= json_object_set_new(
-	        o, "used_bytes",
-	        p->used_bytes == UINT64_MAX ? json_null() : u64(p->used_bytes));
+	rc |= json_object_set_new(o, "name", vgmo__json_str_or_null(p->name));
+	rc |= json_object_set_new(o, "used_bytes",
+	                          p->used_bytes == UINT64_MAX
+	                                  ? json_null()
+	                                  : vgmo__json_u64(p->used_bytes));
 	if (rc != 0) {
 		json_decref(o);
 		return NULL;
@@ -213,12 +177,13 @@ static int put_batch_sizes(json_t *o, const vgmo_worker_view *w)
 {
 	int rc = 0;
 
-	rc |= json_object_set_new(o, "current_batch_size",
-	                          opt_int(w != NULL, w ? w->batch_size : 0));
+	rc |= json_object_set_new(
+	        o, "current_batch_size",
+	        vgmo__json_opt_int(w != NULL, w ? w->batch_size : 0));
 	rc |= json_object_set_new(
 	        o, "optimal_batch_size",
-	        opt_int(w != NULL && w->optimal_batch_size > 0,
-	                w ? w->optimal_batch_size : 0));
+	        vgmo__json_opt_int(w != NULL && w->optimal_batch_size > 0,
+	                           w ? w->optimal_batch_size : 0));
 	return rc;
 }
 
@@ -227,17 +192,19 @@ static int put_identity(json_t *o, const vgmo_gpu_sample *g)
 	int rc = 0;
 
 	rc |= json_object_set_new(o, "index", json_integer(g->index));
-	rc |= json_object_set_new(o, "parent",
-	                          opt_int(g->parent >= 0, g->parent));
-	rc |= json_object_set_new(o, "name", str_or_null(g->name));
-	rc |= json_object_set_new(o, "uuid", str_or_null(g->uuid));
-	rc |= json_object_set_new(o, "pci_bus_id",
-	                          (g->present & VGMO_HAS_PCI)
-	                                  ? str_or_null(g->pci_bus_id)
-	                                  : json_null());
+	rc |= json_object_set_new(
+	        o, "parent", vgmo__json_opt_int(g->parent >= 0, g->parent));
+	rc |= json_object_set_new(o, "name", vgmo__json_str_or_null(g->name));
+	rc |= json_object_set_new(o, "uuid", vgmo__json_str_or_null(g->uuid));
+	rc |= json_object_set_new(
+	        o, "pci_bus_id",
+	        (g->present & VGMO_HAS_PCI)
+	                ? vgmo__json_str_or_null(g->pci_bus_id)
+	                : json_null());
 	rc |= json_object_set_new(o, "up", json_boolean(g->up));
 	rc |= json_object_set_new(o, "down_reason",
-	                          g->up ? json_null() : text(g->down_reason));
+	                          g->up ? json_null()
+	                                : vgmo__json_text(g->down_reason));
 	return rc;
 }
 
@@ -290,81 +257,10 @@ static json_t *gpu_json(const vgmo_snapshot *s, size_t i)
 	                                  : json_null());
 	rc |= json_object_set_new(o, "processes", processes_json(g));
 	rc |= json_object_set_new(o, "sampled_at",
-	                          g->sampled_at > 0.0 ? num(g->sampled_at)
-	                                              : json_null());
-	rc |= put_batch_sizes(o, worker_on(s, g->index));
-	if (rc != 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *model_json(const vgmo_model_view *m)
-{
-	json_t *o = json_object();
-	int rc = 0;
-
-	rc |= json_object_set_new(o, "fitted", json_boolean(m->fitted));
-	rc |= json_object_set_new(o, "samples", json_integer(m->samples));
-	rc |= json_object_set_new(o, "fixed_bytes", num(m->fixed_bytes));
-	rc |= json_object_set_new(o, "item_bytes", num(m->item_bytes));
-	rc |= json_object_set_new(o, "sigma_bytes", num(m->sigma_bytes));
-	rc |= json_object_set_new(o, "ceiling",
-	                          opt_int(m->ceiling > 0, m->ceiling));
-	if (rc != 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-int vgmo__worker_budget_json(json_t *o, const vgmo_worker_view *w)
-{
-	int rc = 0;
-
-	rc |= json_object_set_new(o, "budget_bytes",
-	                          w->has_budget ? u64(w->budget_bytes)
-	                                        : json_null());
-	rc |= json_object_set_new(o, "share",
-	                          w->has_budget ? num(w->share) : json_null());
-	return rc ? -1 : 0;
-}
-
-json_t *vgmo__worker_json(const vgmo_worker_view *w)
-{
-	json_t *o = json_object();
-	int rc = 0;
-
-	if (o == NULL)
-		return NULL;
-	rc |= json_object_set_new(o, "id", json_integer(w->id));
-	rc |= json_object_set_new(o, "name", text(w->name));
-	rc |= json_object_set_new(o, "gpu", json_integer(w->gpu));
-	rc |= json_object_set_new(o, "weight", num(w->weight));
-	rc |= json_object_set_new(o, "unit", text(w->unit));
-	rc |= json_object_set_new(o, "batch_size", json_integer(w->batch_size));
-	/* 0 until the worker is first planned: unknown, not 0. */
-	rc |= json_object_set_new(
-	        o, "optimal_batch_size",
-	        opt_int(w->optimal_batch_size > 0, w->optimal_batch_size));
-	rc |= json_object_set_new(
-	        o, "manual_batch_size",
-	        opt_int(w->manual_batch_size != 0, w->manual_batch_size));
-	rc |= vgmo__worker_budget_json(o, w);
-	rc |= json_object_set_new(o, "fragmentation",
-	                          w->has_fragmentation ? num(w->fragmentation)
-	                                               : json_null());
-	rc |= json_object_set_new(o, "reports", u64(w->reports));
-	rc |= json_object_set_new(o, "ooms", u64(w->ooms));
-	rc |= json_object_set_new(o, "throughput_items_per_s",
-	                          w->throughput >= 0.0 ? num(w->throughput)
-	                                               : json_null());
-	rc |= json_object_set_new(o, "last_report_seconds_ago",
-	                          w->last_report_age >= 0.0
-	                                  ? num(w->last_report_age)
+	                          g->sampled_at > 0.0
+	                                  ? vgmo__json_num(g->sampled_at)
 	                                  : json_null());
-	rc |= json_object_set_new(o, "model", model_json(&w->model));
+	rc |= put_batch_sizes(o, worker_on(s, g->index));
 	if (rc != 0) {
 		json_decref(o);
 		return NULL;
@@ -380,16 +276,18 @@ static json_t *counters_json(const vgmo_counters *c)
 	if (c == NULL)
 		return json_null();
 	o = json_object();
-	rc |= json_object_set_new(o, "optimizations", u64(c->optimizations));
+	rc |= json_object_set_new(o, "optimizations",
+	                          vgmo__json_u64(c->optimizations));
 	rc |= json_object_set_new(o, "optimizations_success",
-	                          u64(c->optimizations_success));
+	                          vgmo__json_u64(c->optimizations_success));
 	rc |= json_object_set_new(o, "optimization_failures",
-	                          u64(c->optimization_failures));
-	rc |= json_object_set_new(o, "cleanups", u64(c->cleanups));
+	                          vgmo__json_u64(c->optimization_failures));
+	rc |= json_object_set_new(o, "cleanups", vgmo__json_u64(c->cleanups));
 	rc |= json_object_set_new(o, "batch_size_changes",
-	                          u64(c->batch_size_changes));
-	rc |= json_object_set_new(o, "freed_bytes", u64(c->freed_bytes));
-	rc |= json_object_set_new(o, "samples", u64(c->samples));
+	                          vgmo__json_u64(c->batch_size_changes));
+	rc |= json_object_set_new(o, "freed_bytes",
+	                          vgmo__json_u64(c->freed_bytes));
+	rc |= json_object_set_new(o, "samples", vgmo__json_u64(c->samples));
 	if (rc != 0) {
 		json_decref(o);
 		return NULL;
@@ -469,9 +367,10 @@ static json_t *status_json(const vgmo_snapshot *s)
 		rc |= put_metrics(o, g);
 	else
 		rc |= put_null_metrics(o);
-	rc |= json_object_set_new(o, "timestamp", num(vgmo_snapshot_time(s)));
-	rc |= json_object_set_new(o, "backend",
-	                          str_or_null(vgmo_snapshot_backend(s)));
+	rc |= json_object_set_new(o, "timestamp",
+	                          vgmo__json_num(vgmo_snapshot_time(s)));
+	rc |= json_object_set_new(
+	        o, "backend", vgmo__json_str_or_null(vgmo_snapshot_backend(s)));
 	rc |= json_object_set_new(
 	        o, "strategy",
 	        cfg ? json_string(vgmo_strategy_name(cfg->strategy))
