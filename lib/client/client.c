@@ -4,7 +4,6 @@
  * daemon forgot the client, and backing off while it cannot be reached.
  * The HTTP transport (libcurl loaded at run time) is client_http.c.
  */
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,15 +41,7 @@ struct vgmo_client {
 
 static bool name_ok(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 63)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
+	return vgmo__name_ok(s, strlen(s));
 }
 
 /* ----------------------------------------------------------- protocol */

@@ -5,6 +5,7 @@
 #define VGMO_LIB_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,12 @@ void vgmo__strlcpy(char *dst, const char *src, size_t size);
 /* "a, b, c": a NULL-terminated list of names joined into `buf` (as many
  * as fit); returns `buf`. */
 const char *vgmo__join_names(const char *const *names, char *buf, size_t size);
+
+/* A worker's or client's name: 1 to VGMO__NAME_MAX characters of
+ * [A-Za-z0-9._-] (`n` bytes of `s`). The C client checks it before it
+ * asks; the daemon's parser refuses any other. */
+#define VGMO__NAME_MAX 63
+bool vgmo__name_ok(const char *s, size_t n);
 
 /* Real clocks, in seconds. */
 double vgmo__mono_now(void);

@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,17 @@ void vgmo__strlcpy(char *dst, const char *src, size_t size)
 	if (n)
 		memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+bool vgmo__name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > VGMO__NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
 }
 
 const char *vgmo__join_names(const char *const *names, char *buf, size_t size)

@@ -2,7 +2,6 @@
  * api_clients_parse.c - the client protocol's request bodies
  * (api_clients_parse.h).
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +56,7 @@ static vgmo_err only_keys(json_t *o, const char *const *allowed, api_error *e)
 
 static bool valid_name(const char *s, size_t n)
 {
-	if (n == 0 || n > CLIENT_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '_' && s[i] != '-')
-			return false;
-	return true;
+	return vgmo__name_ok(s, n);
 }
 
 /* A string field copied into out[size]; false when too long. */

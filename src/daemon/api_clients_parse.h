@@ -18,12 +18,13 @@
 #include <stdint.h>
 
 #include "api_parse.h"
+#include "util.h"
 #include "vgmo/vgmo.h"
 
 #define CLIENT_MAX_ITEMS 1000000
 #define CLIENT_MAX_SECONDS 86400.0
 #define CLIENT_MAX_WEIGHT 1e6
-#define CLIENT_NAME_MAX 63
+#define CLIENT_NAME_MAX VGMO__NAME_MAX
 #define CLIENT_TEXT_MAX 128 /* longest GPU UUID or model name kept */
 
 /* POST /v1/clients. */
