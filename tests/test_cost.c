@@ -1,7 +1,7 @@
 /*
  * test_cost.c - the learned memory cost (lib/engine/cost.c), the strategy table
- * and adaptive's levels (lib/engine/strategy.c), and the promises the strategies
- * make about running out of memory, checked on simulated workers.
+ * and adaptive's levels (lib/engine/strategy.c), and the promises the
+ * strategies make about running out of memory, checked on simulated workers.
  */
 #include <math.h>
 #include <setjmp.h>

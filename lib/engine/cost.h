@@ -22,10 +22,10 @@
  * a strategy keeps is a high quantile of it (a normal fit shrunk toward a
  * prior spread while reports are few, never below the largest ratio seen
  * lately). A batch far smaller than the largest predicted lately weighs
- * less in it (its ratio is mostly a few MiB of noise). A run of large errors (outputs grew, the model got costlier) is
- * detected with a CUSUM on the standardised errors; old reports then lose
- * most of their weight. A batch that ran out of memory teaches a lower
- * bound: its cost exceeded the room it had.
+ * less in it (its ratio is mostly a few MiB of noise). A run of large errors
+ * (outputs grew, the model got costlier) is detected with a CUSUM on the
+ * standardised errors; old reports then lose most of their weight. A batch that
+ * ran out of memory teaches a lower bound: its cost exceeded the room it had.
  */
 #ifndef VGMO_LIB_COST_H
 #define VGMO_LIB_COST_H
