@@ -74,8 +74,10 @@ class Fit:
     """The daemon's answer for one request.
 
     ``verdict``: ``"fits"``, ``"not_now"`` (it would with the GPU's other
-    memory free: wait or split), ``"never"`` (not even alone on the GPU:
-    downscale or split) or ``"unknown"`` (the daemon did not answer).
+    memory free, or it is in doubt: its best guess fits but not with the
+    strategy's margin; wait, shrink or split it), ``"never"`` (not even
+    alone on the GPU: downscale or split) or ``"unknown"`` (the daemon did
+    not answer).
     ``fits``: run it. ``max_pixels``: pixels per image that would fit
     (None: unknown), ``max_prompt_tokens`` / ``max_image_tokens`` the same
     in tokens; ``need_bytes`` / ``room_bytes`` what vgmo predicts and has;
