@@ -40,7 +40,7 @@ cleanup-worthwhile	lib/engine/engine.c	s/clean_due = clean_due \&\& vgmo__cleanu
 tokens-climb	lib/engine/tokens.c	s/^#define CLIMB 2$/#define CLIMB 4/	UNIT
 tokens-first-batch	lib/engine/tokens.c	s/w->ran_max \* CLIMB : 1;/w->ran_max * CLIMB : 2;/	UNIT
 small-weigh-less	lib/engine/cost.c	s/^#define SMALL_SHARE 0.25 /#define SMALL_SHARE 1e-9 /	UNIT
-doubt-point	lib/engine/tokens.c	s/(point <= room \&\& w->doubts >= DOUBT_TRIES)/(point <= room)/	UNIT
+doubt-point	lib/engine/tokens.c	s/(doubt \&\& w->doubts >= DOUBT_TRIES)/(doubt)/	UNIT
 doubt-tries	lib/engine/tokens.c	s/^#define DOUBT_TRIES 3$/#define DOUBT_TRIES 6/	UNIT
 doubt-reset	lib/engine/worker_learn.c	s/w->doubts = 0;/(void)w->doubts;/	UNIT
 rise-ignored	lib/engine/workers.c	s/? to_oom - (to_oom - keep) \* rise \/ reserve/? to_oom/	UNIT

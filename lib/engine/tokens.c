@@ -185,7 +185,7 @@ static void fit_one(const vgmo_engine *e, vgmo__worker *w,
 	vgmo__need_in in;
 	double x[VGMO__COST_MAX], need, point, room, empty, crit;
 	prefix p = {0};
-	bool packed;
+	bool packed, failed, vouched, doubt;
 
 	memset(out, 0, sizeof(*out));
 	vgmo__worker_need_in(e, w, &in, &packed);
@@ -220,27 +220,32 @@ static void fit_one(const vgmo_engine *e, vgmo__worker *w,
 	 * it, or try later when the model is surer), unless the worker has
 	 * had DOUBT_TRIES refused in doubt since a batch last ran: then it
 	 * runs, to teach the model, rather than starve the worker. */
-	if (!doomed(w, x, room) &&
-	    (need <= room || vgmo__tokens_vouched(w, x, room) ||
-	     (point <= room && w->doubts >= DOUBT_TRIES))) {
+	failed = doomed(w, x, room);
+	vouched = need > room && vgmo__tokens_vouched(w, x, room);
+	doubt = !failed && point <= room;
+	if (!failed &&
+	    (need <= room || vouched || (doubt && w->doubts >= DOUBT_TRIES))) {
 		out->verdict = VGMO_FIT_OK;
 		snprintf(out->reason, sizeof(out->reason),
 		         "%s: %.2f GiB needed of %.2f GiB",
-		         need <= room ? "fits" : "in doubt, run to learn",
+		         need <= room ? "fits"
+		         : vouched    ? "fits as one that ran"
+		                      : "in doubt, run to learn",
 		         need / 1073741824.0, room / 1073741824.0);
 		return;
 	}
 	empty = (double)s->memory_total - CONTEXT_GUESS;
 	out->verdict = point <= empty ? VGMO_FIT_NOT_NOW : VGMO_FIT_NEVER;
-	if (deciding && point <= room && !doomed(w, x, room))
+	if (deciding && doubt)
 		w->doubts++;
 	snprintf(out->reason, sizeof(out->reason),
 	         "%s: %.2f GiB needed, %.2f GiB %s; at most %u prompt tokens "
 	         "fit now",
 	         out->verdict == VGMO_FIT_NEVER ? "never fits"
-	         : point <= room                ? "in doubt"
-	                                        : "not now",
-	         (point <= room ? need : point) / 1073741824.0,
+	         : failed ? "not now, as one that failed here"
+	         : doubt  ? "in doubt"
+	                  : "not now",
+	         (doubt ? need : point) / 1073741824.0,
 	         (out->verdict == VGMO_FIT_NEVER ? empty : room) / 1073741824.0,
 	         out->verdict == VGMO_FIT_NEVER ? "on the whole GPU" : "free",
 	         out->max_prompt_tokens);
