@@ -4,6 +4,8 @@
 #include "json_values.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 json_t *vgmo__json_num(double v)
 {
@@ -19,16 +21,17 @@ json_t *vgmo__json_u64(uint64_t v)
 
 json_t *vgmo__json_text(const char *s)
 {
-	char buf[256];
 	json_t *j = json_string(s);
-	size_t i;
+	char *copy;
 
-	if (j != NULL)
+	if (j != NULL || (copy = strdup(s)) == NULL)
 		return j;
-	for (i = 0; s[i] != '\0' && i + 1 < sizeof(buf); i++)
-		buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-	buf[i] = '\0';
-	return json_string(buf);
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
 }
 
 json_t *vgmo__json_str_or_null(const char *s)

@@ -36,7 +36,7 @@ static json_t *client_json(vgmo_daemon *d, const vgmo_snapshot *s,
 	rc |= json_object_set_new(
 	        o, "id", json_integer((json_int_t)daemon_client_id(d, w->id)));
 	rc |= json_object_set_new(o, "uuid",
-	                          g ? api_text(g->uuid) : json_null());
+	                          g ? vgmo__json_text(g->uuid) : json_null());
 	rc |= json_object_set_new(
 	        o, "state", json_string(w->healthy ? "healthy" : "unhealthy"));
 	rc |= json_object_set_new(o, "lease_seconds",

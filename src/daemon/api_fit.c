@@ -49,7 +49,7 @@ static json_t *api_fit_json(const vgmo_fit *f, const vgmo_worker_view *w)
 	                    bytes_or_null(tokens, f->max_image_tokens));
 	json_object_set_new(o, "max_pixels",
 	                    bytes_or_null(f->max_pixels > 0, f->max_pixels));
-	json_object_set_new(o, "reason", api_text(f->reason));
+	json_object_set_new(o, "reason", vgmo__json_text(f->reason));
 	return o;
 }
 

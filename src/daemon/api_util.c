@@ -40,29 +40,14 @@ void api_send_json(http_response *res, unsigned status, json_t *j)
 
 /* A JSON string of `s`; bytes that are not UTF-8 (a message cut in the
  * middle of a character) become '?'. */
-json_t *api_text(const char *s)
-{
-	json_t *j = json_string(s);
-	char *copy;
-
-	if (j != NULL || (copy = strdup(s)) == NULL)
-		return j;
-	for (char *p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
-}
-
 void api_send_error(http_response *res, const api_error *e)
 {
 	json_t *inner = json_object();
 
 	json_object_set_new(inner, "status", json_integer(e->status));
-	json_object_set_new(inner, "message", api_text(e->message));
+	json_object_set_new(inner, "message", vgmo__json_text(e->message));
 	if (e->field[0] != '\0')
-		json_object_set_new(inner, "field", api_text(e->field));
+		json_object_set_new(inner, "field", vgmo__json_text(e->field));
 	if (e->fields[0] != '\0') {
 		json_t *list = json_array();
 		char copy[sizeof(e->fields)], *save = NULL;
@@ -70,7 +55,7 @@ void api_send_error(http_response *res, const api_error *e)
 		snprintf(copy, sizeof(copy), "%s", e->fields);
 		for (char *f = strtok_r(copy, ",", &save); f != NULL;
 		     f = strtok_r(NULL, ",", &save))
-			json_array_append_new(list, api_text(f));
+			json_array_append_new(list, vgmo__json_text(f));
 		json_object_set_new(inner, "fields", list);
 	}
 	api_send_json(res, e->status, json_pack("{s:o}", "error", inner));

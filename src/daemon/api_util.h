@@ -11,11 +11,10 @@
 #include "api_parse.h"
 #include "daemon.h"
 #include "http.h"
+#include "json_values.h"
 
 /* Sends `j` (consumed) with `status`; 500 when `j` is NULL. */
 void api_send_json(http_response *res, unsigned status, json_t *j);
-/* A JSON string of `s`, bytes that are not UTF-8 replaced by '?'. */
-json_t *api_text(const char *s);
 /* {"error": {"status", "message", "field"?}} */
 void api_send_error(http_response *res, const api_error *e);
 void api_fail(http_response *res, vgmo_err rc, const char *field,
