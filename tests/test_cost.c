@@ -239,7 +239,7 @@ static void test_nonnegative(void **state)
 		vgmo__cost_add(&c, x, (20 - 2 * n) * GIB, 0);
 	}
 	for (unsigned j = 0; j < c.k; j++)
-		assert_true(c.theta[j] >= 0);
+		assert_true(c.theta[0][j] >= 0);
 }
 
 /* The allocator's overhead: a constant (workspaces) plus a share. */

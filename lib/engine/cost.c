@@ -10,6 +10,7 @@
 #define DECAY 0.98        /* weight a report keeps per later report */
 #define PRIOR_SLOPE 0.05  /* the prior, in reports, for each cost */
 #define PRIOR_INTERCEPT 2 /* ... and for the intercept (pessimistic) */
+#define PRIOR_IMAGE2 0.05 /* ... and for the encoder's square */
 #define SIGMA0 0.15       /* log-ratio spread before any report */
 #define KAPPA0 0.3        /* ... worth this many reports */
 #define LRMAX_FADE 0.006  /* the largest ratio seen fades by this */
@@ -21,17 +22,85 @@
 #define OOM_BEYOND 0.05   /* an OOM's cost: this far past its room */
 #define SMALL_SHARE 0.25  /* batches below this share of the largest */
 #define BIG_FADE 0.995    /* ... which fades by this a report */
+#define ALT_ROUNDS 8      /* rounds of assigning reports to phases */
+#define SCALE_SWEEPS 2    /* line searches over each phase's scale */
+#define PHASE_MIN 12      /* reports before phases are told apart */
+
+/* The features each phase of a tokens worker pays for: the encoder for
+ * its image tokens (and their square), the text embeddings it fills and
+ * per-request buffers; the prefill for prompt tokens, their square and
+ * the logits per request; the decode for the cache of prompt and output
+ * tokens and the logits of each step. */
+static const bool phase_uses[VGMO__PHASES][VGMO__COST_MAX] = {
+        [VGMO__PH_VISION] = {[VGMO__X_ONE] = true,
+                             [VGMO__X_PROMPT] = true,
+                             [VGMO__X_IMAGE] = true,
+                             [VGMO__X_IMAGE2] = true},
+        [VGMO__PH_PREFILL] = {[VGMO__X_ONE] = true,
+                              [VGMO__X_PROMPT] = true,
+                              [VGMO__X_REQUESTS] = true,
+                              [VGMO__X_QUAD] = true},
+        [VGMO__PH_DECODE] = {[VGMO__X_ONE] = true,
+                             [VGMO__X_PROMPT] = true,
+                             [VGMO__X_OUTPUT] = true,
+                             [VGMO__X_REQUESTS] = true},
+};
+
+static void init_common(vgmo__cost *c, unsigned k, unsigned phases,
+                        double prior_base)
+{
+	memset(c, 0, sizeof(*c));
+	c->k = k < 1 ? 1 : k > VGMO__COST_MAX ? VGMO__COST_MAX : k;
+	c->phases = phases;
+	c->prior_base = prior_base > 0 ? prior_base : 0;
+	c->lr_max = -INFINITY;
+}
 
 void vgmo__cost_init(vgmo__cost *c, unsigned k, const double *prior,
                      double prior_base)
 {
-	memset(c, 0, sizeof(*c));
-	c->k = k < 1 ? 1 : k > VGMO__COST_MAX ? VGMO__COST_MAX : k;
-	for (unsigned j = 0; j < c->k; j++)
-		c->prior[j] = prior && prior[j] > 0 ? prior[j] : 0;
+	init_common(c, k, 1, prior_base);
+	for (unsigned j = 0; j < c->k; j++) {
+		c->uses[0][j] = true;
+		c->prior[0][j] = prior && prior[j] > 0 ? prior[j] : 0;
+	}
 	memcpy(c->theta, c->prior, sizeof(c->theta));
-	c->prior_base = prior_base > 0 ? prior_base : 0;
-	c->lr_max = -INFINITY;
+}
+
+void vgmo__cost_init_phases(vgmo__cost *c,
+                            const double prior[VGMO__PHASES][VGMO__COST_MAX],
+                            double prior_base)
+{
+	init_common(c, VGMO__COST_MAX, VGMO__PHASES, prior_base);
+	for (unsigned p = 0; p < VGMO__PHASES; p++)
+		for (unsigned j = 0; j < VGMO__COST_MAX; j++) {
+			c->uses[p][j] = phase_uses[p][j];
+			c->prior[p][j] =
+			        phase_uses[p][j] && prior && prior[p][j] > 0
+			                ? prior[p][j]
+			                : 0;
+		}
+	memcpy(c->theta, c->prior, sizeof(c->theta));
+}
+
+static double max_over_phases(const vgmo__cost *c,
+                              const double (*t)[VGMO__COST_MAX], unsigned j)
+{
+	double v = 0;
+
+	for (unsigned p = 0; p < c->phases; p++)
+		v = fmax(v, t[p][j]);
+	return v;
+}
+
+double vgmo__cost_coef(const vgmo__cost *c, unsigned j)
+{
+	return j < c->k ? max_over_phases(c, c->theta, j) : 0;
+}
+
+double vgmo__cost_prior(const vgmo__cost *c, unsigned j)
+{
+	return j < c->k ? max_over_phases(c, c->prior, j) : 0;
 }
 
 bool vgmo__cost_fitted(const vgmo__cost *c)
@@ -44,12 +113,42 @@ double vgmo__cost_base(const vgmo__cost *c)
 	return c->base > 0 ? c->base : c->prior_base;
 }
 
-double vgmo__cost_variable(const vgmo__cost *c, const double *x)
+/* A phase's cost of features x under costs t. */
+static double dot(const vgmo__cost *c, const double *t, const double *x)
 {
 	double v = 0;
 
 	for (unsigned j = 0; j < c->k; j++)
-		v += c->theta[j] * x[j];
+		v += t[j] * x[j];
+	return v;
+}
+
+/* The phase that costs the most under `t`, and what it costs. */
+static unsigned argmax_phase(const vgmo__cost *c,
+                             const double (*t)[VGMO__COST_MAX], const double *x,
+                             double *v)
+{
+	unsigned best = 0;
+	double bv = dot(c, t[0], x);
+
+	for (unsigned p = 1; p < c->phases; p++) {
+		double pv = dot(c, t[p], x);
+
+		if (pv > bv) {
+			bv = pv;
+			best = p;
+		}
+	}
+	if (v)
+		*v = bv;
+	return best;
+}
+
+double vgmo__cost_variable(const vgmo__cost *c, const double *x)
+{
+	double v;
+
+	argmax_phase(c, (const double(*)[VGMO__COST_MAX])c->theta, x, &v);
 	return v > 0 ? v : 0;
 }
 
@@ -101,28 +200,73 @@ static bool solve(unsigned k, double a[VGMO__COST_MAX][VGMO__COST_MAX],
 	return true;
 }
 
-/* The ridge fit: (Sxx + L) theta = Sxy + L prior, with L the prior's
- * weight at the features' typical size, theta >= 0 (a negative cost is
- * fixed at 0 and the rest refitted). */
-static void refit(vgmo__cost *c)
+/* Each feature's ridge: the prior's weight at the feature's typical size
+ * over the reports. */
+static void ridge(const vgmo__cost *c, double *l)
+{
+	double sw = 0, sx[VGMO__COST_MAX] = {0};
+
+	for (unsigned p = 0; p < c->phases; p++) {
+		sw += c->old[p].sw;
+		for (unsigned j = 0; j < c->k; j++)
+			sx[j] += c->old[p].sx[j];
+	}
+	for (unsigned i = 0; i < c->nwin; i++) {
+		sw += c->win[i].w;
+		for (unsigned j = 0; j < c->k; j++)
+			sx[j] += c->win[i].w * c->win[i].x[j];
+	}
+	for (unsigned j = 0; j < c->k; j++) {
+		double s = j == 0 ? 1.0 : sw > 0 ? sx[j] / sw : 0;
+
+		double k = j == 0 ? PRIOR_INTERCEPT : PRIOR_SLOPE;
+
+		/* For one request the encoder's square and the prefill's
+		 * are the same number: the prefill's (a mask, scores) is
+		 * the common case, the encoder's is believed from batches
+		 * that show it. */
+		if (c->phases > 1 && j == VGMO__X_IMAGE2)
+			k = PRIOR_IMAGE2;
+		l[j] = k * s * s;
+		if (!(l[j] > 0))
+			l[j] = 1e-12;
+	}
+}
+
+typedef double theta_t[VGMO__PHASES][VGMO__COST_MAX];
+
+/* The ridge fit of phase p on its old reports and the window's reports
+ * assigned to it (all of them when `assign` is NULL):
+ * (Sxx + L) t = Sxy + L target, t >= 0 (a negative cost is fixed at 0
+ * and the rest refitted). `t` is kept when the system is singular. */
+static void fit_phase(const vgmo__cost *c, unsigned p,
+                      const unsigned char *assign, const double *l,
+                      const double *target, double *t)
 {
 	double a[VGMO__COST_MAX][VGMO__COST_MAX], b[VGMO__COST_MAX];
 	double th[VGMO__COST_MAX];
 	bool on[VGMO__COST_MAX];
+	const vgmo__cost_sums *o = &c->old[p];
 
-	if (!(c->sw > 0))
-		return;
 	for (unsigned i = 0; i < c->k; i++) {
-		double s = i == 0 ? 1.0 : c->sx[i] / c->sw;
-		double l = (i == 0 ? PRIOR_INTERCEPT : PRIOR_SLOPE) * s * s;
-
-		if (!(l > 0))
-			l = 1e-12;
 		for (unsigned j = 0; j < c->k; j++)
-			a[i][j] = c->sxx[i][j];
-		a[i][i] += l;
-		b[i] = c->sxy[i] + l * c->prior[i];
-		on[i] = true;
+			a[i][j] = o->sxx[i][j];
+		b[i] = o->sxy[i] + l[i] * target[i];
+		a[i][i] += l[i];
+		on[i] = c->uses[p][i];
+	}
+	for (unsigned n = 0; n < c->nwin; n++) {
+		const vgmo__cost_point *q = &c->win[n];
+
+		if (assign && assign[n] != p)
+			continue;
+		for (unsigned i = 0; i < c->k; i++) {
+			double wx = q->w * q->x[i];
+
+			for (unsigned j = 0; j < c->k; j++)
+				a[i][j] += wx * q->x[j];
+			b[i] += wx * q->y;
+		}
 	}
 	for (unsigned round = 0; round < c->k; round++) {
 		unsigned worst = c->k;
@@ -138,7 +282,176 @@ static void refit(vgmo__cost *c)
 		on[worst] = false;
 	}
 	for (unsigned j = 0; j < c->k; j++)
-		c->theta[j] = th[j] > 0 ? th[j] : 0;
+		t[j] = th[j] > 0 ? th[j] : 0;
+}
+
+/* How badly costs t explain the reports: the window's weighted squared
+ * errors under the largest phase, the old reports' under their phase,
+ * and the ridge. */
+static double objective(const vgmo__cost *c, const theta_t t, const double *l,
+                        const theta_t target)
+{
+	double J = 0;
+
+	for (unsigned n = 0; n < c->nwin; n++) {
+		double v, e;
+
+		argmax_phase(c, t, c->win[n].x, &v);
+		e = c->win[n].y - v;
+		J += c->win[n].w * e * e;
+	}
+	for (unsigned p = 0; p < c->phases; p++) {
+		const vgmo__cost_sums *o = &c->old[p];
+
+		J += o->syy;
+		for (unsigned i = 0; i < c->k; i++) {
+			double d = t[p][i] - target[p][i];
+
+			J -= 2 * t[p][i] * o->sxy[i];
+			for (unsigned j = 0; j < c->k; j++)
+				J += t[p][i] * o->sxx[i][j] * t[p][j];
+			if (c->uses[p][i])
+				J += l[i] * d * d;
+		}
+	}
+	return J;
+}
+
+/* Alternates from `t`: each report of the window goes to the phase that
+ * predicts the most, each phase is refitted on its reports; until no
+ * report changes phase. */
+static void alternate(const vgmo__cost *c, const double *l,
+                      const theta_t target, theta_t t)
+{
+	unsigned char assign[VGMO__WINDOW], prev[VGMO__WINDOW];
+
+	for (unsigned round = 0; round < ALT_ROUNDS; round++) {
+		for (unsigned n = 0; n < c->nwin; n++)
+			assign[n] = (unsigned char)argmax_phase(
+			        c, t, c->win[n].x, NULL);
+		if (round > 0 && memcmp(assign, prev, c->nwin) == 0)
+			break;
+		memcpy(prev, assign, c->nwin);
+		for (unsigned p = 0; p < c->phases; p++)
+			fit_phase(c, p, assign, l, target[p], t[p]);
+	}
+}
+
+/* Weighted squared error of the window under phases scaled by `a`, with
+ * pp[n][p] the prior's cost of report n in phase p. */
+static double scaled_error(const vgmo__cost *c,
+                           const double (*pp)[VGMO__PHASES], const double *a)
+{
+	double J = 0;
+
+	for (unsigned n = 0; n < c->nwin; n++) {
+		double v = 0, e;
+
+		for (unsigned p = 0; p < c->phases; p++)
+			v = fmax(v, a[p] * pp[n][p]);
+		e = c->win[n].y - v;
+		J += c->win[n].w * e * e;
+	}
+	return J;
+}
+
+/* The priors, each phase scaled to the window's reports: a line search
+ * on each scale in turn (from 1) over the scales at which that phase
+ * would explain one report exactly. A phase whose prior is below the
+ * others everywhere gets the reports it explains this way, where
+ * alternating from the priors would never give it one. */
+static void scaled_priors(const vgmo__cost *c, theta_t t)
+{
+	/* The prefill runs in every batch, the encoder only with images:
+	 * where two phases explain the reports alike (prompts of image
+	 * tokens), the prefill's scale is searched first and keeps them. */
+	static const unsigned search_order[VGMO__PHASES] = {
+	        VGMO__PH_PREFILL, VGMO__PH_DECODE, VGMO__PH_VISION};
+	double pp[VGMO__WINDOW][VGMO__PHASES], a[VGMO__PHASES];
+
+	for (unsigned p = 0; p < c->phases; p++) {
+		a[p] = 1;
+		for (unsigned n = 0; n < c->nwin; n++)
+			pp[n][p] = dot(c, c->prior[p], c->win[n].x);
+	}
+	for (unsigned sweep = 0; sweep < SCALE_SWEEPS; sweep++)
+		for (unsigned i = 0; i < c->phases; i++) {
+			unsigned p =
+			        c->phases == VGMO__PHASES ? search_order[i] : i;
+			double best = a[p], bj = scaled_error(c, pp, a);
+
+			for (unsigned n = 0; n < c->nwin; n++) {
+				double j;
+
+				if (!(pp[n][p] > 0))
+					continue;
+				a[p] = c->win[n].y / pp[n][p];
+				j = scaled_error(c, pp, a);
+				if (j < bj) {
+					bj = j;
+					best = a[p];
+				}
+			}
+			a[p] = best;
+		}
+	for (unsigned p = 0; p < c->phases; p++)
+		for (unsigned j = 0; j < VGMO__COST_MAX; j++)
+			t[p][j] = c->prior[p][j] * a[p];
+}
+
+/* Refits every phase: one linear cost directly; phases by alternating
+ * from the current fit and from the scaled priors, the better kept, each
+ * pulled toward the scaled priors (a phase's costs the reports do not
+ * pin down follow the scale its reports show, not the planner's). */
+static void refit(vgmo__cost *c)
+{
+	double l[VGMO__COST_MAX];
+	theta_t warm, cold, target;
+
+	ridge(c, l);
+	if (c->phases == 1 || c->samples < PHASE_MIN) {
+		/* Too few reports to tell the phases apart: each phase fits
+		 * them all (their largest is then at least each fit). */
+		for (unsigned p = 0; p < c->phases; p++)
+			fit_phase(c, p, NULL, l, c->prior[p], c->theta[p]);
+		return;
+	}
+	scaled_priors(c, target);
+	memcpy(cold, target, sizeof(cold));
+	memcpy(warm, c->theta, sizeof(warm));
+	alternate(c, l, (const double(*)[VGMO__COST_MAX])target, warm);
+	alternate(c, l, (const double(*)[VGMO__COST_MAX])target, cold);
+	memcpy(c->theta,
+	       objective(c, (const double(*)[VGMO__COST_MAX])cold, l,
+	                 (const double(*)[VGMO__COST_MAX])target) <=
+	                       objective(
+	                               c, (const double(*)[VGMO__COST_MAX])warm,
+	                               l,
+	                               (const double(*)[VGMO__COST_MAX])target)
+	               ? cold
+	               : warm,
+	       sizeof(warm));
+}
+
+static void sums_scale(vgmo__cost_sums *o, unsigned k, double f)
+{
+	o->sw *= f;
+	o->syy *= f;
+	for (unsigned i = 0; i < k; i++) {
+		o->sx[i] *= f;
+		o->sxy[i] *= f;
+		for (unsigned j = 0; j < k; j++)
+			o->sxx[i][j] *= f;
+	}
+}
+
+/* Every report's weight times f. */
+static void scale_reports(vgmo__cost *c, double f)
+{
+	for (unsigned p = 0; p < c->phases; p++)
+		sums_scale(&c->old[p], c->k, f);
+	for (unsigned n = 0; n < c->nwin; n++)
+		c->win[n].w *= f;
 }
 
 static double sigma(const vgmo__cost *c)
@@ -147,21 +460,25 @@ static double sigma(const vgmo__cost *c)
 	            (KAPPA0 + c->lr_w));
 }
 
+/* The spread of the errors above the prediction: twice their mean
+ * square (a symmetric spread's variance), shrunk toward the prior
+ * spread. Costs below the prediction are waste, not risk: they do not
+ * widen the margin. */
 static double mean(const vgmo__cost *c)
 {
 	return c->lr_w / (KAPPA0 + c->lr_w) * c->lr_mean;
 }
 
+static double sigma_up(const vgmo__cost *c)
+{
+	return sqrt((KAPPA0 * SIGMA0 * SIGMA0 + c->lr_w * 2 * c->lr_up) /
+	            (KAPPA0 + c->lr_w));
+}
+
 /* Old reports lose most of their weight: the workload changed. */
 static void forget(vgmo__cost *c)
 {
-	c->sw *= SHIFT_KEEP;
-	for (unsigned i = 0; i < c->k; i++) {
-		c->sx[i] *= SHIFT_KEEP;
-		c->sxy[i] *= SHIFT_KEEP;
-		for (unsigned j = 0; j < c->k; j++)
-			c->sxx[i][j] *= SHIFT_KEEP;
-	}
+	scale_reports(c, SHIFT_KEEP);
 	c->lr_w *= SHIFT_KEEP;
 	c->cusum = 0;
 	c->shifts++;
@@ -202,6 +519,7 @@ static void observe(vgmo__cost *c, double lr, double pred)
 	c->lr_mean += wt * delta / c->lr_w;
 	c->lr_var =
 	        (1 - wt / c->lr_w) * (c->lr_var + wt * delta * delta / c->lr_w);
+	c->lr_up += wt * (fmax(lr, 0.0) * fmax(lr, 0.0) - c->lr_up) / c->lr_w;
 	c->lr_max = fmax(wt >= 1 ? lr : -INFINITY, c->lr_max - LRMAX_FADE);
 	if (c->cusum > CUSUM_H)
 		forget(c);
@@ -227,16 +545,33 @@ void vgmo__cost_add(vgmo__cost *c, const double *x, double peak, double base)
 	add_point(c, x, y);
 }
 
-/* Adds one point to the regression's sums. */
+/* Adds one report to the window (the oldest, when full, joins the sums
+ * of the phase that explains it now) and refits. */
 static void add_point(vgmo__cost *c, const double *x, double y)
 {
-	c->sw = c->sw * DECAY + 1;
-	for (unsigned i = 0; i < c->k; i++) {
-		c->sx[i] = c->sx[i] * DECAY + x[i];
-		c->sxy[i] = c->sxy[i] * DECAY + x[i] * y;
-		for (unsigned j = 0; j < c->k; j++)
-			c->sxx[i][j] = c->sxx[i][j] * DECAY + x[i] * x[j];
+	vgmo__cost_point *q = &c->win[c->next];
+
+	scale_reports(c, DECAY);
+	if (c->nwin == VGMO__WINDOW) {
+		vgmo__cost_sums *o =
+		        &c->old[argmax_phase(c, c->theta, q->x, NULL)];
+
+		o->sw += q->w;
+		o->syy += q->w * q->y * q->y;
+		for (unsigned i = 0; i < c->k; i++) {
+			o->sx[i] += q->w * q->x[i];
+			o->sxy[i] += q->w * q->x[i] * q->y;
+			for (unsigned j = 0; j < c->k; j++)
+				o->sxx[i][j] += q->w * q->x[i] * q->x[j];
+		}
+	} else {
+		c->nwin++;
 	}
+	memset(q, 0, sizeof(*q));
+	memcpy(q->x, x, c->k * sizeof(*x));
+	q->y = y;
+	q->w = 1;
+	c->next = (c->next + 1) % VGMO__WINDOW;
 	refit(c);
 }
 
@@ -264,6 +599,11 @@ double vgmo__cost_factor(const vgmo__cost *c, double z)
 	 * quantile widens while they are few (as Student's t would). */
 	double widen = 1.0 + 1.0 / fmax(1.0, c->lr_w);
 
+	/* A tokens worker's phases predict high where a report's phase
+	 * is not yet told apart: its margin counts the errors above only.
+	 * An items worker's single cost errs both ways alike. */
+	if (c->phases > 1)
+		return exp(fmax(z * widen * sigma_up(c), c->lr_max));
 	return exp(fmax(mean(c) + z * widen * sigma(c), c->lr_max));
 }
 

@@ -6,15 +6,29 @@
  * `base` is the memory the worker holds between batches (what it reports
  * as allocated; pinned, not fitted, when known), x the batch's features,
  * led by a constant 1 (an intercept: batch-size independent activations).
- * For a worker that counts items, x = (1, items); for one that counts
- * tokens, x = (1, prompt tokens, output tokens, requests, prompt tokens
- * squared per sequence, image tokens, image tokens squared), where a padded
- * worker's tokens are requests x the batch's longest (its processor pads to it)
- * and a packed worker's are sums. theta is fitted by exponentially weighted
- * least squares pulled toward a prior (the planner's estimate) worth a couple
- * of reports, and kept >= 0. With reports at one batch size only, intercept and
- * slope are not told apart: the prior's zero intercept then charges everything
- * to the items, an upper bound, and the worker climbs from there.
+ * For a worker that counts items, x = (1, items) and one linear cost. For
+ * one that counts tokens, x = (1, prompt tokens, output tokens, requests,
+ * prompt tokens squared per sequence, image tokens, image tokens squared),
+ * where a padded worker's tokens are requests x the batch's longest (its
+ * processor pads to it) and a packed worker's are sums; its batch runs
+ * in three phases whose peaks do not add up, and its cost is the largest:
+ *
+ *   peak = base + max(vision . x, prefill . x, decode . x)
+ *
+ * the vision encoder (image tokens, their square for an encoder that
+ * attends over the whole batch), the prefill (prompt tokens, their square
+ * per sequence for attention that builds scores, logits per request) and
+ * the decode (the cache of prompt and output tokens). Each phase is fitted
+ * by exponentially weighted least squares on the reports it explains (the
+ * phase that predicts the most), pulled toward a prior (the planner's
+ * estimate of that phase) worth a couple of reports, and kept >= 0. The
+ * recent reports are kept, and each fit starts both from the last one and
+ * from the priors scaled to the reports (the scale of each phase found by
+ * a line search), the better kept: a phase whose prior is below the
+ * others everywhere still gets the reports it explains. With reports at
+ * one batch size only, intercept and slope are not told apart: the
+ * prior's zero intercept then charges everything to the items, an upper
+ * bound, and the worker climbs from there.
  *
  * How far off a prediction can be comes from the model's own out-of-sample
  * errors: for every report, before it is learned from, the log of the
@@ -34,6 +48,8 @@
 #include <stdint.h>
 
 #define VGMO__COST_MAX 7 /* features, the intercept included */
+#define VGMO__PHASES 3   /* a tokens worker's phases */
+#define VGMO__WINDOW 48  /* reports kept to refit the phases */
 
 /* Features of a tokens worker (index 0 is the intercept). */
 enum {
@@ -48,29 +64,60 @@ enum {
 	VGMO__X_ITEMS = 1 /* an items worker's one feature */
 };
 
-typedef struct vgmo__cost {
-	unsigned k; /* features in use, intercept included */
-	double prior[VGMO__COST_MAX];
-	double prior_base;         /* base before any report; 0 unknown */
-	double sw;                 /* weighted sums of the reports */
-	double sx[VGMO__COST_MAX]; /* (decayed) */
+/* A tokens worker's phases. */
+enum { VGMO__PH_VISION = 0, VGMO__PH_PREFILL, VGMO__PH_DECODE };
+
+/* A report kept for refitting: its features, its variable cost, its
+ * weight (it decays). */
+typedef struct vgmo__cost_point {
+	double x[VGMO__COST_MAX];
+	double y, w;
+} vgmo__cost_point;
+
+/* A phase's reports that left the window, as weighted sums. */
+typedef struct vgmo__cost_sums {
+	double sw, syy;
+	double sx[VGMO__COST_MAX];
 	double sxx[VGMO__COST_MAX][VGMO__COST_MAX];
 	double sxy[VGMO__COST_MAX];
-	double theta[VGMO__COST_MAX]; /* the current fit */
+} vgmo__cost_sums;
+
+typedef struct vgmo__cost {
+	unsigned k;      /* features in use, intercept included */
+	unsigned phases; /* 1, or VGMO__PHASES for a tokens worker */
+	bool uses[VGMO__PHASES][VGMO__COST_MAX]; /* each phase's features */
+	double prior[VGMO__PHASES][VGMO__COST_MAX];
+	double prior_base; /* base before any report; 0 unknown */
+	double theta[VGMO__PHASES][VGMO__COST_MAX]; /* the current fit */
+	vgmo__cost_sums old[VGMO__PHASES];
+	vgmo__cost_point win[VGMO__WINDOW]; /* the latest reports */
+	unsigned nwin, next;
 	double base; /* bytes held between batches, reported; 0 unknown */
 	/* Out-of-sample log ratios, real / predicted variable cost. */
 	double lr_w, lr_mean, lr_var;
+	double lr_up;  /* mean square of the ratios above 0 */
 	double lr_max; /* the largest lately (it decays) */
 	double big;    /* the largest predicted variable cost lately */
 	double cusum;
 	unsigned samples, shifts;
 } vgmo__cost;
 
-/* `k` features (intercept included: x[0] is always 1) with their prior
- * costs (bytes per unit of each), and the bytes held between batches
- * before any report (0: unknown). */
+/* One linear cost of `k` features (intercept included: x[0] is always 1)
+ * with their prior costs (bytes per unit of each), and the bytes held
+ * between batches before any report (0: unknown). */
 void vgmo__cost_init(vgmo__cost *c, unsigned k, const double *prior,
                      double prior_base);
+
+/* A tokens worker's three phases (all VGMO__COST_MAX features), each
+ * with its prior costs (a feature a phase does not use is ignored). */
+void vgmo__cost_init_phases(vgmo__cost *c,
+                            const double prior[VGMO__PHASES][VGMO__COST_MAX],
+                            double prior_base);
+
+/* The largest cost per unit of feature j over the phases: the fit's, or
+ * the prior's. */
+double vgmo__cost_coef(const vgmo__cost *c, unsigned j);
+double vgmo__cost_prior(const vgmo__cost *c, unsigned j);
 
 /* Adds a batch that ran: features `x`, its peak, the bytes held between
  * batches (0: not reported). */

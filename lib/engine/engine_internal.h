@@ -74,6 +74,7 @@ typedef struct vgmo__worker {
 	double fitted_peak; /* the most it held at that size, reserve included
 	                     */
 	int ran_max;        /* the most requests that ran since the last OOM */
+	double ran_cost;    /* the largest variable peak that ran (bytes) */
 	vgmo__ran ran[VGMO__RAN_KEPT];
 	unsigned nran, shifts_seen;
 	/* A tokens worker's last batches that ran out of memory: their

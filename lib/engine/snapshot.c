@@ -50,10 +50,10 @@ static void view_worker(const vgmo_engine *e, const vgmo__worker *w, double now,
 	v->reports = w->reports;
 	v->ooms = w->ooms;
 	vgmo__worker_need_in(e, w, &in, NULL);
-	item = in.cost->theta[1];
+	item = vgmo__cost_coef(in.cost, 1);
 	v->model.fitted = vgmo__cost_fitted(in.cost);
 	v->model.samples = in.cost->samples;
-	v->model.fixed_bytes = vgmo__cost_base(in.cost) + in.cost->theta[0];
+	v->model.fixed_bytes = vgmo__cost_base(in.cost) + vgmo__cost_coef(in.cost, 0);
 	v->model.item_bytes = item;
 	v->model.sigma_bytes =
 	        item *

@@ -18,6 +18,10 @@
 #define CONTEXT_GUESS VGMO__CONTEXT_BYTES
 /* A batch grows at most to this many times the requests that ran. */
 #define CLIMB 2
+/* ... and to at most this many times the largest cost that ran (above
+ * CLIMB: twice the requests of a batch that ran may cost a little more
+ * than twice as much). */
+#define CLIMB_COST 2.5
 /* Lone requests refused in doubt, since a batch last ran, before one in
  * doubt runs anyway. */
 #define DOUBT_TRIES 3
@@ -289,6 +293,17 @@ vgmo_err vgmo_engine_worker_model(const vgmo_engine *e, int worker,
 	return rc;
 }
 
+/* A batch the model would predict at more than CLIMB_COST times the largest
+ * cost that ran: far outside what it has seen, where a cost it could not
+ * measure yet (a quadratic term small at the sizes seen) may dominate. A
+ * batch grows toward it in steps, as it does in requests. */
+static bool beyond(const vgmo__worker *w, const vgmo__need_in *in,
+                   const double *x)
+{
+	return w->ran_cost > 0 &&
+	       vgmo__cost_variable(in->cost, x) > CLIMB_COST * w->ran_cost;
+}
+
 /* Lock held. */
 static void plan(const vgmo_engine *e, vgmo__worker *w,
                  const vgmo_request_shape *q, size_t n, vgmo_batch_plan *out)
@@ -339,7 +354,7 @@ static void plan(const vgmo_engine *e, vgmo__worker *w,
 		need = vgmo__need(&in, x);
 		if (k > 0 &&
 		    ((need > room && !vgmo__tokens_vouched(w, x, room)) ||
-		     doomed(w, x, room)))
+		     doomed(w, x, room) || beyond(w, &in, x)))
 			break;
 		out->take = k + 1;
 		out->need_bytes = (uint64_t)need;

@@ -66,6 +66,7 @@ void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
 		vgmo__cost_add(&w->cost_packed, xp, peak,
 		               (double)r->allocated_bytes);
 	base = vgmo__cost_base(&w->cost);
+	w->ran_cost = fmax(w->ran_cost, peak - base);
 	/* The allocator's overhead: what it reserves beyond the largest peak
 	 * since its cache was last emptied (a reserve that shrank says it
 	 * was). */

@@ -15,6 +15,11 @@
 #include "vlm_models.h"
 
 #define DEFAULT_TOKEN_PRIOR (256.0 * 1024) /* bytes per prompt token */
+/* Without a model: an image token costs the encoder this share of a
+ * prompt token's cost, a cached token the decode this share (the
+ * planner's proportions for qwen2-vl-7b: 164 and 57 of 199 KiB). */
+#define NO_MODEL_VISION 0.8
+#define NO_MODEL_CACHE 0.3
 
 /* Worker ids are never reused in an engine's life; slots are. The table
  * has a power-of-two size and a worker sits at slot id % size: doubling
@@ -100,6 +105,7 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
                             const vgmo_worker_spec *sp)
 {
 	double prior[VGMO__COST_MAX] = {0}, fixed = (double)sp->prior_fixed;
+	double ph[VGMO__PHASES][VGMO__COST_MAX] = {{0}};
 
 	if (!w->tokens) {
 		prior[VGMO__X_ITEMS] = sp->prior_per_item > 0
@@ -109,18 +115,32 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 		return;
 	}
 	if (w->has_model) {
-		double f;
+		vgmo__phase_prior pp;
 
-		vgmo__plan_token_prior(&w->model, VGMO_DTYPE_BF16, &f, prior);
+		vgmo__plan_phase_prior(&w->model, VGMO_DTYPE_BF16, &pp);
 		if (!(fixed > 0))
-			fixed = f;
+			fixed = pp.fixed;
+		ph[VGMO__PH_VISION][VGMO__X_IMAGE] = pp.vision_image;
+		ph[VGMO__PH_PREFILL][VGMO__X_PROMPT] = pp.prefill_token;
+		ph[VGMO__PH_PREFILL][VGMO__X_REQUESTS] = pp.prefill_request;
+		ph[VGMO__PH_DECODE][VGMO__X_PROMPT] = pp.decode_token;
+		ph[VGMO__PH_DECODE][VGMO__X_OUTPUT] = pp.decode_token;
+		ph[VGMO__PH_DECODE][VGMO__X_REQUESTS] = pp.decode_request;
 	} else {
-		prior[VGMO__X_PROMPT] = sp->prior_per_item > 0
-		                                ? sp->prior_per_item
-		                                : DEFAULT_TOKEN_PRIOR;
-		prior[VGMO__X_OUTPUT] = 0.25 * prior[VGMO__X_PROMPT];
+		/* A prompt token at the spec's cost, in the proportions of
+		 * the planner's estimate for a 7B VLM: an image token costs
+		 * the encoder NO_MODEL_VISION of it, a cached token the
+		 * decode NO_MODEL_CACHE. */
+		double tok = sp->prior_per_item > 0 ? sp->prior_per_item
+		                                    : DEFAULT_TOKEN_PRIOR;
+
+		ph[VGMO__PH_VISION][VGMO__X_IMAGE] = NO_MODEL_VISION * tok;
+		ph[VGMO__PH_PREFILL][VGMO__X_PROMPT] = tok;
+		ph[VGMO__PH_DECODE][VGMO__X_PROMPT] = NO_MODEL_CACHE * tok;
+		ph[VGMO__PH_DECODE][VGMO__X_OUTPUT] = NO_MODEL_CACHE * tok;
 	}
-	vgmo__cost_init(&w->cost, VGMO__COST_MAX, prior, fixed);
+	vgmo__cost_init_phases(&w->cost, (const double(*)[VGMO__COST_MAX])ph,
+	                       fixed);
 	w->cost_packed = w->cost;
 }
 

@@ -72,10 +72,20 @@ double vgmo__estimate_activations(const vgmo_vlm_model *m,
 void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
                            double *per_token);
 
-/* The prior of a worker that counts tokens per request shape (cost.h's
- * features: intercept, prompt token, output token, request, prompt
- * length^2): the fixed part, and the estimate's cost of each. */
-void vgmo__plan_token_prior(const vgmo_vlm_model *m, vgmo_dtype d,
-                            double *fixed, double prior[5]);
+/* The prior of a worker that counts tokens per request shape, phase by
+ * phase (the engine's cost model takes a batch's peak as the largest of
+ * its phases): the fixed part; the vision encoder's cost per image token;
+ * the prefill's per prompt token (KV plus decoder activations) and per
+ * request (logits); the decode's per prompt or output token (KV) and per
+ * request (logits). */
+typedef struct vgmo__phase_prior {
+	double fixed;
+	double vision_image;
+	double prefill_token, prefill_request;
+	double decode_token, decode_request;
+} vgmo__phase_prior;
+
+void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
+                            vgmo__phase_prior *out);
 
 #endif

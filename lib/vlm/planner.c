@@ -61,18 +61,20 @@ void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
 	        fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
 }
 
-void vgmo__plan_token_prior(const vgmo_vlm_model *m, vgmo_dtype d,
-                            double *fixed, double prior[5])
+void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
+                            vgmo__phase_prior *out)
 {
 	double kv = (double)vgmo_model_kv_bytes_per_token(m, d);
 
-	*fixed = vgmo__estimate_fixed(m, d);
-	prior[0] = 0;
-	prior[1] = kv +
-	           fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
-	prior[2] = kv;
-	prior[3] = vgmo__logits_bytes(m);
-	prior[4] = 0; /* fused attention: nothing quadratic */
+	out->fixed = vgmo__estimate_fixed(m, d);
+	out->vision_image = vgmo__act_vision_token(m);
+	/* Priced at the costlier of the two activations, as the single
+	 * estimate does: a first batch errs high rather than low. */
+	out->prefill_token = kv + fmax(vgmo__act_decoder_token(m),
+	                               vgmo__act_vision_token(m));
+	out->prefill_request = vgmo__logits_bytes(m);
+	out->decode_token = kv;
+	out->decode_request = vgmo__logits_bytes(m);
 }
 
 void vgmo_plan_request_init(vgmo_plan_request *r)
