@@ -415,10 +415,47 @@ static void test_what_ran_vouches_only_in_its_room(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* Once small requests ran, a batch stops before a request that would
+ * take its predicted cost past CLIMB_COST (2.5) times the largest that
+ * ran, though the memory would hold it: a cost the small ones could not
+ * show (a square, a mask) may dominate there. The big one then runs with
+ * the head alone, its own step. */
+static void test_climb_in_cost(void **state)
+{
+	vgmo_request_shape small = {.images = 1,
+	                            .image_tokens = 256,
+	                            .text_tokens = 40,
+	                            .output_tokens = 64},
+	                   big = {.images = 1,
+	                          .image_tokens = 4096,
+	                          .text_tokens = 40,
+	                          .output_tokens = 64},
+	                   q[2];
+	vgmo_batch_plan p;
+	vgmo_engine *e;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	for (int i = 0; i < 4; i++)
+		ran(e, id, &small, 2);
+	q[0] = small;
+	q[1] = big;
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 2, &p), VGMO_OK);
+	assert_int_equal(p.head.verdict, VGMO_FIT_OK);
+	assert_int_equal(p.take, 1);
+	/* Twice the small requests that ran: no more than twice the cost. */
+	q[1] = small;
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 2, &p), VGMO_OK);
+	assert_int_equal(p.take, 2);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_climb_doubles_at_most),
+	        cmocka_unit_test(test_climb_in_cost),
 	        cmocka_unit_test(test_alone_in_doubt_refused_then_tried),
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),
