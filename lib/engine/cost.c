@@ -25,6 +25,8 @@
 #define ALT_ROUNDS 8      /* rounds of assigning reports to phases */
 #define SCALE_SWEEPS 2    /* line searches over each phase's scale */
 #define PHASE_MIN 12      /* reports before phases are told apart */
+#define SURPRISE 0.01     /* a report this far off (log) is refitted */
+#define FRESH_EVERY 8     /* ... from the scaled priors, as is every 8th */
 
 /* The features each phase of a tokens worker pays for: the encoder for
  * its image tokens (and their square), the text embeddings it fills and
@@ -54,6 +56,8 @@ static void init_common(vgmo__cost *c, unsigned k, unsigned phases,
 	c->phases = phases;
 	c->prior_base = prior_base > 0 ? prior_base : 0;
 	c->lr_max = -INFINITY;
+	for (unsigned p = 0; p < VGMO__PHASES; p++)
+		c->scale[p] = 1;
 }
 
 void vgmo__cost_init(vgmo__cost *c, unsigned k, const double *prior,
@@ -348,7 +352,9 @@ static double scaled_error(const vgmo__cost *c,
 		double v = 0, e;
 
 		for (unsigned p = 0; p < c->phases; p++)
-			v = fmax(v, a[p] * pp[n][p]);
+			if (a[p] * pp[n][p] > v) /* fmax is a call: this is the
+			                           inner loop */
+				v = a[p] * pp[n][p];
 		e = c->win[n].y - v;
 		J += c->win[n].w * e * e;
 	}
@@ -360,7 +366,16 @@ static double scaled_error(const vgmo__cost *c,
  * would explain one report exactly. A phase whose prior is below the
  * others everywhere gets the reports it explains this way, where
  * alternating from the priors would never give it one. */
-static void scaled_priors(const vgmo__cost *c, theta_t t)
+/* The priors times the scales found last. */
+static void scaled(const vgmo__cost *c, theta_t t)
+{
+	memset(t, 0, sizeof(theta_t));
+	for (unsigned p = 0; p < c->phases; p++)
+		for (unsigned j = 0; j < VGMO__COST_MAX; j++)
+			t[p][j] = c->prior[p][j] * c->scale[p];
+}
+
+static void scaled_priors(vgmo__cost *c, theta_t t)
 {
 	/* The prefill runs in every batch, the encoder only with images:
 	 * where two phases explain the reports alike (prompts of image
@@ -369,6 +384,7 @@ static void scaled_priors(const vgmo__cost *c, theta_t t)
 	        VGMO__PH_PREFILL, VGMO__PH_DECODE, VGMO__PH_VISION};
 	double pp[VGMO__WINDOW][VGMO__PHASES], a[VGMO__PHASES];
 
+	memset(t, 0, sizeof(theta_t));
 	for (unsigned p = 0; p < c->phases; p++) {
 		a[p] = 1;
 		for (unsigned n = 0; n < c->nwin; n++)
@@ -395,15 +411,32 @@ static void scaled_priors(const vgmo__cost *c, theta_t t)
 			a[p] = best;
 		}
 	for (unsigned p = 0; p < c->phases; p++)
-		for (unsigned j = 0; j < VGMO__COST_MAX; j++)
-			t[p][j] = c->prior[p][j] * a[p];
+		c->scale[p] = a[p];
+	scaled(c, t);
+}
+
+/* For one request of image tokens the square of the encoder's tokens and
+ * the square of the prompt are nearly the same number: reports of single
+ * requests cannot tell which phase pays it, and whichever phase took it
+ * predicts it for batches. A batch of several requests makes the two
+ * differ: the prefill's square (sum of squares, or the padded longest's
+ * times the requests) is the one whose scores eager or masked attention
+ * really builds in most models, so the encoder's square is charged to the
+ * prefill too; the encoder keeps only its own. */
+static void share_squares(vgmo__cost *c)
+{
+	if (c->phases != VGMO__PHASES)
+		return;
+	c->theta[VGMO__PH_PREFILL][VGMO__X_QUAD] =
+	        fmax(c->theta[VGMO__PH_VISION][VGMO__X_IMAGE2],
+	             c->theta[VGMO__PH_PREFILL][VGMO__X_QUAD]);
 }
 
 /* Refits every phase: one linear cost directly; phases by alternating
  * from the current fit and from the scaled priors, the better kept, each
  * pulled toward the scaled priors (a phase's costs the reports do not
  * pin down follow the scale its reports show, not the planner's). */
-static void refit(vgmo__cost *c)
+static void refit(vgmo__cost *c, bool fresh)
 {
 	double l[VGMO__COST_MAX];
 	theta_t warm, cold, target;
@@ -414,12 +447,21 @@ static void refit(vgmo__cost *c)
 		 * them all (their largest is then at least each fit). */
 		for (unsigned p = 0; p < c->phases; p++)
 			fit_phase(c, p, NULL, l, c->prior[p], c->theta[p]);
+		share_squares(c);
 		return;
 	}
-	scaled_priors(c, target);
+	if (fresh || c->samples == PHASE_MIN)
+		scaled_priors(c, target);
+	else
+		scaled(c, target);
 	memcpy(cold, target, sizeof(cold));
 	memcpy(warm, c->theta, sizeof(warm));
 	alternate(c, l, (const double(*)[VGMO__COST_MAX])target, warm);
+	if (!fresh && c->samples != PHASE_MIN) {
+		memcpy(c->theta, warm, sizeof(warm));
+		share_squares(c);
+		return;
+	}
 	alternate(c, l, (const double(*)[VGMO__COST_MAX])target, cold);
 	memcpy(c->theta,
 	       objective(c, (const double(*)[VGMO__COST_MAX])cold, l,
@@ -431,6 +473,7 @@ static void refit(vgmo__cost *c)
 	               ? cold
 	               : warm,
 	       sizeof(warm));
+	share_squares(c);
 }
 
 static void sums_scale(vgmo__cost_sums *o, unsigned k, double f)
@@ -484,7 +527,7 @@ static void forget(vgmo__cost *c)
 	c->shifts++;
 }
 
-static void add_point(vgmo__cost *c, const double *x, double y);
+static void add_point(vgmo__cost *c, const double *x, double y, bool fresh);
 
 /* How much an error of a batch whose predicted variable cost is `pred`
  * says about the batches that come near the room: fully for one within
@@ -542,12 +585,16 @@ void vgmo__cost_add(vgmo__cost *c, const double *x, double peak, double base)
 	if (pred > 0 && y > 0 && c->samples > 0)
 		observe(c, log(y / pred), pred);
 	c->samples++;
-	add_point(c, x, y);
+	/* The fit from the scaled priors is redone when the report
+	 * surprised the model, and every FRESH_EVERY reports. */
+	add_point(c, x, y,
+	          !(pred > 0 && y > 0 && fabs(log(y / pred)) < SURPRISE) ||
+	                  c->samples % FRESH_EVERY == 0);
 }
 
 /* Adds one report to the window (the oldest, when full, joins the sums
  * of the phase that explains it now) and refits. */
-static void add_point(vgmo__cost *c, const double *x, double y)
+static void add_point(vgmo__cost *c, const double *x, double y, bool fresh)
 {
 	vgmo__cost_point *q = &c->win[c->next];
 
@@ -572,7 +619,7 @@ static void add_point(vgmo__cost *c, const double *x, double y)
 	q->y = y;
 	q->w = 1;
 	c->next = (c->next + 1) % VGMO__WINDOW;
-	refit(c);
+	refit(c, fresh);
 }
 
 void vgmo__cost_oom(vgmo__cost *c, const double *x, double room)
@@ -590,7 +637,7 @@ void vgmo__cost_oom(vgmo__cost *c, const double *x, double room)
 	if (c->samples > 0)
 		observe(c, log(over / pred) + OOM_BEYOND, pred);
 	if (over * (1 + OOM_BEYOND) > pred)
-		add_point(c, x, over * (1 + OOM_BEYOND));
+		add_point(c, x, over * (1 + OOM_BEYOND), true);
 }
 
 double vgmo__cost_factor(const vgmo__cost *c, double z)

@@ -89,6 +89,7 @@ typedef struct vgmo__cost {
 	double prior[VGMO__PHASES][VGMO__COST_MAX];
 	double prior_base; /* base before any report; 0 unknown */
 	double theta[VGMO__PHASES][VGMO__COST_MAX]; /* the current fit */
+	double scale[VGMO__PHASES]; /* the priors' scales found last */
 	vgmo__cost_sums old[VGMO__PHASES];
 	vgmo__cost_point win[VGMO__WINDOW]; /* the latest reports */
 	unsigned nwin, next;
