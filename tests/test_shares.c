@@ -196,28 +196,53 @@ static void test_others_rise(void **state)
 	vgmo__others_clear(&o);
 	for (int i = 0; i < 30; i++, t += 5)
 		vgmo__others_add(&o, t, 2 * GIB);
-	assert_true(vgmo__others_rise(&o, t) == 0);
+	assert_true(vgmo__others_rise(&o, t, INFINITY) == 0);
 	/* A spike inside a bucket with a normal sample. */
 	vgmo__others_add(&o, t, 2 * GIB);
 	vgmo__others_add(&o, t + 5, 5 * GIB);
 	t += 10;
 	for (int i = 0; i < 4; i++, t += 5)
 		vgmo__others_add(&o, t, 2 * GIB);
-	assert_true(vgmo__others_rise(&o, t) == 0);
+	assert_true(vgmo__others_rise(&o, t, INFINITY) == 0);
 	/* A dip, then a step of 3 GiB over the dip that holds. */
 	for (int i = 0; i < 4; i++, t += 5)
 		vgmo__others_add(&o, t, 1 * GIB);
 	vgmo__others_add(&o, t, 4 * GIB);
-	assert_true(vgmo__others_rise(&o, t + 1) == 0); /* still open */
+	assert_true(vgmo__others_rise(&o, t + 1, INFINITY) ==
+	            0); /* still open */
 	for (int i = 0; i < 4; i++, t += 5)
 		vgmo__others_add(&o, t, 4 * GIB);
-	assert_true(fabs(vgmo__others_rise(&o, t) - 3 * GIB) < 1.0);
+	assert_true(fabs(vgmo__others_rise(&o, t, INFINITY) - 3 * GIB) < 1.0);
 	/* Flat for the whole window: forgotten. */
 	for (int i = 0; i < 130; i++, t += 5)
 		vgmo__others_add(&o, t, 4 * GIB);
-	assert_true(vgmo__others_rise(&o, t) == 0);
+	assert_true(vgmo__others_rise(&o, t, INFINITY) == 0);
 	vgmo__others_clear(&o);
-	assert_true(vgmo__others_rise(&o, t) == 0);
+	assert_true(vgmo__others_rise(&o, t, INFINITY) == 0);
+}
+
+/* Over a span: a neighbour leaking 2 GiB in ten minutes rises by little
+ * within 20 seconds, one that jumps by 1 GiB rises by the jump, even
+ * between two samples far apart. */
+static void test_others_rise_over_a_span(void **state)
+{
+	vgmo__others o;
+	double t = 1000;
+
+	(void)state;
+	vgmo__others_clear(&o);
+	for (int i = 0; i <= 120; i++, t += 5)
+		vgmo__others_add(&o, t, 1 * GIB + i * (2 * GIB / 120));
+	assert_true(vgmo__others_rise(&o, t, INFINITY) > 1.5 * GIB);
+	assert_true(vgmo__others_rise(&o, t, 20) < 0.1 * GIB);
+	for (int i = 0; i < 4; i++, t += 5)
+		vgmo__others_add(&o, t, 4 * GIB);
+	assert_true(vgmo__others_rise(&o, t, 20) > 0.95 * GIB);
+	/* Two samples 100 s apart, in buckets in a row. */
+	vgmo__others_clear(&o);
+	vgmo__others_add(&o, t, 1 * GIB);
+	vgmo__others_add(&o, t + 100, 2 * GIB);
+	assert_true(fabs(vgmo__others_rise(&o, t + 200, 20) - 1 * GIB) < 1.0);
 }
 
 /* Balanced: the reserve in the room as far as the others rose (none: to
@@ -269,6 +294,7 @@ int main(void)
 	        cmocka_unit_test(test_oom_budget_adds_the_reserve),
 	        cmocka_unit_test(test_held_by_its_process),
 	        cmocka_unit_test(test_others_rise),
+	        cmocka_unit_test(test_others_rise_over_a_span),
 	        cmocka_unit_test(test_balanced_reserve_follows_the_rise),
 	};
 

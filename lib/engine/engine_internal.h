@@ -68,6 +68,7 @@ typedef struct vgmo__worker {
 	vgmo__levels levels; /* adaptive */
 	double batch_work;   /* the reported batch's tokens (0: count items) */
 	double items_per_s;  /* smoothed; < 0 unknown */
+	double batch_s;      /* the longest batch lately (seconds); 0 unknown */
 	/* Climbing floors: the largest items batch that ran, and its peak;
 	 * a tokens worker's last batches. Cleared by an OOM or a shift. */
 	int fitted_n;

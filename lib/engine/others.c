@@ -32,26 +32,33 @@ void vgmo__others_add(vgmo__others *o, double now, double bytes)
 		o->n++;
 }
 
-double vgmo__others_rise(const vgmo__others *o, double now)
+double vgmo__others_rise(const vgmo__others *o, double now, double span)
 {
 	unsigned first =
 	        (o->head + VGMO__OTHERS_BUCKETS - o->n) % VGMO__OTHERS_BUCKETS;
-	double lowest = 0, rise = 0;
-	int seen = 0;
+	unsigned idx[VGMO__OTHERS_BUCKETS], m = 0;
+	double rise = 0;
 
+	/* The closed buckets within the window, oldest first: a rise must
+	 * hold for a whole bucket. */
 	for (unsigned k = 0; k < o->n; k++) {
 		unsigned i = (first + k) % VGMO__OTHERS_BUCKETS;
 
-		/* Outside the window, or still open: a rise must hold for
-		 * a whole bucket. */
-		if (o->start[i] < now - VGMO__OTHERS_WINDOW ||
-		    now - o->start[i] < BUCKET)
-			continue;
-		if (seen && o->low[i] - lowest > rise)
-			rise = o->low[i] - lowest;
-		if (!seen || o->low[i] < lowest)
-			lowest = o->low[i];
-		seen = 1;
+		if (o->start[i] >= now - VGMO__OTHERS_WINDOW &&
+		    now - o->start[i] >= BUCKET)
+			idx[m++] = i;
 	}
+	/* From each bucket to the next one, and to every later one that
+	 * began within `span` of it. */
+	for (unsigned a = 0; a < m; a++)
+		for (unsigned b = a + 1; b < m; b++) {
+			double up = o->low[idx[b]] - o->low[idx[a]];
+
+			if (b > a + 1 &&
+			    o->start[idx[b]] - o->start[idx[a]] > span)
+				break;
+			if (up > rise)
+				rise = up;
+		}
 	return rise;
 }

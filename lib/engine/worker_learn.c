@@ -16,6 +16,7 @@
 
 #define CEILING_RELAX_REPORTS 64
 #define RATE_ALPHA 0.3
+#define BATCH_S_FADE 0.95 /* the longest batch lately fades by this */
 /* ------------------------------------------------------------ learning */
 
 static void forget_floors(vgmo__worker *w)
@@ -77,6 +78,9 @@ void vgmo__worker_learn(vgmo_engine *e, vgmo__worker *w, const vgmo_report *r,
 		                           w->peak_since_clean);
 	if (r->seconds > 0) {
 		double v = r->items / r->seconds;
+
+		/* How long a batch runs lately: the longest, fading. */
+		w->batch_s = fmax(r->seconds, w->batch_s * BATCH_S_FADE);
 
 		w->items_per_s =
 		        w->items_per_s < 0

@@ -19,6 +19,9 @@
  * prompt token's cost, a cached token the decode this share (the
  * planner's proportions for qwen2-vl-7b: 164 and 57 of 199 KiB). */
 #define NO_MODEL_VISION 0.8
+/* Balanced's headroom: the others' rise over this many of the worker's
+ * batches (a sample, then the batch that the answer sizes). */
+#define RISE_BATCHES 2
 #define NO_MODEL_CACHE 0.3
 
 /* Worker ids are never reused in an engine's life; slots are. The table
@@ -347,8 +350,9 @@ bool vgmo__worker_room(const vgmo_engine *e, const vgmo__worker *w,
 		/* The part of the reserve the others' recent rise calls
 		 * for (the worker's share of it, as keep has). */
 		reserve = (double)e->cfg.memory_reserve_mb * VGMO__MIB;
-		rise = vgmo__others_rise(&e->others[w->gpu],
-		                         vgmo__engine_now(e));
+		rise = vgmo__others_rise(
+		        &e->others[w->gpu], vgmo__engine_now(e),
+		        w->batch_s > 0 ? RISE_BATCHES * w->batch_s : INFINITY);
 		*room = reserve > 0 && rise < reserve
 		                ? to_oom - (to_oom - keep) * rise / reserve
 		                : keep;
