@@ -25,7 +25,7 @@ BUILD=$WORK/build
 mkdir -p "$SRC"
 
 # The engine's unit tests: each a few tenths of a second.
-UNIT="test_engine test_engine_cleanup test_cost test_shares test_leases test_tokens test_sim test_benchmark test_benchmark_truth test_planner"
+UNIT="test_engine test_engine_cleanup test_cost test_cost_phases test_shares test_leases test_tokens test_sim test_benchmark test_benchmark_truth test_planner"
 
 # One line per mutation, fields separated by tabs: ID, FILE, a sed
 # expression that changes FILE (the script stops when it no longer does:
@@ -70,6 +70,11 @@ tokens-dominated	lib/engine/tokens.c	s/if (under \&\& r->peak <= room)/if (under
 plan-reserve	lib/vlm/planner.c	s/if (sp->reserve == VGMO__RESERVE_ALWAYS)/if (sp->reserve != VGMO__RESERVE_NEVER)/	UNIT+test_plan_cli
 plan-context	lib/vlm/planner.c	s/double room = (double)total - (double)out->context_bytes;/double room = (double)total;/	UNIT+test_plan_cli
 bench-config-max	src/cmd/cmd_benchmark_args.c	s/a->o.cfg.max_batch_size = 256;/a->o.cfg.max_batch_size = 16;/	test_plan_cli
+phases-no-scale-search	lib/engine/cost.c	s/^#define SCALE_SWEEPS 2 /#define SCALE_SWEEPS 0 /	UNIT
+phases-first-not-largest	lib/engine/cost.c	s/if (pv > bv) {/if (pv < bv) {/	UNIT
+phases-square-not-shared	lib/engine/cost.c	s/if (c->phases != VGMO__PHASES)$/if (c->phases == VGMO__PHASES)/	UNIT
+tokens-margin-no-floor	lib/engine/cost.c	s/return exp(fmax(z \* widen \* sigma_up(c), c->lr_max));/return exp(z * widen * sigma_up(c));/	UNIT
+tokens-climb-cost	lib/engine/tokens.c	s/^#define CLIMB_COST 2.5$/#define CLIMB_COST 1e9/	UNIT
 EOF
 }
 

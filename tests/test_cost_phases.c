@@ -125,6 +125,19 @@ static void test_phases_learn_the_largest(void **state)
 		         worst, misses);
 	assert_true(vgmo__cost_factor(&c, 3.09) < 1.05);
 	assert_true(worst_one > 0.03);
+	/* One batch 12 % over its prediction: the margin is at least that
+	 * (the largest error seen lately is a floor), whatever the spread. */
+	batch(&s, x);
+	for (int i = 0; i < 30; i++) { /* a large one: its error counts */
+		double y[VGMO__COST_MAX];
+
+		batch(&s, y);
+		if (vgmo__cost_variable(&c, y) > vgmo__cost_variable(&c, x))
+			memcpy(x, y, sizeof(y));
+	}
+	vgmo__cost_add(&c, x, 16 * GIB + 1.12 * vgmo__cost_variable(&c, x),
+	               16 * GIB);
+	assert_true(vgmo__cost_factor(&c, 3.09) > 1.115);
 	/* The encoder's scale was found although its prior lies below the
 	 * prefill's everywhere. */
 	assert_true(vgmo__cost_coef(&c, VGMO__X_IMAGE) > 2.2 * 160 * KIB);
@@ -161,6 +174,51 @@ static void test_phases_keep_their_prior(void **state)
 	                 1) < 0.25);
 }
 
+/* Single requests of one image each, whose attention builds scores over
+ * the prompt squared: no report says whether the square is the encoder's
+ * or the prefill's. A padded batch of a large and a small image costs the
+ * prefill's reading (requests x the longest, squared), more than the
+ * encoder's (the sum of images, squared): it is predicted at least at it. */
+static void test_square_charged_to_the_prefill(void **state)
+{
+	double p[VGMO__PHASES][VGMO__COST_MAX], x[VGMO__COST_MAX];
+	double want;
+	vgmo__cost c;
+
+	(void)state;
+	priors(p);
+	vgmo__cost_init_phases(&c, (const double(*)[VGMO__COST_MAX])p,
+	                       16 * GIB);
+	for (int i = 0; i < 40; i++) {
+		double img = 500 + 190.0 * i;
+
+		memset(x, 0, sizeof(x));
+		x[VGMO__X_ONE] = 1;
+		x[VGMO__X_REQUESTS] = 1;
+		x[VGMO__X_PROMPT] = img + 40;
+		x[VGMO__X_OUTPUT] = 128;
+		x[VGMO__X_QUAD] = x[VGMO__X_PROMPT] * x[VGMO__X_PROMPT];
+		x[VGMO__X_IMAGE] = img;
+		x[VGMO__X_IMAGE2] = img * img;
+		vgmo__cost_add(&c, x,
+		               16 * GIB + 240 * KIB * x[VGMO__X_PROMPT] +
+		                       170 * x[VGMO__X_QUAD],
+		               16 * GIB);
+	}
+	memset(x, 0, sizeof(x));
+	x[VGMO__X_ONE] = 1;
+	x[VGMO__X_REQUESTS] = 2;
+	x[VGMO__X_PROMPT] = 2 * 8040.0;
+	x[VGMO__X_OUTPUT] = 2 * 128;
+	x[VGMO__X_QUAD] = 2 * 8040.0 * 8040.0;
+	x[VGMO__X_IMAGE] = 8000 + 500;
+	x[VGMO__X_IMAGE2] = 8500.0 * 8500.0;
+	want = 240 * KIB * x[VGMO__X_PROMPT] + 170 * x[VGMO__X_QUAD];
+	if (vgmo__cost_variable(&c, x) < 0.97 * want)
+		fail_msg("predicted %.2f GiB, the prefill's reading %.2f GiB",
+		         vgmo__cost_variable(&c, x) / GIB, want / GIB);
+}
+
 /* An items worker keeps one linear cost: phases are a tokens worker's. */
 static void test_items_one_phase(void **state)
 {
@@ -179,6 +237,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_phases_learn_the_largest),
 	        cmocka_unit_test(test_phases_keep_their_prior),
+	        cmocka_unit_test(test_square_charged_to_the_prefill),
 	        cmocka_unit_test(test_items_one_phase),
 	};
 
