@@ -45,7 +45,8 @@ doubt-tries	lib/engine/tokens.c	s/^#define DOUBT_TRIES 3$/#define DOUBT_TRIES 6/
 doubt-reset	lib/engine/worker_learn.c	s/w->doubts = 0;/(void)w->doubts;/	UNIT
 rise-ignored	lib/engine/workers.c	s/? to_oom - (to_oom - keep) \* rise \/ reserve/? to_oom/	UNIT
 rise-held	lib/engine/workers.c	s/if ((double)w->last_reserved > \*room)/if (0)/	UNIT
-rise-open-bucket	lib/engine/others.c	s/now - o->start\[i\] < BUCKET)/now < o->start[i])/	UNIT
+rise-open-bucket	lib/engine/others.c	s/now - o->start\[i\] >= BUCKET)/now >= o->start[i])/	UNIT
+rise-no-span	lib/engine/others.c	s/o->start\[idx\[b\]\] - o->start\[idx\[a\]\] > span)/0)/	UNIT
 fit-never-point	lib/engine/tokens.c	s/out->verdict = point <= empty ? VGMO_FIT_NOT_NOW/out->verdict = need <= empty ? VGMO_FIT_NOT_NOW/	UNIT
 oom-halving	lib/engine/worker_learn.c	s/w->ran_max = (int)(r->items \/ 2);/w->ran_max = (int)r->items;/	UNIT
 items-climb-step	lib/engine/worker_learn.c	s/t = w->ran_max + (w->ran_max + 1) \/ 2;/t = w->ran_max * 2;/	UNIT
