@@ -76,6 +76,7 @@ phases-first-not-largest	lib/engine/cost.c	s/if (pv > bv) {/if (pv < bv) {/	UNIT
 phases-square-not-shared	lib/engine/cost.c	s/if (c->phases != VGMO__PHASES)$/if (c->phases == VGMO__PHASES)/	UNIT
 tokens-margin-no-floor	lib/engine/cost.c	s/return exp(fmax(z \* widen \* sigma_up(c), c->lr_max));/return exp(z * widen * sigma_up(c));/	UNIT
 tokens-climb-cost	lib/engine/tokens.c	s/^#define CLIMB_COST 2.5$/#define CLIMB_COST 1e9/	UNIT
+tokens-vouch-slack	lib/engine/tokens.c	s/^#define VOUCH_SLACK 0.01$/#define VOUCH_SLACK 0/	UNIT
 EOF
 }
 

@@ -25,6 +25,10 @@
 /* Lone requests refused in doubt, since a batch last ran, before one in
  * doubt runs anyway. */
 #define DOUBT_TRIES 3
+/* A batch no larger than one that ran is vouched for while that one's
+ * memory fits with this much to spare: the same batch needs more as the
+ * cache fragments. */
+#define VOUCH_SLACK 0.01
 #define MAX_TOKENS 0x7fffffffLL
 
 /* Running features of a prefix of requests. */
@@ -106,7 +110,7 @@ bool vgmo__tokens_vouched(const vgmo__worker *w, const double *x, double room)
 
 		for (unsigned j = 1; j < VGMO__COST_MAX && under; j++)
 			under = x[j] <= r->x[j];
-		if (under && r->peak <= room)
+		if (under && r->peak * (1 + VOUCH_SLACK) <= room)
 			return true;
 	}
 	return false;
