@@ -10,7 +10,6 @@
 #define DECAY 0.98        /* weight a report keeps per later report */
 #define PRIOR_SLOPE 0.05  /* the prior, in reports, for each cost */
 #define PRIOR_INTERCEPT 2 /* ... and for the intercept (pessimistic) */
-#define PRIOR_IMAGE2 0.05 /* ... and for the encoder's square */
 #define SIGMA0 0.15       /* log-ratio spread before any report */
 #define KAPPA0 0.3        /* ... worth this many reports */
 #define LRMAX_FADE 0.006  /* the largest ratio seen fades by this */
@@ -223,15 +222,7 @@ static void ridge(const vgmo__cost *c, double *l)
 	for (unsigned j = 0; j < c->k; j++) {
 		double s = j == 0 ? 1.0 : sw > 0 ? sx[j] / sw : 0;
 
-		double k = j == 0 ? PRIOR_INTERCEPT : PRIOR_SLOPE;
-
-		/* For one request the encoder's square and the prefill's
-		 * are the same number: the prefill's (a mask, scores) is
-		 * the common case, the encoder's is believed from batches
-		 * that show it. */
-		if (c->phases > 1 && j == VGMO__X_IMAGE2)
-			k = PRIOR_IMAGE2;
-		l[j] = k * s * s;
+		l[j] = (j == 0 ? PRIOR_INTERCEPT : PRIOR_SLOPE) * s * s;
 		if (!(l[j] > 0))
 			l[j] = 1e-12;
 	}

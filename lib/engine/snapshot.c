@@ -53,7 +53,8 @@ static void view_worker(const vgmo_engine *e, const vgmo__worker *w, double now,
 	item = vgmo__cost_coef(in.cost, 1);
 	v->model.fitted = vgmo__cost_fitted(in.cost);
 	v->model.samples = in.cost->samples;
-	v->model.fixed_bytes = vgmo__cost_base(in.cost) + vgmo__cost_coef(in.cost, 0);
+	v->model.fixed_bytes =
+	        vgmo__cost_base(in.cost) + vgmo__cost_coef(in.cost, 0);
 	v->model.item_bytes = item;
 	v->model.sigma_bytes =
 	        item *
