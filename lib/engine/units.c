@@ -34,7 +34,8 @@ static uint64_t unit_budget(const vgmo_engine *e, const vgmo__worker *w)
 	double room;
 	bool packed;
 
-	if (!w->cost.samples && !(vgmo__cost_prior(&w->cost, VGMO__X_PROMPT) > 0))
+	if (!w->cost.samples &&
+	    !(vgmo__cost_prior(&w->cost, VGMO__X_PROMPT) > 0))
 		return 0;
 	if (!vgmo__worker_room(e, w, &room))
 		return 0;
