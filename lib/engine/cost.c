@@ -352,11 +352,6 @@ static double scaled_error(const vgmo__cost *c,
 	return J;
 }
 
-/* The priors, each phase scaled to the window's reports: a line search
- * on each scale in turn (from 1) over the scales at which that phase
- * would explain one report exactly. A phase whose prior is below the
- * others everywhere gets the reports it explains this way, where
- * alternating from the priors would never give it one. */
 /* The priors times the scales found last. */
 static void scaled(const vgmo__cost *c, theta_t t)
 {
@@ -366,6 +361,11 @@ static void scaled(const vgmo__cost *c, theta_t t)
 			t[p][j] = c->prior[p][j] * c->scale[p];
 }
 
+/* The priors, each phase scaled to the window's reports: a line search
+ * on each scale in turn (from 1) over the scales at which that phase
+ * would explain one report exactly. A phase whose prior is below the
+ * others everywhere gets the reports it explains this way, where
+ * alternating from the priors would never give it one. */
 static void scaled_priors(vgmo__cost *c, theta_t t)
 {
 	/* The prefill runs in every batch, the encoder only with images:
@@ -423,48 +423,54 @@ static void share_squares(vgmo__cost *c)
 	             c->theta[VGMO__PH_PREFILL][VGMO__X_QUAD]);
 }
 
-/* Refits every phase: one linear cost directly; phases by alternating
- * from the current fit and from the scaled priors, the better kept, each
- * pulled toward the scaled priors (a phase's costs the reports do not
- * pin down follow the scale its reports show, not the planner's). */
+/* The fit chosen: costs t, the encoder's square shared. */
+static void keep(vgmo__cost *c, const theta_t t)
+{
+	memcpy(c->theta, t, sizeof(c->theta));
+	share_squares(c);
+}
+
+/* Refits: one linear cost, or phases while reports are too few to tell
+ * them apart, on every report; phases by alternating from the current
+ * fit and, when `fresh`, also from the priors scaled anew to the window,
+ * the better kept. Either way each phase is pulled toward its scaled
+ * prior (a cost the reports do not pin down follows the scale its phase
+ * shows, not the planner's). */
 static void refit(vgmo__cost *c, bool fresh)
 {
 	double l[VGMO__COST_MAX];
 	theta_t warm, cold, target;
+	const double(*tg)[VGMO__COST_MAX] =
+	        (const double(*)[VGMO__COST_MAX])target;
 
 	ridge(c, l);
 	if (c->phases == 1 || c->samples < PHASE_MIN) {
-		/* Too few reports to tell the phases apart: each phase fits
-		 * them all (their largest is then at least each fit). */
+		/* Each phase fits every report (their largest is then at
+		 * least each fit). */
 		for (unsigned p = 0; p < c->phases; p++)
 			fit_phase(c, p, NULL, l, c->prior[p], c->theta[p]);
 		share_squares(c);
 		return;
 	}
-	if (fresh || c->samples == PHASE_MIN)
+	fresh = fresh || c->samples == PHASE_MIN;
+	if (fresh)
 		scaled_priors(c, target);
 	else
 		scaled(c, target);
-	memcpy(cold, target, sizeof(cold));
 	memcpy(warm, c->theta, sizeof(warm));
-	alternate(c, l, (const double(*)[VGMO__COST_MAX])target, warm);
-	if (!fresh && c->samples != PHASE_MIN) {
-		memcpy(c->theta, warm, sizeof(warm));
-		share_squares(c);
+	alternate(c, l, tg, warm);
+	if (!fresh) {
+		keep(c, (const double(*)[VGMO__COST_MAX])warm);
 		return;
 	}
-	alternate(c, l, (const double(*)[VGMO__COST_MAX])target, cold);
-	memcpy(c->theta,
-	       objective(c, (const double(*)[VGMO__COST_MAX])cold, l,
-	                 (const double(*)[VGMO__COST_MAX])target) <=
-	                       objective(
-	                               c, (const double(*)[VGMO__COST_MAX])warm,
-	                               l,
-	                               (const double(*)[VGMO__COST_MAX])target)
-	               ? cold
-	               : warm,
-	       sizeof(warm));
-	share_squares(c);
+	memcpy(cold, target, sizeof(cold));
+	alternate(c, l, tg, cold);
+	keep(c,
+	     objective(c, (const double(*)[VGMO__COST_MAX])cold, l, tg) <=
+	                     objective(c, (const double(*)[VGMO__COST_MAX])warm,
+	                               l, tg)
+	             ? (const double(*)[VGMO__COST_MAX])cold
+	             : (const double(*)[VGMO__COST_MAX])warm);
 }
 
 static void sums_scale(vgmo__cost_sums *o, unsigned k, double f)
