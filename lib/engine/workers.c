@@ -16,13 +16,13 @@
 
 #define DEFAULT_TOKEN_PRIOR (256.0 * 1024) /* bytes per prompt token */
 /* Without a model: an image token costs the encoder this share of a
- * prompt token's cost, a cached token the decode this share (the
- * planner's proportions for qwen2-vl-7b: 164 and 57 of 199 KiB). */
+ * prompt token's cost, a cached token the decode this share (about the
+ * planner's proportions for qwen2-vl-7b: 164 and 57 of 221 KiB). */
 #define NO_MODEL_VISION 0.8
+#define NO_MODEL_CACHE 0.3
 /* Balanced's headroom: the others' rise over this many of the worker's
  * batches (a sample, then the batch that the answer sizes). */
 #define RISE_BATCHES 2
-#define NO_MODEL_CACHE 0.3
 
 /* Worker ids are never reused in an engine's life; slots are. The table
  * has a power-of-two size and a worker sits at slot id % size: doubling
