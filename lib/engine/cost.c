@@ -228,6 +228,21 @@ static void ridge(const vgmo__cost *c, double *l)
 	}
 }
 
+/* Adds a report, with its weight, to a phase's sums. */
+static void sums_add(vgmo__cost_sums *o, unsigned k, const vgmo__cost_point *q)
+{
+	o->sw += q->w;
+	o->syy += q->w * q->y * q->y;
+	for (unsigned i = 0; i < k; i++) {
+		double wx = q->w * q->x[i];
+
+		o->sx[i] += wx;
+		o->sxy[i] += wx * q->y;
+		for (unsigned j = 0; j < k; j++)
+			o->sxx[i][j] += wx * q->x[j];
+	}
+}
+
 typedef double theta_t[VGMO__PHASES][VGMO__COST_MAX];
 
 /* The ridge fit of phase p on its old reports and the window's reports
@@ -241,27 +256,17 @@ static void fit_phase(const vgmo__cost *c, unsigned p,
 	double a[VGMO__COST_MAX][VGMO__COST_MAX], b[VGMO__COST_MAX];
 	double th[VGMO__COST_MAX];
 	bool on[VGMO__COST_MAX];
-	const vgmo__cost_sums *o = &c->old[p];
+	vgmo__cost_sums s = c->old[p];
 
+	for (unsigned n = 0; n < c->nwin; n++)
+		if (!assign || assign[n] == p)
+			sums_add(&s, c->k, &c->win[n]);
 	for (unsigned i = 0; i < c->k; i++) {
 		for (unsigned j = 0; j < c->k; j++)
-			a[i][j] = o->sxx[i][j];
-		b[i] = o->sxy[i] + l[i] * target[i];
+			a[i][j] = s.sxx[i][j];
 		a[i][i] += l[i];
+		b[i] = s.sxy[i] + l[i] * target[i];
 		on[i] = c->uses[p][i];
-	}
-	for (unsigned n = 0; n < c->nwin; n++) {
-		const vgmo__cost_point *q = &c->win[n];
-
-		if (assign && assign[n] != p)
-			continue;
-		for (unsigned i = 0; i < c->k; i++) {
-			double wx = q->w * q->x[i];
-
-			for (unsigned j = 0; j < c->k; j++)
-				a[i][j] += wx * q->x[j];
-			b[i] += wx * q->y;
-		}
 	}
 	for (unsigned round = 0; round < c->k; round++) {
 		unsigned worst = c->k;
@@ -567,7 +572,7 @@ static void observe(vgmo__cost *c, double lr, double pred)
 
 void vgmo__cost_add(vgmo__cost *c, const double *x, double peak, double base)
 {
-	double pred, y;
+	double pred, y, lr;
 
 	if (!(peak > 0) || !isfinite(peak))
 		return;
@@ -579,14 +584,15 @@ void vgmo__cost_add(vgmo__cost *c, const double *x, double peak, double base)
 	pred = vgmo__cost_variable(c, x);
 	/* The first report measures the prior, not the model: how far off
 	 * a prior can be is SIGMA0's business. */
-	if (pred > 0 && y > 0 && c->samples > 0)
-		observe(c, log(y / pred), pred);
+	lr = pred > 0 && y > 0 ? log(y / pred) : INFINITY;
+	if (isfinite(lr) && c->samples > 0)
+		observe(c, lr, pred);
 	c->samples++;
 	/* The fit from the scaled priors is redone when the report
-	 * surprised the model, and every FRESH_EVERY reports. */
+	 * surprised the model (or could not be compared with it), and every
+	 * FRESH_EVERY reports. */
 	add_point(c, x, y,
-	          !(pred > 0 && y > 0 && fabs(log(y / pred)) < SURPRISE) ||
-	                  c->samples % FRESH_EVERY == 0);
+	          !(fabs(lr) < SURPRISE) || c->samples % FRESH_EVERY == 0);
 }
 
 /* Adds one report to the window (the oldest, when full, joins the sums
@@ -597,17 +603,8 @@ static void add_point(vgmo__cost *c, const double *x, double y, bool fresh)
 
 	scale_reports(c, DECAY);
 	if (c->nwin == VGMO__WINDOW) {
-		vgmo__cost_sums *o =
-		        &c->old[argmax_phase(c, c->theta, q->x, NULL)];
-
-		o->sw += q->w;
-		o->syy += q->w * q->y * q->y;
-		for (unsigned i = 0; i < c->k; i++) {
-			o->sx[i] += q->w * q->x[i];
-			o->sxy[i] += q->w * q->x[i] * q->y;
-			for (unsigned j = 0; j < c->k; j++)
-				o->sxx[i][j] += q->w * q->x[i] * q->x[j];
-		}
+		sums_add(&c->old[argmax_phase(c, c->theta, q->x, NULL)], c->k,
+		         q);
 	} else {
 		c->nwin++;
 	}

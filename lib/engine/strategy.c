@@ -16,12 +16,15 @@ double vgmo__strategy_z(vgmo_strategy s)
 	return vgmo__normal_upper(vgmo__strategy(s)->p_oom);
 }
 
+double vgmo__need_var(const vgmo__need_in *in, double variable)
+{
+	return vgmo__cost_base(in->cost) +
+	       vgmo__with_overhead(in->overhead, variable * in->factor);
+}
+
 double vgmo__need(const vgmo__need_in *in, const double *x)
 {
-	double v = vgmo__cost_variable(in->cost, x) *
-	           vgmo__cost_factor(in->cost, in->z);
-
-	return vgmo__cost_base(in->cost) + vgmo__with_overhead(in->overhead, v);
+	return vgmo__need_var(in, vgmo__cost_variable(in->cost, x));
 }
 
 double vgmo__need_point(const vgmo__need_in *in, const double *x)

@@ -65,12 +65,16 @@ typedef struct vgmo__levels {
 /* What a decision needs: the cost, the room, the allocator's overhead. */
 typedef struct vgmo__need_in {
 	const vgmo__cost *cost;
-	double z;                       /* the strategy's quantile */
+	double factor; /* the strategy's margin on the variable cost (cost.h's
+	                  vgmo__cost_factor at its quantile), once a decision */
 	const vgmo__overhead *overhead; /* the allocator's, NULL: none */
 } vgmo__need_in;
 
 /* Bytes a batch of features x needs, margin included. */
 double vgmo__need(const vgmo__need_in *in, const double *x);
+
+/* ... the same for a batch whose variable cost (no margin) is known. */
+double vgmo__need_var(const vgmo__need_in *in, double variable);
 
 /* ... the model's best guess, no margin: a request alone whose best guess
  * fits but whose need does not is in doubt (tokens.c). */

@@ -297,15 +297,13 @@ vgmo_err vgmo_engine_worker_model(const vgmo_engine *e, int worker,
 	return rc;
 }
 
-/* A batch the model would predict at more than CLIMB_COST times the largest
+/* A batch the model predicts at more than CLIMB_COST times the largest
  * cost that ran: far outside what it has seen, where a cost it could not
  * measure yet (a quadratic term small at the sizes seen) may dominate. A
  * batch grows toward it in steps, as it does in requests. */
-static bool beyond(const vgmo__worker *w, const vgmo__need_in *in,
-                   const double *x)
+static bool beyond(const vgmo__worker *w, double variable)
 {
-	return w->ran_cost > 0 &&
-	       vgmo__cost_variable(in->cost, x) > CLIMB_COST * w->ran_cost;
+	return w->ran_cost > 0 && variable > CLIMB_COST * w->ran_cost;
 }
 
 /* Lock held. */
@@ -348,17 +346,18 @@ static void plan(const vgmo_engine *e, vgmo__worker *w,
 	}
 	out->room_bytes = (uint64_t)room;
 	for (size_t k = 0; k < n && k < cap; k++) {
-		double need;
+		double need, var;
 
 		prefix_add(&p, &q[k]);
 		if (k > 0 && waste > 0 &&
 		    p.n * p.max_len > (1 + waste) * p.sum_len)
 			break; /* padding would cost more than it batches */
 		prefix_x(&p, packed, x);
-		need = vgmo__need(&in, x);
+		var = vgmo__cost_variable(in.cost, x);
+		need = vgmo__need_var(&in, var);
 		if (k > 0 &&
 		    ((need > room && !vgmo__tokens_vouched(w, x, room)) ||
-		     doomed(w, x, room) || beyond(w, &in, x)))
+		     doomed(w, x, room) || beyond(w, var)))
 			break;
 		out->take = k + 1;
 		out->need_bytes = (uint64_t)need;

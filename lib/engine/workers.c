@@ -386,7 +386,8 @@ void vgmo__worker_need_in(const vgmo_engine *e, const vgmo__worker *w,
                           vgmo__need_in *in, bool *packed)
 {
 	in->cost = active_cost(w);
-	in->z = vgmo__strategy_z(e->cfg.strategy);
+	in->factor =
+	        vgmo__cost_factor(in->cost, vgmo__strategy_z(e->cfg.strategy));
 	in->overhead = &w->overhead;
 	if (packed)
 		*packed = w->tokens && (w->padding == VGMO_PADDING_PACKED ||
