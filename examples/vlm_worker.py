@@ -286,6 +286,13 @@ def main(argv=None):
     ap.add_argument("--vgmo-model", metavar="PRESET",
                     help="with --unit tokens: the model preset vgmo "
                     "counts image tokens with (vgmo plan --help)")
+    ap.add_argument("--attention", choices=vgmo.client.ATTENTIONS,
+                    help="the attention implementation the language "
+                    "decoder runs (transformers' attn_implementation); "
+                    "default: unknown, vgmo learns its cost")
+    ap.add_argument("--vision-attention", choices=vgmo.client.ATTENTIONS,
+                    help="the attention implementation the vision encoder "
+                    "runs; default: unknown, vgmo learns its cost")
     ap.add_argument("--passes", type=int, default=1,
                     help="times through the folder, 0 for ever")
     ap.add_argument("--fixed-gib", type=float, default=16.0,
@@ -326,7 +333,9 @@ def main(argv=None):
     client = vgmo.Client(args.server, args.name, gpu=gpu, token=token,
                          weight=args.weight,
                          unit="tokens" if planned else "images",
-                         model=args.vgmo_model if planned else None)
+                         model=args.vgmo_model if planned else None,
+                         attention=args.attention,
+                         vision_attention=args.vision_attention)
     total = {"batches": 0, "ooms": 0, "images": 0, "refused": 0}
     start = time.monotonic()
     with client:

@@ -193,10 +193,11 @@ static void test_fit_and_plan(void **state)
 	                            .output_tokens = 128},
 	                           {.text_tokens = 300, .output_tokens = 64}};
 	vgmo_request_shape huge = {.text_tokens = 5000000, .output_tokens = 16};
+	vgmo_request_shape longer = {.text_tokens = 25000, .output_tokens = 16};
 	vgmo_report r = {.items = 2, .peak_bytes = 18 * GIB, .seconds = 0.5};
 	vgmo_batch_plan p;
 	vgmo_decision d;
-	vgmo_client *c = NULL;
+	vgmo_client *c = NULL, *eager = NULL, *plain = NULL;
 	char err[256] = "";
 	json_t *seen;
 	vgmo_fit fit;
@@ -235,6 +236,35 @@ static void test_fit_and_plan(void **state)
 	assert_int_equal(json_integer_value(json_object_get(seen, "reports")),
 	                 1);
 	json_decref(seen);
+
+	/* Declared eager attention reaches the daemon's prior: a prompt a
+	 * client that declares nothing may run never fits; an attention out of
+	 * range is refused before any request. */
+	sp.name = "tok-eager";
+	sp.attention = (vgmo_attention)9;
+	assert_int_equal(vgmo_client_open_spec(&eager, f->d.url, &sp, NULL, err,
+	                                       sizeof(err)),
+	                 VGMO_ERR_INVALID);
+	assert_non_null(strstr(err, "attention"));
+	sp.attention = VGMO_ATTENTION_EAGER;
+	assert_int_equal(vgmo_client_open_spec(&eager, f->d.url, &sp, NULL, err,
+	                                       sizeof(err)),
+	                 VGMO_OK);
+	sp.name = "tok-plain";
+	sp.attention = VGMO_ATTENTION_UNKNOWN;
+	assert_int_equal(vgmo_client_open_spec(&plain, f->d.url, &sp, NULL, err,
+	                                       sizeof(err)),
+	                 VGMO_OK);
+	assert_int_equal(
+	        vgmo_client_fit(plain, &longer, &fit, err, sizeof(err)),
+	        VGMO_OK);
+	assert_int_not_equal(fit.verdict, VGMO_FIT_NEVER);
+	vgmo_client_close(plain);
+	assert_int_equal(
+	        vgmo_client_fit(eager, &longer, &fit, err, sizeof(err)),
+	        VGMO_OK);
+	assert_int_equal(fit.verdict, VGMO_FIT_NEVER);
+	vgmo_client_close(eager);
 
 	/* The daemon gone: usable answers, and the error says so. */
 	daemon_stop(f);

@@ -418,6 +418,19 @@ class Benchmark(Tmp):
         bare, _ = self.run_json(*args, "--no-prior")
         self.assertNotEqual(self.pol(bare["workloads"][0], "balanced"),
                             self.pol(prior["workloads"][0], "balanced"))
+        # The worker declares the attention it runs (an eager encoder
+        # here): the prior prices its square; not told, vgmo meets it
+        # first in an OOM.
+        args = ("--workload", "photos", "--seeds", "1-3", "--duration",
+                "300", "--policies", "balanced", "--truth",
+                "vision_attention=1")
+        told, _ = self.run_json(*args)
+        blind, _ = self.run_json(*args, "--no-attention")
+        ooms = [sum(self.pol(d["workloads"][0], "balanced", i)["ooms"]
+                    for i in range(3))
+                for d in (told, blind)]
+        self.assertEqual(ooms[0], 0)
+        self.assertGreater(ooms[1], 0)
 
     def test_token_budget(self):
         d, _ = self.run_json("--workload", "photos", "--policies", "tokens",

@@ -486,7 +486,9 @@ class TestExamples(unittest.TestCase):
             env=dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python")))
         # Every option says what it does.
         for words in ("share of the GPU", "time per image",
-                      "print each batch"):
+                      "print each batch", "the vision encoder runs",
+                      "{eager,sdpa,flash_attention_2,flash_attention_3,"
+                      "flex_attention}"):
             self.assertIn(words, " ".join(p.stdout.split()))
 
 
@@ -521,6 +523,56 @@ class TestClientStub(unittest.TestCase):
         with self.assertRaises(ValueError), \
                 vgmo.Client(self.stub.url, "w") as c:
             c.report(0, GIB)
+
+    def test_attention_is_sent_when_given(self):
+        """attention and vision_attention go in the registration only when
+        given; a value not in ATTENTIONS is refused before any request."""
+        self.client("a", attention="sdpa",
+                    vision_attention="flash_attention_2")
+        self.client("b", attention="eager")
+        self.client("c")
+        regs = [body for p, body, _ in self.stub.requests
+                if p == "/v1/clients"]
+        self.assertEqual([(r["name"], r.get("attention"),
+                           r.get("vision_attention")) for r in regs],
+                         [("a", "sdpa", "flash_attention_2"),
+                          ("b", "eager", None), ("c", None, None)])
+        self.assertNotIn("vision_attention", regs[1])
+        self.assertEqual(set(regs[2]), {"name", "gpu", "weight", "unit"})
+        self.assertIn("flex_attention", vgmo.client.ATTENTIONS)
+        for arg in ("attention", "vision_attention"):
+            with self.assertRaisesRegex(
+                    ValueError, r"^%s must be one of eager, sdpa, "
+                    r"flash_attention_2, flash_attention_3, flex_attention, "
+                    r"got 'paged_attention'$" % arg):
+                vgmo.Client(self.stub.url, "w", **{arg: "paged_attention"})
+        with self.assertRaisesRegex(ValueError, r"^attention must be .*"
+                                    r"got 'SDPA'$"):
+            vgmo.Client(self.stub.url, "w", attention="SDPA")
+        self.assertEqual(len(self.stub.requests), 3)
+
+    def test_example_worker_sends_attention(self):
+        folder = tempfile.mkdtemp(prefix="vgmo-test-attention-")
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        write_png(os.path.join(folder, "page.png"), 64, 64)
+        env = dict(DAEMON_ENV, PYTHONPATH=os.path.join(ROOT, "python"))
+        for flags, want in (([], {}),
+                            (["--attention", "eager",
+                              "--vision-attention", "sdpa"],
+                             {"attention": "eager",
+                              "vision_attention": "sdpa"})):
+            del self.stub.requests[:]
+            p = subprocess.run(
+                [sys.executable,
+                 os.path.join(ROOT, "examples", "vlm_worker.py"),
+                 "--server", self.stub.url, "--folder", folder,
+                 "--seconds-per-image", "0"] + flags,
+                capture_output=True, text=True, timeout=30, env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            path, reg, _ = self.stub.requests[0]
+            self.assertEqual(path, "/v1/clients")
+            self.assertEqual({k: v for k, v in reg.items()
+                              if "attention" in k}, want)
 
     def test_forgotten_client_registers_again(self):
         c = self.client("w")
@@ -623,6 +675,73 @@ class TestTorchHelper(unittest.TestCase):
         self.assertIs(r.run(boom, 4), self.vt.OOM)
         self.assertEqual(self.client.ooms, [8, 4])
         self.assertEqual(self.client.reports, [])
+
+
+class TestAttentionOf(unittest.TestCase):
+    """vgmo.torch.attention_of on stand-ins for Hugging Face models; it
+    reads configs only and imports no torch."""
+
+    def setUp(self):
+        had = "torch" in sys.modules
+        import vgmo.torch
+        self.of = vgmo.torch.attention_of
+        self.torch_imported = not had and "torch" in sys.modules
+
+    @staticmethod
+    def model(**config):
+        return types.SimpleNamespace(config=types.SimpleNamespace(**config))
+
+    def test_decoder_value_for_both(self):
+        self.assertEqual(self.of(self.model(_attn_implementation="sdpa")),
+                         {"attention": "sdpa", "vision_attention": "sdpa"})
+        self.assertEqual(self.of(self.model(attn_implementation="eager")),
+                         {"attention": "eager", "vision_attention": "eager"})
+        self.assertFalse(self.torch_imported)
+
+    def test_vision_config_overrides(self):
+        m = self.model(_attn_implementation="flash_attention_2",
+                       vision_config=types.SimpleNamespace(
+                           _attn_implementation="sdpa"))
+        self.assertEqual(self.of(m), {"attention": "flash_attention_2",
+                                      "vision_attention": "sdpa"})
+        # A vision_config that names none: the decoder's.
+        m = self.model(_attn_implementation="flex_attention",
+                       vision_config=types.SimpleNamespace())
+        self.assertEqual(self.of(m), {"attention": "flex_attention",
+                                      "vision_attention": "flex_attention"})
+        # The config itself works too.
+        self.assertEqual(self.of(m.config), self.of(m))
+
+    def test_unknown_values_are_left_out(self):
+        m = self.model(_attn_implementation="paged_attention",
+                       vision_config=types.SimpleNamespace(
+                           _attn_implementation="flash_attention_3"))
+        self.assertEqual(self.of(m), {"vision_attention":
+                                      "flash_attention_3"})
+        # The vision encoder's own unknown value is not the decoder's.
+        m = self.model(_attn_implementation="eager",
+                       vision_config=types.SimpleNamespace(
+                           _attn_implementation="kernels-community/x"))
+        self.assertEqual(self.of(m), {"attention": "eager"})
+        self.assertEqual(self.of(self.model()), {})
+        self.assertEqual(self.of(types.SimpleNamespace()), {})
+        self.assertEqual(self.of(self.model(_attn_implementation=None,
+                                            attn_implementation="sdpa")),
+                         {"attention": "sdpa", "vision_attention": "sdpa"})
+
+    def test_goes_into_a_client(self):
+        stub = Stub()
+        self.addCleanup(stub.stop)
+        m = self.model(_attn_implementation="eager",
+                       vision_config=types.SimpleNamespace(
+                           _attn_implementation="sdpa"))
+        with vgmo.Client(stub.url, "w", **self.of(m)) as c:
+            self.assertEqual((c.attention, c.vision_attention),
+                             ("eager", "sdpa"))
+        path, reg, _ = stub.requests[0]
+        self.assertEqual(path, "/v1/clients")
+        self.assertEqual((reg["attention"], reg["vision_attention"]),
+                         ("eager", "sdpa"))
 
 
 # ------------------------------------------------ the seed's in-process API

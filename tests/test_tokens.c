@@ -467,11 +467,107 @@ static void test_climb_in_cost(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* Declared attention prices what it builds over L x L: with an eager
+ * decoder a long prompt's heads x L x L scores, with an eager encoder
+ * over the whole batch the square of its patches, before any report. The
+ * bisection's answer matches the declared square: at most the room over
+ * the bytes per pair, for one request alone. */
+static void test_declared_attention_prices_the_square(void **state)
+{
+	vgmo_request_shape photo = {.images = 1,
+	                            .image_tokens = 6000,
+	                            .text_tokens = 50,
+	                            .output_tokens = 16};
+	vgmo_vlm_model m;
+	vgmo__phase_prior pp;
+	vgmo_engine *e;
+	vgmo_fit f;
+	uint32_t fused, eager;
+	double total;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	total = (double)e->samples[0].memory_total;
+	fused = largest(e, id, VGMO_FIT_OK);
+	assert_int_equal(vgmo_engine_fit(e, id, &photo, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	assert_int_equal(
+	        vgmo_engine_set_worker_attention(e, id, VGMO_ATTENTION_EAGER,
+	                                         VGMO_ATTENTION_UNKNOWN),
+	        VGMO_OK);
+	eager = largest(e, id, VGMO_FIT_OK);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_EAGER,
+	                       VGMO_ATTENTION_UNKNOWN, &pp);
+	assert_true(pp.prefill_quad == m.heads * 6.0 + 2.0);
+	if (!(eager < fused / 3 &&
+	      (double)eager * eager * pp.prefill_quad < total))
+		fail_msg("eager %u, fused %u tokens", eager, fused);
+	/* The encoder is still fused: the photo fits. */
+	assert_int_equal(vgmo_engine_fit(e, id, &photo, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_OK);
+	assert_int_equal(vgmo_engine_set_worker_attention(e, id,
+	                                                  VGMO_ATTENTION_FLASH,
+	                                                  VGMO_ATTENTION_EAGER),
+	                 VGMO_OK);
+	assert_int_equal(largest(e, id, VGMO_FIT_OK), fused);
+	assert_int_equal(vgmo_engine_fit(e, id, &photo, &f), VGMO_OK);
+	assert_int_equal(f.verdict, VGMO_FIT_NEVER);
+	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_FLASH,
+	                       VGMO_ATTENTION_SDPA, &pp);
+	assert_true(pp.prefill_quad == 0 && pp.vision_image2 > 0);
+	/* A tiled encoder attends within a tile: linear in the image. */
+	assert_int_equal(vgmo_model_preset_find("internvl2-8b", &m), VGMO_OK);
+	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_SDPA,
+	                       VGMO_ATTENTION_EAGER, &pp);
+	assert_true(pp.vision_image2 == 0 && pp.prefill_quad == 1.0);
+	assert_true(pp.vision_image > vgmo__act_vision_token(&m));
+	/* Out of range, or once the worker reported: refused. */
+	assert_int_equal(
+	        vgmo_engine_set_worker_attention(e, id, (vgmo_attention)9,
+	                                         VGMO_ATTENTION_UNKNOWN),
+	        VGMO_ERR_INVALID);
+	ran(e, id, &(vgmo_request_shape){.text_tokens = 100}, 1);
+	assert_int_equal(vgmo_engine_set_worker_attention(e, id,
+	                                                  VGMO_ATTENTION_SDPA,
+	                                                  VGMO_ATTENTION_SDPA),
+	                 VGMO_ERR_STATE);
+	vgmo_engine_destroy(e);
+}
+
+/* transformers' names, each way; the kernels without an L x L tensor
+ * are all flash. */
+static void test_attention_names(void **state)
+{
+	static const char *const flash[] = {
+	        "flash_attention_2", "flash_attention_3", "flex_attention"};
+	vgmo_attention a;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(vgmo_attention_parse(flash[i], &a), VGMO_OK);
+		assert_int_equal(a, VGMO_ATTENTION_FLASH);
+	}
+	for (a = VGMO_ATTENTION_UNKNOWN; a <= VGMO_ATTENTION_EAGER; a++) {
+		vgmo_attention b = (vgmo_attention)7;
+
+		assert_int_equal(
+		        vgmo_attention_parse(vgmo_attention_name(a), &b),
+		        VGMO_OK);
+		assert_int_equal(a, b);
+	}
+	assert_int_equal(vgmo_attention_parse("Eager", &a), VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_attention_parse(NULL, &a), VGMO_ERR_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_climb_doubles_at_most),
 	        cmocka_unit_test(test_climb_in_cost),
+	        cmocka_unit_test(test_declared_attention_prices_the_square),
+	        cmocka_unit_test(test_attention_names),
 	        cmocka_unit_test(test_alone_in_doubt_refused_then_tried),
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),

@@ -57,6 +57,23 @@ typedef enum vgmo_padding {
 VGMO_API const char *vgmo_padding_name(vgmo_padding p);
 VGMO_API vgmo_err vgmo_padding_parse(const char *name, vgmo_padding *out);
 
+/* The attention a tokens worker's decoder or vision encoder runs
+ * (transformers' attn_implementation). Flash: no L x L tensor ("flash_
+ * attention_2", also "flash_attention_3" and "flex_attention"); sdpa: a
+ * boolean L x L mask per padded sequence (over all the batch's patches
+ * in a dynamic-resolution encoder); eager: a mask and heads x L x L
+ * scores in bf16 and fp32. The prior prices what is declared; unknown:
+ * the cost model learns any square from the reports alone. */
+typedef enum vgmo_attention {
+	VGMO_ATTENTION_UNKNOWN = 0,
+	VGMO_ATTENTION_FLASH,
+	VGMO_ATTENTION_SDPA,
+	VGMO_ATTENTION_EAGER
+} vgmo_attention;
+
+VGMO_API const char *vgmo_attention_name(vgmo_attention a);
+VGMO_API vgmo_err vgmo_attention_parse(const char *name, vgmo_attention *out);
+
 /* A registered client: a worker with a lease, a cost unit and a prior. */
 typedef struct vgmo_worker_spec {
 	const char *name; /* 1..63 characters */
@@ -72,6 +89,9 @@ typedef struct vgmo_worker_spec {
 	 * turns token answers into pixels; and its padding. */
 	const char *model;
 	vgmo_padding padding;
+	/* Tokens workers of a model: the attention of its decoder and of its
+	 * vision encoder (UNKNOWN: learned). */
+	vgmo_attention attention, vision_attention;
 	/* Its process id ([U:zero]): where the backend lists processes
 	 * (NVML), the memory the worker holds is its process's figure, not
 	 * what it reports. */

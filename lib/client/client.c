@@ -27,8 +27,9 @@ struct vgmo_client {
 	char unit[8];   /* "items", "images", "tokens" */
 	char model[64]; /* a preset, "" for none */
 	vgmo_padding padding;
-	uint32_t pid; /* 0: not sent */
-	int64_t id;   /* -1: not registered */
+	vgmo_attention attention, vision_attention; /* UNKNOWN: not sent */
+	uint32_t pid;                               /* 0: not sent */
+	int64_t id;                                 /* -1: not registered */
 	int batch_size;
 	bool cleanup;           /* the daemon's last answer asked for one */
 	uint64_t freed_pending; /* freed bytes not delivered yet */
@@ -96,6 +97,14 @@ static vgmo_err do_register(vgmo_client *c, char *err, size_t errlen)
 	    (c->padding != VGMO_PADDING_UNKNOWN &&
 	     json_object_set_new(body, "padding",
 	                         json_string(vgmo_padding_name(c->padding)))) ||
+	    (c->attention != VGMO_ATTENTION_UNKNOWN &&
+	     json_object_set_new(
+	             body, "attention",
+	             json_string(vgmo_attention_name(c->attention)))) ||
+	    (c->vision_attention != VGMO_ATTENTION_UNKNOWN &&
+	     json_object_set_new(
+	             body, "vision_attention",
+	             json_string(vgmo_attention_name(c->vision_attention)))) ||
 	    (c->pid &&
 	     json_object_set_new(body, "pid", json_integer(c->pid)))) {
 		json_decref(body);
@@ -352,6 +361,13 @@ vgmo_err vgmo_client_open_spec(vgmo_client **out, const char *server_url,
 	if ((unsigned)sp->padding > VGMO_PADDING_PACKED)
 		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
 		                  "padding: not a vgmo_padding");
+	if ((unsigned)sp->attention > VGMO_ATTENTION_EAGER ||
+	    (unsigned)sp->vision_attention > VGMO_ATTENTION_EAGER)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "%s: not a vgmo_attention",
+		                  (unsigned)sp->attention > VGMO_ATTENTION_EAGER
+		                          ? "attention"
+		                          : "vision_attention");
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
@@ -360,6 +376,8 @@ vgmo_err vgmo_client_open_spec(vgmo_client **out, const char *server_url,
 	if (sp->model)
 		vgmo__strlcpy(c->model, sp->model, sizeof(c->model));
 	c->padding = sp->padding;
+	c->attention = sp->attention;
+	c->vision_attention = sp->vision_attention;
 	c->pid = sp->pid;
 	c->gpu = sp->gpu;
 	c->weight = sp->weight > 0 ? sp->weight : 1.0;

@@ -55,6 +55,7 @@ static void init_common(vgmo__cost *c, unsigned k, unsigned phases,
 	c->phases = phases;
 	c->prior_base = prior_base > 0 ? prior_base : 0;
 	c->lr_max = -INFINITY;
+	c->share = true;
 	for (unsigned p = 0; p < VGMO__PHASES; p++)
 		c->scale[p] = 1;
 }
@@ -421,7 +422,7 @@ static void scaled_priors(vgmo__cost *c, theta_t t)
  * prefill too; the encoder keeps only its own. */
 static void share_squares(vgmo__cost *c)
 {
-	if (c->phases != VGMO__PHASES)
+	if (c->phases != VGMO__PHASES || !c->share)
 		return;
 	c->theta[VGMO__PH_PREFILL][VGMO__X_QUAD] =
 	        fmax(c->theta[VGMO__PH_VISION][VGMO__X_IMAGE2],

@@ -101,6 +101,7 @@ typedef struct vgmo__cost {
 	double big;    /* the largest predicted variable cost lately */
 	double cusum;
 	unsigned samples, shifts;
+	bool share; /* share_squares applies */
 } vgmo__cost;
 
 /* One linear cost of `k` features (intercept included: x[0] is always 1)

@@ -154,3 +154,31 @@ vgmo_err vgmo_engine_set_worker_model(vgmo_engine *e, int worker,
 	pthread_mutex_unlock(&e->lock);
 	return rc;
 }
+
+vgmo_err vgmo_engine_set_worker_attention(vgmo_engine *e, int worker,
+                                          vgmo_attention attention,
+                                          vgmo_attention vision_attention)
+{
+	vgmo_worker_spec sp = {.unit = "tokens"};
+	vgmo__worker *w;
+	vgmo_err rc = VGMO_OK;
+
+	if ((unsigned)attention > VGMO_ATTENTION_EAGER ||
+	    (unsigned)vision_attention > VGMO_ATTENTION_EAGER)
+		return VGMO_ERR_INVALID;
+	pthread_mutex_lock(&e->lock);
+	w = vgmo__worker_get(e, worker);
+	if (w == NULL) {
+		rc = VGMO_ERR_NOT_FOUND;
+	} else if (!w->tokens || w->cost.samples > 0) {
+		rc = VGMO_ERR_STATE; /* counts items, or learned already */
+	} else {
+		sp.padding = w->padding;
+		w->attention = attention;
+		w->vision_attention = vision_attention;
+		if (w->has_model) /* the prior is the model's */
+			vgmo__worker_init_cost(e, w, &sp);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}

@@ -109,6 +109,7 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 {
 	double prior[VGMO__COST_MAX] = {0}, fixed = (double)sp->prior_fixed;
 	double ph[VGMO__PHASES][VGMO__COST_MAX] = {{0}};
+	bool share = true;
 
 	if (!w->tokens) {
 		prior[VGMO__X_ITEMS] = sp->prior_per_item > 0
@@ -120,7 +121,8 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 	if (w->has_model) {
 		vgmo__phase_prior pp;
 
-		vgmo__plan_phase_prior(&w->model, VGMO_DTYPE_BF16, &pp);
+		vgmo__plan_phase_prior(&w->model, VGMO_DTYPE_BF16, w->attention,
+		                       w->vision_attention, &pp);
 		if (!(fixed > 0))
 			fixed = pp.fixed;
 		ph[VGMO__PH_VISION][VGMO__X_IMAGE] = pp.vision_image;
@@ -129,6 +131,11 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 		ph[VGMO__PH_DECODE][VGMO__X_PROMPT] = pp.decode_token;
 		ph[VGMO__PH_DECODE][VGMO__X_OUTPUT] = pp.decode_token;
 		ph[VGMO__PH_DECODE][VGMO__X_REQUESTS] = pp.decode_request;
+		ph[VGMO__PH_PREFILL][VGMO__X_QUAD] = pp.prefill_quad;
+		ph[VGMO__PH_VISION][VGMO__X_IMAGE2] = pp.vision_image2;
+		/* A declared encoder tells whose square a report of one
+		 * request shows. */
+		share = w->vision_attention == VGMO_ATTENTION_UNKNOWN;
 	} else {
 		/* A prompt token at the spec's cost, in the proportions of
 		 * the planner's estimate for a 7B VLM: an image token costs
@@ -144,6 +151,7 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 	}
 	vgmo__cost_init_phases(&w->cost, (const double(*)[VGMO__COST_MAX])ph,
 	                       fixed);
+	w->cost.share = share;
 	w->cost_packed = w->cost;
 }
 
@@ -173,6 +181,43 @@ vgmo_err vgmo_padding_parse(const char *name, vgmo_padding *out)
 	return VGMO_ERR_INVALID;
 }
 
+const char *vgmo_attention_name(vgmo_attention a)
+{
+	switch (a) {
+	case VGMO_ATTENTION_FLASH:
+		return "flash_attention_2";
+	case VGMO_ATTENTION_SDPA:
+		return "sdpa";
+	case VGMO_ATTENTION_EAGER:
+		return "eager";
+	case VGMO_ATTENTION_UNKNOWN:
+	default:
+		return "unknown";
+	}
+}
+
+vgmo_err vgmo_attention_parse(const char *name, vgmo_attention *out)
+{
+	/* transformers' names; the kernels that build no L x L tensor are
+	 * all flash here. */
+	static const struct {
+		const char *name;
+		vgmo_attention a;
+	} all[] = {{"unknown", VGMO_ATTENTION_UNKNOWN},
+	           {"flash_attention_2", VGMO_ATTENTION_FLASH},
+	           {"flash_attention_3", VGMO_ATTENTION_FLASH},
+	           {"flex_attention", VGMO_ATTENTION_FLASH},
+	           {"sdpa", VGMO_ATTENTION_SDPA},
+	           {"eager", VGMO_ATTENTION_EAGER}};
+
+	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
+		if (strcmp(name, all[i].name) == 0) {
+			*out = all[i].a;
+			return VGMO_OK;
+		}
+	return VGMO_ERR_INVALID;
+}
+
 static vgmo_err check_spec(const vgmo_worker_spec *sp, vgmo_vlm_model *model,
                            bool *has_model)
 {
@@ -183,6 +228,9 @@ static vgmo_err check_spec(const vgmo_worker_spec *sp, vgmo_vlm_model *model,
 	    !valid_unit(unit))
 		return VGMO_ERR_INVALID;
 	if (!(weight > 0) || !isfinite(weight) || weight > 1e6)
+		return VGMO_ERR_INVALID;
+	if ((unsigned)sp->attention > VGMO_ATTENTION_EAGER ||
+	    (unsigned)sp->vision_attention > VGMO_ATTENTION_EAGER)
 		return VGMO_ERR_INVALID;
 	if ((unsigned)sp->padding > VGMO_PADDING_PACKED)
 		return VGMO_ERR_INVALID;
@@ -273,6 +321,8 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
 	w->batch_size = initial_batch(&e->cfg);
 	w->tokens = strcmp(w->unit, "tokens") == 0;
 	w->padding = sp->padding;
+	w->attention = sp->attention;
+	w->vision_attention = sp->vision_attention;
 	w->has_model = has_model;
 	if (has_model)
 		w->model = model;

@@ -153,6 +153,15 @@ static int clamp(int v, int lo, int hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* The truth's decoder attention (0 flash, 1 sdpa, 2 eager), as the
+ * worker would name it. */
+static vgmo_attention attention_of(double v)
+{
+	return v >= 1.5   ? VGMO_ATTENTION_EAGER
+	       : v >= 0.5 ? VGMO_ATTENTION_SDPA
+	                  : VGMO_ATTENTION_FLASH;
+}
+
 vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
                                  const vgmo__bench_opts *o, vgmo_engine *e,
                                  const vgmo__bench_truth *truth)
@@ -190,6 +199,15 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 			vgmo_engine_set_worker_model(
 			        e, VGMO_DEFAULT_WORKER,
 			        o->no_prior ? NULL : &o->model, pad);
+			/* ... and the attention it loads the model with
+			 * (transformers' attn_implementation). */
+			if (!o->no_attention)
+				vgmo_engine_set_worker_attention(
+				        e, VGMO_DEFAULT_WORKER,
+				        attention_of(tp.v[VGMO__TP_ATTENTION]),
+				        tp.v[VGMO__TP_VISION_ATTENTION] >= 0.5
+				                ? VGMO_ATTENTION_EAGER
+				                : VGMO_ATTENTION_FLASH);
 		}
 		break;
 	case P_SEED:

@@ -77,15 +77,21 @@ void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
  * its phases): the fixed part; the vision encoder's cost per image token;
  * the prefill's per prompt token (KV plus decoder activations) and per
  * request (logits); the decode's per prompt or output token (KV) and per
- * request (logits). */
+ * request (logits). With the attention declared, also what it builds
+ * over L x L: the prefill's per squared prompt length of a sequence, and
+ * the encoder's per squared image tokens of the batch (an encoder that
+ * attends over every patch of the batch) or per image token (one that
+ * attends within a tile). */
 typedef struct vgmo__phase_prior {
 	double fixed;
-	double vision_image;
-	double prefill_token, prefill_request;
+	double vision_image, vision_image2;
+	double prefill_token, prefill_request, prefill_quad;
 	double decode_token, decode_request;
 } vgmo__phase_prior;
 
 void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
+                            vgmo_attention attention,
+                            vgmo_attention vision_attention,
                             vgmo__phase_prior *out);
 
 #endif

@@ -61,13 +61,66 @@ void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
 	        fmax(vgmo__act_decoder_token(m), vgmo__act_vision_token(m));
 }
 
+/* Bytes an attention kernel builds per query-key pair: eager holds the
+ * scores of every head in bf16 while softmax writes them in fp32, beside
+ * a bf16 mask; sdpa a boolean mask; flash nothing. */
+static double pair_bytes(vgmo_attention a, double heads)
+{
+	switch (a) {
+	case VGMO_ATTENTION_EAGER:
+		return heads * (ACT_BYTES + 4.0) + ACT_BYTES;
+	case VGMO_ATTENTION_SDPA:
+		return 1.0;
+	case VGMO_ATTENTION_FLASH:
+	case VGMO_ATTENTION_UNKNOWN:
+	default:
+		return 0;
+	}
+}
+
+/* The encoder's heads: configurations give its width, and every encoder
+ * of the presets has heads at least 64 wide (CLIP and InternViT 64,
+ * SigLIP 72, Qwen2-VL's 80): this errs toward more heads, a costlier
+ * prior, never a cheaper one. */
+static double vision_heads(const vgmo_vlm_model *m)
+{
+	return fmax(1.0, floor(m->vision_hidden / 64.0));
+}
+
+/* Patches one patch of an image attends to in the encoder: a tile's,
+ * or a fixed-size image's; 0 for an encoder over the whole batch. */
+static double window_patches(const vgmo_vlm_model *m)
+{
+	switch (m->image_rule) {
+	case VGMO_IMAGE_TILES:
+		return (double)m->tokens_per_tile * m->patches_per_token;
+	case VGMO_IMAGE_FIXED:
+		return (double)m->image_tokens * m->patches_per_token;
+	case VGMO_IMAGE_PIXELS:
+	default:
+		return 0;
+	}
+}
+
 void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
+                            vgmo_attention attention,
+                            vgmo_attention vision_attention,
                             vgmo__phase_prior *out)
 {
 	double kv = (double)vgmo_model_kv_bytes_per_token(m, d);
+	double ppt = m->patches_per_token;
+	double vis_pair = pair_bytes(vision_attention, vision_heads(m));
+	double window = window_patches(m);
 
 	out->fixed = vgmo__estimate_fixed(m, d);
 	out->vision_image = vgmo__act_vision_token(m);
+	/* An encoder within tiles: each patch against its tile's (an sdpa
+	 * encoder there needs no mask); over the batch: every patch
+	 * against every other. */
+	if (window > 0 && vision_attention == VGMO_ATTENTION_EAGER)
+		out->vision_image += vis_pair * ppt * window;
+	out->vision_image2 = window > 0 ? 0 : vis_pair * ppt * ppt;
+	out->prefill_quad = pair_bytes(attention, m->heads);
 	/* Priced at the costlier of the two activations, as the single
 	 * estimate does: a first batch errs high rather than low. */
 	out->prefill_token = kv + fmax(vgmo__act_decoder_token(m),

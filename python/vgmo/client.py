@@ -34,13 +34,16 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 from .fit import Fit, Plan, request_shape, shapes
 
 __all__ = ["Client", "VgmoError", "read_token_file", "DEFAULT_SERVER",
-           "UNITS"]
+           "UNITS", "ATTENTIONS"]
 
 log = logging.getLogger("vgmo")
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 UNITS = ("items", "images", "tokens")
 PADDINGS = ("padded", "packed")
+# transformers' attn_implementation values the daemon prices
+ATTENTIONS = ("eager", "sdpa", "flash_attention_2", "flash_attention_3",
+              "flex_attention")
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,63}\Z")
 _TOKEN_MAX = 4096
 _BACKOFF_FIRST = 0.25  # seconds before the first retry
@@ -108,12 +111,21 @@ class Client:
     workers may send request shapes: ``fit``, ``plan``, ``report(...,
     requests=)``). ``padding``: ``"padded"`` (a processor with
     padding=True: a batch costs its size x its longest prompt) or
-    ``"packed"``; None lets vgmo learn it. ``pid``: the worker's process id
-    as the GPU driver sees it (``os.getpid()`` outside a container): vgmo
-    then counts what this process holds from NVML. ``timeout``: seconds for one request. ``fallback_batch_size``:
-    the batch size used until the daemon first answers. ``retry_max``:
-    longest wait between retries while the daemon is away. ``cacert``: CA
-    file for an https daemon (None: the system's).
+    ``"packed"``; None lets vgmo learn it. ``attention`` and
+    ``vision_attention``: the attention implementation (transformers'
+    ``attn_implementation``, one of ATTENTIONS) the language decoder and
+    the vision encoder run: ``"eager"`` holds heads x L x L scores,
+    ``"sdpa"`` an L x L mask per padded sequence (a dynamic-resolution
+    vision encoder such as Qwen2-VL's: one over all the batch's patches),
+    the flash and flex ones no L x L tensor; None: unknown, vgmo learns
+    any quadratic cost from the reports (``vgmo.torch.attention_of(model)``
+    reads both from a Hugging Face model). ``pid``: the worker's process
+    id as the GPU driver sees it (``os.getpid()`` outside a container):
+    vgmo then counts what this process holds from NVML. ``timeout``:
+    seconds for one request. ``fallback_batch_size``: the batch size used
+    until the daemon first answers. ``retry_max``: longest wait between
+    retries while the daemon is away. ``cacert``: CA file for an https
+    daemon (None: the system's).
     """
 
     def __init__(self, server: Optional[str] = None, name: str = "",
@@ -122,7 +134,9 @@ class Client:
                  unit: str = "items", timeout: float = 2.0, *,
                  fallback_batch_size: int = 1, retry_max: float = 30.0,
                  cacert: Optional[str] = None,
-                 padding: Optional[str] = None, pid: Optional[int] = None):
+                 padding: Optional[str] = None, pid: Optional[int] = None,
+                 attention: Optional[str] = None,
+                 vision_attention: Optional[str] = None):
         if server is None:
             server = os.environ.get("VGMO_SERVER") or DEFAULT_SERVER
         if not isinstance(name, str) or not _NAME.match(name):
@@ -139,6 +153,11 @@ class Client:
         if padding is not None and padding not in PADDINGS:
             raise ValueError("padding must be one of %s, got %r" %
                              (", ".join(PADDINGS), padding))
+        for arg, value in (("attention", attention),
+                           ("vision_attention", vision_attention)):
+            if value is not None and value not in ATTENTIONS:
+                raise ValueError("%s must be one of %s, got %r" %
+                                 (arg, ", ".join(ATTENTIONS), value))
         if pid is not None and (isinstance(pid, bool) or
                                 not isinstance(pid, int) or
                                 not 1 <= pid <= 0xFFFFFFFF):
@@ -160,6 +179,8 @@ class Client:
         self.model = model
         self.unit = unit
         self.padding = padding
+        self.attention = attention
+        self.vision_attention = vision_attention
         self.pid = pid
         self.timeout = float(timeout)
         self.retry_max = float(retry_max)
@@ -375,6 +396,10 @@ class Client:
             body["model"] = self.model
         if self.padding is not None:
             body["padding"] = self.padding
+        if self.attention is not None:
+            body["attention"] = self.attention
+        if self.vision_attention is not None:
+            body["vision_attention"] = self.vision_attention
         if self.pid is not None:
             body["pid"] = self.pid
         try:

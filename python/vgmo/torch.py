@@ -4,7 +4,9 @@
 
     import vgmo, vgmo.torch
 
-    client = vgmo.Client(None, "captioner-1", gpu=0)
+    # the attention the model runs (eager, sdpa, flash...), from its config
+    client = vgmo.Client(None, "captioner-1", gpu=0,
+                         **vgmo.torch.attention_of(model))
     runner = vgmo.torch.Runner(client, device=0)
     while images:
         n = runner.batch_size()
@@ -52,12 +54,12 @@ retry the same items with the smaller batch size.
 import gc
 import importlib
 import time
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-from .client import Client
+from .client import ATTENTIONS, Client
 from .fit import Plan
 
-__all__ = ["Runner", "OOM"]
+__all__ = ["Runner", "OOM", "attention_of"]
 
 
 class _OOMMarker:
@@ -79,6 +81,41 @@ class _OOMMarker:
 
 
 OOM = _OOMMarker()
+
+
+def _attn_implementation(config: Any) -> Any:
+    """The attn_implementation a transformers config names (None: none)."""
+    for key in ("_attn_implementation", "attn_implementation"):
+        value = getattr(config, key, None)
+        if value is not None:
+            return value
+    return None
+
+
+def attention_of(model: Any) -> Dict[str, str]:
+    """The attention implementations a Hugging Face model runs, as
+    ``Client``'s ``attention`` (the language decoder: ``model.config``'s
+    ``_attn_implementation``) and ``vision_attention`` (its
+    ``vision_config``'s when that names one, else the same). A value that
+    is not one of ``vgmo.client.ATTENTIONS``, or none at all, is left out
+    (unknown: vgmo learns it), so that ``vgmo.Client(...,
+    **attention_of(model))`` works. ``model`` may be the config itself.
+    Does not import torch."""
+    config = getattr(model, "config", None)
+    if config is None:
+        config = model
+    decoder = _attn_implementation(config)
+    vision = None
+    vision_config = getattr(config, "vision_config", None)
+    if vision_config is not None:
+        vision = _attn_implementation(vision_config)
+    if vision is None:
+        vision = decoder
+    out: Dict[str, str] = {}
+    for key, value in (("attention", decoder), ("vision_attention", vision)):
+        if isinstance(value, str) and value in ATTENTIONS:
+            out[key] = value
+    return out
 
 
 def _oom_types(torch: Any) -> tuple:

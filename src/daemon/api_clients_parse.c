@@ -95,10 +95,34 @@ static vgmo_err parse_gpu(json_t *v, client_registration *out, api_error *e)
 	                     "key \"gpu\": expected an index or a UUID string");
 }
 
+/* An optional attention implementation, transformers' name. */
+static vgmo_err attention(json_t *o, const char *key, vgmo_attention *out,
+                          api_error *e)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_is_null(v))
+		return VGMO_OK;
+	if (!json_is_string(v) ||
+	    strcmp(json_string_value(v), "unknown") == 0 ||
+	    vgmo_attention_parse(json_string_value(v), out) != VGMO_OK)
+		return api_error_set(e, 400, key,
+		                     "key \"%s\": expected \"eager\", "
+		                     "\"sdpa\", \"flash_attention_2\", "
+		                     "\"flash_attention_3\" or "
+		                     "\"flex_attention\" (transformers' "
+		                     "attn_implementation)",
+		                     key);
+	return VGMO_OK;
+}
+
 static vgmo_err registration(json_t *o, client_registration *out, api_error *e)
 {
-	static const char *const keys[] = {"name", "gpu",     "weight", "model",
-	                                   "unit", "padding", "pid",    NULL};
+	static const char *const keys[] = {
+	        "name",  "gpu",       "weight",
+	        "model", "unit",      "padding",
+	        "pid",   "attention", "vision_attention",
+	        NULL};
 	json_int_t pid = 0;
 	bool has_pid;
 	json_t *v;
@@ -163,6 +187,10 @@ static vgmo_err registration(json_t *o, client_registration *out, api_error *e)
 	if (get_int(o, "pid", 1, UINT32_MAX, &pid, &has_pid, e) != VGMO_OK)
 		return VGMO_ERR_INVALID;
 	out->pid = (uint32_t)pid;
+	if (attention(o, "attention", &out->attention, e) != VGMO_OK ||
+	    attention(o, "vision_attention", &out->vision_attention, e) !=
+	            VGMO_OK)
+		return VGMO_ERR_INVALID;
 	return VGMO_OK;
 }
 

@@ -30,14 +30,16 @@
 /* POST /v1/clients. */
 typedef struct client_registration {
 	char name[CLIENT_NAME_MAX + 1];
-	bool gpu_by_uuid;               /* else gpu_index */
-	long long gpu_index;            /* >= 0; 0 when not given */
-	char gpu_uuid[CLIENT_TEXT_MAX]; /* when gpu_by_uuid */
-	double weight;                  /* 0: not given (1.0) */
-	char unit[8];                   /* "items", "images", "tokens" */
-	char model[CLIENT_TEXT_MAX];    /* "" when not given */
-	vgmo_padding padding;           /* UNKNOWN when not given */
-	uint32_t pid;                   /* 0 when not given */
+	bool gpu_by_uuid;                /* else gpu_index */
+	long long gpu_index;             /* >= 0; 0 when not given */
+	char gpu_uuid[CLIENT_TEXT_MAX];  /* when gpu_by_uuid */
+	double weight;                   /* 0: not given (1.0) */
+	char unit[8];                    /* "items", "images", "tokens" */
+	char model[CLIENT_TEXT_MAX];     /* "" when not given */
+	vgmo_padding padding;            /* UNKNOWN when not given */
+	vgmo_attention attention;        /* the decoder's; UNKNOWN: not given */
+	vgmo_attention vision_attention; /* the encoder's */
+	uint32_t pid;                    /* 0 when not given */
 } client_registration;
 
 /* POST /v1/clients/{id}/report. */

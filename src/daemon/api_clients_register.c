@@ -136,6 +136,8 @@ void api_clients_register(vgmo_daemon *d, const http_request *req,
 	}
 	sp.leased = true;
 	sp.padding = c.padding;
+	sp.attention = c.attention;
+	sp.vision_attention = c.vision_attention;
 	sp.pid = c.pid;
 	/* A tokens worker of a preset: the engine's own prior for each
 	 * token kind, and its image sizes counted with the model. */
