@@ -97,6 +97,14 @@ static double max_over_phases(const vgmo__cost *c,
 	return v;
 }
 
+void vgmo__cost_floor(vgmo__cost *c, unsigned p, unsigned j, double v)
+{
+	if (p >= c->phases || j >= c->k || !c->uses[p][j] || !(v > 0))
+		return;
+	c->floor[p][j] = v;
+	c->theta[p][j] = fmax(c->theta[p][j], v);
+}
+
 double vgmo__cost_coef(const vgmo__cost *c, unsigned j)
 {
 	return j < c->k ? max_over_phases(c, c->theta, j) : 0;
@@ -248,14 +256,16 @@ typedef double theta_t[VGMO__PHASES][VGMO__COST_MAX];
 
 /* The ridge fit of phase p on its old reports and the window's reports
  * assigned to it (all of them when `assign` is NULL):
- * (Sxx + L) t = Sxy + L target, t >= 0 (a negative cost is fixed at 0
- * and the rest refitted). `t` is kept when the system is singular. */
+ * (Sxx + L) t = Sxy + L target, t >= floor (a cost below its floor is
+ * fixed there, 0 for most, and the rest refitted). `t` is kept when the
+ * system is singular. */
 static void fit_phase(const vgmo__cost *c, unsigned p,
                       const unsigned char *assign, const double *l,
                       const double *target, double *t)
 {
 	double a[VGMO__COST_MAX][VGMO__COST_MAX], b[VGMO__COST_MAX];
 	double th[VGMO__COST_MAX];
+	const double *lo = c->floor[p];
 	bool on[VGMO__COST_MAX];
 	vgmo__cost_sums s = c->old[p];
 
@@ -275,15 +285,20 @@ static void fit_phase(const vgmo__cost *c, unsigned p,
 		if (!solve(c->k, a, b, on, th))
 			return; /* keep the previous fit */
 		for (unsigned j = 0; j < c->k; j++)
-			if (on[j] && th[j] < 0 &&
-			    (worst == c->k || th[j] < th[worst]))
+			if (on[j] && th[j] < lo[j] &&
+			    (worst == c->k ||
+			     th[j] - lo[j] < th[worst] - lo[worst]))
 				worst = j;
 		if (worst == c->k)
 			break;
-		on[worst] = false;
+		on[worst] = false; /* fixed at its floor: */
+		for (unsigned i = 0; i < c->k; i++)
+			b[i] -= a[i][worst] * lo[worst];
 	}
 	for (unsigned j = 0; j < c->k; j++)
-		t[j] = th[j] > 0 ? th[j] : 0;
+		t[j] = on[j] && th[j] > lo[j] ? th[j]
+		       : c->uses[p][j]        ? lo[j]
+		                              : 0;
 }
 
 /* How badly costs t explain the reports: the window's weighted squared

@@ -102,6 +102,8 @@ typedef struct vgmo__cost {
 	double cusum;
 	unsigned samples, shifts;
 	bool share; /* share_squares applies */
+	/* Costs no fit goes below: what a declared kernel must build. */
+	double floor[VGMO__PHASES][VGMO__COST_MAX];
 } vgmo__cost;
 
 /* One linear cost of `k` features (intercept included: x[0] is always 1)
@@ -115,6 +117,11 @@ void vgmo__cost_init(vgmo__cost *c, unsigned k, const double *prior,
 void vgmo__cost_init_phases(vgmo__cost *c,
                             const double prior[VGMO__PHASES][VGMO__COST_MAX],
                             double prior_base);
+
+/* Feature j of phase p costs at least `v` bytes per unit whatever the
+ * reports say (the scores or mask a declared attention must build), and
+ * the current fit is raised to it. */
+void vgmo__cost_floor(vgmo__cost *c, unsigned p, unsigned j, double v);
 
 /* The largest cost per unit of feature j over the phases: the fit's, or
  * the prior's. */

@@ -109,6 +109,7 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 {
 	double prior[VGMO__COST_MAX] = {0}, fixed = (double)sp->prior_fixed;
 	double ph[VGMO__PHASES][VGMO__COST_MAX] = {{0}};
+	vgmo__phase_prior pp = {0};
 	bool share = true;
 
 	if (!w->tokens) {
@@ -119,8 +120,6 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 		return;
 	}
 	if (w->has_model) {
-		vgmo__phase_prior pp;
-
 		vgmo__plan_phase_prior(&w->model, VGMO_DTYPE_BF16, w->attention,
 		                       w->vision_attention, &pp);
 		if (!(fixed > 0))
@@ -152,7 +151,21 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 	vgmo__cost_init_phases(&w->cost, (const double(*)[VGMO__COST_MAX])ph,
 	                       fixed);
 	w->cost.share = share;
+	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE,
+	                 pp.vision_window);
+	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE2,
+	                 pp.vision_image2);
 	w->cost_packed = w->cost;
+	/* What the decoder's attention must build over L x L: eager's
+	 * scores always; sdpa's mask only where sequences are padded. */
+	if (w->attention == VGMO_ATTENTION_EAGER)
+		vgmo__cost_floor(&w->cost_packed, VGMO__PH_PREFILL,
+		                 VGMO__X_QUAD, pp.prefill_quad);
+	if (w->attention == VGMO_ATTENTION_EAGER ||
+	    (w->attention == VGMO_ATTENTION_SDPA &&
+	     w->padding != VGMO_PADDING_PACKED))
+		vgmo__cost_floor(&w->cost, VGMO__PH_PREFILL, VGMO__X_QUAD,
+		                 pp.prefill_quad);
 }
 
 const char *vgmo_padding_name(vgmo_padding p)

@@ -85,6 +85,7 @@ void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
 typedef struct vgmo__phase_prior {
 	double fixed;
 	double vision_image, vision_image2;
+	double vision_window; /* of vision_image: a tiled encoder's scores */
 	double prefill_token, prefill_request, prefill_quad;
 	double decode_token, decode_request;
 } vgmo__phase_prior;

@@ -117,8 +117,11 @@ void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
 	/* An encoder within tiles: each patch against its tile's (an sdpa
 	 * encoder there needs no mask); over the batch: every patch
 	 * against every other. */
-	if (window > 0 && vision_attention == VGMO_ATTENTION_EAGER)
-		out->vision_image += vis_pair * ppt * window;
+	out->vision_window =
+	        window > 0 && vision_attention == VGMO_ATTENTION_EAGER
+	                ? vis_pair * ppt * window
+	                : 0;
+	out->vision_image += out->vision_window;
 	out->vision_image2 = window > 0 ? 0 : vis_pair * ppt * ppt;
 	out->prefill_quad = pair_bytes(attention, m->heads);
 	/* Priced at the costlier of the two activations, as the single
