@@ -23,7 +23,7 @@
 #define BIG_FADE 0.995    /* ... which fades by this a report */
 #define ALT_ROUNDS 8      /* rounds of assigning reports to phases */
 #define SCALE_SWEEPS 2    /* line searches over each phase's scale */
-#define PHASE_MIN 12      /* reports before phases are told apart */
+#define PHASE_MIN 8       /* reports before phases are told apart */
 #define SURPRISE 0.01     /* a report this far off (log) is refitted */
 #define FRESH_EVERY 8     /* ... from the scaled priors, as is every 8th */
 
