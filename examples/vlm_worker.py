@@ -293,6 +293,11 @@ def main(argv=None):
     ap.add_argument("--vision-attention", choices=vgmo.client.ATTENTIONS,
                     help="the attention implementation the vision encoder "
                     "runs; default: unknown, vgmo learns its cost")
+    ap.add_argument("--logits", choices=vgmo.client.LOGITS,
+                    help="the positions the prefill computes logits for: "
+                    "last (generate with logits_to_keep) or all (a "
+                    "forward pass that scores every prompt token); "
+                    "default: unknown, vgmo learns its cost")
     ap.add_argument("--passes", type=int, default=1,
                     help="times through the folder, 0 for ever")
     ap.add_argument("--fixed-gib", type=float, default=16.0,
@@ -335,7 +340,8 @@ def main(argv=None):
                          unit="tokens" if planned else "images",
                          model=args.vgmo_model if planned else None,
                          attention=args.attention,
-                         vision_attention=args.vision_attention)
+                         vision_attention=args.vision_attention,
+                         logits=args.logits)
     total = {"batches": 0, "ooms": 0, "images": 0, "refused": 0}
     start = time.monotonic()
     with client:

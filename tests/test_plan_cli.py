@@ -425,7 +425,7 @@ class Benchmark(Tmp):
                 "300", "--policies", "balanced", "--truth",
                 "vision_attention=1")
         told, _ = self.run_json(*args)
-        blind, _ = self.run_json(*args, "--no-attention")
+        blind, _ = self.run_json(*args, "--undeclared")
         ooms = [sum(self.pol(d["workloads"][0], "balanced", i)["ooms"]
                     for i in range(3))
                 for d in (told, blind)]

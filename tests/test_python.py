@@ -487,6 +487,7 @@ class TestExamples(unittest.TestCase):
         # Every option says what it does.
         for words in ("share of the GPU", "time per image",
                       "print each batch", "the vision encoder runs",
+                      "the prefill computes logits for", "{last,all}",
                       "{eager,sdpa,flash_attention_2,flash_attention_3,"
                       "flex_attention}"):
             self.assertIn(words, " ".join(p.stdout.split()))
@@ -551,6 +552,29 @@ class TestClientStub(unittest.TestCase):
             vgmo.Client(self.stub.url, "w", attention="SDPA")
         self.assertEqual(len(self.stub.requests), 3)
 
+    def test_logits_is_sent_when_given(self):
+        """logits goes in the registration only when given; a value not in
+        LOGITS is refused before any request."""
+        a = self.client("a", logits="all")
+        b = self.client("b", logits="last", attention="sdpa")
+        c = self.client("c")
+        self.assertEqual((a.logits, b.logits, c.logits),
+                         ("all", "last", None))
+        regs = [body for p, body, _ in self.stub.requests
+                if p == "/v1/clients"]
+        self.assertEqual([(r["name"], r.get("logits")) for r in regs],
+                         [("a", "all"), ("b", "last"), ("c", None)])
+        self.assertEqual(regs[1]["attention"], "sdpa")
+        self.assertEqual(set(regs[2]), {"name", "gpu", "weight", "unit"})
+        self.assertEqual(vgmo.client.LOGITS, ("last", "all"))
+        self.assertIn("LOGITS", vgmo.client.__all__)
+        for bad in ("first", "ALL", "", 1):
+            with self.assertRaisesRegex(
+                    ValueError, r"^logits must be one of last, all, "
+                    r"got %s$" % re.escape(repr(bad))):
+                vgmo.Client(self.stub.url, "w", logits=bad)
+        self.assertEqual(len(self.stub.requests), 3)
+
     def test_example_worker_sends_attention(self):
         folder = tempfile.mkdtemp(prefix="vgmo-test-attention-")
         self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
@@ -560,7 +584,10 @@ class TestClientStub(unittest.TestCase):
                             (["--attention", "eager",
                               "--vision-attention", "sdpa"],
                              {"attention": "eager",
-                              "vision_attention": "sdpa"})):
+                              "vision_attention": "sdpa"}),
+                            (["--logits", "all"], {"logits": "all"}),
+                            (["--logits", "last", "--attention", "sdpa"],
+                             {"logits": "last", "attention": "sdpa"})):
             del self.stub.requests[:]
             p = subprocess.run(
                 [sys.executable,
@@ -572,7 +599,7 @@ class TestClientStub(unittest.TestCase):
             path, reg, _ = self.stub.requests[0]
             self.assertEqual(path, "/v1/clients")
             self.assertEqual({k: v for k, v in reg.items()
-                              if "attention" in k}, want)
+                              if "attention" in k or k == "logits"}, want)
 
     def test_forgotten_client_registers_again(self):
         c = self.client("w")
@@ -742,6 +769,113 @@ class TestAttentionOf(unittest.TestCase):
         self.assertEqual(path, "/v1/clients")
         self.assertEqual((reg["attention"], reg["vision_attention"]),
                          ("eager", "sdpa"))
+
+
+class TestLogitsOf(unittest.TestCase):
+    """vgmo.torch.logits_of on stand-ins for Hugging Face models; it reads
+    forward's signature only and imports no torch."""
+
+    def setUp(self):
+        had = "torch" in sys.modules
+        import vgmo.torch
+        self.of = vgmo.torch.logits_of
+        self.torch_imported = not had and "torch" in sys.modules
+
+    def test_logits_to_keep_is_last(self):
+        class Recent:  # transformers' generate passes logits_to_keep=1
+            def forward(self, input_ids, attention_mask=None,
+                        logits_to_keep=0, **kwargs):
+                raise AssertionError("not called")
+
+        class Older:  # its name before the rename
+            def forward(self, input_ids, num_logits_to_keep=0):
+                raise AssertionError("not called")
+
+        class KeywordOnly:
+            def forward(self, input_ids, *, logits_to_keep=0):
+                pass
+
+        for cls in (Recent, Older, KeywordOnly):
+            self.assertEqual(self.of(cls()), {"logits": "last"}, cls)
+        self.assertFalse(self.torch_imported)
+
+    def test_neither_is_all(self):
+        class Old:  # a forward that computes every position's logits
+            def forward(self, input_ids, attention_mask=None):
+                pass
+
+        self.assertEqual(self.of(Old()), {"logits": "all"})
+        # A forward that only takes *args does not take logits_to_keep.
+        self.assertEqual(self.of(types.SimpleNamespace(
+            forward=lambda *inputs: None)), {"logits": "all"})
+
+    def test_kwargs_catch_all_is_unknown(self):
+        class Wrapped:  # logits_to_keep may hide in **kwargs
+            def forward(self, input_ids, **kwargs):
+                pass
+
+        self.assertEqual(self.of(Wrapped()), {})
+        # A parameter only named like the keyword catch-all is not one.
+        self.assertEqual(self.of(types.SimpleNamespace(
+            forward=lambda input_ids, kwargs=None: None)), {"logits": "all"})
+
+    def test_scoring_is_all(self):
+        class Recent:
+            def forward(self, input_ids, logits_to_keep=0):
+                pass
+
+        self.assertEqual(self.of(Recent(), scoring=True), {"logits": "all"})
+        self.assertEqual(self.of(object(), scoring=True), {"logits": "all"})
+
+    def test_model_without_forward(self):
+        def model(input_ids, logits_to_keep=0):
+            pass
+
+        self.assertEqual(self.of(model), {"logits": "last"})
+        self.assertEqual(self.of(lambda input_ids: None), {"logits": "all"})
+
+    def test_unreadable_signature_is_unknown(self):
+        class BadSignature:  # inspect.signature raises TypeError
+            __signature__ = "not a Signature"
+
+            def __call__(self, input_ids):
+                pass
+
+        class Raising:  # reading the signature raises ValueError
+            @property
+            def __signature__(self):
+                raise ValueError("no signature")
+
+            def __call__(self, input_ids):
+                pass
+
+        self.assertEqual(self.of(types.SimpleNamespace(
+            forward=BadSignature())), {})
+        self.assertEqual(self.of(types.SimpleNamespace(forward=Raising())),
+                         {})
+        self.assertEqual(self.of(Raising()), {})
+        self.assertEqual(self.of(object()), {})  # not callable: TypeError
+        self.assertEqual(self.of(types.SimpleNamespace(forward=None)), {})
+
+    def test_goes_into_a_client(self):
+        stub = Stub()
+        self.addCleanup(stub.stop)
+
+        class Recent:
+            def forward(self, input_ids, logits_to_keep=0):
+                pass
+
+        with vgmo.Client(stub.url, "w", **self.of(Recent())) as c:
+            self.assertEqual(c.logits, "last")
+        with vgmo.Client(stub.url, "s", **self.of(Recent(),
+                                                  scoring=True)) as c:
+            self.assertEqual(c.logits, "all")
+        with vgmo.Client(stub.url, "u", **self.of(object())) as c:
+            self.assertIsNone(c.logits)
+        regs = [body for p, body, _ in stub.requests if p == "/v1/clients"]
+        self.assertEqual([r.get("logits") for r in regs],
+                         ["last", "all", None])
+        self.assertNotIn("logits", regs[2])
 
 
 # ------------------------------------------------ the seed's in-process API

@@ -492,14 +492,14 @@ static void test_declared_attention_prices_the_square(void **state)
 	fused = largest(e, id, VGMO_FIT_OK);
 	assert_int_equal(vgmo_engine_fit(e, id, &photo, &f), VGMO_OK);
 	assert_int_equal(f.verdict, VGMO_FIT_OK);
-	assert_int_equal(
-	        vgmo_engine_set_worker_attention(e, id, VGMO_ATTENTION_EAGER,
-	                                         VGMO_ATTENTION_UNKNOWN),
-	        VGMO_OK);
+	assert_int_equal(vgmo_engine_declare_worker(e, id, VGMO_ATTENTION_EAGER,
+	                                            VGMO_ATTENTION_UNKNOWN,
+	                                            VGMO_LOGITS_UNKNOWN),
+	                 VGMO_OK);
 	eager = largest(e, id, VGMO_FIT_OK);
 	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
 	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_EAGER,
-	                       VGMO_ATTENTION_UNKNOWN, &pp);
+	                       VGMO_ATTENTION_UNKNOWN, VGMO_LOGITS_LAST, &pp);
 	assert_true(pp.prefill_quad == m.heads * 6.0 + 2.0);
 	if (!(eager < fused / 3 &&
 	      (double)eager * eager * pp.prefill_quad < total))
@@ -507,31 +507,31 @@ static void test_declared_attention_prices_the_square(void **state)
 	/* The encoder is still fused: the photo fits. */
 	assert_int_equal(vgmo_engine_fit(e, id, &photo, &f), VGMO_OK);
 	assert_int_equal(f.verdict, VGMO_FIT_OK);
-	assert_int_equal(vgmo_engine_set_worker_attention(e, id,
-	                                                  VGMO_ATTENTION_FLASH,
-	                                                  VGMO_ATTENTION_EAGER),
+	assert_int_equal(vgmo_engine_declare_worker(e, id, VGMO_ATTENTION_FLASH,
+	                                            VGMO_ATTENTION_EAGER,
+	                                            VGMO_LOGITS_UNKNOWN),
 	                 VGMO_OK);
 	assert_int_equal(largest(e, id, VGMO_FIT_OK), fused);
 	assert_int_equal(vgmo_engine_fit(e, id, &photo, &f), VGMO_OK);
 	assert_int_equal(f.verdict, VGMO_FIT_NEVER);
 	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_FLASH,
-	                       VGMO_ATTENTION_SDPA, &pp);
+	                       VGMO_ATTENTION_SDPA, VGMO_LOGITS_LAST, &pp);
 	assert_true(pp.prefill_quad == 0 && pp.vision_image2 > 0);
 	/* A tiled encoder attends within a tile: linear in the image. */
 	assert_int_equal(vgmo_model_preset_find("internvl2-8b", &m), VGMO_OK);
 	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_SDPA,
-	                       VGMO_ATTENTION_EAGER, &pp);
+	                       VGMO_ATTENTION_EAGER, VGMO_LOGITS_LAST, &pp);
 	assert_true(pp.vision_image2 == 0 && pp.prefill_quad == 1.0);
 	assert_true(pp.vision_image > vgmo__act_vision_token(&m));
 	/* Out of range, or once the worker reported: refused. */
-	assert_int_equal(
-	        vgmo_engine_set_worker_attention(e, id, (vgmo_attention)9,
-	                                         VGMO_ATTENTION_UNKNOWN),
-	        VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_engine_declare_worker(e, id, (vgmo_attention)9,
+	                                            VGMO_ATTENTION_UNKNOWN,
+	                                            VGMO_LOGITS_UNKNOWN),
+	                 VGMO_ERR_INVALID);
 	ran(e, id, &(vgmo_request_shape){.text_tokens = 100}, 1);
-	assert_int_equal(vgmo_engine_set_worker_attention(e, id,
-	                                                  VGMO_ATTENTION_SDPA,
-	                                                  VGMO_ATTENTION_SDPA),
+	assert_int_equal(vgmo_engine_declare_worker(e, id, VGMO_ATTENTION_SDPA,
+	                                            VGMO_ATTENTION_SDPA,
+	                                            VGMO_LOGITS_UNKNOWN),
 	                 VGMO_ERR_STATE);
 	vgmo_engine_destroy(e);
 }
@@ -561,6 +561,54 @@ static void test_attention_names(void **state)
 	assert_int_equal(vgmo_attention_parse(NULL, &a), VGMO_ERR_INVALID);
 }
 
+/* Logits of every prompt position, declared: the prior prices vocab x 6
+ * bytes per prompt token (bf16 and the fp32 copy), so the longest prompt
+ * that fits shrinks; and that cost is a floor of the fit. */
+static void test_declared_logits(void **state)
+{
+	vgmo_vlm_model m;
+	vgmo__phase_prior last, all;
+	vgmo_engine *e;
+	uint32_t before, after;
+	vgmo_logits l;
+	int id;
+
+	(void)state;
+	e = make(&id);
+	before = largest(e, id, VGMO_FIT_OK);
+	assert_int_equal(vgmo_engine_declare_worker(
+	                         e, id, VGMO_ATTENTION_UNKNOWN,
+	                         VGMO_ATTENTION_UNKNOWN, VGMO_LOGITS_ALL),
+	                 VGMO_OK);
+	after = largest(e, id, VGMO_FIT_OK);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_UNKNOWN,
+	                       VGMO_ATTENTION_UNKNOWN, VGMO_LOGITS_LAST, &last);
+	vgmo__plan_phase_prior(&m, VGMO_DTYPE_BF16, VGMO_ATTENTION_UNKNOWN,
+	                       VGMO_ATTENTION_UNKNOWN, VGMO_LOGITS_ALL, &all);
+	assert_true(all.prefill_logits == 6.0 * m.vocab);
+	assert_true(all.prefill_token == last.prefill_token + 6.0 * m.vocab);
+	assert_true(last.prefill_logits == 0);
+	/* A prompt token costs the prefill several times more: far fewer
+	 * fit (qwen2-vl-7b: 152k vocab, 0.9 MB a token). */
+	if (!(after * 3 < before))
+		fail_msg("%u tokens fit with every position's logits, %u "
+		         "with the last",
+		         after, before);
+	assert_true(vgmo__worker_get(e, id)
+	                    ->cost.floor[VGMO__PH_PREFILL][VGMO__X_PROMPT] ==
+	            all.prefill_logits);
+	assert_int_equal(vgmo_engine_declare_worker(
+	                         e, id, VGMO_ATTENTION_UNKNOWN,
+	                         VGMO_ATTENTION_UNKNOWN, (vgmo_logits)3),
+	                 VGMO_ERR_INVALID);
+	assert_int_equal(vgmo_logits_parse("all", &l), VGMO_OK);
+	assert_int_equal(l, VGMO_LOGITS_ALL);
+	assert_string_equal(vgmo_logits_name(VGMO_LOGITS_LAST), "last");
+	assert_int_equal(vgmo_logits_parse("every", &l), VGMO_ERR_INVALID);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +616,7 @@ int main(void)
 	        cmocka_unit_test(test_climb_in_cost),
 	        cmocka_unit_test(test_declared_attention_prices_the_square),
 	        cmocka_unit_test(test_attention_names),
+	        cmocka_unit_test(test_declared_logits),
 	        cmocka_unit_test(test_alone_in_doubt_refused_then_tried),
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),

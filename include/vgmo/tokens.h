@@ -131,13 +131,14 @@ VGMO_API vgmo_err vgmo_engine_set_worker_model(vgmo_engine *e, int worker,
                                                const vgmo_vlm_model *m,
                                                vgmo_padding padding);
 
-/* Declares the attention of a tokens worker's decoder and vision encoder
- * (vgmo_worker_spec's), before it reported anything: the prior of its
- * model prices what they build over L x L. VGMO_ERR_STATE for an items worker
- * or after a report. */
-VGMO_API vgmo_err vgmo_engine_set_worker_attention(
-        vgmo_engine *e, int worker, vgmo_attention attention,
-        vgmo_attention vision_attention);
+/* Declares how a tokens worker runs its model (vgmo_worker_spec's
+ * attention, vision_attention and logits), before it reported anything:
+ * the prior of its model prices what they build. VGMO_ERR_STATE for an
+ * items worker or after a report. */
+VGMO_API vgmo_err vgmo_engine_declare_worker(vgmo_engine *e, int worker,
+                                             vgmo_attention attention,
+                                             vgmo_attention vision_attention,
+                                             vgmo_logits logits);
 
 /* Reports a batch of `n` requests with their shapes (r->items == n);
  * `out` may be NULL. */

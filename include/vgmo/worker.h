@@ -74,6 +74,20 @@ typedef enum vgmo_attention {
 VGMO_API const char *vgmo_attention_name(vgmo_attention a);
 VGMO_API vgmo_err vgmo_attention_parse(const char *name, vgmo_attention *out);
 
+/* Which logits a tokens worker's prefill computes: the last position of
+ * each request ("last": generate with logits_to_keep), or every prompt
+ * position ("all": a forward pass for scoring, or generate on a model
+ * without logits_to_keep), bf16 with an fp32 copy. Unknown: priced as
+ * last, the rest learned from the reports. */
+typedef enum vgmo_logits {
+	VGMO_LOGITS_UNKNOWN = 0,
+	VGMO_LOGITS_LAST,
+	VGMO_LOGITS_ALL
+} vgmo_logits;
+
+VGMO_API const char *vgmo_logits_name(vgmo_logits l);
+VGMO_API vgmo_err vgmo_logits_parse(const char *name, vgmo_logits *out);
+
 /* A registered client: a worker with a lease, a cost unit and a prior. */
 typedef struct vgmo_worker_spec {
 	const char *name; /* 1..63 characters */
@@ -90,8 +104,10 @@ typedef struct vgmo_worker_spec {
 	const char *model;
 	vgmo_padding padding;
 	/* Tokens workers of a model: the attention of its decoder and of its
-	 * vision encoder (UNKNOWN: learned). */
+	 * vision encoder, and the logits its prefill computes (UNKNOWN:
+	 * learned). */
 	vgmo_attention attention, vision_attention;
+	vgmo_logits logits;
 	/* Its process id ([U:zero]): where the backend lists processes
 	 * (NVML), the memory the worker holds is its process's figure, not
 	 * what it reports. */

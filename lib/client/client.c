@@ -28,8 +28,9 @@ struct vgmo_client {
 	char model[64]; /* a preset, "" for none */
 	vgmo_padding padding;
 	vgmo_attention attention, vision_attention; /* UNKNOWN: not sent */
-	uint32_t pid;                               /* 0: not sent */
-	int64_t id;                                 /* -1: not registered */
+	vgmo_logits logits;
+	uint32_t pid; /* 0: not sent */
+	int64_t id;   /* -1: not registered */
 	int batch_size;
 	bool cleanup;           /* the daemon's last answer asked for one */
 	uint64_t freed_pending; /* freed bytes not delivered yet */
@@ -105,6 +106,9 @@ static vgmo_err do_register(vgmo_client *c, char *err, size_t errlen)
 	     json_object_set_new(
 	             body, "vision_attention",
 	             json_string(vgmo_attention_name(c->vision_attention)))) ||
+	    (c->logits != VGMO_LOGITS_UNKNOWN &&
+	     json_object_set_new(body, "logits",
+	                         json_string(vgmo_logits_name(c->logits)))) ||
 	    (c->pid &&
 	     json_object_set_new(body, "pid", json_integer(c->pid)))) {
 		json_decref(body);
@@ -368,6 +372,9 @@ vgmo_err vgmo_client_open_spec(vgmo_client **out, const char *server_url,
 		                  (unsigned)sp->attention > VGMO_ATTENTION_EAGER
 		                          ? "attention"
 		                          : "vision_attention");
+	if ((unsigned)sp->logits > VGMO_LOGITS_ALL)
+		return vgmo__errf(err, errlen, VGMO_ERR_INVALID,
+		                  "logits: not a vgmo_logits");
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return vgmo__errf(err, errlen, VGMO_ERR_NOMEM, "out of memory");
@@ -378,6 +385,7 @@ vgmo_err vgmo_client_open_spec(vgmo_client **out, const char *server_url,
 	c->padding = sp->padding;
 	c->attention = sp->attention;
 	c->vision_attention = sp->vision_attention;
+	c->logits = sp->logits;
 	c->pid = sp->pid;
 	c->gpu = sp->gpu;
 	c->weight = sp->weight > 0 ? sp->weight : 1.0;

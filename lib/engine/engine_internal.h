@@ -61,6 +61,7 @@ typedef struct vgmo__worker {
 	bool tokens;
 	vgmo_padding padding;
 	vgmo_attention attention, vision_attention; /* as declared */
+	vgmo_logits logits;
 	vgmo__cost cost, cost_packed;
 	vgmo__overhead overhead; /* the allocator's, measured */
 	double peak_since_clean; /* the largest peak since its cache emptied */

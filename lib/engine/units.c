@@ -155,16 +155,18 @@ vgmo_err vgmo_engine_set_worker_model(vgmo_engine *e, int worker,
 	return rc;
 }
 
-vgmo_err vgmo_engine_set_worker_attention(vgmo_engine *e, int worker,
-                                          vgmo_attention attention,
-                                          vgmo_attention vision_attention)
+vgmo_err vgmo_engine_declare_worker(vgmo_engine *e, int worker,
+                                    vgmo_attention attention,
+                                    vgmo_attention vision_attention,
+                                    vgmo_logits logits)
 {
 	vgmo_worker_spec sp = {.unit = "tokens"};
 	vgmo__worker *w;
 	vgmo_err rc = VGMO_OK;
 
 	if ((unsigned)attention > VGMO_ATTENTION_EAGER ||
-	    (unsigned)vision_attention > VGMO_ATTENTION_EAGER)
+	    (unsigned)vision_attention > VGMO_ATTENTION_EAGER ||
+	    (unsigned)logits > VGMO_LOGITS_ALL)
 		return VGMO_ERR_INVALID;
 	pthread_mutex_lock(&e->lock);
 	w = vgmo__worker_get(e, worker);
@@ -176,6 +178,7 @@ vgmo_err vgmo_engine_set_worker_attention(vgmo_engine *e, int worker,
 		sp.padding = w->padding;
 		w->attention = attention;
 		w->vision_attention = vision_attention;
+		w->logits = logits;
 		if (w->has_model) /* the prior is the model's */
 			vgmo__worker_init_cost(e, w, &sp);
 	}

@@ -121,7 +121,7 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 	}
 	if (w->has_model) {
 		vgmo__plan_phase_prior(&w->model, VGMO_DTYPE_BF16, w->attention,
-		                       w->vision_attention, &pp);
+		                       w->vision_attention, w->logits, &pp);
 		if (!(fixed > 0))
 			fixed = pp.fixed;
 		ph[VGMO__PH_VISION][VGMO__X_IMAGE] = pp.vision_image;
@@ -155,6 +155,8 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 	                 pp.vision_window);
 	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE2,
 	                 pp.vision_image2);
+	vgmo__cost_floor(&w->cost, VGMO__PH_PREFILL, VGMO__X_PROMPT,
+	                 pp.prefill_logits);
 	w->cost_packed = w->cost;
 	/* What the decoder's attention must build over L x L: eager's
 	 * scores always; sdpa's mask only where sequences are padded. */
@@ -231,6 +233,32 @@ vgmo_err vgmo_attention_parse(const char *name, vgmo_attention *out)
 	return VGMO_ERR_INVALID;
 }
 
+const char *vgmo_logits_name(vgmo_logits l)
+{
+	switch (l) {
+	case VGMO_LOGITS_LAST:
+		return "last";
+	case VGMO_LOGITS_ALL:
+		return "all";
+	case VGMO_LOGITS_UNKNOWN:
+	default:
+		return "unknown";
+	}
+}
+
+vgmo_err vgmo_logits_parse(const char *name, vgmo_logits *out)
+{
+	static const vgmo_logits all[] = {VGMO_LOGITS_UNKNOWN, VGMO_LOGITS_LAST,
+	                                  VGMO_LOGITS_ALL};
+
+	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
+		if (strcmp(name, vgmo_logits_name(all[i])) == 0) {
+			*out = all[i];
+			return VGMO_OK;
+		}
+	return VGMO_ERR_INVALID;
+}
+
 static vgmo_err check_spec(const vgmo_worker_spec *sp, vgmo_vlm_model *model,
                            bool *has_model)
 {
@@ -243,7 +271,8 @@ static vgmo_err check_spec(const vgmo_worker_spec *sp, vgmo_vlm_model *model,
 	if (!(weight > 0) || !isfinite(weight) || weight > 1e6)
 		return VGMO_ERR_INVALID;
 	if ((unsigned)sp->attention > VGMO_ATTENTION_EAGER ||
-	    (unsigned)sp->vision_attention > VGMO_ATTENTION_EAGER)
+	    (unsigned)sp->vision_attention > VGMO_ATTENTION_EAGER ||
+	    (unsigned)sp->logits > VGMO_LOGITS_ALL)
 		return VGMO_ERR_INVALID;
 	if ((unsigned)sp->padding > VGMO_PADDING_PACKED)
 		return VGMO_ERR_INVALID;
@@ -336,6 +365,7 @@ vgmo_err vgmo_engine_worker_register(vgmo_engine *e, const vgmo_worker_spec *sp,
 	w->padding = sp->padding;
 	w->attention = sp->attention;
 	w->vision_attention = sp->vision_attention;
+	w->logits = sp->logits;
 	w->has_model = has_model;
 	if (has_model)
 		w->model = model;

@@ -199,15 +199,19 @@ vgmo_err vgmo__bench_policy_open(vgmo__bench_policy **out, const char *name,
 			vgmo_engine_set_worker_model(
 			        e, VGMO_DEFAULT_WORKER,
 			        o->no_prior ? NULL : &o->model, pad);
-			/* ... and the attention it loads the model with
-			 * (transformers' attn_implementation). */
-			if (!o->no_attention)
-				vgmo_engine_set_worker_attention(
+			/* ... and how it runs the model: the attention it
+			 * loads it with (transformers' attn_implementation),
+			 * the logits its prefill keeps. */
+			if (!o->undeclared)
+				vgmo_engine_declare_worker(
 				        e, VGMO_DEFAULT_WORKER,
 				        attention_of(tp.v[VGMO__TP_ATTENTION]),
 				        tp.v[VGMO__TP_VISION_ATTENTION] >= 0.5
 				                ? VGMO_ATTENTION_EAGER
-				                : VGMO_ATTENTION_FLASH);
+				                : VGMO_ATTENTION_FLASH,
+				        tp.v[VGMO__TP_LOGITS] >= 0.5
+				                ? VGMO_LOGITS_ALL
+				                : VGMO_LOGITS_LAST);
 		}
 		break;
 	case P_SEED:

@@ -41,14 +41,14 @@
 typedef struct vgmo__bench_opts {
 	const vgmo__trace *trace; /* borrowed */
 	vgmo_vlm_model model;
-	const char *gpu;   /* simulated GPU preset */
-	vgmo_config cfg;   /* thresholds, reserve, batch bounds, intervals */
-	double duration;   /* seconds of virtual time */
-	uint64_t seed;     /* the simulator's hidden draws */
-	bool unit_items;   /* vgmo's strategies count items, not tokens */
-	bool no_prior;     /* vgmo's strategies start without the planner's
-	                      prior */
-	bool no_attention; /* ... or without the attention declared */
+	const char *gpu; /* simulated GPU preset */
+	vgmo_config cfg; /* thresholds, reserve, batch bounds, intervals */
+	double duration; /* seconds of virtual time */
+	uint64_t seed;   /* the simulator's hidden draws */
+	bool unit_items; /* vgmo's strategies count items, not tokens */
+	bool no_prior;   /* vgmo's strategies start without the planner's
+	                    prior */
+	bool undeclared; /* ... or without its attention and logits */
 	/* The truth's parameters: the defaults, then the trace's, then
 	 * these where `truth_set` says so. */
 	vgmo__truth_params truth;

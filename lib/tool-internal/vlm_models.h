@@ -81,18 +81,20 @@ void vgmo__plan_unit_prior(const vgmo_vlm_model *m, vgmo_dtype d, double *fixed,
  * over L x L: the prefill's per squared prompt length of a sequence, and
  * the encoder's per squared image tokens of the batch (an encoder that
  * attends over every patch of the batch) or per image token (one that
- * attends within a tile). */
+ * attends within a tile); with logits of every position declared, those
+ * per prompt token. */
 typedef struct vgmo__phase_prior {
 	double fixed;
 	double vision_image, vision_image2;
 	double vision_window; /* of vision_image: a tiled encoder's scores */
 	double prefill_token, prefill_request, prefill_quad;
+	double prefill_logits; /* of prefill_token: logits of every position */
 	double decode_token, decode_request;
 } vgmo__phase_prior;
 
 void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
                             vgmo_attention attention,
-                            vgmo_attention vision_attention,
+                            vgmo_attention vision_attention, vgmo_logits logits,
                             vgmo__phase_prior *out);
 
 #endif

@@ -104,7 +104,7 @@ static double window_patches(const vgmo_vlm_model *m)
 
 void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
                             vgmo_attention attention,
-                            vgmo_attention vision_attention,
+                            vgmo_attention vision_attention, vgmo_logits logits,
                             vgmo__phase_prior *out)
 {
 	double kv = (double)vgmo_model_kv_bytes_per_token(m, d);
@@ -129,6 +129,13 @@ void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
 	out->prefill_token = kv + fmax(vgmo__act_decoder_token(m),
 	                               vgmo__act_vision_token(m));
 	out->prefill_request = vgmo__logits_bytes(m);
+	/* Logits of every prompt position: bf16 from the head, then their
+	 * fp32 copy (the last position's among them). */
+	out->prefill_logits =
+	        logits == VGMO_LOGITS_ALL ? (ACT_BYTES + 4.0) * m->vocab : 0;
+	out->prefill_token += out->prefill_logits;
+	if (logits == VGMO_LOGITS_ALL)
+		out->prefill_request = 0;
 	out->decode_token = kv;
 	out->decode_request = vgmo__logits_bytes(m);
 }

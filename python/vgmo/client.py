@@ -34,7 +34,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 from .fit import Fit, Plan, request_shape, shapes
 
 __all__ = ["Client", "VgmoError", "read_token_file", "DEFAULT_SERVER",
-           "UNITS", "ATTENTIONS"]
+           "UNITS", "ATTENTIONS", "LOGITS"]
 
 log = logging.getLogger("vgmo")
 
@@ -44,6 +44,10 @@ PADDINGS = ("padded", "packed")
 # transformers' attn_implementation values the daemon prices
 ATTENTIONS = ("eager", "sdpa", "flash_attention_2", "flash_attention_3",
               "flex_attention")
+# what a worker's prefill computes logits for: the last position of each
+# request ("last": generate with logits_to_keep) or every prompt position
+# ("all": a scoring forward pass, or a model without logits_to_keep)
+LOGITS = ("last", "all")
 _NAME = re.compile(r"[A-Za-z0-9._-]{1,63}\Z")
 _TOKEN_MAX = 4096
 _BACKOFF_FIRST = 0.25  # seconds before the first retry
@@ -119,13 +123,21 @@ class Client:
     vision encoder such as Qwen2-VL's: one over all the batch's patches),
     the flash and flex ones no L x L tensor; None: unknown, vgmo learns
     any quadratic cost from the reports (``vgmo.torch.attention_of(model)``
-    reads both from a Hugging Face model). ``pid``: the worker's process
-    id as the GPU driver sees it (``os.getpid()`` outside a container):
-    vgmo then counts what this process holds from NVML. ``timeout``:
-    seconds for one request. ``fallback_batch_size``: the batch size used
-    until the daemon first answers. ``retry_max``: longest wait between
-    retries while the daemon is away. ``cacert``: CA file for an https
-    daemon (None: the system's).
+    reads both from a Hugging Face model). ``logits``: the positions the
+    prefill computes logits for, one of LOGITS: ``"last"`` (the last one
+    of each request: transformers' ``generate`` with ``logits_to_keep``)
+    or ``"all"`` (every prompt position: a forward pass that scores whole
+    sequences, or ``generate`` on a model whose forward has no
+    ``logits_to_keep``; vgmo prices vocab x 6 bytes per prompt token, the
+    bf16 logits and their fp32 copy); None: unknown, vgmo assumes
+    ``"last"`` and learns the cost from the reports
+    (``vgmo.torch.logits_of(model)`` reads it from a Hugging Face model's
+    ``forward``). ``pid``: the worker's process id as the GPU driver sees
+    it (``os.getpid()`` outside a container): vgmo then counts what this
+    process holds from NVML. ``timeout``: seconds for one request.
+    ``fallback_batch_size``: the batch size used until the daemon first
+    answers. ``retry_max``: longest wait between retries while the daemon
+    is away. ``cacert``: CA file for an https daemon (None: the system's).
     """
 
     def __init__(self, server: Optional[str] = None, name: str = "",
@@ -136,7 +148,8 @@ class Client:
                  cacert: Optional[str] = None,
                  padding: Optional[str] = None, pid: Optional[int] = None,
                  attention: Optional[str] = None,
-                 vision_attention: Optional[str] = None):
+                 vision_attention: Optional[str] = None,
+                 logits: Optional[str] = None):
         if server is None:
             server = os.environ.get("VGMO_SERVER") or DEFAULT_SERVER
         if not isinstance(name, str) or not _NAME.match(name):
@@ -158,6 +171,9 @@ class Client:
             if value is not None and value not in ATTENTIONS:
                 raise ValueError("%s must be one of %s, got %r" %
                                  (arg, ", ".join(ATTENTIONS), value))
+        if logits is not None and logits not in LOGITS:
+            raise ValueError("logits must be one of %s, got %r" %
+                             (", ".join(LOGITS), logits))
         if pid is not None and (isinstance(pid, bool) or
                                 not isinstance(pid, int) or
                                 not 1 <= pid <= 0xFFFFFFFF):
@@ -181,6 +197,7 @@ class Client:
         self.padding = padding
         self.attention = attention
         self.vision_attention = vision_attention
+        self.logits = logits
         self.pid = pid
         self.timeout = float(timeout)
         self.retry_max = float(retry_max)
@@ -400,6 +417,8 @@ class Client:
             body["attention"] = self.attention
         if self.vision_attention is not None:
             body["vision_attention"] = self.vision_attention
+        if self.logits is not None:
+            body["logits"] = self.logits
         if self.pid is not None:
             body["pid"] = self.pid
         try:

@@ -4,9 +4,11 @@
 
     import vgmo, vgmo.torch
 
-    # the attention the model runs (eager, sdpa, flash...), from its config
+    # the attention the model runs (eager, sdpa, flash...), from its
+    # config, and whether its prefill keeps the last position's logits only
     client = vgmo.Client(None, "captioner-1", gpu=0,
-                         **vgmo.torch.attention_of(model))
+                         **vgmo.torch.attention_of(model),
+                         **vgmo.torch.logits_of(model))
     runner = vgmo.torch.Runner(client, device=0)
     while images:
         n = runner.batch_size()
@@ -53,13 +55,14 @@ retry the same items with the smaller batch size.
 
 import gc
 import importlib
+import inspect
 import time
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from .client import ATTENTIONS, Client
 from .fit import Plan
 
-__all__ = ["Runner", "OOM", "attention_of"]
+__all__ = ["Runner", "OOM", "attention_of", "logits_of"]
 
 
 class _OOMMarker:
@@ -116,6 +119,47 @@ def attention_of(model: Any) -> Dict[str, str]:
         if isinstance(value, str) and value in ATTENTIONS:
             out[key] = value
     return out
+
+
+# the forward arguments with which transformers' generate computes the
+# last position's logits only (num_logits_to_keep: its older name)
+_KEEP_ARGS = ("logits_to_keep", "num_logits_to_keep")
+
+
+def logits_of(model: Any, scoring: bool = False) -> Dict[str, str]:
+    """The positions a Hugging Face model's prefill computes logits for,
+    as ``Client``'s ``logits``. ``scoring``: the worker calls the model's
+    forward on whole sequences (to score them), which computes every
+    position's: ``{"logits": "all"}``. Otherwise (the worker calls
+    ``generate``) it reads ``model.forward``'s signature (``model`` itself
+    when it has no ``forward``): ``{"logits": "last"}`` when it takes
+    ``logits_to_keep`` (or ``num_logits_to_keep``), which ``generate``
+    sets to keep the last position's only; ``{"logits": "all"}`` when it
+    takes neither; ``{}`` (unknown: vgmo learns the cost) when it takes
+    ``**kwargs`` instead or its signature cannot be read, so that
+    ``vgmo.Client(..., **logits_of(model))`` works. Does not import
+    torch."""
+    if scoring:
+        return {"logits": "all"}
+    forward = getattr(model, "forward", None)
+    if forward is None:
+        forward = model
+    try:
+        params = inspect.signature(forward).parameters.values()
+    except (ValueError, TypeError):
+        return {}
+    named = set()
+    catch_all = False
+    for param in params:
+        if param.kind == param.VAR_KEYWORD:
+            catch_all = True
+        elif param.kind != param.VAR_POSITIONAL:
+            named.add(param.name)
+    if named.intersection(_KEEP_ARGS):
+        return {"logits": "last"}
+    if catch_all:
+        return {}
+    return {"logits": "all"}
 
 
 def _oom_types(torch: Any) -> tuple:

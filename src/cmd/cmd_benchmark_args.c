@@ -29,7 +29,7 @@ enum {
 	OPT_MAX_BATCH,
 	OPT_UNIT,
 	OPT_NO_PRIOR,
-	OPT_NO_ATTENTION,
+	OPT_UNDECLARED,
 	OPT_CONFIG,
 	OPT_WRITE_TRACE,
 	OPT_TRUTH,
@@ -68,10 +68,10 @@ static const cli_option options[] = {
          "what vgmo's strategies count (default tokens)", OPT_UNIT},
         {"no-prior", NULL, "vgmo starts without the planner's estimate",
          OPT_NO_PRIOR},
-        {"no-attention", NULL,
-         "vgmo is not told the attention the worker runs (it learns any "
-         "square from the reports)",
-         OPT_NO_ATTENTION},
+        {"undeclared", NULL,
+         "the worker does not declare its attention and logits (vgmo "
+         "learns their costs from the reports)",
+         OPT_UNDECLARED},
         {"config", "FILE", "thresholds, reserve and intervals (JSON)",
          OPT_CONFIG},
         {"truth", "KEY=VALUE",
@@ -351,8 +351,8 @@ static int on_option(void *ctx, const char *cmd, const cli_option *opt,
 	case OPT_NO_PRIOR:
 		a->o.no_prior = true;
 		break;
-	case OPT_NO_ATTENTION:
-		a->o.no_attention = true;
+	case OPT_UNDECLARED:
+		a->o.undeclared = true;
 		break;
 	case OPT_STRICT:
 		a->strict = true;

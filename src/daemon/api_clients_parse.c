@@ -119,10 +119,10 @@ static vgmo_err attention(json_t *o, const char *key, vgmo_attention *out,
 static vgmo_err registration(json_t *o, client_registration *out, api_error *e)
 {
 	static const char *const keys[] = {
-	        "name",  "gpu",       "weight",
-	        "model", "unit",      "padding",
-	        "pid",   "attention", "vision_attention",
-	        NULL};
+	        "name",   "gpu",       "weight",
+	        "model",  "unit",      "padding",
+	        "pid",    "attention", "vision_attention",
+	        "logits", NULL};
 	json_int_t pid = 0;
 	bool has_pid;
 	json_t *v;
@@ -191,6 +191,16 @@ static vgmo_err registration(json_t *o, client_registration *out, api_error *e)
 	    attention(o, "vision_attention", &out->vision_attention, e) !=
 	            VGMO_OK)
 		return VGMO_ERR_INVALID;
+	v = json_object_get(o, "logits");
+	if (v && !json_is_null(v) &&
+	    (!json_is_string(v) ||
+	     strcmp(json_string_value(v), "unknown") == 0 ||
+	     vgmo_logits_parse(json_string_value(v), &out->logits) != VGMO_OK))
+		return api_error_set(
+		        e, 400, "logits",
+		        "key \"logits\": expected \"last\" (the "
+		        "last position of each request, as generate "
+		        "keeps) or \"all\" (every prompt position)");
 	return VGMO_OK;
 }
 

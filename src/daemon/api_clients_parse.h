@@ -39,6 +39,7 @@ typedef struct client_registration {
 	vgmo_padding padding;            /* UNKNOWN when not given */
 	vgmo_attention attention;        /* the decoder's; UNKNOWN: not given */
 	vgmo_attention vision_attention; /* the encoder's */
+	vgmo_logits logits;              /* UNKNOWN: not given */
 	uint32_t pid;                    /* 0 when not given */
 } client_registration;
 

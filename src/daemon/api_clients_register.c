@@ -138,6 +138,7 @@ void api_clients_register(vgmo_daemon *d, const http_request *req,
 	sp.padding = c.padding;
 	sp.attention = c.attention;
 	sp.vision_attention = c.vision_attention;
+	sp.logits = c.logits;
 	sp.pid = c.pid;
 	/* A tokens worker of a preset: the engine's own prior for each
 	 * token kind, and its image sizes counted with the model. */
