@@ -2,10 +2,14 @@
  * cost.c - a worker's memory cost, learned online (cost.h).
  */
 #include "cost.h"
+#include "solve.h"
 #include "vgmo/common.h"
 
 #include <math.h>
 #include <string.h>
+
+_Static_assert(VGMO__COST_MAX == VGMO__SOLVE_MAX,
+               "the fits solve for every feature");
 
 #define DECAY 0.98        /* weight a report keeps per later report */
 #define PRIOR_SLOPE 0.05  /* the prior, in reports, for each cost */
@@ -164,54 +168,6 @@ double vgmo__cost_variable(const vgmo__cost *c, const double *x)
 	return v > 0 ? v : 0;
 }
 
-/* Solves a x = b for the features marked in `on` (the others are 0), by
- * Gaussian elimination with partial pivoting. False when singular. */
-static bool solve(unsigned k, double a[VGMO__COST_MAX][VGMO__COST_MAX],
-                  double *b, const bool *on, double *x)
-{
-	double m[VGMO__COST_MAX][VGMO__COST_MAX + 1];
-	unsigned idx[VGMO__COST_MAX], n = 0;
-
-	for (unsigned j = 0; j < k; j++)
-		if (on[j])
-			idx[n++] = j;
-	for (unsigned r = 0; r < n; r++) {
-		for (unsigned s = 0; s < n; s++)
-			m[r][s] = a[idx[r]][idx[s]];
-		m[r][n] = b[idx[r]];
-	}
-	for (unsigned col = 0; col < n; col++) {
-		unsigned piv = col;
-
-		for (unsigned r = col + 1; r < n; r++)
-			if (fabs(m[r][col]) > fabs(m[piv][col]))
-				piv = r;
-		if (!(fabs(m[piv][col]) > 1e-300))
-			return false;
-		if (piv != col)
-			for (unsigned s = 0; s <= n; s++) {
-				double t = m[col][s];
-
-				m[col][s] = m[piv][s];
-				m[piv][s] = t;
-			}
-		for (unsigned r = 0; r < n; r++) {
-			double f;
-
-			if (r == col)
-				continue;
-			f = m[r][col] / m[col][col];
-			for (unsigned s = col; s <= n; s++)
-				m[r][s] -= f * m[col][s];
-		}
-	}
-	for (unsigned j = 0; j < k; j++)
-		x[j] = 0;
-	for (unsigned r = 0; r < n; r++)
-		x[idx[r]] = m[r][n] / m[r][r];
-	return true;
-}
-
 /* Each feature's ridge: the prior's weight at the feature's typical size
  * over the reports. */
 static void ridge(const vgmo__cost *c, double *l)
@@ -282,7 +238,7 @@ static void fit_phase(const vgmo__cost *c, unsigned p,
 	for (unsigned round = 0; round < c->k; round++) {
 		unsigned worst = c->k;
 
-		if (!solve(c->k, a, b, on, th))
+		if (!vgmo__solve(c->k, a, b, on, th))
 			return; /* keep the previous fit */
 		for (unsigned j = 0; j < c->k; j++)
 			if (on[j] && th[j] < lo[j] &&
@@ -754,7 +710,7 @@ void vgmo__overhead_add(vgmo__overhead *o, double variable, double extra)
 	a[1][1] = o->sxx + l1;
 	b[0] = o->sy + l0 * OVERHEAD_FIXED0;
 	b[1] = o->sxy + l1 * OVERHEAD_SHARE0;
-	if (!solve(2, a, b, on, th))
+	if (!vgmo__solve(2, a, b, on, th))
 		return;
 	/* The constant part (workspaces) is in every extra seen: the least
 	 * of them bounds it from below, whatever the fit says. */

@@ -22,6 +22,7 @@
 #include "others.h"
 #include "cost.h"
 #include "strategy.h"
+#include "timing.h"
 #include "vgmo/vgmo.h"
 
 /* A batch that ran: its features and the memory it held, its reserve
@@ -68,6 +69,7 @@ typedef struct vgmo__worker {
 	int ceiling;             /* items: a size that ran out of memory */
 	unsigned clean_since_oom;
 	vgmo__levels levels; /* adaptive */
+	vgmo__timing timing; /* a tokens worker's batch seconds */
 	double batch_work;   /* the reported batch's tokens (0: count items) */
 	double items_per_s;  /* smoothed; < 0 unknown */
 	double batch_s;      /* the longest batch lately (seconds); 0 unknown */

@@ -306,15 +306,38 @@ static bool beyond(const vgmo__worker *w, double variable)
 	return w->ran_cost > 0 && variable > CLIMB_COST * w->ran_cost;
 }
 
+/* The time features of a prefix laid out as the worker does. */
+static void prefix_time(const prefix *p, const double *x, double *t)
+{
+	vgmo__timing_features(p->n, x[VGMO__X_PROMPT], x[VGMO__X_QUAD],
+	                      p->max_out, t);
+}
+
+/* Whether request r, padded into a batch of prefix p (which holds it
+ * already; the batch without it took `before` seconds, with it `with`),
+ * costs more time than it would alone. */
+static bool pads_dearer(const vgmo__worker *w, const vgmo_request_shape *r,
+                        double before, double with)
+{
+	double x[VGMO__COST_MAX], t[VGMO__TIME_K];
+	prefix one = {0};
+
+	prefix_add(&one, r);
+	prefix_x(&one, false, x);
+	prefix_time(&one, x, t);
+	return with - before > vgmo__timing_seconds(&w->timing, t);
+}
+
 /* Lock held. */
 static void plan(const vgmo_engine *e, vgmo__worker *w,
                  const vgmo_request_shape *q, size_t n, vgmo_batch_plan *out)
 {
 	size_t cap = vgmo__tokens_cap(e, w);
 	double room, base, waste = 0, x[VGMO__COST_MAX];
+	double t[VGMO__TIME_K], secs = 0;
 	vgmo__need_in in;
 	prefix p = {0};
-	bool packed;
+	bool packed, timed;
 
 	memset(out, 0, sizeof(*out));
 	out->cleanup = w->cleanup_wanted;
@@ -345,14 +368,24 @@ static void plan(const vgmo_engine *e, vgmo__worker *w,
 		waste = packed ? 0 : l->waste;
 	}
 	out->room_bytes = (uint64_t)room;
+	/* A padded worker whose batch time is known: a request joins only
+	 * when padding it (or the batch, to it) costs less time than
+	 * running it alone. */
+	timed = !packed && vgmo__timing_ready(&w->timing);
 	for (size_t k = 0; k < n && k < cap; k++) {
-		double need, var;
+		double need, var, before = secs;
 
 		prefix_add(&p, &q[k]);
 		if (k > 0 && waste > 0 &&
 		    p.n * p.max_len > (1 + waste) * p.sum_len)
 			break; /* padding would cost more than it batches */
 		prefix_x(&p, packed, x);
+		if (timed) {
+			prefix_time(&p, x, t);
+			secs = vgmo__timing_seconds(&w->timing, t);
+			if (k > 0 && pads_dearer(w, &q[k], before, secs))
+				break;
+		}
 		var = vgmo__cost_variable(in.cost, x);
 		need = vgmo__need_var(&in, var);
 		if (k > 0 &&
@@ -407,7 +440,16 @@ vgmo_err vgmo_engine_report_batch(vgmo_engine *e, int worker,
 		rc = VGMO_ERR_STATE; /* registered as an items worker */
 	} else {
 		bool only_packed = w->padding == VGMO_PADDING_PACKED;
+		double t[VGMO__TIME_K];
+		vgmo__need_in in;
+		bool packed;
 
+		/* Its time, laid out as the plans lay batches out. */
+		vgmo__worker_need_in(e, w, &in, &packed);
+		if (!r->oom) {
+			prefix_time(&p, packed ? xp : x, t);
+			vgmo__timing_add(&w->timing, t, r->seconds);
+		}
 		w->batch_work = p.sum_len + p.sum_out;
 		rc = vgmo__worker_take(
 		        e, w, r, only_packed ? xp : x,
