@@ -34,3 +34,21 @@ vgmo_engine *make_default(const char *workload)
 	vgmo_config_defaults(&c);
 	return make(&c, workload, 1, 1000);
 }
+
+vgmo_engine *make_tokens_worker(int *id, const char *model,
+                                vgmo_padding padding)
+{
+	vgmo_config c;
+	vgmo_engine *e;
+	vgmo_vlm_model m;
+
+	vgmo_config_defaults(&c);
+	c.max_batch_size = 64;
+	e = make(&c, "none", 1, 0);
+	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, id), VGMO_OK);
+	assert_int_equal(vgmo_model_preset_find(model, &m), VGMO_OK);
+	assert_int_equal(vgmo_engine_set_worker_model(e, *id, &m, padding),
+	                 VGMO_OK);
+	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
+	return e;
+}

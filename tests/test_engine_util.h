@@ -17,5 +17,10 @@ vgmo_engine *make(const vgmo_config *cfg, const char *workload, uint64_t seed,
                   size_t history);
 /* make() with the default config, seed 1 and 1000 snapshots. */
 vgmo_engine *make_default(const char *workload);
+/* An engine on an otherwise idle simulated GPU (max_batch_size 64) with
+ * one tokens worker *id of model preset `model`, laid out with `padding`,
+ * the device sampled. */
+vgmo_engine *make_tokens_worker(int *id, const char *model,
+                                vgmo_padding padding);
 
 #endif

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "engine_internal.h"
+#include "test_engine_util.h"
 #include "timing.h"
 #include "vlm_models.h"
 
@@ -92,27 +93,6 @@ static void test_noise_is_not_ready(void **state)
 	assert_false(vgmo__timing_ready(&m));
 }
 
-static vgmo_engine *make(int *id, vgmo_padding padding)
-{
-	vgmo_config c;
-	vgmo_engine_options o;
-	vgmo_engine *e = NULL;
-	vgmo_vlm_model m;
-
-	vgmo_config_defaults(&c);
-	c.max_batch_size = 64;
-	vgmo_engine_options_init(&o);
-	o.backend = "sim";
-	o.sim.workload = "none";
-	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
-	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, id), VGMO_OK);
-	assert_int_equal(vgmo_model_preset_find("qwen2-vl-7b", &m), VGMO_OK);
-	assert_int_equal(vgmo_engine_set_worker_model(e, *id, &m, padding),
-	                 VGMO_OK);
-	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
-	return e;
-}
-
 /* Batches of text requests reported at the planner's estimate of their
  * memory (nothing to unlearn) and at seconds_of's time. */
 static void report(vgmo_engine *e, int id, uint64_t *s, bool packed)
@@ -163,7 +143,7 @@ static void test_padding_dearer_than_alone(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id, VGMO_PADDING_PADDED);
+	e = make_tokens_worker(&id, "qwen2-vl-7b", VGMO_PADDING_PADDED);
 	for (int i = 0; i < 40; i++)
 		report(e, id, &s, false);
 	assert_true(vgmo__timing_ready(&vgmo__worker_get(e, id)->timing));
@@ -180,7 +160,7 @@ static void test_padding_dearer_than_alone(void **state)
 	assert_int_equal(p.take, 2);
 	vgmo_engine_destroy(e);
 
-	e = make(&id, VGMO_PADDING_PACKED);
+	e = make_tokens_worker(&id, "qwen2-vl-7b", VGMO_PADDING_PACKED);
 	for (int i = 0; i < 40; i++)
 		report(e, id, &s, true);
 	q[0] = longdoc;

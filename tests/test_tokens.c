@@ -13,33 +13,17 @@
 #include <cmocka.h>
 
 #include "engine_internal.h"
+#include "test_engine_util.h"
 #include "sim.h"
 #include "util.h"
 #include "vlm_models.h"
 
 static vgmo_engine *make_with(int *id, const char *model)
 {
-	vgmo_config c;
-	vgmo_engine_options o;
-	vgmo_engine *e = NULL;
-	vgmo_vlm_model m;
-
-	vgmo_config_defaults(&c);
-	c.max_batch_size = 64;
-	vgmo_engine_options_init(&o);
-	o.backend = "sim";
-	o.sim.workload = "none";
-	assert_int_equal(vgmo_engine_create(&e, &c, &o, NULL, 0), VGMO_OK);
-	assert_int_equal(vgmo_engine_worker_add(e, "w", 0, 1.0, id), VGMO_OK);
-	assert_int_equal(vgmo_model_preset_find(model, &m), VGMO_OK);
-	assert_int_equal(
-	        vgmo_engine_set_worker_model(e, *id, &m, VGMO_PADDING_PADDED),
-	        VGMO_OK);
-	assert_int_equal(vgmo_engine_sample(e), VGMO_OK);
-	return e;
+	return make_tokens_worker(id, model, VGMO_PADDING_PADDED);
 }
 
-static vgmo_engine *make(int *id)
+static vgmo_engine *make_qwen(int *id)
 {
 	return make_with(id, "qwen2-vl-7b");
 }
@@ -87,7 +71,7 @@ static void test_climb_doubles_at_most(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	for (size_t i = 0; i < 64; i++)
 		q[i] = r;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -149,7 +133,7 @@ static void test_alone_in_doubt_refused_then_tried(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	n = largest(e, id, VGMO_FIT_OK);
 	assert_int_equal(fit(e, id, n, &f), VGMO_FIT_OK);
 	assert_true(f.need_bytes <= f.room_bytes);
@@ -194,7 +178,7 @@ static void test_never_is_past_the_whole_gpu(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	now = largest(e, id, VGMO_FIT_OK);
 	/* Another process takes half the GPU: less fits now, as much ever. */
 	vgmo__sim_set_external(vgmo__sim_of(e->ops, e->bctx), 0,
@@ -319,7 +303,7 @@ static void test_doomed_by_an_oom(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	/* Batches of all sizes up to twice the small one: a model that
 	 * one OOM does not overturn. */
 	for (int i = 0; i < 200; i++) {
@@ -366,7 +350,7 @@ static void test_oom_of_a_vouched_batch_teaches_no_cost(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	for (int i = 0; i < 20; i++)
 		ran(e, id, &r, 2);
 	assert_int_equal(vgmo_engine_fit(e, id, &r, &before), VGMO_OK);
@@ -396,7 +380,7 @@ static void test_what_ran_vouches_only_in_its_room(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	ran(e, id, &r, 1);
 	peak = e->workers[id]->last_reserved;
 	ran(e, id, &small, 1); /* its allocator now holds less */
@@ -452,7 +436,7 @@ static void test_climb_in_cost(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	for (int i = 0; i < 4; i++)
 		ran(e, id, &small, 2);
 	q[0] = small;
@@ -487,7 +471,7 @@ static void test_declared_attention_prices_the_square(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	total = (double)e->samples[0].memory_total;
 	fused = largest(e, id, VGMO_FIT_OK);
 	assert_int_equal(vgmo_engine_fit(e, id, &photo, &f), VGMO_OK);
@@ -574,7 +558,7 @@ static void test_declared_logits(void **state)
 	int id;
 
 	(void)state;
-	e = make(&id);
+	e = make_qwen(&id);
 	before = largest(e, id, VGMO_FIT_OK);
 	assert_int_equal(vgmo_engine_declare_worker(
 	                         e, id, VGMO_ATTENTION_UNKNOWN,
