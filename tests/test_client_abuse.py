@@ -374,6 +374,14 @@ class Trust(unittest.TestCase):
         most = [a["max_prompt_tokens"] for a in answers]
         self.assertLess(most[1] * 2, most[0], answers)
         self.assertEqual(most[2], most[0], answers)
+        # What each declared is on the record; what it did not, null.
+        seen = {c["name"]: c for c in d.json("GET", "/v1/clients")["clients"]}
+        self.assertEqual(
+            [(seen[n]["attention"], seen[n]["vision_attention"],
+              seen[n]["logits"]) for n in ("fused", "eager", "plain",
+                                           "scorer")],
+            [("flash_attention_2", "sdpa", None), ("eager", None, None),
+             (None, None, None), (None, None, "all")])
         # Logits of every position: 0.9 MB a prompt token more.
         self.assertLess(most[3] * 3, most[0], answers)
 

@@ -169,7 +169,11 @@ static const char *const worker_keys[] = {"id",
                                           "ooms",
                                           "throughput_items_per_s",
                                           "last_report_seconds_ago",
-                                          "model"};
+                                          "model",
+                                          "padding",
+                                          "attention",
+                                          "vision_attention",
+                                          "logits"};
 
 static const char *const model_keys[] = {"fitted",      "samples",
                                          "fixed_bytes", "item_bytes",

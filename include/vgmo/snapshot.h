@@ -12,6 +12,7 @@
 #include "vgmo/config.h"
 #include "vgmo/gpu.h"
 #include "vgmo/engine.h"
+#include "vgmo/worker.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +55,10 @@ typedef struct vgmo_worker_view {
 	bool healthy;           /* reported within its lease */
 	double last_report_age; /* seconds; [U:neg]: never reported */
 	double share; /* of its GPU's budget, 0..1; [U:flag] has_budget */
+	/* A tokens worker's declarations ([U:zero]: UNKNOWN, not declared). */
+	vgmo_padding padding;
+	vgmo_attention attention, vision_attention;
+	vgmo_logits logits;
 } vgmo_worker_view;
 
 typedef struct vgmo_snapshot vgmo_snapshot;

@@ -65,6 +65,10 @@ static void view_worker(const vgmo_engine *e, const vgmo__worker *w, double now,
 	v->throughput = w->items_per_s;
 	vgmo__strlcpy(v->unit, w->unit[0] ? w->unit : "items", sizeof(v->unit));
 	v->leased = w->leased;
+	v->padding = w->padding;
+	v->attention = w->attention;
+	v->vision_attention = w->vision_attention;
+	v->logits = w->logits;
 	v->healthy = !w->unhealthy;
 	v->last_report_age = w->reports ? now - w->last_seen : -1;
 	v->share = v->has_budget ? w->share : -1;

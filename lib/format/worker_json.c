@@ -43,6 +43,35 @@ int vgmo__worker_budget_json(json_t *o, const vgmo_worker_view *w)
 	return rc ? -1 : 0;
 }
 
+/* What a tokens worker declared of how it runs its model: each null when
+ * it did not say (vgmo learns it). */
+static int declared_json(json_t *o, const vgmo_worker_view *w)
+{
+	int rc = 0;
+
+	rc |= json_object_set_new(
+	        o, "padding",
+	        w->padding != VGMO_PADDING_UNKNOWN
+	                ? json_string(vgmo_padding_name(w->padding))
+	                : json_null());
+	rc |= json_object_set_new(
+	        o, "attention",
+	        w->attention != VGMO_ATTENTION_UNKNOWN
+	                ? json_string(vgmo_attention_name(w->attention))
+	                : json_null());
+	rc |= json_object_set_new(
+	        o, "vision_attention",
+	        w->vision_attention != VGMO_ATTENTION_UNKNOWN
+	                ? json_string(vgmo_attention_name(w->vision_attention))
+	                : json_null());
+	rc |= json_object_set_new(
+	        o, "logits",
+	        w->logits != VGMO_LOGITS_UNKNOWN
+	                ? json_string(vgmo_logits_name(w->logits))
+	                : json_null());
+	return rc ? -1 : 0;
+}
+
 json_t *vgmo__worker_json(const vgmo_worker_view *w)
 {
 	json_t *o = json_object();
@@ -79,6 +108,7 @@ json_t *vgmo__worker_json(const vgmo_worker_view *w)
 	                                  ? vgmo__json_num(w->last_report_age)
 	                                  : json_null());
 	rc |= json_object_set_new(o, "model", model_json(&w->model));
+	rc |= declared_json(o, w);
 	if (rc != 0) {
 		json_decref(o);
 		return NULL;
