@@ -581,7 +581,7 @@ static void test_declared_logits(void **state)
 		         after, before);
 	assert_true(vgmo__worker_get(e, id)
 	                    ->cost.floor[VGMO__PH_PREFILL][VGMO__X_PROMPT] ==
-	            all.prefill_logits);
+	            all.prefill_logits + all.kv_token);
 	assert_int_equal(vgmo_engine_declare_worker(
 	                         e, id, VGMO_ATTENTION_UNKNOWN,
 	                         VGMO_ATTENTION_UNKNOWN, (vgmo_logits)3),
@@ -593,6 +593,36 @@ static void test_declared_logits(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* The cache is priced to the byte whatever the reports say: a prompt
+ * token's keys and values in the prefill and the decode, and in a padded
+ * batch every request's max_new_tokens (the longest of several runs to
+ * it); a packed batch's outputs are learned (the sum of stops). */
+static void test_cache_floors(void **state)
+{
+	vgmo_engine *e;
+	vgmo_vlm_model m;
+	const vgmo__cost *c;
+	double kv;
+	int id;
+
+	(void)state;
+	e = make_qwen(&id);
+	assert_int_equal(vgmo_engine_worker_model(e, id, &m), VGMO_OK);
+	kv = (double)vgmo_model_kv_bytes_per_token(&m, VGMO_DTYPE_BF16);
+	c = &vgmo__worker_get(e, id)->cost;
+	assert_true(c->floor[VGMO__PH_DECODE][VGMO__X_PROMPT] == kv);
+	assert_true(c->floor[VGMO__PH_DECODE][VGMO__X_OUTPUT] == kv);
+	assert_true(c->floor[VGMO__PH_PREFILL][VGMO__X_PROMPT] == kv);
+	c = &vgmo__worker_get(e, id)->cost_packed;
+	assert_true(c->floor[VGMO__PH_DECODE][VGMO__X_PROMPT] == kv);
+	assert_true(c->floor[VGMO__PH_DECODE][VGMO__X_OUTPUT] == 0);
+	vgmo_engine_destroy(e);
+	e = make_tokens_worker(&id, "qwen2-vl-7b", VGMO_PADDING_PACKED);
+	c = &vgmo__worker_get(e, id)->cost;
+	assert_true(c->floor[VGMO__PH_DECODE][VGMO__X_OUTPUT] == 0);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +631,7 @@ int main(void)
 	        cmocka_unit_test(test_declared_attention_prices_the_square),
 	        cmocka_unit_test(test_attention_names),
 	        cmocka_unit_test(test_declared_logits),
+	        cmocka_unit_test(test_cache_floors),
 	        cmocka_unit_test(test_alone_in_doubt_refused_then_tried),
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),

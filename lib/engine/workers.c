@@ -155,9 +155,18 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 	                 pp.vision_window);
 	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE2,
 	                 pp.vision_image2);
+	/* The cache is known to the byte: a prompt token's holds its keys
+	 * and values from the prefill on; in a padded batch every request's
+	 * cache runs to its longest output, and the longest of several runs
+	 * to max_new_tokens (what a fit of typical stops would price low). */
 	vgmo__cost_floor(&w->cost, VGMO__PH_PREFILL, VGMO__X_PROMPT,
-	                 pp.prefill_logits);
+	                 pp.prefill_logits + pp.kv_token);
+	vgmo__cost_floor(&w->cost, VGMO__PH_DECODE, VGMO__X_PROMPT,
+	                 pp.kv_token);
 	w->cost_packed = w->cost;
+	if (w->padding != VGMO_PADDING_PACKED)
+		vgmo__cost_floor(&w->cost, VGMO__PH_DECODE, VGMO__X_OUTPUT,
+		                 pp.kv_token);
 	/* What the decoder's attention must build over L x L: eager's
 	 * scores always; sdpa's mask only where sequences are padded. */
 	if (w->attention == VGMO_ATTENTION_EAGER)

@@ -90,6 +90,7 @@ typedef struct vgmo__phase_prior {
 	double prefill_token, prefill_request, prefill_quad;
 	double prefill_logits; /* of prefill_token: logits of every position */
 	double decode_token, decode_request;
+	double kv_token; /* of the above: a token's cache, keys and values */
 } vgmo__phase_prior;
 
 void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,

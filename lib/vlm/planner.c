@@ -137,6 +137,7 @@ void vgmo__plan_phase_prior(const vgmo_vlm_model *m, vgmo_dtype d,
 	if (logits == VGMO_LOGITS_ALL)
 		out->prefill_request = 0;
 	out->decode_token = kv;
+	out->kv_token = kv;
 	out->decode_request = vgmo__logits_bytes(m);
 }
 
