@@ -66,8 +66,8 @@ VGMO_API vgmo_err vgmo_client_report(vgmo_client *c, const vgmo_report *r,
                                      size_t errlen);
 
 /* vgmo_client_open with a whole spec: its unit ("tokens" for the calls
- * below to count tokens), model preset, padding, attention, logits and process id (the
- * spec's leased and prior fields are not sent: a client is always
+ * below to count tokens), model preset, padding, attention, logits and process
+ * id (the spec's leased and prior fields are not sent: a client is always
  * leased, and the daemon takes the prior from the model). */
 VGMO_API vgmo_err vgmo_client_open_spec(vgmo_client **out,
                                         const char *server_url,

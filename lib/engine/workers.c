@@ -102,6 +102,38 @@ static bool valid_unit(const char *u)
 	       strcmp(u, "tokens") == 0;
 }
 
+/* What the fit never prices below, for a worker of a known model: the
+ * cache, to the byte (a prompt token's keys and values from the prefill
+ * on; in a padded batch every request's cache runs to its longest
+ * output, and the longest of several runs to max_new_tokens, which a
+ * fit of typical stops would price low), and what the declared kernels
+ * must build. Sets the padded-or-learned model and its packed twin. */
+static void known_costs(vgmo__worker *w, const vgmo__phase_prior *pp)
+{
+	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE,
+	                 pp->vision_window);
+	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE2,
+	                 pp->vision_image2);
+	vgmo__cost_floor(&w->cost, VGMO__PH_PREFILL, VGMO__X_PROMPT,
+	                 pp->prefill_logits + pp->kv_token);
+	vgmo__cost_floor(&w->cost, VGMO__PH_DECODE, VGMO__X_PROMPT,
+	                 pp->kv_token);
+	w->cost_packed = w->cost;
+	if (w->padding != VGMO_PADDING_PACKED)
+		vgmo__cost_floor(&w->cost, VGMO__PH_DECODE, VGMO__X_OUTPUT,
+		                 pp->kv_token);
+	/* The decoder's attention over L x L: eager's scores always, sdpa's
+	 * mask only where sequences are padded. */
+	if (w->attention == VGMO_ATTENTION_EAGER)
+		vgmo__cost_floor(&w->cost_packed, VGMO__PH_PREFILL,
+		                 VGMO__X_QUAD, pp->prefill_quad);
+	if (w->attention == VGMO_ATTENTION_EAGER ||
+	    (w->attention == VGMO_ATTENTION_SDPA &&
+	     w->padding != VGMO_PADDING_PACKED))
+		vgmo__cost_floor(&w->cost, VGMO__PH_PREFILL, VGMO__X_QUAD,
+		                 pp->prefill_quad);
+}
+
 /* The prior: the planner's estimate for a model, else what the spec
  * says, else the engine's default cost per item (or per token). */
 void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
@@ -151,121 +183,7 @@ void vgmo__worker_init_cost(const vgmo_engine *e, vgmo__worker *w,
 	vgmo__cost_init_phases(&w->cost, (const double(*)[VGMO__COST_MAX])ph,
 	                       fixed);
 	w->cost.share = share;
-	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE,
-	                 pp.vision_window);
-	vgmo__cost_floor(&w->cost, VGMO__PH_VISION, VGMO__X_IMAGE2,
-	                 pp.vision_image2);
-	/* The cache is known to the byte: a prompt token's holds its keys
-	 * and values from the prefill on; in a padded batch every request's
-	 * cache runs to its longest output, and the longest of several runs
-	 * to max_new_tokens (what a fit of typical stops would price low). */
-	vgmo__cost_floor(&w->cost, VGMO__PH_PREFILL, VGMO__X_PROMPT,
-	                 pp.prefill_logits + pp.kv_token);
-	vgmo__cost_floor(&w->cost, VGMO__PH_DECODE, VGMO__X_PROMPT,
-	                 pp.kv_token);
-	w->cost_packed = w->cost;
-	if (w->padding != VGMO_PADDING_PACKED)
-		vgmo__cost_floor(&w->cost, VGMO__PH_DECODE, VGMO__X_OUTPUT,
-		                 pp.kv_token);
-	/* What the decoder's attention must build over L x L: eager's
-	 * scores always; sdpa's mask only where sequences are padded. */
-	if (w->attention == VGMO_ATTENTION_EAGER)
-		vgmo__cost_floor(&w->cost_packed, VGMO__PH_PREFILL,
-		                 VGMO__X_QUAD, pp.prefill_quad);
-	if (w->attention == VGMO_ATTENTION_EAGER ||
-	    (w->attention == VGMO_ATTENTION_SDPA &&
-	     w->padding != VGMO_PADDING_PACKED))
-		vgmo__cost_floor(&w->cost, VGMO__PH_PREFILL, VGMO__X_QUAD,
-		                 pp.prefill_quad);
-}
-
-const char *vgmo_padding_name(vgmo_padding p)
-{
-	switch (p) {
-	case VGMO_PADDING_PADDED:
-		return "padded";
-	case VGMO_PADDING_PACKED:
-		return "packed";
-	case VGMO_PADDING_UNKNOWN:
-	default:
-		return "unknown";
-	}
-}
-
-vgmo_err vgmo_padding_parse(const char *name, vgmo_padding *out)
-{
-	static const vgmo_padding all[] = {
-	        VGMO_PADDING_UNKNOWN, VGMO_PADDING_PADDED, VGMO_PADDING_PACKED};
-
-	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
-		if (strcmp(name, vgmo_padding_name(all[i])) == 0) {
-			*out = all[i];
-			return VGMO_OK;
-		}
-	return VGMO_ERR_INVALID;
-}
-
-const char *vgmo_attention_name(vgmo_attention a)
-{
-	switch (a) {
-	case VGMO_ATTENTION_FLASH:
-		return "flash_attention_2";
-	case VGMO_ATTENTION_SDPA:
-		return "sdpa";
-	case VGMO_ATTENTION_EAGER:
-		return "eager";
-	case VGMO_ATTENTION_UNKNOWN:
-	default:
-		return "unknown";
-	}
-}
-
-vgmo_err vgmo_attention_parse(const char *name, vgmo_attention *out)
-{
-	/* transformers' names; the kernels that build no L x L tensor are
-	 * all flash here. */
-	static const struct {
-		const char *name;
-		vgmo_attention a;
-	} all[] = {{"unknown", VGMO_ATTENTION_UNKNOWN},
-	           {"flash_attention_2", VGMO_ATTENTION_FLASH},
-	           {"flash_attention_3", VGMO_ATTENTION_FLASH},
-	           {"flex_attention", VGMO_ATTENTION_FLASH},
-	           {"sdpa", VGMO_ATTENTION_SDPA},
-	           {"eager", VGMO_ATTENTION_EAGER}};
-
-	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
-		if (strcmp(name, all[i].name) == 0) {
-			*out = all[i].a;
-			return VGMO_OK;
-		}
-	return VGMO_ERR_INVALID;
-}
-
-const char *vgmo_logits_name(vgmo_logits l)
-{
-	switch (l) {
-	case VGMO_LOGITS_LAST:
-		return "last";
-	case VGMO_LOGITS_ALL:
-		return "all";
-	case VGMO_LOGITS_UNKNOWN:
-	default:
-		return "unknown";
-	}
-}
-
-vgmo_err vgmo_logits_parse(const char *name, vgmo_logits *out)
-{
-	static const vgmo_logits all[] = {VGMO_LOGITS_UNKNOWN, VGMO_LOGITS_LAST,
-	                                  VGMO_LOGITS_ALL};
-
-	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
-		if (strcmp(name, vgmo_logits_name(all[i])) == 0) {
-			*out = all[i];
-			return VGMO_OK;
-		}
-	return VGMO_ERR_INVALID;
+	known_costs(w, &pp);
 }
 
 static vgmo_err check_spec(const vgmo_worker_spec *sp, vgmo_vlm_model *model,
