@@ -167,6 +167,58 @@ static void test_alone_in_doubt_refused_then_tried(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* In doubt is a band: a request that fits the model's best guess but
+ * not a little above it (at DOUBT_Z of its error band) is at the very
+ * edge of the room; it is not now, and never runs to learn, however many
+ * are refused before it. */
+static void test_the_edge_is_not_in_doubt(void **state)
+{
+	vgmo_request_shape edge = {.output_tokens = 16};
+	vgmo_batch_plan p;
+	vgmo_engine *e;
+	vgmo_fit f;
+	double point, x[VGMO__COST_MAX] = {0};
+	vgmo__need_in in;
+	uint32_t lo, hi;
+	int id;
+
+	(void)state;
+	e = make_qwen(&id);
+	/* The largest prompt in doubt, then past it while the best guess
+	 * still fits. */
+	lo = largest(e, id, VGMO_FIT_OK);
+	hi = largest(e, id, VGMO_FIT_NOT_NOW);
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		fit(e, id, mid, &f);
+		if (strncmp(f.reason, "in doubt", 8) == 0 ||
+		    f.verdict == VGMO_FIT_OK)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	edge.text_tokens = hi;
+	assert_int_equal(fit(e, id, hi, &f), VGMO_FIT_NOT_NOW);
+	assert_true(strncmp(f.reason, "not now: ", 9) == 0);
+	/* Its best guess (a padded request alone: the features by hand). */
+	x[VGMO__X_ONE] = x[VGMO__X_REQUESTS] = 1;
+	x[VGMO__X_PROMPT] = hi;
+	x[VGMO__X_QUAD] = (double)hi * hi;
+	x[VGMO__X_OUTPUT] = edge.output_tokens;
+	vgmo__worker_need_in(e, vgmo__worker_get(e, id), &in, NULL);
+	point = vgmo__need_point(&in, x);
+	if (!(point <= (double)f.room_bytes))
+		fail_msg("%u tokens: best guess %.0f past the room %llu", hi,
+		         point, (unsigned long long)f.room_bytes);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(vgmo_engine_plan_batch(e, id, &edge, 1, &p),
+		                 VGMO_OK);
+		assert_int_equal(p.take, 0);
+	}
+	vgmo_engine_destroy(e);
+}
+
 /* "Never" is for a request whose point estimate does not fit the whole
  * GPU; one that would fit it, were the other memory free, is "not now",
  * even when its need with the margin is past the GPU's total. */
@@ -633,6 +685,7 @@ int main(void)
 	        cmocka_unit_test(test_declared_logits),
 	        cmocka_unit_test(test_cache_floors),
 	        cmocka_unit_test(test_alone_in_doubt_refused_then_tried),
+	        cmocka_unit_test(test_the_edge_is_not_in_doubt),
 	        cmocka_unit_test(test_never_is_past_the_whole_gpu),
 	        cmocka_unit_test(test_max_pixels_by_the_models_rule),
 	        cmocka_unit_test(test_items_worker_and_bad_calls),

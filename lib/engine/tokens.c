@@ -25,6 +25,10 @@
 /* Lone requests refused in doubt, since a batch last ran, before one in
  * doubt runs anyway. */
 #define DOUBT_TRIES 3
+/* ... and the quantile of the model's error band at which one in doubt
+ * must fit: a little above its best guess (an even chance), so that a
+ * request at the very edge of the room waits. */
+#define DOUBT_Z 0.5
 /* A batch no larger than one that ran is vouched for while that one's
  * memory fits with this much to spare: the same batch needs more as the
  * cache fragments. */
@@ -183,6 +187,16 @@ static uint64_t pixels_for(const vgmo_vlm_model *m, double tokens)
 	}
 }
 
+/* Whether a request of features x fits `room` at DOUBT_Z of the model's
+ * error band: in doubt rather than not now. */
+static bool try_fits(const vgmo__need_in *in, const double *x, double room)
+{
+	vgmo__need_in at = *in;
+
+	at.factor = vgmo__cost_factor(in->cost, DOUBT_Z);
+	return vgmo__need(&at, x) <= room;
+}
+
 /* Lock held. `deciding`: the answer decides a batch (plan), so a request
  * refused in doubt counts toward the exploration below; a question (fit)
  * changes nothing. */
@@ -223,14 +237,15 @@ static void fit_one(const vgmo_engine *e, vgmo__worker *w,
 		out->max_pixels = pixels_for(
 		        &w->model, (double)out->max_image_tokens / r->images);
 	/* Alone, a request runs when it fits with the strategy's margin, or
-	 * is no larger than one that ran. One whose best guess fits but
-	 * whose margin does not is in doubt: refused (the worker can shrink
-	 * it, or try later when the model is surer), unless the worker has
-	 * had DOUBT_TRIES refused in doubt since a batch last ran: then it
-	 * runs, to teach the model, rather than starve the worker. */
+	 * is no larger than one that ran. One that fits a little above its
+	 * best guess (DOUBT_Z) but not with the margin is in doubt: refused
+	 * (the worker can shrink it, or try later when the model is surer),
+	 * unless the worker has had DOUBT_TRIES refused in doubt since a
+	 * batch last ran: then it runs, to teach the model, rather than
+	 * starve the worker. */
 	failed = doomed(w, x, room);
 	vouched = need > room && vgmo__tokens_vouched(w, x, room);
-	doubt = !failed && point <= room;
+	doubt = !failed && point <= room && try_fits(&in, x, room);
 	if (!failed &&
 	    (need <= room || vouched || (doubt && w->doubts >= DOUBT_TRIES))) {
 		out->verdict = VGMO_FIT_OK;

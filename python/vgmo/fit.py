@@ -74,8 +74,9 @@ class Fit:
     """The daemon's answer for one request.
 
     ``verdict``: ``"fits"``, ``"not_now"`` (it would with the GPU's other
-    memory free, or it is in doubt: its best guess fits but not with the
-    strategy's margin; wait, shrink or split it), ``"never"`` (not even
+    memory free, or it is in doubt: it fits a little above the model's
+    best guess but not with the strategy's margin; wait, shrink or split
+    it), ``"never"`` (not even
     alone on the GPU: downscale or split) or ``"unknown"`` (the daemon did
     not answer).
     ``fits``: run it. ``max_pixels``: pixels per image that would fit
