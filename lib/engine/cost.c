@@ -221,8 +221,6 @@ static void fit_phase(const vgmo__cost *c, unsigned p,
 {
 	double a[VGMO__COST_MAX][VGMO__COST_MAX], b[VGMO__COST_MAX];
 	double th[VGMO__COST_MAX];
-	const double *lo = c->floor[p];
-	bool on[VGMO__COST_MAX];
 	vgmo__cost_sums s = c->old[p];
 
 	for (unsigned n = 0; n < c->nwin; n++)
@@ -233,28 +231,9 @@ static void fit_phase(const vgmo__cost *c, unsigned p,
 			a[i][j] = s.sxx[i][j];
 		a[i][i] += l[i];
 		b[i] = s.sxy[i] + l[i] * target[i];
-		on[i] = c->uses[p][i];
 	}
-	for (unsigned round = 0; round < c->k; round++) {
-		unsigned worst = c->k;
-
-		if (!vgmo__solve(c->k, a, b, on, th))
-			return; /* keep the previous fit */
-		for (unsigned j = 0; j < c->k; j++)
-			if (on[j] && th[j] < lo[j] &&
-			    (worst == c->k ||
-			     th[j] - lo[j] < th[worst] - lo[worst]))
-				worst = j;
-		if (worst == c->k)
-			break;
-		on[worst] = false; /* fixed at its floor: */
-		for (unsigned i = 0; i < c->k; i++)
-			b[i] -= a[i][worst] * lo[worst];
-	}
-	for (unsigned j = 0; j < c->k; j++)
-		t[j] = on[j] && th[j] > lo[j] ? th[j]
-		       : c->uses[p][j]        ? lo[j]
-		                              : 0;
+	if (vgmo__solve_bounded(c->k, a, b, c->uses[p], c->floor[p], th))
+		memcpy(t, th, c->k * sizeof(*t)); /* else keep the last fit */
 }
 
 /* How badly costs t explain the reports: the window's weighted squared

@@ -175,6 +175,13 @@ bool vgmo__worker_room(const vgmo_engine *e, const vgmo__worker *w,
  * allocator overhead. */
 void vgmo__worker_need_in(const vgmo_engine *e, const vgmo__worker *w,
                           vgmo__need_in *in, bool *packed);
+/* Whether a worker's declarations are values of their enums
+ * (worker_names.c). */
+bool vgmo__declared_ok(vgmo_attention attention,
+                       vgmo_attention vision_attention, vgmo_logits logits);
+/* Whether a tokens worker's batches are laid out packed (declared, or
+ * learned from its reports) rather than padded. */
+bool vgmo__worker_packed(const vgmo__worker *w);
 /* The features of an items worker's batch of n items into x; returns n. */
 double vgmo__items_x(double n, double *x);
 /* Lock held: the cost model's prior from the spec (or the worker's

@@ -51,3 +51,36 @@ bool vgmo__solve(unsigned k, double a[VGMO__SOLVE_MAX][VGMO__SOLVE_MAX],
 		x[idx[r]] = m[r][n] / m[r][r];
 	return true;
 }
+
+bool vgmo__solve_bounded(unsigned k, double a[VGMO__SOLVE_MAX][VGMO__SOLVE_MAX],
+                         double *b, const bool *on, const double *lo, double *x)
+{
+	double th[VGMO__SOLVE_MAX], bound[VGMO__SOLVE_MAX];
+	bool loose[VGMO__SOLVE_MAX];
+
+	for (unsigned j = 0; j < k; j++) {
+		loose[j] = on[j];
+		bound[j] = lo ? lo[j] : 0;
+	}
+	for (unsigned round = 0; round < k; round++) {
+		unsigned worst = k;
+
+		if (!vgmo__solve(k, a, b, loose, th))
+			return false;
+		for (unsigned j = 0; j < k; j++)
+			if (loose[j] && th[j] < bound[j] &&
+			    (worst == k ||
+			     th[j] - bound[j] < th[worst] - bound[worst]))
+				worst = j;
+		if (worst == k)
+			break;
+		loose[worst] = false; /* fixed at its bound: */
+		for (unsigned i = 0; i < k; i++)
+			b[i] -= a[i][worst] * bound[worst];
+	}
+	for (unsigned j = 0; j < k; j++)
+		x[j] = loose[j] && th[j] > bound[j] ? th[j]
+		       : on[j]                      ? bound[j]
+		                                    : 0;
+	return true;
+}

@@ -61,21 +61,10 @@ static void refit(vgmo__timing *m)
 		a[i][i] += RIDGE * m->sw;
 		b[i] = m->sxy[i] / sc[i];
 	}
-	for (unsigned round = 0; round < VGMO__TIME_K; round++) {
-		unsigned worst = VGMO__TIME_K;
-
-		if (!vgmo__solve(VGMO__TIME_K, a, b, on, x))
-			return; /* keep the last fit */
-		for (unsigned j = 0; j < VGMO__TIME_K; j++)
-			if (on[j] && x[j] < 0 &&
-			    (worst == VGMO__TIME_K || x[j] < x[worst]))
-				worst = j;
-		if (worst == VGMO__TIME_K)
-			break;
-		on[worst] = false;
-	}
+	if (!vgmo__solve_bounded(VGMO__TIME_K, a, b, on, NULL, x))
+		return; /* keep the last fit */
 	for (unsigned j = 0; j < VGMO__TIME_K; j++)
-		m->tau[j] = on[j] && x[j] > 0 ? x[j] / sc[j] : 0;
+		m->tau[j] = x[j] / sc[j];
 }
 
 void vgmo__timing_add(vgmo__timing *m, const double *t, double seconds)

@@ -456,13 +456,10 @@ vgmo_err vgmo_engine_report_batch(vgmo_engine *e, int worker,
 	} else {
 		bool only_packed = w->padding == VGMO_PADDING_PACKED;
 		double t[VGMO__TIME_K];
-		vgmo__need_in in;
-		bool packed;
 
 		/* Its time, laid out as the plans lay batches out. */
-		vgmo__worker_need_in(e, w, &in, &packed);
 		if (!r->oom) {
-			prefix_time(&p, packed ? xp : x, t);
+			prefix_time(&p, vgmo__worker_packed(w) ? xp : x, t);
 			vgmo__timing_add(&w->timing, t, r->seconds);
 		}
 		w->batch_work = p.sum_len + p.sum_out;

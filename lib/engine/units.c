@@ -164,9 +164,7 @@ vgmo_err vgmo_engine_declare_worker(vgmo_engine *e, int worker,
 	vgmo__worker *w;
 	vgmo_err rc = VGMO_OK;
 
-	if ((unsigned)attention > VGMO_ATTENTION_EAGER ||
-	    (unsigned)vision_attention > VGMO_ATTENTION_EAGER ||
-	    (unsigned)logits > VGMO_LOGITS_ALL)
+	if (!vgmo__declared_ok(attention, vision_attention, logits))
 		return VGMO_ERR_INVALID;
 	pthread_mutex_lock(&e->lock);
 	w = vgmo__worker_get(e, worker);

@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
+#include "engine_internal.h"
 #include "util.h"
-#include "vgmo/worker.h"
 
 const char *vgmo_padding_name(vgmo_padding p)
 {
@@ -95,4 +95,12 @@ vgmo_err vgmo_logits_parse(const char *name, vgmo_logits *out)
 			return VGMO_OK;
 		}
 	return VGMO_ERR_INVALID;
+}
+
+bool vgmo__declared_ok(vgmo_attention attention,
+                       vgmo_attention vision_attention, vgmo_logits logits)
+{
+	return (unsigned)attention <= VGMO_ATTENTION_EAGER &&
+	       (unsigned)vision_attention <= VGMO_ATTENTION_EAGER &&
+	       (unsigned)logits <= VGMO_LOGITS_ALL;
 }

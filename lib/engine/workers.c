@@ -197,9 +197,7 @@ static vgmo_err check_spec(const vgmo_worker_spec *sp, vgmo_vlm_model *model,
 		return VGMO_ERR_INVALID;
 	if (!(weight > 0) || !isfinite(weight) || weight > 1e6)
 		return VGMO_ERR_INVALID;
-	if ((unsigned)sp->attention > VGMO_ATTENTION_EAGER ||
-	    (unsigned)sp->vision_attention > VGMO_ATTENTION_EAGER ||
-	    (unsigned)sp->logits > VGMO_LOGITS_ALL)
+	if (!vgmo__declared_ok(sp->attention, sp->vision_attention, sp->logits))
 		return VGMO_ERR_INVALID;
 	if ((unsigned)sp->padding > VGMO_PADDING_PACKED)
 		return VGMO_ERR_INVALID;
@@ -410,8 +408,13 @@ void vgmo__worker_need_in(const vgmo_engine *e, const vgmo__worker *w,
 	        vgmo__cost_factor(in->cost, vgmo__strategy_z(e->cfg.strategy));
 	in->overhead = &w->overhead;
 	if (packed)
-		*packed = w->tokens && (w->padding == VGMO_PADDING_PACKED ||
-		                        in->cost == &w->cost_packed);
+		*packed = vgmo__worker_packed(w);
+}
+
+bool vgmo__worker_packed(const vgmo__worker *w)
+{
+	return w->tokens && (w->padding == VGMO_PADDING_PACKED ||
+	                     active_cost(w) == &w->cost_packed);
 }
 
 int vgmo_engine_batch_size(const vgmo_engine *e, int id)

@@ -43,32 +43,32 @@ int vgmo__worker_budget_json(json_t *o, const vgmo_worker_view *w)
 	return rc ? -1 : 0;
 }
 
-/* What a tokens worker declared of how it runs its model: each null when
- * it did not say (vgmo learns it). */
+/* A name a tokens worker declared, or null where it did not (vgmo
+ * learns it). */
+static json_t *declared(bool known, const char *name)
+{
+	return known ? json_string(name) : json_null();
+}
+
+/* What a tokens worker declared of how it runs its model. */
 static int declared_json(json_t *o, const vgmo_worker_view *w)
 {
 	int rc = 0;
 
-	rc |= json_object_set_new(
-	        o, "padding",
-	        w->padding != VGMO_PADDING_UNKNOWN
-	                ? json_string(vgmo_padding_name(w->padding))
-	                : json_null());
+	rc |= json_object_set_new(o, "padding",
+	                          declared(w->padding != VGMO_PADDING_UNKNOWN,
+	                                   vgmo_padding_name(w->padding)));
 	rc |= json_object_set_new(
 	        o, "attention",
-	        w->attention != VGMO_ATTENTION_UNKNOWN
-	                ? json_string(vgmo_attention_name(w->attention))
-	                : json_null());
+	        declared(w->attention != VGMO_ATTENTION_UNKNOWN,
+	                 vgmo_attention_name(w->attention)));
 	rc |= json_object_set_new(
 	        o, "vision_attention",
-	        w->vision_attention != VGMO_ATTENTION_UNKNOWN
-	                ? json_string(vgmo_attention_name(w->vision_attention))
-	                : json_null());
-	rc |= json_object_set_new(
-	        o, "logits",
-	        w->logits != VGMO_LOGITS_UNKNOWN
-	                ? json_string(vgmo_logits_name(w->logits))
-	                : json_null());
+	        declared(w->vision_attention != VGMO_ATTENTION_UNKNOWN,
+	                 vgmo_attention_name(w->vision_attention)));
+	rc |= json_object_set_new(o, "logits",
+	                          declared(w->logits != VGMO_LOGITS_UNKNOWN,
+	                                   vgmo_logits_name(w->logits)));
 	return rc ? -1 : 0;
 }
 
