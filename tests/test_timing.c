@@ -1,8 +1,10 @@
 /*
  * test_timing.c - a tokens worker's batch time, learned from the seconds
- * it reports (lib/engine/timing.c), and the decision it makes: a short
- * request does not join a padded batch of a long prompt when padding it
- * costs more time than running it alone (lib/engine/tokens.c).
+ * it reports (lib/engine/timing.c), and the decisions it makes: where a
+ * padded worker's queue is cut into batches, so that a short request does
+ * not join a batch of a long prompt when padding it costs more time than
+ * running it alone, unless the batch saves more by holding the long
+ * requests after it (lib/engine/tokens.c).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -52,7 +54,10 @@ static void test_learns_and_becomes_ready(void **state)
 
 		if (i == 10)
 			assert_false(vgmo__timing_ready(&m));
-		vgmo__timing_features(n, n * len, n * len * len, steps, t);
+		vgmo__timing_features(&(vgmo__timing_in){n, n * len,
+		                                         n * len * len, steps,
+		                                         0, 0},
+		                      t);
 		vgmo__timing_add(&m, t, seconds_of(n, len, steps));
 	}
 	assert_true(vgmo__timing_ready(&m));
@@ -62,7 +67,10 @@ static void test_learns_and_becomes_ready(void **state)
 		double steps = 32 + (double)(next(&s) % 900);
 		double want = seconds_of(n, len, steps), got;
 
-		vgmo__timing_features(n, n * len, n * len * len, steps, t);
+		vgmo__timing_features(&(vgmo__timing_in){n, n * len,
+		                                         n * len * len, steps,
+		                                         0, 0},
+		                      t);
 		got = vgmo__timing_seconds(&m, t);
 		if (fabs(got / want - 1) > 0.05)
 			fail_msg("predicted %.3f s, took %.3f s", got, want);
@@ -86,8 +94,12 @@ static void test_noise_is_not_ready(void **state)
 	(void)state;
 	memset(&m, 0, sizeof(m));
 	for (int i = 0; i < 200; i++) {
-		vgmo__timing_features(1 + (double)(next(&s) % 8), 1000, 1e6,
-		                      100, t);
+		vgmo__timing_in in = {.requests = 1 + (double)(next(&s) % 8),
+		                      .prompt = 1000,
+		                      .quad = 1e6,
+		                      .steps = 100};
+
+		vgmo__timing_features(&in, t);
 		vgmo__timing_add(&m, t, next(&s) % 2 ? 1.0 : 30.0);
 	}
 	assert_false(vgmo__timing_ready(&m));
@@ -170,12 +182,67 @@ static void test_padding_dearer_than_alone(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* Cut where the queue is served soonest, not where the first request
+ * would be dearer padded than alone: a short question between two long
+ * documents with long answers joins them (the two documents share their
+ * decode, which saves more than padding the question costs), although
+ * after the first document alone it would wait. */
+static void test_cuts_for_the_whole_queue(void **state)
+{
+	vgmo_request_shape longdoc = {.text_tokens = 30000,
+	                              .output_tokens = 400};
+	vgmo_request_shape shortq = {.text_tokens = 200, .output_tokens = 64};
+	vgmo_request_shape q[3] = {longdoc, shortq, longdoc};
+	vgmo__worker *w;
+	vgmo_batch_plan p;
+	vgmo_engine *e;
+	uint64_t s = 11;
+	double t[VGMO__TIME_K], one, two, three;
+	int id;
+
+	(void)state;
+	e = make_tokens_worker(&id, "qwen2-vl-7b", VGMO_PADDING_PADDED);
+	for (int i = 0; i < 60; i++)
+		report(e, id, &s, false);
+	w = vgmo__worker_get(e, id);
+	assert_true(vgmo__timing_ready(&w->timing));
+	/* What the model believes, as seconds_of has it: the question
+	 * costs more padded than alone, the three together less than
+	 * apart. */
+	vgmo__timing_features(&(vgmo__timing_in){.requests = 1,
+	                                         .prompt = 30000,
+	                                         .quad = 9e8,
+	                                         .steps = 400},
+	                      t);
+	one = vgmo__timing_seconds(&w->timing, t);
+	vgmo__timing_features(&(vgmo__timing_in){.requests = 2,
+	                                         .prompt = 60000,
+	                                         .quad = 1.8e9,
+	                                         .steps = 400},
+	                      t);
+	two = vgmo__timing_seconds(&w->timing, t);
+	vgmo__timing_features(&(vgmo__timing_in){.requests = 3,
+	                                         .prompt = 90000,
+	                                         .quad = 2.7e9,
+	                                         .steps = 400},
+	                      t);
+	three = vgmo__timing_seconds(&w->timing, t);
+	assert_true(two - one > seconds_of(1, 200, 64));
+	assert_true(three < 2 * one + seconds_of(1, 200, 64));
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 2, &p), VGMO_OK);
+	assert_int_equal(p.take, 1);
+	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 3, &p), VGMO_OK);
+	assert_int_equal(p.take, 3);
+	vgmo_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_learns_and_becomes_ready),
 	        cmocka_unit_test(test_noise_is_not_ready),
 	        cmocka_unit_test(test_padding_dearer_than_alone),
+	        cmocka_unit_test(test_cuts_for_the_whole_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

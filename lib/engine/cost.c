@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-_Static_assert(VGMO__COST_MAX == VGMO__SOLVE_MAX,
+_Static_assert(VGMO__COST_MAX <= VGMO__SOLVE_MAX,
                "the fits solve for every feature");
 
 #define DECAY 0.98        /* weight a report keeps per later report */
@@ -219,8 +219,8 @@ static void fit_phase(const vgmo__cost *c, unsigned p,
                       const unsigned char *assign, const double *l,
                       const double *target, double *t)
 {
-	double a[VGMO__COST_MAX][VGMO__COST_MAX], b[VGMO__COST_MAX];
-	double th[VGMO__COST_MAX];
+	double a[VGMO__SOLVE_MAX][VGMO__SOLVE_MAX], b[VGMO__SOLVE_MAX];
+	double th[VGMO__SOLVE_MAX];
 	vgmo__cost_sums s = c->old[p];
 
 	for (unsigned n = 0; n < c->nwin; n++)
@@ -667,9 +667,9 @@ void vgmo__overhead_init(vgmo__overhead *o)
 
 void vgmo__overhead_add(vgmo__overhead *o, double variable, double extra)
 {
-	double a[VGMO__COST_MAX][VGMO__COST_MAX] = {{0}}, b[VGMO__COST_MAX];
-	double th[VGMO__COST_MAX], s, l0, l1;
-	bool on[VGMO__COST_MAX] = {true, true};
+	double a[VGMO__SOLVE_MAX][VGMO__SOLVE_MAX] = {{0}}, b[VGMO__SOLVE_MAX];
+	double th[VGMO__SOLVE_MAX], s, l0, l1;
+	bool on[VGMO__SOLVE_MAX] = {true, true};
 
 	if (!(variable > 0) || !isfinite(extra))
 		return;

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#define VGMO__SOLVE_MAX 7 /* unknowns at most */
+#define VGMO__SOLVE_MAX 10 /* unknowns at most */
 
 /* Solves a x = b for the unknowns marked in `on` (the others are 0), of
  * the first k, by Gaussian elimination with partial pivoting. False when

@@ -8,22 +8,25 @@
 
 _Static_assert(VGMO__TIME_K <= VGMO__SOLVE_MAX, "the fit solves for all");
 
-#define DECAY 0.99     /* an older report's weight, per report */
-#define RIDGE 1e-4     /* toward 0, per unit of normalised feature */
-#define READY_N 20     /* reports before it decides */
-#define READY_ERR 0.25 /* ... and the RMS of its relative errors below */
-#define ERR_KEEP 0.95  /* an older error's weight, per report */
+#define DECAY 0.99 /* an older report's weight, per report */
+#define RIDGE 1e-4 /* toward 0, per unit of normalised feature */
+#define READY_N 20 /* reports before it decides */
+/* ... and its mean square error under this share of a constant guess's */
+#define READY_SHARE 0.5
+#define ERR_KEEP 0.95 /* an older error's weight, per report */
 
-void vgmo__timing_features(double requests, double prompt, double quad,
-                           double steps, double *t)
+void vgmo__timing_features(const vgmo__timing_in *in, double *t)
 {
 	t[0] = 1;
-	t[1] = requests;
-	t[2] = prompt;
-	t[3] = quad;
-	t[4] = steps;
-	t[5] = prompt * steps;
-	t[6] = requests * steps;
+	t[1] = in->requests;
+	t[2] = in->prompt;
+	t[3] = in->quad;
+	t[4] = in->steps;
+	t[5] = in->prompt * in->steps;
+	t[6] = in->requests * in->steps;
+	t[7] = in->image;
+	t[8] = in->image_quad;
+	t[9] = in->requests * in->steps * in->steps;
 }
 
 double vgmo__timing_seconds(const vgmo__timing *m, const double *t)
@@ -37,7 +40,8 @@ double vgmo__timing_seconds(const vgmo__timing *m, const double *t)
 
 bool vgmo__timing_ready(const vgmo__timing *m)
 {
-	return m->n >= READY_N && m->err_w > 0 && sqrt(m->err_sq) < READY_ERR;
+	return m->n >= READY_N && m->err_w > 0 &&
+	       m->err_sq < READY_SHARE * m->base_sq;
 }
 
 /* Non-negative weighted least squares on the sums, each feature scaled
@@ -78,8 +82,12 @@ void vgmo__timing_add(vgmo__timing *m, const double *t, double seconds)
 	if (m->n >= VGMO__TIME_K) {
 		double e = (seconds - vgmo__timing_seconds(m, t)) / seconds;
 
+		double c = (seconds - m->sxy[0] / m->sw) / seconds;
+
 		m->err_sq = (ERR_KEEP * m->err_w * m->err_sq + e * e) /
 		            (ERR_KEEP * m->err_w + 1);
+		m->base_sq = (ERR_KEEP * m->err_w * m->base_sq + c * c) /
+		             (ERR_KEEP * m->err_w + 1);
 		m->err_w = ERR_KEEP * m->err_w + 1;
 	}
 	m->sw = DECAY * m->sw + 1;

@@ -38,6 +38,7 @@
 /* Running features of a prefix of requests. */
 typedef struct prefix {
 	double n, sum_len, max_len, sum_out, max_out, sum_len2, sum_img;
+	double sum_img2;
 } prefix;
 
 static void prefix_add(prefix *p, const vgmo_request_shape *r)
@@ -51,6 +52,7 @@ static void prefix_add(prefix *p, const vgmo_request_shape *r)
 	p->max_out = fmax(p->max_out, r->output_tokens);
 	p->sum_len2 += len * len;
 	p->sum_img += r->image_tokens;
+	p->sum_img2 += (double)r->image_tokens * r->image_tokens;
 }
 
 static void prefix_x(const prefix *p, bool packed, double *x)
@@ -153,7 +155,8 @@ uint32_t vgmo__max_prompt(const vgmo__need_in *in, bool packed, double out,
 		            out,
 		            out,
 		            (double)mid * (double)mid,
-		            image_share * mid};
+		            image_share * mid,
+		            image_share * mid * image_share * mid};
 		double x[VGMO__COST_MAX];
 
 		prefix_x(&p, packed, x);
@@ -324,23 +327,85 @@ static bool beyond(const vgmo__worker *w, double variable)
 /* The time features of a prefix laid out as the worker does. */
 static void prefix_time(const prefix *p, const double *x, double *t)
 {
-	vgmo__timing_features(p->n, x[VGMO__X_PROMPT], x[VGMO__X_QUAD],
-	                      p->max_out, t);
+	vgmo__timing_in in = {p->n,       x[VGMO__X_PROMPT], x[VGMO__X_QUAD],
+	                      p->max_out, p->sum_img,        p->sum_img2};
+
+	vgmo__timing_features(&in, t);
 }
 
-/* Whether request r, padded into a batch of prefix p (which holds it
- * already; the batch without it took `before` seconds, with it `with`),
- * costs more time than it would alone. */
-static bool pads_dearer(const vgmo__worker *w, const vgmo_request_shape *r,
-                        double before, double with)
-{
-	double x[VGMO__COST_MAX], t[VGMO__TIME_K];
-	prefix one = {0};
+/* What a batch of a plan is held to. */
+typedef struct limits {
+	const vgmo__need_in *in;
+	double room, waste; /* waste: the padding an adaptive worker accepts */
+	size_t cap;
+	bool packed;
+} limits;
 
-	prefix_add(&one, r);
-	prefix_x(&one, false, x);
-	prefix_time(&one, x, t);
-	return with - before > vgmo__timing_seconds(&w->timing, t);
+/* Whether a batch of `len` requests, prefix p with features x, may run
+ * (a lone request may: fit_one judges it); its need in *need. */
+static bool batch_ok(const vgmo__worker *w, const limits *l, const prefix *p,
+                     const double *x, size_t len, double *need)
+{
+	double var = vgmo__cost_variable(l->in->cost, x);
+
+	*need = vgmo__need_var(l->in, var);
+	if (len == 1)
+		return true;
+	if (l->waste > 0 && p->n * p->max_len > (1 + l->waste) * p->sum_len)
+		return false; /* padding would cost more than it batches */
+	return !((*need > l->room && !vgmo__tokens_vouched(w, x, l->room)) ||
+	         doomed(w, x, l->room) || beyond(w, var));
+}
+
+/* The requests ahead that the batches are planned over: a first batch
+ * that takes them all is not cut by time. */
+#define HORIZON 64
+
+/* How many requests the first batch takes when the queue is served in
+ * order by the batches of least predicted time in all: the cuts of the
+ * queue's head into batches that may run, chosen by dynamic programming
+ * over the time model (a short request padded to a long prompt costs
+ * that prompt's prefill again; a long request alone costs its whole
+ * decode again). */
+static size_t first_cut(const vgmo__worker *w, const limits *l,
+                        const vgmo_request_shape *q, size_t n)
+{
+	double best[HORIZON + 1];
+	size_t from[HORIZON + 1], h = n < HORIZON ? n : HORIZON, j, end;
+
+	best[0] = 0;
+	for (j = 1; j <= h; j++)
+		best[j] = INFINITY;
+	for (size_t i = 0; i < h; i++) {
+		prefix p = {0};
+
+		for (j = i; j < h && j - i < l->cap; j++) {
+			double x[VGMO__COST_MAX], t[VGMO__TIME_K], need, s;
+
+			prefix_add(&p, &q[j]);
+			prefix_x(&p, l->packed, x);
+			if (!batch_ok(w, l, &p, x, j - i + 1, &need))
+				break; /* a longer batch needs more still */
+			prefix_time(&p, x, t);
+			s = best[i] + vgmo__timing_seconds(&w->timing, t);
+			if (s < best[j + 1]) {
+				best[j + 1] = s;
+				from[j + 1] = i;
+			}
+		}
+	}
+	/* A queue longer than the horizon goes on: the plan ends where it
+	 * serves its requests in least time each, not at the horizon's
+	 * end (which would cut a last short batch that later requests
+	 * would join). */
+	end = h;
+	if (n > h)
+		for (j = h / 2; j < h; j++)
+			if (best[j] / (double)j < best[end] / (double)end)
+				end = j;
+	for (j = end; from[j] > 0; j = from[j])
+		;
+	return j == HORIZON ? SIZE_MAX : j;
 }
 
 /* Lock held. */
@@ -349,10 +414,11 @@ static void plan(const vgmo_engine *e, vgmo__worker *w,
 {
 	size_t cap = vgmo__tokens_cap(e, w);
 	double room, base, waste = 0, x[VGMO__COST_MAX];
-	double t[VGMO__TIME_K], secs = 0;
+	size_t most = SIZE_MAX;
 	vgmo__need_in in;
 	prefix p = {0};
-	bool packed, timed;
+	limits lim;
+	bool packed;
 
 	memset(out, 0, sizeof(*out));
 	out->cleanup = w->cleanup_wanted;
@@ -383,29 +449,17 @@ static void plan(const vgmo_engine *e, vgmo__worker *w,
 		waste = packed ? 0 : l->waste;
 	}
 	out->room_bytes = (uint64_t)room;
-	/* A padded worker whose batch time is known: a request joins only
-	 * when padding it (or the batch, to it) costs less time than
-	 * running it alone. */
-	timed = !packed && vgmo__timing_ready(&w->timing);
-	for (size_t k = 0; k < n && k < cap; k++) {
-		double need, var, before = secs;
+	/* A padded worker whose batch time is known: the batch that serves
+	 * the queue soonest; otherwise as many as fit. */
+	lim = (limits){&in, room, waste, cap, packed};
+	if (!packed && vgmo__timing_ready(&w->timing))
+		most = first_cut(w, &lim, q, n);
+	for (size_t k = 0; k < n && k < cap && k < most; k++) {
+		double need;
 
 		prefix_add(&p, &q[k]);
-		if (k > 0 && waste > 0 &&
-		    p.n * p.max_len > (1 + waste) * p.sum_len)
-			break; /* padding would cost more than it batches */
 		prefix_x(&p, packed, x);
-		if (timed) {
-			prefix_time(&p, x, t);
-			secs = vgmo__timing_seconds(&w->timing, t);
-			if (k > 0 && pads_dearer(w, &q[k], before, secs))
-				break;
-		}
-		var = vgmo__cost_variable(in.cost, x);
-		need = vgmo__need_var(&in, var);
-		if (k > 0 &&
-		    ((need > room && !vgmo__tokens_vouched(w, x, room)) ||
-		     doomed(w, x, room) || beyond(w, var)))
+		if (!batch_ok(w, &lim, &p, x, k + 1, &need))
 			break;
 		out->take = k + 1;
 		out->need_bytes = (uint64_t)need;
