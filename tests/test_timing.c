@@ -182,6 +182,20 @@ static void test_padding_dearer_than_alone(void **state)
 	vgmo_engine_destroy(e);
 }
 
+/* The predicted seconds of n text requests padded to `longest` tokens. */
+static double padded_text(const vgmo__timing *m, double n, double longest,
+                          double steps)
+{
+	double t[VGMO__TIME_K];
+
+	vgmo__timing_features(&(vgmo__timing_in){.requests = n,
+	                                         .prompt = n * longest,
+	                                         .quad = n * longest * longest,
+	                                         .steps = steps},
+	                      t);
+	return vgmo__timing_seconds(m, t);
+}
+
 /* Cut where the queue is served soonest, not where the first request
  * would be dearer padded than alone: a short question between two long
  * documents with long answers joins them (the two documents share their
@@ -197,7 +211,7 @@ static void test_cuts_for_the_whole_queue(void **state)
 	vgmo_batch_plan p;
 	vgmo_engine *e;
 	uint64_t s = 11;
-	double t[VGMO__TIME_K], one, two, three;
+	double one, two, three;
 	int id;
 
 	(void)state;
@@ -209,24 +223,9 @@ static void test_cuts_for_the_whole_queue(void **state)
 	/* What the model believes, as seconds_of has it: the question
 	 * costs more padded than alone, the three together less than
 	 * apart. */
-	vgmo__timing_features(&(vgmo__timing_in){.requests = 1,
-	                                         .prompt = 30000,
-	                                         .quad = 9e8,
-	                                         .steps = 400},
-	                      t);
-	one = vgmo__timing_seconds(&w->timing, t);
-	vgmo__timing_features(&(vgmo__timing_in){.requests = 2,
-	                                         .prompt = 60000,
-	                                         .quad = 1.8e9,
-	                                         .steps = 400},
-	                      t);
-	two = vgmo__timing_seconds(&w->timing, t);
-	vgmo__timing_features(&(vgmo__timing_in){.requests = 3,
-	                                         .prompt = 90000,
-	                                         .quad = 2.7e9,
-	                                         .steps = 400},
-	                      t);
-	three = vgmo__timing_seconds(&w->timing, t);
+	one = padded_text(&w->timing, 1, 30000, 400);
+	two = padded_text(&w->timing, 2, 30000, 400);
+	three = padded_text(&w->timing, 3, 30000, 400);
 	assert_true(two - one > seconds_of(1, 200, 64));
 	assert_true(three < 2 * one + seconds_of(1, 200, 64));
 	assert_int_equal(vgmo_engine_plan_batch(e, id, q, 2, &p), VGMO_OK);
