@@ -81,8 +81,7 @@ void vgmo__timing_add(vgmo__timing *m, const double *t, double seconds)
 	/* How well it predicted this one, before learning from it. */
 	if (m->n >= VGMO__TIME_K) {
 		double e = (seconds - vgmo__timing_seconds(m, t)) / seconds;
-
-		double c = (seconds - m->sxy[0] / m->sw) / seconds;
+		double c = (seconds - m->sxy[0] / m->sw) / seconds; /* mean */
 
 		m->err_sq = (ERR_KEEP * m->err_w * m->err_sq + e * e) /
 		            (ERR_KEEP * m->err_w + 1);

@@ -511,8 +511,9 @@ vgmo_err vgmo_engine_report_batch(vgmo_engine *e, int worker,
 		bool only_packed = w->padding == VGMO_PADDING_PACKED;
 		double t[VGMO__TIME_K];
 
-		/* Its time, laid out as the plans lay batches out. */
-		if (!r->oom) {
+		/* Its time, laid out as the plans lay batches out (a packed
+		 * worker's batches are not cut by time). */
+		if (!r->oom && !only_packed) {
 			prefix_time(&p, vgmo__worker_packed(w) ? xp : x, t);
 			vgmo__timing_add(&w->timing, t, r->seconds);
 		}

@@ -8,99 +8,82 @@
 #include "engine_internal.h"
 #include "util.h"
 
+/* Each value's name, indexed by the value (0 is unknown). */
+static const char *const padding_names[] = {"unknown", "padded", "packed"};
+static const char *const attention_names[] = {"unknown", "flash_attention_2",
+                                              "sdpa", "eager"};
+static const char *const logits_names[] = {"unknown", "last", "all"};
+
+static const char *name_of(unsigned v, const char *const *names, size_t n)
+{
+	return v < n ? names[v] : names[0];
+}
+
+/* The value named `name` in names[n], or -1. */
+static int value_of(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *vgmo_padding_name(vgmo_padding p)
 {
-	switch (p) {
-	case VGMO_PADDING_PADDED:
-		return "padded";
-	case VGMO_PADDING_PACKED:
-		return "packed";
-	case VGMO_PADDING_UNKNOWN:
-	default:
-		return "unknown";
-	}
+	return name_of(p, padding_names, VGMO__ARRAY_LEN(padding_names));
 }
 
 vgmo_err vgmo_padding_parse(const char *name, vgmo_padding *out)
 {
-	static const vgmo_padding all[] = {
-	        VGMO_PADDING_UNKNOWN, VGMO_PADDING_PADDED, VGMO_PADDING_PACKED};
+	int v = value_of(name, padding_names, VGMO__ARRAY_LEN(padding_names));
 
-	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
-		if (strcmp(name, vgmo_padding_name(all[i])) == 0) {
-			*out = all[i];
-			return VGMO_OK;
-		}
-	return VGMO_ERR_INVALID;
+	if (v < 0)
+		return VGMO_ERR_INVALID;
+	*out = (vgmo_padding)v;
+	return VGMO_OK;
 }
 
 const char *vgmo_attention_name(vgmo_attention a)
 {
-	switch (a) {
-	case VGMO_ATTENTION_FLASH:
-		return "flash_attention_2";
-	case VGMO_ATTENTION_SDPA:
-		return "sdpa";
-	case VGMO_ATTENTION_EAGER:
-		return "eager";
-	case VGMO_ATTENTION_UNKNOWN:
-	default:
-		return "unknown";
-	}
+	return name_of(a, attention_names, VGMO__ARRAY_LEN(attention_names));
 }
 
 vgmo_err vgmo_attention_parse(const char *name, vgmo_attention *out)
 {
-	/* transformers' names; the kernels that build no L x L tensor are
-	 * all flash here. */
-	static const struct {
-		const char *name;
-		vgmo_attention a;
-	} all[] = {{"unknown", VGMO_ATTENTION_UNKNOWN},
-	           {"flash_attention_2", VGMO_ATTENTION_FLASH},
-	           {"flash_attention_3", VGMO_ATTENTION_FLASH},
-	           {"flex_attention", VGMO_ATTENTION_FLASH},
-	           {"sdpa", VGMO_ATTENTION_SDPA},
-	           {"eager", VGMO_ATTENTION_EAGER}};
+	/* transformers' other kernels that build no L x L tensor are all
+	 * flash here. */
+	static const char *const flash[] = {"flash_attention_3",
+	                                    "flex_attention"};
+	int v = value_of(name, attention_names,
+	                 VGMO__ARRAY_LEN(attention_names));
 
-	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
-		if (strcmp(name, all[i].name) == 0) {
-			*out = all[i].a;
-			return VGMO_OK;
-		}
-	return VGMO_ERR_INVALID;
+	if (v < 0 && value_of(name, flash, VGMO__ARRAY_LEN(flash)) >= 0)
+		v = VGMO_ATTENTION_FLASH;
+	if (v < 0)
+		return VGMO_ERR_INVALID;
+	*out = (vgmo_attention)v;
+	return VGMO_OK;
 }
 
 const char *vgmo_logits_name(vgmo_logits l)
 {
-	switch (l) {
-	case VGMO_LOGITS_LAST:
-		return "last";
-	case VGMO_LOGITS_ALL:
-		return "all";
-	case VGMO_LOGITS_UNKNOWN:
-	default:
-		return "unknown";
-	}
+	return name_of(l, logits_names, VGMO__ARRAY_LEN(logits_names));
 }
 
 vgmo_err vgmo_logits_parse(const char *name, vgmo_logits *out)
 {
-	static const vgmo_logits all[] = {VGMO_LOGITS_UNKNOWN, VGMO_LOGITS_LAST,
-	                                  VGMO_LOGITS_ALL};
+	int v = value_of(name, logits_names, VGMO__ARRAY_LEN(logits_names));
 
-	for (size_t i = 0; name && i < VGMO__ARRAY_LEN(all); i++)
-		if (strcmp(name, vgmo_logits_name(all[i])) == 0) {
-			*out = all[i];
-			return VGMO_OK;
-		}
-	return VGMO_ERR_INVALID;
+	if (v < 0)
+		return VGMO_ERR_INVALID;
+	*out = (vgmo_logits)v;
+	return VGMO_OK;
 }
 
 bool vgmo__declared_ok(vgmo_attention attention,
                        vgmo_attention vision_attention, vgmo_logits logits)
 {
-	return (unsigned)attention <= VGMO_ATTENTION_EAGER &&
-	       (unsigned)vision_attention <= VGMO_ATTENTION_EAGER &&
-	       (unsigned)logits <= VGMO_LOGITS_ALL;
+	return (unsigned)attention < VGMO__ARRAY_LEN(attention_names) &&
+	       (unsigned)vision_attention < VGMO__ARRAY_LEN(attention_names) &&
+	       (unsigned)logits < VGMO__ARRAY_LEN(logits_names);
 }
